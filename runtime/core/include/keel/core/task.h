@@ -1,0 +1,200 @@
+// keel/core/task.h — Task<T>: a lazily started, awaitable, move-only C++20 coroutine.
+//
+// Purpose: the unit of asynchronous work in keel. A Task runs on the Scheduler and under the
+// CancelToken of whoever awaits it: both flow from parent to child automatically, so leaf
+// awaitables (sleep_for, with_timeout, transports) find the scheduler and honour cancellation
+// without being passed anything.
+//
+// Contract:
+//  - Lazy: a Task does nothing until it is awaited or spawned. Destroying a Task that never
+//    started, or one that finished, frees its frame. A Task is awaited at most once.
+//  - Awaiting a Task starts it inline (symmetric transfer) and resumes the awaiter inline when
+//    it finishes; no scheduler round-trip.
+//  - An exception escaping a Task is rethrown to its awaiter. keel's own code returns
+//    Result<T> on the data path and reserves exceptions for misuse.
+//  - The child inherits the awaiter's Scheduler and CancelToken. Root tasks get theirs from
+//    `spawn` (combinators.h). Awaiting a Task from a coroutine that is not a keel coroutine
+//    is a compile error.
+//
+// Example:
+//   Task<int> answer() { co_await sleep_for(10ms); co_return 42; }
+//   Task<void> main_task() {
+//     int v = co_await answer();                  // runs answer() on our scheduler and token
+//     Scheduler& s = co_await this_task::scheduler();
+//   }
+#pragma once
+
+#include <coroutine>
+#include <exception>
+#include <type_traits>
+#include <utility>
+#include <variant>
+
+#include "keel/core/cancel.h"
+#include "keel/core/frame_allocator.h"
+#include "keel/core/scheduler.h"
+
+namespace keel {
+
+namespace detail {
+
+// What every keel promise carries: where it runs and how it is cancelled.
+struct PromiseBase : FrameAllocated {
+  Scheduler* scheduler = nullptr;
+  CancelToken token;
+  std::coroutine_handle<> continuation;
+};
+
+template <class P>
+concept KeelPromise = std::is_base_of_v<PromiseBase, P>;
+
+// Storage for a task's outcome: nothing yet, a value, or an exception.
+template <class T>
+class TaskOutcome {
+ public:
+  template <class U>
+  void set_value(U&& v) {
+    state_.template emplace<1>(std::forward<U>(v));
+  }
+  void set_exception(std::exception_ptr e) noexcept { state_.template emplace<2>(std::move(e)); }
+  T take() {
+    if (state_.index() == 2) std::rethrow_exception(std::get<2>(state_));
+    return std::move(std::get<1>(state_));
+  }
+
+ private:
+  std::variant<std::monostate, T, std::exception_ptr> state_;
+};
+
+template <>
+class TaskOutcome<void> {
+ public:
+  void set_value() noexcept {}
+  void set_exception(std::exception_ptr e) noexcept { error_ = std::move(e); }
+  void take() {
+    if (error_) std::rethrow_exception(error_);
+  }
+
+ private:
+  std::exception_ptr error_;
+};
+
+template <class T>
+struct TaskPromiseReturn {
+  TaskOutcome<T> outcome;
+  template <class U = T>
+  void return_value(U&& v) {
+    outcome.set_value(std::forward<U>(v));
+  }
+};
+
+template <>
+struct TaskPromiseReturn<void> {
+  TaskOutcome<void> outcome;
+  void return_void() noexcept {}
+};
+
+// Final awaiter: hand control back to whoever awaited us (or to nobody).
+struct ContinueAwaiter {
+  bool await_ready() const noexcept { return false; }
+  template <class P>
+  std::coroutine_handle<> await_suspend(std::coroutine_handle<P> h) const noexcept {
+    auto next = h.promise().continuation;
+    return next ? next : std::noop_coroutine();
+  }
+  void await_resume() const noexcept {}
+};
+
+}  // namespace detail
+
+template <class T = void>
+class [[nodiscard]] Task {
+  static_assert(!std::is_reference_v<T>, "Task<T&> is not supported; return a pointer");
+
+ public:
+  using value_type = T;
+
+  struct promise_type : detail::PromiseBase, detail::TaskPromiseReturn<T> {
+    Task get_return_object() noexcept {
+      return Task{std::coroutine_handle<promise_type>::from_promise(*this)};
+    }
+    std::suspend_always initial_suspend() const noexcept { return {}; }
+    detail::ContinueAwaiter final_suspend() const noexcept { return {}; }
+    void unhandled_exception() noexcept { this->outcome.set_exception(std::current_exception()); }
+  };
+  using Handle = std::coroutine_handle<promise_type>;
+
+  Task() noexcept = default;
+  Task(Task&& o) noexcept : h_(std::exchange(o.h_, {})) {}
+  Task& operator=(Task&& o) noexcept {
+    if (this != &o) {
+      if (h_) h_.destroy();
+      h_ = std::exchange(o.h_, {});
+    }
+    return *this;
+  }
+  Task(const Task&) = delete;
+  Task& operator=(const Task&) = delete;
+  ~Task() {
+    if (h_) h_.destroy();
+  }
+
+  bool valid() const noexcept { return static_cast<bool>(h_); }
+  bool done() const noexcept { return h_ && h_.done(); }
+
+  struct Awaiter {
+    Handle h;
+    bool await_ready() const noexcept { return false; }
+    template <detail::KeelPromise P>
+    std::coroutine_handle<> await_suspend(std::coroutine_handle<P> parent) noexcept {
+      auto& child = h.promise();
+      child.scheduler = parent.promise().scheduler;
+      child.token = parent.promise().token;
+      child.continuation = parent;
+      return h;
+    }
+    T await_resume() { return h.promise().outcome.take(); }
+  };
+  Awaiter operator co_await() && noexcept { return Awaiter{h_}; }
+  Awaiter operator co_await() & noexcept { return Awaiter{h_}; }
+
+  // For the combinators: give up ownership of the frame.
+  Handle release() noexcept { return std::exchange(h_, {}); }
+
+ private:
+  explicit Task(Handle h) noexcept : h_(h) {}
+  Handle h_;
+};
+
+namespace this_task {
+
+// Awaitables that read the current coroutine's context without suspending.
+struct SchedulerAwaiter {
+  Scheduler* scheduler = nullptr;
+  bool await_ready() const noexcept { return false; }
+  template <detail::KeelPromise P>
+  bool await_suspend(std::coroutine_handle<P> h) noexcept {
+    scheduler = h.promise().scheduler;
+    return false;
+  }
+  Scheduler& await_resume() const noexcept { return *scheduler; }
+};
+struct TokenAwaiter {
+  CancelToken token;
+  bool await_ready() const noexcept { return false; }
+  template <detail::KeelPromise P>
+  bool await_suspend(std::coroutine_handle<P> h) noexcept {
+    token = h.promise().token;
+    return false;
+  }
+  CancelToken await_resume() const noexcept { return token; }
+};
+
+// `Scheduler& s = co_await this_task::scheduler();`
+inline SchedulerAwaiter scheduler() noexcept { return {}; }
+// `CancelToken t = co_await this_task::cancel_token();`
+inline TokenAwaiter cancel_token() noexcept { return {}; }
+
+}  // namespace this_task
+
+}  // namespace keel

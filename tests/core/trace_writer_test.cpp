@@ -1,0 +1,147 @@
+// Tests for keel/core/trace_writer.h: canonical JSON lines and the trace hash.
+#include "keel/core/trace_writer.h"
+
+#include <gtest/gtest.h>
+
+#include <limits>
+#include <sstream>
+
+#include "keel/core/rng.h"
+
+using namespace std::chrono_literals;
+
+namespace keel {
+namespace {
+
+std::string line_of(TimePoint t, std::string_view kind, std::initializer_list<Attr> attrs) {
+  std::ostringstream os;
+  TraceWriter w{&os};
+  emit(&w, t, kind, attrs);
+  return os.str();
+}
+
+std::string json_string(std::string_view s) {
+  std::string out;
+  append_json_string(out, s);
+  return out;
+}
+
+TEST(TraceWriterTest, ExactLine) {
+  EXPECT_EQ(line_of(time_point_at(1500ms), "retry.scheduled",
+                    {{"attempt", 2},
+                     {"delay", 250ms},
+                     {"ratio", 0.1},
+                     {"big", std::numeric_limits<std::uint64_t>::max()},
+                     {"neg", std::numeric_limits<std::int64_t>::min()},
+                     {"ok", true},
+                     {"hedge", false},
+                     {"code", ErrorCode::rate_limited},
+                     {"provider", "a"}}),
+            "{\"t\":1500000000,\"kind\":\"retry.scheduled\",\"attempt\":2,\"delay\":250000000,\"ratio\":0.1,"
+            "\"big\":18446744073709551615,\"neg\":-9223372036854775808,\"ok\":true,\"hedge\":false,"
+            "\"code\":\"rate_limited\",\"provider\":\"a\"}\n");
+  EXPECT_EQ(line_of(TimePoint{}, "x", {}), "{\"t\":0,\"kind\":\"x\"}\n");
+}
+
+TEST(TraceWriterTest, Doubles) {
+  const auto d = [](double v) { return line_of(TimePoint{}, "k", {{"v", v}}); };
+  const auto expect = [](std::string_view v) { return "{\"t\":0,\"kind\":\"k\",\"v\":" + std::string(v) + "}\n"; };
+  EXPECT_EQ(d(1.5), expect("1.5"));
+  EXPECT_EQ(d(100.0), expect("100"));
+  EXPECT_EQ(d(1e20), expect("1e+20"));
+  EXPECT_EQ(d(1e-7), expect("1e-07"));
+  EXPECT_EQ(d(-0.0), expect("-0"));
+  EXPECT_EQ(d(1.0 / 3.0), expect("0.3333333333333333"));
+  EXPECT_EQ(d(std::numeric_limits<double>::infinity()), expect("null"));
+  EXPECT_EQ(d(-std::numeric_limits<double>::infinity()), expect("null"));
+  EXPECT_EQ(d(std::numeric_limits<double>::quiet_NaN()), expect("null"));
+}
+
+TEST(TraceWriterTest, StringEscaping) {
+  EXPECT_EQ(json_string("plain"), "\"plain\"");
+  EXPECT_EQ(json_string(""), "\"\"");
+  EXPECT_EQ(json_string("q\"b\\s/"), "\"q\\\"b\\\\s/\"");
+  EXPECT_EQ(json_string("\b\f\n\r\t"), "\"\\b\\f\\n\\r\\t\"");
+  EXPECT_EQ(json_string(std::string_view("\x00\x01\x1f\x7f", 4)), "\"\\u0000\\u0001\\u001f\x7f\"");
+  // Valid UTF-8 passes through unchanged.
+  EXPECT_EQ(json_string("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"), "\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80\"");
+  // Invalid UTF-8: each offending byte becomes \ufffd.
+  EXPECT_EQ(json_string("a\xff" "b"), "\"a\\ufffdb\"");
+  EXPECT_EQ(json_string("\x80"), "\"\\ufffd\"");                                // lone continuation
+  EXPECT_EQ(json_string("x\xe2\x82"), "\"x\\ufffd\\ufffd\"");                  // truncated
+  EXPECT_EQ(json_string("\xc0\xaf"), "\"\\ufffd\\ufffd\"");                      // overlong
+  EXPECT_EQ(json_string("\xed\xa0\x80"), "\"\\ufffd\\ufffd\\ufffd\"");          // surrogate
+  EXPECT_EQ(json_string("\xf4\x90\x80\x80"), "\"\\ufffd\\ufffd\\ufffd\\ufffd\"");  // > U+10FFFF
+  // Keys and kinds are escaped too.
+  EXPECT_EQ(line_of(TimePoint{}, "k\"", {{"a\nb", "v\t"}}), "{\"t\":0,\"kind\":\"k\\\"\",\"a\\nb\":\"v\\t\"}\n");
+}
+
+TEST(TraceHashTest, SpecVectors) {
+  // Computed by an independent implementation of the spec in trace_writer.h.
+  EXPECT_EQ(TraceHash::of(""), 0xef46db3751d8e999ULL);
+  EXPECT_EQ(TraceHash::of("a"), 0x0040fd82fbdd00a3ULL);
+  EXPECT_EQ(TraceHash::of("abc"), 0x4beee08a702e824fULL);
+  EXPECT_EQ(TraceHash::of("abcdefgh"), 0x0f89746ab2f646ebULL);
+  EXPECT_EQ(TraceHash::of("abcdefghi"), 0xcf0c8b45ec54228eULL);
+  EXPECT_EQ(TraceHash::of("{\"t\":0,\"kind\":\"x\"}\n"), 0x8213976640ed3f56ULL);
+  EXPECT_EQ(to_hex16(0x0040fd82fbdd00a3ULL), "0040fd82fbdd00a3");
+}
+
+TEST(TraceHashTest, IndependentOfChunking) {
+  Rng rng{99};
+  std::string text;
+  for (int i = 0; i < 500; ++i) text += static_cast<char>(rng.uniform_u64(256));
+  const std::uint64_t whole = TraceHash::of(text);
+  for (int trial = 0; trial < 50; ++trial) {
+    TraceHash h;
+    std::size_t pos = 0;
+    while (pos < text.size()) {
+      const std::size_t n = std::min<std::size_t>(rng.uniform_u64(20), text.size() - pos);
+      h.update(std::string_view(text).substr(pos, n));
+      pos += n;
+      (void)h.digest();  // digest does not end the stream
+    }
+    EXPECT_EQ(h.digest(), whole);
+    EXPECT_EQ(h.size(), text.size());
+  }
+  EXPECT_NE(TraceHash::of(text.substr(1)), whole);
+  EXPECT_NE(TraceHash::of("a"), TraceHash::of(std::string_view("a\0", 2)));  // length matters
+}
+
+void run_sample(TraceWriter& w, std::int64_t attempt) {
+  for (int i = 0; i < 100; ++i) {
+    emit(&w, time_point_at(Duration{i * 1000}), "attempt.started", {{"provider", "a"}, {"n", i}});
+    emit(&w, time_point_at(Duration{i * 1000 + 7}), "retry.scheduled",
+         {{"attempt", i == 50 ? attempt : 1}, {"delay", 250ms}, {"code", ErrorCode::timeout}});
+  }
+}
+
+TEST(TraceWriterTest, HashIsDeterministicAndSensitive) {
+  std::ostringstream os1;
+  TraceWriter a{&os1}, b, c;
+  run_sample(a, 1);
+  run_sample(b, 1);
+  run_sample(c, 2);  // one attribute of one event differs
+  EXPECT_EQ(a.lines(), 200u);
+  EXPECT_EQ(a.hash(), b.hash());
+  EXPECT_EQ(a.hash_hex(), b.hash_hex());
+  EXPECT_NE(a.hash(), c.hash());
+
+  const std::string text = os1.str();
+  EXPECT_EQ(a.bytes(), text.size());
+  EXPECT_EQ(TraceHash::of(text), a.hash()) << "the hash covers exactly the written bytes";
+  EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), 200);
+
+  const std::string hex = a.hash_hex();
+  ASSERT_EQ(hex.size(), 16u);
+  EXPECT_EQ(hex.find_first_not_of("0123456789abcdef"), std::string::npos);
+}
+
+TEST(TraceWriterTest, EmptyTraceHash) {
+  TraceWriter w;
+  EXPECT_EQ(w.lines(), 0u);
+  EXPECT_EQ(w.hash(), TraceHash::of(""));
+}
+
+}  // namespace
+}  // namespace keel
