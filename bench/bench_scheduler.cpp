@@ -11,13 +11,18 @@
 #include <utility>
 #include <vector>
 
+#include "keel/core/sleep.h"
+#include "keel/core/spawn.h"
 #include "keel/sim/simulator.h"
 
 namespace {
 
+using namespace std::chrono_literals;
+
 using keel::Duration;
 using keel::TimePoint;
 using keel::sim::Simulator;
+using namespace keel;
 
 // Fixed-seed xorshift64: the same offsets for the simulator and the baseline.
 struct XorShift {
@@ -95,11 +100,41 @@ void BM_SimPost(benchmark::State& state) {
 }
 BENCHMARK(BM_SimPost)->Arg(0)->Arg(100'000);
 
-// ---------------------------------------------------------------------------------------------
-// TODO(task.h): coroutine round-trip benchmark goes here — spawn a Task on the Simulator that
-// sleeps (start_timer) and resumes, e.g. BM_TaskSpawnSleepResume/{1000,100000}, reporting
-// items_per_second = spawn+sleep+resume round trips per second. Needs keel/core/task.h.
-// ---------------------------------------------------------------------------------------------
+// Coroutine round trips on the simulator.
+Task<void> sleep_once(Duration d) { (void)co_await sleep_for(d); }
+
+Task<void> sleep_loop(std::int64_t n, Duration d) {
+  for (std::int64_t i = 0; i < n; ++i) (void)co_await sleep_for(d);
+}
+
+// spawn (post) + first resume + sleep (timer) + resume + completion + frame freed, with
+// `range(0)` unrelated timers pending. One item = one whole round trip.
+void BM_TaskSpawnSleepResume(benchmark::State& state) {
+  Simulator sim;
+  for (std::int64_t i = 0; i < state.range(0); ++i) sim.start_timer(TimePoint::max() - 1h, [] {});
+  for (auto _ : state) {
+    spawn(sim, sleep_once(1us));
+    sim.step();  // start: runs until the sleep suspends
+    sim.step();  // the timer: resume and finish
+  }
+  state.SetItemsProcessed(state.iterations());
+  state.counters["heap_allocs_per_op"] = benchmark::Counter(
+      static_cast<double>(frame_heap_allocations()), benchmark::Counter::kAvgIterations);
+}
+BENCHMARK(BM_TaskSpawnSleepResume)->Arg(0)->Arg(100'000);
+
+// One long-lived coroutine: sleep + resume only (no spawn), per iteration.
+void BM_TaskSleepResume(benchmark::State& state) {
+  Simulator sim;
+  const std::int64_t n = 1 << 20;
+  spawn(sim, sleep_loop(n, 1us));
+  sim.step();
+  for (auto _ : state) {
+    if (!sim.step()) state.SkipWithError("sleep loop ended");
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_TaskSleepResume)->Iterations(1 << 19);
 
 }  // namespace
 

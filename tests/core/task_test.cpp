@@ -336,6 +336,43 @@ TEST_F(TaskTest, CancellingTheParentReleasesWithTimeoutAndCancelsNestedChildren)
   EXPECT_EQ(log.size(), 2u);
 }
 
+TEST_F(TaskTest, DeadlinesPropagateAndAChildNeverGetsMoreTimeThanItsParentHasLeft) {
+  Simulator sim;
+  Deadline outside{}, seen_by_inner{}, seen_by_child_of_when_all{};
+  Result<int> inner_result = 0;
+  auto probe = [&]() -> Task<Result<int>> {
+    std::vector<Task<int>> kids;
+    kids.push_back([&]() -> Task<int> {
+      seen_by_child_of_when_all = co_await this_task::deadline();
+      co_return 0;
+    }());
+    co_await when_all(std::move(kids));
+    seen_by_inner = co_await this_task::deadline();
+    Status s = co_await until_cancelled();
+    co_return s.error();
+  };
+  auto middle = [&]() -> Task<Result<int>> {
+    co_await sleep_for(400ms);
+    inner_result = co_await with_timeout(probe(), 5s);  // asks for 5 s, but only 600 ms are left
+    co_return 0;
+  };
+  auto body = [&]() -> Task<void> {
+    outside = co_await this_task::deadline();
+    (void)co_await with_timeout(middle(), 1s);
+  };
+  spawn(sim, body());
+  sim.run_until_idle();
+  EXPECT_TRUE(outside.is_never());
+  EXPECT_EQ(seen_by_inner, Deadline::at(at(1s)));
+  EXPECT_EQ(seen_by_child_of_when_all, Deadline::at(at(1s)));
+  // Both deadlines fall at 1 s: the outer one releases `body` and cancels `middle`, so the
+  // inner wait ends in that same instant, as a timeout or a cancellation.
+  ASSERT_FALSE(inner_result);
+  EXPECT_TRUE(inner_result.error().code == ErrorCode::timeout ||
+              inner_result.error().code == ErrorCode::cancelled);
+  EXPECT_EQ(sim.now(), at(1s));
+}
+
 TEST_F(TaskTest, DestroyingTheSchedulerFreesSuspendedTasksAndAbandonedChildren) {
   bool saw_cancel = false;
   {

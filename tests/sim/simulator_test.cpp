@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <coroutine>
+#include <exception>
 #include <memory>
 #include <set>
 #include <stdexcept>
@@ -29,6 +31,16 @@ TEST(Simulator, StartsAtZeroAndIdle) {
   const RunResult r = sim.run_until_idle();
   EXPECT_EQ(r.status, RunStatus::idle);
   EXPECT_EQ(r.events, 0u);
+}
+
+TEST(Simulator, HeaderExample) {
+  bool fired = false;
+  Simulator sim{{.seed = 42, .permute_ties = true}};
+  sim.start_timer_after(250ms, [&] { fired = true; });
+  const RunResult r = sim.run_for(1s);
+  EXPECT_TRUE(fired);
+  EXPECT_EQ(sim.now(), at(1s));
+  EXPECT_EQ(r.status, RunStatus::idle);
 }
 
 TEST(Simulator, RunsByTimeThenSchedulingOrder) {
@@ -172,7 +184,8 @@ TEST(Simulator, ManyTimersScheduledFromACallbackSurviveSlotReallocation) {
   Simulator sim;
   std::vector<int> order;
   sim.post([&] {
-    for (int i = 0; i < 5000; ++i) sim.start_timer(at(std::chrono::milliseconds(5000 - i)), [&order, i] { order.push_back(i); });
+    for (int i = 0; i < 5000; ++i)
+      sim.start_timer(at(std::chrono::milliseconds(5000 - i)), [&order, i] { order.push_back(i); });
   });
   sim.run_until_idle();
   ASSERT_EQ(order.size(), 5000u);
@@ -343,8 +356,7 @@ TEST(Simulator, HeavyCancelKeepsMemoryBounded) {
   Simulator sim;
   // A live timer at the front keeps cancelled entries from being popped off the top.
   sim.start_timer(at(1ms), [] {});
-  std::vector<TimerId> keep;
-  for (int i = 0; i < 100; ++i) keep.push_back(sim.start_timer(at(std::chrono::seconds(1000 + i)), [] {}));
+  for (int i = 0; i < 100; ++i) sim.start_timer(at(std::chrono::seconds(1000 + i)), [] {});
   std::size_t max_heap = 0;
   for (int i = 0; i < 1'000'000; ++i) {
     const TimerId t = sim.start_timer(at(std::chrono::seconds(10 + i % 500)), Owning{nullptr});
@@ -437,6 +449,45 @@ TEST(Simulator, DestroyToleratesCallbackDestructorsThatReenter) {
   const TimerId first = sim.start_timer(at(1s), [] {});
   sim.start_timer(at(2s), Canceller{&sim, first});
   sim.post(Canceller{&sim, first});
+}
+
+// A bare coroutine parked forever, registered as a detached task: the simulator must destroy
+// it first, while its timers still exist (its frame's destructors may cancel them).
+struct Parked {
+  struct promise_type {
+    detail::DetachedNode node;
+    Parked get_return_object() {
+      return {std::coroutine_handle<promise_type>::from_promise(*this)};
+    }
+    std::suspend_always initial_suspend() noexcept { return {}; }
+    std::suspend_always final_suspend() noexcept { return {}; }
+    void return_void() {}
+    void unhandled_exception() { std::terminate(); }
+  };
+  std::coroutine_handle<promise_type> handle;
+};
+
+struct CancelOnDestroy {
+  Simulator* sim;
+  TimerId id;
+  bool* cancelled;
+  ~CancelOnDestroy() { *cancelled = sim->cancel_timer(id); }
+};
+
+Parked park([[maybe_unused]] std::unique_ptr<CancelOnDestroy> guard) { co_return; }
+
+TEST(Simulator, DestroysDetachedTasksFirst) {
+  bool cancelled = false;
+  {
+    Simulator sim;
+    const TimerId timer = sim.start_timer(at(1s), [] {});
+    auto guard = std::unique_ptr<CancelOnDestroy>(new CancelOnDestroy{&sim, timer, &cancelled});
+    Parked task = park(std::move(guard));
+    task.handle.promise().node.frame = task.handle;
+    sim.register_detached(task.handle.promise().node);
+    EXPECT_EQ(sim.detached_count(), 1u);
+  }
+  EXPECT_TRUE(cancelled);  // the timer was still pending when the frame was destroyed
 }
 
 }  // namespace

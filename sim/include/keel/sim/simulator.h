@@ -17,6 +17,8 @@
 //  - Every run_*() call runs at most `Options::event_budget` callbacks and then reports
 //    `budget_exhausted` instead of spinning forever on a livelock.
 //  - Destruction destroys detached tasks first, then drops pending callbacks without running them.
+//  - TimerIds are never reused. Limits (std::length_error beyond): 2^24 - 1 timers pending at
+//    once, 2^40 events scheduled over a simulator's life.
 //
 // Example:
 //   sim::Simulator sim{{.seed = 42, .permute_ties = true}};
@@ -27,6 +29,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <new>
 #include <optional>
 #include <vector>
 
@@ -87,19 +90,63 @@ class Simulator final : public Scheduler {
   const Options& options() const noexcept { return options_; }
 
  private:
-  // A heap entry: small and trivially copyable. `gen` matches the slot's iff still live.
-  struct Entry {
-    std::int64_t time;
-    std::uint64_t order;  // sequence number, or its seeded mix when permuting ties
-    std::uint32_t slot;
-    std::uint32_t gen;
+  // A heap entry is one 128-bit integer, so comparing two is one branch-free compare: the due
+  // time in the high half; in the low half the tie order (40 bits: sequence number, or its
+  // seeded permutation) above the slot index (24 bits). The low half is unique, serves as the
+  // TimerId (+1), and the slot remembers it: an entry is live iff the two still match.
+  __extension__ typedef unsigned __int128 Key;
+  static constexpr int kSlotBits = 24;
+  static constexpr int kOrderBits = 64 - kSlotBits;
+  static constexpr std::uint64_t kSlotMask = (std::uint64_t{1} << kSlotBits) - 1;
+  static constexpr std::uint64_t kNoKey = ~std::uint64_t{0};  // a free slot's key
+
+  template <class T>
+  struct CacheLineAllocator {
+    using value_type = T;
+    CacheLineAllocator() = default;
+    template <class U>
+    CacheLineAllocator(const CacheLineAllocator<U>&) noexcept {}
+    T* allocate(std::size_t n) {
+      return static_cast<T*>(::operator new(n * sizeof(T), std::align_val_t{64}));
+    }
+    void deallocate(T* p, std::size_t) noexcept { ::operator delete(p, std::align_val_t{64}); }
+    friend bool operator==(CacheLineAllocator, CacheLineAllocator) noexcept { return true; }
   };
-  // Callback storage for timers. `gen` is odd while the slot holds a pending timer.
+
+  // 4-ary min-heap of Keys laid out so that every group of siblings fills one cache line;
+  // entries past the end hold a max sentinel, so a node's four children can always be compared.
+  class KeyHeap {
+   public:
+    KeyHeap();
+    std::size_t size() const noexcept { return n_; }
+    bool empty() const noexcept { return n_ == 0; }
+    Key top() const noexcept { return buf_[kFront]; }
+    Key at(std::size_t i) const noexcept { return buf_[kFront + i]; }
+    void push(Key k);
+    void pop() noexcept;
+    template <class Dead>
+    void erase_if(Dead dead) noexcept;  // then restores the heap order
+    void clear() noexcept;
+
+   private:
+    static constexpr std::size_t kFront = 3;  // padding: node 1 starts a cache line
+    static constexpr Key kSentinel = ~Key{0};
+    Key* node() noexcept { return buf_.data() + kFront; }
+    std::size_t min_child(std::size_t first) const noexcept;
+    void sift_up(std::size_t i, Key k) noexcept;
+    void sift_down(std::size_t i, Key k) noexcept;
+
+    std::vector<Key, CacheLineAllocator<Key>> buf_;  // kFront pads, n_ keys, 4 sentinels
+    std::size_t n_ = 0;
+  };
+
+  // Callback storage for timers, reused through a free list.
   struct Slot {
     Callback cb;
-    std::uint32_t gen = 0;
+    std::uint64_t key = kNoKey;  // low half of the pending entry, or kNoKey when free
     std::uint32_t next_free = 0;
   };
+
   // FIFO ring of posts (used unless ties are permuted): posts need no id, slot or heap.
   class PostQueue {
    public:
@@ -121,17 +168,17 @@ class Simulator final : public Scheduler {
     std::size_t size_ = 0;
   };
 
-  static bool before(const Entry& a, const Entry& b) noexcept {
-    return a.time < b.time || (a.time == b.time && a.order < b.order);
+  static std::int64_t time_of(Key k) noexcept { return static_cast<std::int64_t>(k >> 64); }
+  static std::uint64_t low_of(Key k) noexcept { return static_cast<std::uint64_t>(k); }
+  static std::uint32_t slot_of(std::uint64_t low) noexcept {
+    return static_cast<std::uint32_t>(low & kSlotMask);
   }
-  bool live(const Entry& e) const noexcept { return slots_[e.slot].gen == e.gen; }
+  bool live(Key k) const noexcept { return slots_[slot_of(low_of(k))].key == low_of(k); }
 
-  std::uint64_t next_order() noexcept;
+  std::uint64_t next_seq();
+  std::uint64_t tie_order(std::uint64_t seq) const noexcept;
   std::uint32_t alloc_slot();
   void free_slot(std::uint32_t slot) noexcept;
-  void heap_push(Entry e);
-  void heap_pop() noexcept;
-  void sift_down(std::size_t i, Entry e) noexcept;
   void drop_stale_top() noexcept;
   void maybe_compact() noexcept;
 
@@ -140,12 +187,12 @@ class Simulator final : public Scheduler {
   RunResult run_loop(std::int64_t limit);
 
   Options options_;
-  std::uint64_t mix_key_;
+  std::uint64_t perm_xor_, perm_mul_;  // seeded tie permutation
   std::int64_t now_ = 0;
   std::uint64_t seq_ = 0;
   std::uint64_t events_run_ = 0;
-  std::vector<Entry> heap_;  // 4-ary min-heap on (time, order); its top is always live
-  std::size_t stale_ = 0;    // cancelled entries still in heap_
+  KeyHeap heap_;          // its top is always live
+  std::size_t stale_ = 0;  // cancelled entries still in heap_
   std::vector<Slot> slots_;
   std::uint32_t free_head_ = 0;  // slot index + 1; 0 = none
   PostQueue posts_;

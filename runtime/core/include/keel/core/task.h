@@ -12,8 +12,9 @@
 //    it finishes; no scheduler round-trip.
 //  - An exception escaping a Task is rethrown to its awaiter. keel's own code returns
 //    Result<T> on the data path and reserves exceptions for misuse.
-//  - The child inherits the awaiter's Scheduler and CancelToken. Root tasks get theirs from
-//    `spawn` (combinators.h). Awaiting a Task from a coroutine that is not a keel coroutine
+//  - The child inherits the awaiter's Scheduler, CancelToken and Deadline (the tightest
+//    deadline set by any with_timeout above it; see timeout.h). Root tasks get theirs from
+//    `spawn`. Awaiting a Task from a coroutine that is not a keel coroutine
 //    is a compile error.
 //
 // Example:
@@ -38,10 +39,12 @@ namespace keel {
 
 namespace detail {
 
-// What every keel promise carries: where it runs and how it is cancelled.
+// What every keel promise carries: where it runs, how it is cancelled, and by when it must
+// be done (the tightest deadline of any with_timeout above it).
 struct PromiseBase : FrameAllocated {
   Scheduler* scheduler = nullptr;
   CancelToken token;
+  Deadline deadline;
   std::coroutine_handle<> continuation;
 };
 
@@ -150,6 +153,7 @@ class [[nodiscard]] Task {
       auto& child = h.promise();
       child.scheduler = parent.promise().scheduler;
       child.token = parent.promise().token;
+      child.deadline = parent.promise().deadline;
       child.continuation = parent;
       return h;
     }
@@ -179,6 +183,16 @@ struct SchedulerAwaiter {
   }
   Scheduler& await_resume() const noexcept { return *scheduler; }
 };
+struct DeadlineAwaiter {
+  Deadline deadline;
+  bool await_ready() const noexcept { return false; }
+  template <detail::KeelPromise P>
+  bool await_suspend(std::coroutine_handle<P> h) noexcept {
+    deadline = h.promise().deadline;
+    return false;
+  }
+  Deadline await_resume() const noexcept { return deadline; }
+};
 struct TokenAwaiter {
   CancelToken token;
   bool await_ready() const noexcept { return false; }
@@ -194,6 +208,8 @@ struct TokenAwaiter {
 inline SchedulerAwaiter scheduler() noexcept { return {}; }
 // `CancelToken t = co_await this_task::cancel_token();`
 inline TokenAwaiter cancel_token() noexcept { return {}; }
+// `Deadline d = co_await this_task::deadline();` — never() unless a with_timeout encloses us.
+inline DeadlineAwaiter deadline() noexcept { return {}; }
 
 }  // namespace this_task
 

@@ -13,6 +13,9 @@
 //    is cancelled too and may win that instant with its own result).
 // A deadline already passed when awaited gives `timeout` without starting the task.
 // Deadline::never() just runs the task (still cancellable).
+// Deadlines propagate: the effective deadline is the earlier of this one and the awaiter's own
+// (`this_task::deadline()`), and the task sees it as its deadline, so a child never gets more
+// time than its parent has left.
 //
 // Example:
 //   Result<Reply> r = co_await with_timeout(call_model(req), Deadline::after(s.now(), 30s));
@@ -118,8 +121,8 @@ class TimeoutAwaiter {
   bool await_suspend(std::coroutine_handle<P> h) {
     Scheduler& sched = *h.promise().scheduler;
     const CancelToken parent = h.promise().token;
-    const Deadline deadline =
-        relative_ ? Deadline::after(sched.now(), *relative_) : deadline_;
+    const Deadline deadline = Deadline::earliest(
+        h.promise().deadline, relative_ ? Deadline::after(sched.now(), *relative_) : deadline_);
     state_ = make_shared_state<TimeoutState<T>>();
     state_->scheduler = &sched;
     if (deadline.passed(sched.now())) {
@@ -132,7 +135,7 @@ class TimeoutAwaiter {
     }
     state_->child.link_to(parent);
     start_detached(timeout_child<T>(std::move(task_), state_), sched, state_->child.token(),
-                   StartMode::inline_now);
+                   StartMode::inline_now, deadline);
     if (state_->done()) return false;
     if (!deadline.is_never()) {
       TimeoutState<T>* s = &*state_;

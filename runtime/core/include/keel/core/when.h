@@ -1,14 +1,14 @@
 // keel/core/when.h — run tasks concurrently: when_all (wait for every one), when_any (race).
 //
 // Purpose: structured concurrency inside one scheduler. Children run on the awaiter's
-// scheduler under a child CancelSource linked to the awaiter's token, so cancelling the
-// awaiter cancels them all.
+// scheduler and deadline, under a child CancelSource linked to the awaiter's token, so
+// cancelling the awaiter cancels them all.
 //
 // Contract:
 //  - Children start inline, in order, when the combinator is awaited.
 //  - when_all resumes when every child has finished and returns their values in input order.
-//    If a child throws, the others are cancelled and, once all have finished, the first
-//    exception is rethrown. (keel code returns Result values; those are just values here.)
+//    If a child throws, the others are cancelled and, once all have finished, the exception
+//    of the lowest-index child that threw is rethrown. (keel code returns Result values; those are just values here.)
 //  - when_any resumes as soon as the first child finishes (value or exception) and returns
 //    {index, value}; the remaining children are cancelled at that moment and not waited for:
 //    they finish on their own (promptly, since every keel awaitable honours cancellation) and
@@ -124,7 +124,7 @@ class JoinAwaiter {
         break;
       }
       start_detached(join_child<T>(std::move(tasks_[i]), state_, i), sched, state_->children.token(),
-                     StartMode::inline_now);
+                     StartMode::inline_now, h.promise().deadline);
     }
     tasks_.clear();
     if (state_->wants_all ? state_->remaining == 0 : state_->any_done) return false;

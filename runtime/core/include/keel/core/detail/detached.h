@@ -40,10 +40,12 @@ enum class StartMode { inline_now, posted };
 
 // Registers `root` with `sched` and starts it: inline (it runs until its first suspension
 // before this returns) or posted (it starts on the scheduler's next turn).
-inline void start_detached(DetachedRoot root, Scheduler& sched, CancelToken token, StartMode mode) {
+inline void start_detached(DetachedRoot root, Scheduler& sched, CancelToken token, StartMode mode,
+                           Deadline deadline = Deadline::never()) {
   auto& p = root.handle.promise();
   p.scheduler = &sched;
   p.token = token;
+  p.deadline = deadline;
   p.node.frame = root.handle;
   sched.register_detached(p.node);
   if (mode == StartMode::inline_now) {

@@ -1,0 +1,127 @@
+#include "keel/model/classify.h"
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+namespace keel::model {
+
+std::string_view to_string(ProviderApi api) noexcept {
+  return api == ProviderApi::anthropic ? "anthropic" : "openai";
+}
+
+namespace {
+
+using json = nlohmann::json;
+
+// The structured fields of an error body, if it has them.
+struct ErrorBody {
+  std::string code;     // OpenAI error.code
+  std::string type;     // OpenAI error.type / Anthropic error.type
+  std::string message;  // error.message
+};
+
+std::string string_field(const json& obj, const char* key) {
+  auto it = obj.find(key);
+  return it != obj.end() && it->is_string() ? it->get<std::string>() : std::string{};
+}
+
+std::optional<ErrorBody> parse_error_body(std::string_view body) {
+  json doc = json::parse(body, nullptr, /*allow_exceptions=*/false);
+  if (!doc.is_object()) return std::nullopt;
+  auto it = doc.find("error");
+  if (it == doc.end() || !it->is_object()) return std::nullopt;
+  return ErrorBody{string_field(*it, "code"), string_field(*it, "type"), string_field(*it, "message")};
+}
+
+bool contains_ci(std::string_view text, std::string_view needle) {
+  auto it = std::search(text.begin(), text.end(), needle.begin(), needle.end(), [](char a, char b) {
+    return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
+  });
+  return it != text.end();
+}
+
+// Per-provider message-text table: only for failures that carry no structured code.
+// Each row: (status the text may appear with, 0 = any), text fragment, resulting code.
+struct TextRule {
+  int status;
+  std::string_view fragment;
+  ErrorCode code;
+};
+
+constexpr std::array kOpenAiText = {
+    // Some OpenAI-compatible servers omit error.code; the quota text must never become overflow.
+    TextRule{429, "exceeded your current quota", ErrorCode::quota_exhausted},
+    TextRule{400, "maximum context length", ErrorCode::context_overflow},
+    TextRule{400, "context length", ErrorCode::context_overflow},
+};
+
+constexpr std::array kAnthropicText = {
+    TextRule{400, "prompt is too long", ErrorCode::context_overflow},
+    TextRule{400, "credit balance is too low", ErrorCode::quota_exhausted},
+};
+
+template <std::size_t N>
+std::optional<ErrorCode> match_text(const std::array<TextRule, N>& table, int status, std::string_view message) {
+  for (const TextRule& r : table) {
+    if ((r.status == 0 || r.status == status) && contains_ci(message, r.fragment)) return r.code;
+  }
+  return std::nullopt;
+}
+
+std::optional<ErrorCode> classify_openai(int status, const ErrorBody& b) {
+  if (b.code == "insufficient_quota" || b.type == "insufficient_quota") return ErrorCode::quota_exhausted;
+  if (b.code == "context_length_exceeded" || b.code == "string_above_max_length") return ErrorCode::context_overflow;
+  if (b.code == "rate_limit_exceeded" || b.type == "rate_limit_error") return ErrorCode::rate_limited;
+  if (b.code == "invalid_api_key" || b.type == "authentication_error") return ErrorCode::auth;
+  if (b.type == "server_error") return ErrorCode::server_error;
+  return match_text(kOpenAiText, status, b.message);
+}
+
+std::optional<ErrorCode> classify_anthropic(int status, const ErrorBody& b) {
+  const std::string& t = b.type;
+  if (t == "invalid_request_error") {
+    return match_text(kAnthropicText, status, b.message).value_or(ErrorCode::invalid_request);
+  }
+  if (t == "authentication_error" || t == "permission_error") return ErrorCode::auth;
+  if (t == "not_found_error" || t == "request_too_large") return ErrorCode::invalid_request;
+  if (t == "rate_limit_error") return ErrorCode::rate_limited;
+  if (t == "api_error" || t == "overloaded_error") return ErrorCode::server_error;
+  if (t == "billing_error") return ErrorCode::quota_exhausted;
+  return match_text(kAnthropicText, status, b.message);
+}
+
+}  // namespace
+
+ErrorCode classify_status(int status) noexcept {
+  if (status == 401 || status == 403) return ErrorCode::auth;
+  if (status == 408) return ErrorCode::timeout;
+  if (status == 409) return ErrorCode::server_error;  // lock contention; the SDKs retry it
+  if (status == 429) return ErrorCode::rate_limited;
+  if (status >= 500 && status <= 599) return ErrorCode::server_error;
+  if (status >= 400 && status <= 499) return ErrorCode::invalid_request;
+  if (status >= 200 && status <= 299) return ErrorCode::malformed_response;  // "failed" 2xx
+  return ErrorCode::network;  // no HTTP status at all, or a status no API uses
+}
+
+Error classify_failure(ProviderApi api, std::string_view provider, const HttpFailure& f) {
+  ErrorCode code = classify_status(f.status);
+  std::string message;
+  if (auto body = parse_error_body(f.body)) {
+    const auto structured = api == ProviderApi::anthropic ? classify_anthropic(f.status, *body)
+                                                          : classify_openai(f.status, *body);
+    if (structured) code = *structured;
+    message = body->message.substr(0, 200);
+  }
+  if (message.empty()) message = "HTTP " + std::to_string(f.status);
+  Error e{code, std::move(message)};
+  e.http_status = f.status;
+  e.provider = std::string(provider);
+  if (f.retry_after) e.retry_after = f.retry_after;
+  return e;
+}
+
+}  // namespace keel::model

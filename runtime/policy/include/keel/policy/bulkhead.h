@@ -1,0 +1,176 @@
+// keel/policy/bulkhead.h — at most N concurrent executions, plus a bounded FIFO wait queue.
+//
+// Purpose: keep one target (a provider, a tool) from being flooded by this process: callers
+// beyond `max_concurrent` wait in a queue of at most `max_queue` for at most `max_wait`, and
+// are shed with `bulkhead_full` beyond that (resilience4j's semaphore bulkhead + a queue).
+//
+// Contract:
+//  - `co_await acquire()` gives a Result<Permit>. Decisions (one counter each, one
+//    "bulkhead.decision" event each, attributes reason/active/queued/waited):
+//      admitted       a slot was free, or a queued caller was handed one (FIFO);
+//      queued         no slot: the caller waits (not terminal; one of the others follows);
+//      queue_full     no slot and the queue is full, or max_wait <= 0: `bulkhead_full` at once;
+//      queue_timeout  waited max_wait (exactly, in virtual time): `bulkhead_full`;
+//      cancelled      the caller's token fired (before or while queued): `cancelled`. A queued
+//                     caller leaves the queue inside the cancel call and resumes in that instant.
+//  - A Permit is move-only RAII. Destroying it frees the slot: with waiters, the slot goes
+//    straight to the oldest one, which is resumed via the scheduler (never inline), so a caller
+//    arriving in the same instant cannot overtake the queue.
+//  - max_wait == Duration::max() waits without limit (the caller's timeout still applies).
+//  - No allocation per acquire: waiters are an intrusive list of awaiters in the callers' frames.
+//  - Single-threaded (one scheduler). The Bulkhead must outlive its waiters and permits.
+//
+// Example:
+//   Bulkhead bulkhead{{.max_concurrent = 4, .max_queue = 16, .max_wait = 2s}, &sink};
+//   Result<Bulkhead::Permit> permit = co_await bulkhead.acquire();
+//   if (!permit) co_return permit.error();            // bulkhead_full or cancelled
+//   Result<Reply> r = co_await call_model(req);       // the slot is released when permit dies
+//   auto r2 = co_await bulkhead.execute([&] { return call_model(req); });
+#pragma once
+
+#include <coroutine>
+#include <cstdint>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+
+#include "keel/core/event.h"
+#include "keel/core/result.h"
+#include "keel/core/task.h"
+
+namespace keel::policy {
+
+struct BulkheadConfig {
+  int max_concurrent = 10;    // executions holding a permit at once
+  int max_queue = 0;          // callers allowed to wait for a slot (0: no queue)
+  Duration max_wait = Duration::zero();  // longest wait in the queue; <= 0 disables the queue
+};
+
+enum class BulkheadReason : std::uint8_t { admitted, queued, queue_full, queue_timeout, cancelled };
+// "admitted", "queued", "queue_full", "queue_timeout", "cancelled".
+std::string_view to_string(BulkheadReason r) noexcept;
+
+// One counter per reason.
+struct BulkheadCounters {
+  std::uint64_t admitted = 0;
+  std::uint64_t queued = 0;
+  std::uint64_t queue_full = 0;
+  std::uint64_t queue_timeout = 0;
+  std::uint64_t cancelled = 0;
+
+  std::uint64_t& operator[](BulkheadReason r) noexcept;
+  std::uint64_t operator[](BulkheadReason r) const noexcept {
+    return const_cast<BulkheadCounters&>(*this)[r];
+  }
+};
+
+class Bulkhead {
+ public:
+  class Permit;
+  class AcquireAwaiter;
+
+  explicit Bulkhead(BulkheadConfig config = {}, EventSink* sink = nullptr) noexcept
+      : config_(config), sink_(sink) {}
+  Bulkhead(const Bulkhead&) = delete;
+  Bulkhead& operator=(const Bulkhead&) = delete;
+
+  // `co_await acquire()` -> Result<Permit>.
+  AcquireAwaiter acquire() noexcept;
+
+  // Runs `op()` (-> Task<Result<T>>) holding a permit; refusals come back as errors.
+  template <class F>
+  std::invoke_result_t<F&> execute(F op);
+
+  int active() const noexcept { return active_; }   // permits held or handed over
+  int queued() const noexcept { return queued_; }   // callers waiting in the queue
+  const BulkheadCounters& counters() const noexcept { return counters_; }
+  const BulkheadConfig& config() const noexcept { return config_; }
+
+ private:
+  struct Waiter {
+    Waiter* prev = nullptr;
+    Waiter* next = nullptr;
+  };
+
+  void record(BulkheadReason r, TimePoint now, Duration waited) noexcept;
+  void push_back(Waiter& w) noexcept;
+  void unlink(Waiter& w) noexcept;
+  void release_slot() noexcept;  // a permit ended: hand the slot to the oldest waiter, or free it
+
+  BulkheadConfig config_;
+  EventSink* sink_;
+  int active_ = 0;
+  int queued_ = 0;
+  Waiter* head_ = nullptr;
+  Waiter* tail_ = nullptr;
+  BulkheadCounters counters_;
+};
+
+class Bulkhead::Permit {
+ public:
+  Permit() noexcept = default;
+  Permit(Permit&& o) noexcept : owner_(std::exchange(o.owner_, nullptr)) {}
+  Permit& operator=(Permit&& o) noexcept {
+    if (this != &o) {
+      release();
+      owner_ = std::exchange(o.owner_, nullptr);
+    }
+    return *this;
+  }
+  ~Permit() { release(); }
+  explicit operator bool() const noexcept { return owner_ != nullptr; }
+  // Frees the slot now (idempotent).
+  void release() noexcept {
+    if (owner_) std::exchange(owner_, nullptr)->release_slot();
+  }
+
+ private:
+  friend class Bulkhead::AcquireAwaiter;
+  explicit Permit(Bulkhead* owner) noexcept : owner_(owner) {}
+  Bulkhead* owner_ = nullptr;
+};
+
+class Bulkhead::AcquireAwaiter : private Bulkhead::Waiter {
+ public:
+  explicit AcquireAwaiter(Bulkhead& b) noexcept : bulkhead_(&b) {}
+  AcquireAwaiter(const AcquireAwaiter&) = delete;
+  AcquireAwaiter& operator=(const AcquireAwaiter&) = delete;
+  ~AcquireAwaiter();
+
+  bool await_ready() const noexcept { return false; }
+  template <detail::KeelPromise P>
+  bool await_suspend(std::coroutine_handle<P> h) {
+    return suspend(*h.promise().scheduler, h.promise().token, h);
+  }
+  Result<Permit> await_resume() noexcept;
+
+ private:
+  friend class Bulkhead;
+  enum class State : std::uint8_t { idle, admitted, full, waiting, granted, timed_out, cancelled };
+
+  bool suspend(Scheduler& sched, CancelToken token, std::coroutine_handle<> h);
+  void leave_queue() noexcept;
+  void grant() noexcept;       // called by release_slot: this waiter now owns a slot
+  void on_timeout() noexcept;  // max_wait elapsed
+  void on_cancel() noexcept;   // the caller's token fired
+  void resume_soon() noexcept;
+
+  Bulkhead* bulkhead_;
+  Scheduler* sched_ = nullptr;
+  std::coroutine_handle<> waiter_;
+  TimePoint enqueued_at_{};
+  TimerId timer_;
+  State state_ = State::idle;
+  CancelCallback on_cancel_;
+};
+
+inline Bulkhead::AcquireAwaiter Bulkhead::acquire() noexcept { return AcquireAwaiter{*this}; }
+
+template <class F>
+std::invoke_result_t<F&> Bulkhead::execute(F op) {
+  Result<Permit> permit = co_await acquire();
+  if (!permit) co_return std::move(permit).error();
+  co_return co_await op();
+}
+
+}  // namespace keel::policy

@@ -1,0 +1,252 @@
+// keel/policy/retry.h — retry with backoff, server hints, an overall deadline and a budget.
+//
+// Purpose: re-run a failed operation when that can help and is allowed, and say exactly why
+// it stopped. `decide()` is the pure decision; `Retry::execute()` is the thin async loop.
+//
+// Contract — decide() checks, in this order (like Envoy's shouldRetry), and returns the first
+// reason that applies:
+//  1. cancelled            the error's code is `cancelled` (execute() also stops here when the
+//                          caller's token is cancelled, whatever the error);
+//  2. not_retryable        the code is not in cfg.retryable — unless honor_should_retry and the
+//                          server's x-should-retry hint says true; a hint of false forbids;
+//  3. attempts_exhausted   attempts_made >= max_attempts (max_attempts < 1 counts as 1);
+//  4. retry_after_too_long honor_retry_after and the error's retry_after > max_retry_after
+//                          (give up on this target rather than wait);
+//     then delay = backoff.next(attempts_made) — always drawn, so Rng use does not depend on
+//     the hints — raised to retry_after when honoured: a retry never starts before it;
+//  5. deadline             now + delay >= the overall deadline: the retry could not start
+//                          before it, so it is not scheduled;
+//  6. budget_exhausted     the shared budget refused (asked last, so a refusal is never wasted
+//                          on a call that would not have retried anyway);
+//  otherwise retry, after `delay`, holding the budget's Grant (start it when the retry starts).
+//
+// Retry::execute(op): op() -> Task<Result<T>>, called once per attempt, each attempt under
+// with_timeout(op(), attempt_timeout) when set. The overall deadline is the one propagated by
+// an enclosing with_timeout (this_task::deadline()). Waits with sleep_for; cancellation stops
+// at once with ErrorCode::cancelled (caused by the last error). Otherwise returns the first
+// success or the last error unchanged; RetryOutcome tells attempts and the stop reason.
+// Each attempt's outcome is recorded in the budget: a failure with a code in cfg.retryable is
+// on_failure(), a success or any other error (except cancelled) is on_success() — as gRPC does.
+// Counters: one per reason (one per decision), attempts started, successes. Events:
+// "retry.attempt" {attempt, target} before each attempt and "retry.decision" {reason, attempt,
+// delay, code, target} per decision; a retry cancelled in its backoff gives a second decision
+// (cancelled). The success path allocates nothing (frames are pooled).
+// Single-threaded: a Retry belongs to one scheduler, must outlive its execute() tasks, and may
+// be shared by all calls to one target (counters, Rng and budget are then per target).
+//
+// Example:
+//   RetryBudget budget;
+//   Retry retry{{.max_attempts = 4, .attempt_timeout = 30s}, rng, &budget, &sink, "openai"};
+//   RetryOutcome how;
+//   Result<Reply> r = co_await with_timeout(retry.execute([&] { return call(req); }, &how), 2min);
+//   if (!r) log(r.error(), to_string(how.reason), how.attempts);
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <initializer_list>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+
+#include "keel/core/error.h"
+#include "keel/core/event.h"
+#include "keel/core/result.h"
+#include "keel/core/rng.h"
+#include "keel/core/sleep.h"
+#include "keel/core/task.h"
+#include "keel/core/time.h"
+#include "keel/core/timeout.h"
+#include "keel/policy/backoff.h"
+#include "keel/policy/retry_budget.h"
+
+namespace keel::policy {
+
+// A set of error codes (one bit per code).
+class RetryCodeSet {
+ public:
+  constexpr RetryCodeSet() noexcept = default;
+  constexpr RetryCodeSet(std::initializer_list<ErrorCode> codes) noexcept {
+    for (ErrorCode c : codes) insert(c);
+  }
+  // The codes is_retryable() advises retrying (error.h).
+  static constexpr RetryCodeSet retryable_codes() noexcept {
+    RetryCodeSet s;
+    for (const ErrorCodeInfo& info : kErrorCodes)
+      if (info.retryable) s.insert(info.code);
+    return s;
+  }
+
+  constexpr bool contains(ErrorCode c) const noexcept { return (bits_ >> index(c)) & 1u; }
+  constexpr RetryCodeSet& insert(ErrorCode c) noexcept {
+    bits_ |= std::uint32_t{1} << index(c);
+    return *this;
+  }
+  constexpr RetryCodeSet& erase(ErrorCode c) noexcept {
+    bits_ &= ~(std::uint32_t{1} << index(c));
+    return *this;
+  }
+  constexpr bool empty() const noexcept { return bits_ == 0; }
+  friend constexpr bool operator==(RetryCodeSet, RetryCodeSet) noexcept = default;
+
+ private:
+  static_assert(kErrorCodes.size() <= 32, "RetryCodeSet holds at most 32 codes");
+  static constexpr unsigned index(ErrorCode c) noexcept {
+    const auto i = static_cast<unsigned>(c);
+    return i < kErrorCodes.size() ? i : static_cast<unsigned>(kErrorCodes.size() - 1);
+  }
+  std::uint32_t bits_ = 0;
+};
+
+// `.retryable = retry_on({ErrorCode::rate_limited, ErrorCode::server_error})`
+constexpr RetryCodeSet retry_on(std::initializer_list<ErrorCode> codes) noexcept { return RetryCodeSet{codes}; }
+
+struct RetryConfig {
+  int max_attempts = 3;  // including the first; 1 = never retry
+  BackoffConfig backoff;
+  RetryCodeSet retryable = RetryCodeSet::retryable_codes();
+  bool honor_retry_after = true;                   // wait at least the server's retry-after
+  Duration max_retry_after = std::chrono::seconds{60};  // longer: stop (retry_after_too_long)
+  bool honor_should_retry = true;                  // x-should-retry overrides `retryable`
+  std::optional<Duration> attempt_timeout;         // per attempt; none = only the overall one
+};
+
+enum class RetryReason : std::uint8_t {
+  retry,
+  not_retryable,
+  attempts_exhausted,
+  budget_exhausted,
+  deadline,
+  retry_after_too_long,
+  cancelled,
+};
+inline constexpr std::size_t kRetryReasonCount = 7;
+
+// The snake_case name of the reason ("retry_after_too_long").
+std::string_view to_string(RetryReason r) noexcept;
+
+struct RetryDecision {
+  RetryReason reason = RetryReason::retry;
+  Duration delay{};          // wait before the retry (reason == retry only)
+  RetryBudget::Grant grant;  // the budget's grant (empty without a budget); start() it when
+                             // the retry starts, or drop it to abandon the retry
+  bool retry() const noexcept { return reason == RetryReason::retry; }
+};
+
+// The pure decision after attempt number `attempts_made` (1 = the first) failed with
+// `last_error`. Draws one backoff delay from `rng` via `backoff` (which carries the backoff
+// config; Retry builds it from cfg.backoff) unless it stops before step 4; asks `budget` (may
+// be null) last.
+RetryDecision decide(const RetryConfig& cfg, const Error& last_error, std::optional<bool> should_retry_hint,
+                     int attempts_made, TimePoint now, Deadline overall, RetryBudget* budget, Rng& rng,
+                     Backoff& backoff) noexcept;
+
+// The x-should-retry hint of an error, for execute(). Error keeps no headers (error.h), so
+// this is always nullopt: the hint reaches decide() only from a caller that has the headers
+// (retry_hints() in retry_after.h). It is the single place to change if Error ever carries it.
+constexpr std::optional<bool> should_retry_hint(const Error&) noexcept { return std::nullopt; }
+
+struct RetryCounters {
+  std::array<std::uint64_t, kRetryReasonCount> decisions{};  // indexed by RetryReason
+  std::uint64_t attempts = 0;                                 // attempts started
+  std::uint64_t successes = 0;                                // execute() calls that succeeded
+
+  std::uint64_t count(RetryReason r) const noexcept { return decisions[static_cast<std::size_t>(r)]; }
+};
+
+// How one execute() call ended.
+struct RetryOutcome {
+  int attempts = 0;                          // attempts started
+  std::optional<RetryReason> stopped_by;     // nullopt: an attempt succeeded
+  Duration backoff_total{};                  // sum of the delays of the retries scheduled
+};
+
+class Retry {
+ public:
+  Retry(RetryConfig cfg, Rng& rng, RetryBudget* budget = nullptr, EventSink* sink = nullptr,
+        std::string_view target = {})
+      : cfg_(cfg), rng_(&rng), budget_(budget), sink_(sink), target_(target) {}
+  Retry(const Retry&) = delete;
+  Retry& operator=(const Retry&) = delete;
+
+  // Runs op() until it succeeds or a decision stops (see the contract). `outcome`, if given,
+  // must outlive the task.
+  template <class F>
+  std::invoke_result_t<F&> execute(F op, RetryOutcome* outcome = nullptr);
+
+  const RetryCounters& counters() const noexcept { return counters_; }
+  const RetryConfig& config() const noexcept { return cfg_; }
+  std::string_view target() const noexcept { return target_; }
+
+ private:
+  void record_outcome(const Error* e) noexcept;  // into the budget; null = success
+  void note(const RetryDecision& d, int attempt, ErrorCode code, TimePoint now, RetryOutcome* outcome);
+  void note_attempt(int attempt, TimePoint now, RetryOutcome* outcome);
+
+  RetryConfig cfg_;
+  Rng* rng_;
+  RetryBudget* budget_;
+  EventSink* sink_;
+  std::string target_;
+  RetryCounters counters_;
+};
+
+namespace detail {
+template <class>
+struct IsTaskOfResult : std::false_type {};
+template <class T>
+struct IsTaskOfResult<Task<Result<T>>> : std::true_type {};
+}  // namespace detail
+
+template <class F>
+std::invoke_result_t<F&> Retry::execute(F op, RetryOutcome* outcome) {
+  using TaskType = std::invoke_result_t<F&>;
+  static_assert(detail::IsTaskOfResult<TaskType>::value, "Retry::execute: op() must return Task<Result<T>>");
+  using R = typename TaskType::value_type;
+
+  Scheduler& sched = co_await this_task::scheduler();
+  const CancelToken token = co_await this_task::cancel_token();
+  const Deadline overall = co_await this_task::deadline();
+  Backoff backoff{cfg_.backoff};
+  RetryDecision decision;  // the last decision; holds the grant of the retry about to start
+  if (outcome) *outcome = RetryOutcome{};
+
+  for (int attempt = 1;; ++attempt) {
+    decision.grant.start();
+    note_attempt(attempt, sched.now(), outcome);
+    std::optional<R> r;
+    if (cfg_.attempt_timeout) {
+      r.emplace(co_await with_timeout(op(), *cfg_.attempt_timeout));
+    } else {
+      r.emplace(co_await op());
+    }
+    if (r->ok()) {
+      record_outcome(nullptr);
+      ++counters_.successes;
+      co_return std::move(*r);
+    }
+    record_outcome(&r->error());
+    const ErrorCode code = r->error().code;
+    if (token.cancelled()) {
+      decision = RetryDecision{RetryReason::cancelled};
+    } else {
+      decision = decide(cfg_, r->error(), should_retry_hint(r->error()), attempt, sched.now(), overall,
+                        budget_, *rng_, backoff);
+    }
+    note(decision, attempt, code, sched.now(), outcome);
+    if (decision.reason == RetryReason::cancelled && code != ErrorCode::cancelled) {
+      co_return Error(ErrorCode::cancelled, "retry cancelled").caused_by(std::move(*r).error());
+    }
+    if (!decision.retry()) co_return std::move(*r);
+
+    if (Status slept = co_await sleep_for(decision.delay); !slept) {
+      note(RetryDecision{RetryReason::cancelled}, attempt, code, sched.now(), outcome);
+      co_return Error(ErrorCode::cancelled, "cancelled during retry backoff").caused_by(std::move(*r).error());
+    }
+  }
+}
+
+}  // namespace keel::policy

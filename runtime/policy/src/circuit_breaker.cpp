@@ -1,0 +1,296 @@
+#include "keel/policy/circuit_breaker.h"
+
+#include <algorithm>
+#include <cmath>
+#include <stdexcept>
+
+namespace keel::policy {
+
+std::string_view to_string(BreakerState s) noexcept {
+  switch (s) {
+    case BreakerState::closed: return "closed";
+    case BreakerState::open: return "open";
+    case BreakerState::half_open: return "half_open";
+    case BreakerState::isolated: return "isolated";
+  }
+  return "unknown";
+}
+
+std::string_view to_string(BreakerReason r) noexcept {
+  switch (r) {
+    case BreakerReason::failure_rate: return "failure_rate";
+    case BreakerReason::slow_call_rate: return "slow_call_rate";
+    case BreakerReason::consecutive_failures: return "consecutive_failures";
+    case BreakerReason::probe_failed: return "probe_failed";
+    case BreakerReason::probe_slow: return "probe_slow";
+    case BreakerReason::probes_succeeded: return "probes_succeeded";
+    case BreakerReason::half_open_timeout: return "half_open_timeout";
+    case BreakerReason::manual_isolate: return "manual_isolate";
+    case BreakerReason::manual_reset: return "manual_reset";
+    case BreakerReason::open_elapsed: return "open_elapsed";
+  }
+  return "unknown";
+}
+
+std::string_view to_string(OutcomeClass c) noexcept {
+  switch (c) {
+    case OutcomeClass::failure: return "failure";
+    case OutcomeClass::non_failure: return "non_failure";
+    case OutcomeClass::ignored: return "ignored";
+  }
+  return "unknown";
+}
+
+std::string_view to_string(Permit::Kind k) noexcept {
+  switch (k) {
+    case Permit::Kind::call: return "call";
+    case Permit::Kind::probe: return "probe";
+    case Permit::Kind::refused_open: return "refused_open";
+    case Permit::Kind::refused_isolated: return "refused_isolated";
+    case Permit::Kind::refused_half_open_full: return "refused_half_open_full";
+  }
+  return "unknown";
+}
+
+Error Permit::error() const {
+  switch (kind_) {
+    case Kind::refused_open:
+      return Error{ErrorCode::circuit_open, "circuit breaker open"}.with_retry_after(retry_after_);
+    case Kind::refused_isolated: return Error{ErrorCode::circuit_open, "circuit breaker isolated"};
+    case Kind::refused_half_open_full:
+      return Error{ErrorCode::circuit_open, "circuit breaker half-open: all probes in flight"};
+    case Kind::call:
+    case Kind::probe: break;
+  }
+  return Error{ErrorCode::internal, "Permit::error() on a granted permit"};
+}
+
+namespace {
+
+SlidingWindow make_window(const CircuitBreakerConfig& c) {
+  if (c.window == WindowKind::count) return SlidingWindow::count_based(c.size);
+  return SlidingWindow::time_based(c.duration, c.bucket_width);
+}
+
+void require(bool ok, const char* what) {
+  if (!ok) throw std::invalid_argument(std::string{"CircuitBreakerConfig: "} + what);
+}
+
+CircuitBreakerConfig validated(CircuitBreakerConfig c) {
+  require(c.failure_rate > 0.0 && c.failure_rate <= 1.0, "failure_rate must be in (0, 1]");
+  require(c.slow_call_rate > 0.0 && c.slow_call_rate <= 1.0, "slow_call_rate must be in (0, 1]");
+  require(!c.consecutive_failures || *c.consecutive_failures >= 1, "consecutive_failures must be >= 1");
+  require(!c.slow_call_duration || *c.slow_call_duration >= Duration::zero(), "slow_call_duration must be >= 0");
+  require(c.open_for >= Duration::zero(), "open_for must be >= 0");
+  require(std::isfinite(c.open_growth) && c.open_growth >= 1.0, "open_growth must be finite and >= 1");
+  require(c.max_open_for >= Duration::zero(), "max_open_for must be >= 0");
+  require(c.half_open_calls >= 1, "half_open_calls must be >= 1");
+  require(!c.half_open_success_threshold ||
+              (*c.half_open_success_threshold >= 1 && *c.half_open_success_threshold <= c.half_open_calls),
+          "half_open_success_threshold must be in [1, half_open_calls]");
+  require(!c.max_half_open_wait || *c.max_half_open_wait > Duration::zero(), "max_half_open_wait must be > 0");
+  return c;
+}
+
+}  // namespace
+
+CircuitBreaker::CircuitBreaker(CircuitBreakerConfig config, EventSink* events)
+    : config_(validated(std::move(config))),
+      events_(events),
+      window_(make_window(config_)),
+      min_calls_(std::max<std::uint32_t>(
+          1, config_.window == WindowKind::count ? std::min(config_.min_calls, config_.size) : config_.min_calls)),
+      success_threshold_(config_.half_open_success_threshold.value_or(config_.half_open_calls)),
+      slow_threshold_(config_.slow_call_duration.value_or(Duration::max())),
+      slow_enabled_(config_.slow_call_duration.has_value()) {}
+
+Duration CircuitBreaker::open_duration(std::uint32_t k) const noexcept {
+  const Duration cap = config_.max_open_for;
+  if (k <= 1 || config_.open_growth == 1.0) return std::min(config_.open_for, cap);
+  const double x = static_cast<double>(config_.open_for.count()) *
+                   std::pow(config_.open_growth, static_cast<double>(k - 1));
+  if (!(x < static_cast<double>(cap.count()))) return cap;  // also catches inf
+  return Duration{static_cast<std::int64_t>(x)};
+}
+
+void CircuitBreaker::settle(TimePoint now) {
+  for (;;) {
+    if (state_ == BreakerState::open && now >= open_until_) {
+      transition(BreakerState::half_open, BreakerReason::open_elapsed, now);
+      continue;
+    }
+    if (state_ == BreakerState::half_open && probing_started_ && config_.max_half_open_wait) {
+      const TimePoint deadline = saturating_add(first_probe_at_, *config_.max_half_open_wait);
+      if (now >= deadline) {
+        open(deadline, BreakerReason::half_open_timeout, now);
+        continue;
+      }
+    }
+    return;
+  }
+}
+
+Permit CircuitBreaker::acquire_slow(TimePoint now) {
+  settle(now);
+  Permit p;
+  switch (state_) {
+    case BreakerState::closed:
+      ++counters_.permitted;
+      return Permit{Permit::Kind::call, generation_, Duration::zero()};
+    case BreakerState::half_open:
+      if (probes_issued_ < config_.half_open_calls) {
+        if (!probing_started_) {
+          probing_started_ = true;
+          first_probe_at_ = now;
+        }
+        ++probes_issued_;
+        ++counters_.permitted;
+        ++counters_.probes;
+        return Permit{Permit::Kind::probe, generation_, Duration::zero()};
+      }
+      p = Permit{Permit::Kind::refused_half_open_full, generation_, Duration::zero()};
+      break;
+    case BreakerState::open: p = Permit{Permit::Kind::refused_open, generation_, open_until_ - now}; break;
+    case BreakerState::isolated: p = Permit{Permit::Kind::refused_isolated, generation_, Duration::zero()}; break;
+  }
+  ++counters_.refused;
+  if (events_) {
+    if (p.kind_ == Permit::Kind::refused_open) {
+      emit(events_, now, "breaker.refused",
+           {{"target", config_.name}, {"state", to_string(state_)}, {"retry_after", p.retry_after_}});
+    } else {
+      emit(events_, now, "breaker.refused", {{"target", config_.name}, {"state", to_string(state_)}});
+    }
+  }
+  return p;
+}
+
+void CircuitBreaker::on_result(const Permit& permit, Outcome outcome, Duration latency, TimePoint now) {
+  if (!permit.granted()) return;
+  if (permit.generation_ != generation_ || state_ != BreakerState::closed) [[unlikely]] {
+    settle(now);
+    if (permit.generation_ != generation_) {
+      ++counters_.stale;
+      return;
+    }
+  }
+  // Same generation: state_ is the one the permit was issued in (closed or half_open).
+  const OutcomeClass cls = outcome.ok ? OutcomeClass::non_failure : config_.counts_as_failure[outcome.code];
+  if (cls == OutcomeClass::ignored) [[unlikely]] {
+    ++counters_.ignored;
+    if (state_ == BreakerState::half_open && probes_issued_ > 0) --probes_issued_;  // slot back
+    return;
+  }
+  const bool failure = cls == OutcomeClass::failure;
+  const bool slow = latency > slow_threshold_;
+  counters_.successes += outcome.ok ? 1 : 0;
+  counters_.failures += failure ? 1 : 0;
+  counters_.benign_errors += (!outcome.ok && !failure) ? 1 : 0;
+  counters_.slow_calls += slow ? 1 : 0;
+  if (state_ == BreakerState::closed) [[likely]] {
+    record_closed(failure, slow, now);
+  } else {
+    record_probe(failure, slow, now);
+  }
+}
+
+void CircuitBreaker::record_closed(bool failure, bool slow, TimePoint now) {
+  window_.record(failure, slow, now);
+  consecutive_failures_ = failure ? consecutive_failures_ + 1 : 0;
+  if (config_.consecutive_failures && consecutive_failures_ >= *config_.consecutive_failures) [[unlikely]] {
+    open(now, BreakerReason::consecutive_failures, now);
+    return;
+  }
+  const WindowStats& w = window_.totals();
+  if (w.calls < min_calls_) return;
+  const double calls = static_cast<double>(w.calls);
+  if (static_cast<double>(w.failures) / calls >= config_.failure_rate) [[unlikely]] {
+    open(now, BreakerReason::failure_rate, now);
+  } else if (slow_enabled_ && static_cast<double>(w.slow) / calls >= config_.slow_call_rate) [[unlikely]] {
+    open(now, BreakerReason::slow_call_rate, now);
+  }
+}
+
+void CircuitBreaker::record_probe(bool failure, bool slow, TimePoint now) {
+  const std::uint32_t h = config_.half_open_calls;
+  if (failure) {
+    ++probe_failures_;
+  } else {
+    ++probe_successes_;
+  }
+  probe_slow_ += slow ? 1 : 0;
+  const double slots = static_cast<double>(h);
+  if (static_cast<double>(probe_failures_) / slots >= config_.failure_rate || probe_failures_ > h - success_threshold_) {
+    open(now, BreakerReason::probe_failed, now);
+  } else if (slow_enabled_ && static_cast<double>(probe_slow_) / slots >= config_.slow_call_rate) {
+    open(now, BreakerReason::probe_slow, now);
+  } else if (probe_successes_ >= success_threshold_) {
+    consecutive_opens_ = 0;
+    transition(BreakerState::closed, BreakerReason::probes_succeeded, now);
+  }
+}
+
+void CircuitBreaker::open(TimePoint start, BreakerReason reason, TimePoint now) {
+  if (consecutive_opens_ < UINT32_MAX) ++consecutive_opens_;
+  open_for_ = open_duration(consecutive_opens_);
+  open_until_ = saturating_add(start, open_for_);
+  transition(BreakerState::open, reason, now);
+}
+
+void CircuitBreaker::transition(BreakerState to, BreakerReason reason, TimePoint now) {
+  const BreakerState from = state_;
+  state_ = to;
+  ++generation_;
+  window_.clear();
+  consecutive_failures_ = 0;
+  probes_issued_ = probe_successes_ = probe_failures_ = probe_slow_ = 0;
+  probing_started_ = false;
+  ++counters_.by_reason[static_cast<std::size_t>(reason)];
+  switch (to) {
+    case BreakerState::closed: ++counters_.to_closed; break;
+    case BreakerState::open: ++counters_.to_open; break;
+    case BreakerState::half_open: ++counters_.to_half_open; break;
+    case BreakerState::isolated: ++counters_.to_isolated; break;
+  }
+  if (!events_) return;
+  if (to == BreakerState::open) {
+    emit(events_, now, "breaker.state",
+         {{"target", config_.name}, {"from", to_string(from)}, {"to", to_string(to)}, {"reason", to_string(reason)},
+          {"generation", generation_}, {"open_for", open_for_}, {"until", open_until_}});
+  } else {
+    emit(events_, now, "breaker.state",
+         {{"target", config_.name}, {"from", to_string(from)}, {"to", to_string(to)}, {"reason", to_string(reason)},
+          {"generation", generation_}});
+  }
+}
+
+void CircuitBreaker::isolate(TimePoint now) {
+  settle(now);
+  if (state_ != BreakerState::isolated) transition(BreakerState::isolated, BreakerReason::manual_isolate, now);
+}
+
+void CircuitBreaker::reset(TimePoint now) {
+  settle(now);
+  consecutive_opens_ = 0;
+  if (state_ != BreakerState::closed) {
+    transition(BreakerState::closed, BreakerReason::manual_reset, now);
+  } else {
+    ++generation_;
+    window_.clear();
+    consecutive_failures_ = 0;
+  }
+}
+
+BreakerState CircuitBreaker::state(TimePoint now) {
+  settle(now);
+  return state_;
+}
+
+Duration CircuitBreaker::remaining_open(TimePoint now) {
+  settle(now);
+  if (state_ == BreakerState::open) return open_until_ - now;
+  if (state_ == BreakerState::isolated) return Duration::max();
+  return Duration::zero();
+}
+
+}  // namespace keel::policy

@@ -1,0 +1,30 @@
+#include "keel/policy/fallback.h"
+
+namespace keel::policy {
+
+std::string_view to_string(FallbackReason r) noexcept {
+  switch (r) {
+    case FallbackReason::passed: return "passed";
+    case FallbackReason::used: return "used";
+    case FallbackReason::not_handled: return "not_handled";
+  }
+  return "unknown";
+}
+
+namespace detail {
+
+void record_fallback(FallbackCounters& counters, EventSink* sink, TimePoint now, FallbackReason reason,
+                     ErrorCode code, bool with_value) noexcept {
+  if (reason == FallbackReason::used) {
+    ++counters.used;
+    emit(sink, now, "fallback.used", {{"code", code}, {"with", with_value ? "value" : "operation"}});
+  } else if (reason == FallbackReason::not_handled) {
+    ++counters.not_handled;
+    emit(sink, now, "fallback.skipped", {{"code", code}});
+  } else {
+    ++counters.passed;
+  }
+}
+
+}  // namespace detail
+}  // namespace keel::policy

@@ -1,0 +1,39 @@
+#include "keel/policy/hedging.h"
+
+#include "keel/policy/retry_budget.h"
+
+namespace keel::policy {
+
+bool Hedging::grant_hedge(int index, TimePoint now) noexcept {
+  if (!budget_) return true;
+  if (budget_->try_acquire()) {
+    budget_->release();  // the hedge starts right away: it is never pending
+    return true;
+  }
+  ++counters_.hedges_refused_by_budget;
+  emit(sink_, now, "hedge.refused", {{"attempt", index}});
+  return false;
+}
+
+void Hedging::note_started(int index, bool on_failure, TimePoint now, Duration elapsed) noexcept {
+  ++counters_.hedges_started;
+  emit(sink_, now, "hedge.start",
+       {{"attempt", index}, {"trigger", on_failure ? "failure" : "delay"}, {"elapsed", elapsed}});
+}
+
+void Hedging::note_won(int index, TimePoint now, Duration elapsed) noexcept {
+  ++(index == 0 ? counters_.primary_won : counters_.hedge_won);
+  emit(sink_, now, "hedge.won", {{"attempt", index}, {"elapsed", elapsed}});
+}
+
+void Hedging::note_all_failed(int attempts, ErrorCode code, TimePoint now) noexcept {
+  ++counters_.all_failed;
+  emit(sink_, now, "hedge.all_failed", {{"attempts", attempts}, {"code", code}});
+}
+
+void Hedging::note_cancelled(TimePoint now) noexcept {
+  ++counters_.cancelled;
+  emit(sink_, now, "hedge.cancelled");
+}
+
+}  // namespace keel::policy
