@@ -35,11 +35,12 @@ struct Recorded {
   bool slow;
 };
 
+// The permit the model predicts.
 struct Expected {
-  Permit::Kind kind;
+  BreakerPermit::Kind kind;
   std::optional<Duration> retry_after;
-  friend bool operator==(const Expected&, const Expected&) = default;
 };
+bool granted(const Expected& e) { return e.kind == BreakerPermit::Kind::call || e.kind == BreakerPermit::Kind::probe; }
 
 struct Model {
   CircuitBreakerConfig cfg;
@@ -131,40 +132,40 @@ struct Model {
     }
   }
 
-  // try_acquire: the permit it gives, and the generation it belongs to.
+  // try_acquire at `now`; a granted permit belongs to `generation` as it is afterwards.
   Expected acquire() {
     settle();
     if (state == BreakerState::closed) {
       ++counters.permitted;
-      return {Permit::Kind::call, std::nullopt};
+      return {BreakerPermit::Kind::call, std::nullopt};
     }
     if (state == BreakerState::half_open && probes_issued < H()) {
       if (!first_probe) first_probe = now;
       ++probes_issued;
       ++counters.permitted;
       ++counters.probes;
-      return {Permit::Kind::probe, std::nullopt};
+      return {BreakerPermit::Kind::probe, std::nullopt};
     }
     ++counters.refused;
     ++refusal_events;
-    if (state == BreakerState::open) return {Permit::Kind::refused_open, open_until - now};
-    if (state == BreakerState::isolated) return {Permit::Kind::refused_isolated, std::nullopt};
-    return {Permit::Kind::refused_half_open_full, std::nullopt};
+    if (state == BreakerState::open) return {BreakerPermit::Kind::refused_open, open_until - now};
+    if (state == BreakerState::isolated) return {BreakerPermit::Kind::refused_isolated, std::nullopt};
+    return {BreakerPermit::Kind::refused_half_open_full, std::nullopt};
   }
 
-  void result(std::uint64_t permit_generation, Outcome o, Duration latency) {
+  void result(std::uint64_t permit_generation, BreakerOutcome o, Duration latency) {
     settle();
     if (permit_generation != generation) {
       ++counters.stale;
       return;
     }
-    const OutcomeClass cls = o.ok ? OutcomeClass::non_failure : cfg.counts_as_failure[o.code];
-    if (cls == OutcomeClass::ignored) {
+    const BreakerCodeClass cls = o.ok ? BreakerCodeClass::non_failure : cfg.counts_as_failure[o.code];
+    if (cls == BreakerCodeClass::ignored) {
       ++counters.ignored;
       if (state == BreakerState::half_open) --probes_issued;
       return;
     }
-    const bool failure = cls == OutcomeClass::failure;
+    const bool failure = cls == BreakerCodeClass::failure;
     const bool slow = cfg.slow_call_duration && latency > *cfg.slow_call_duration;
     if (o.ok) ++counters.successes;
     if (failure) ++counters.failures;
@@ -231,7 +232,7 @@ struct Sut {
   explicit Sut(const CircuitBreakerConfig& c) : breaker(c, &sink) {}
   CountingSink sink;
   CircuitBreaker breaker;
-  std::vector<Permit> held;
+  std::vector<BreakerPermit> held;
   TimePoint now{};
 };
 
@@ -247,9 +248,9 @@ std::string show(const CircuitBreakerCounters& c) {
   return os.str();
 }
 
-std::string show(Outcome o) { return o.ok ? "success" : std::string{to_string(o.code)}; }
+std::string show(BreakerOutcome o) { return o.ok ? "success" : std::string{to_string(o.code)}; }
 
-void check_permit(const Permit& got, const Expected& want) {
+void check_permit(const BreakerPermit& got, const Expected& want) {
   if (got.kind() != want.kind || got.retry_after() != want.retry_after) {
     RC_LOG() << "permit: got " << to_string(got.kind()) << " retry_after="
              << (got.retry_after() ? got.retry_after()->count() : -1) << ", want " << to_string(want.kind)
@@ -301,14 +302,14 @@ void compare(const Model& expected, Sut& sut) {
 
 using Cmd = rc::state::Command<Model, Sut>;
 
-rc::Gen<Outcome> gen_outcome() {
-  return rc::gen::weightedOneOf<Outcome>(
-      {{3, rc::gen::just(Outcome::success())},
+rc::Gen<BreakerOutcome> gen_outcome() {
+  return rc::gen::weightedOneOf<BreakerOutcome>(
+      {{3, rc::gen::just(BreakerOutcome::success())},
        {3, rc::gen::map(rc::gen::element(ErrorCode::server_error, ErrorCode::timeout, ErrorCode::network,
                                          ErrorCode::rate_limited),
-                        [](ErrorCode c) { return Outcome::error(c); })},
+                        [](ErrorCode c) { return BreakerOutcome::error(c); })},
        {2, rc::gen::map(rc::gen::inRange<std::size_t>(0, kErrorCodes.size()),
-                        [](std::size_t i) { return Outcome::error(kErrorCodes[i].code); })}});
+                        [](std::size_t i) { return BreakerOutcome::error(kErrorCodes[i].code); })}});
 }
 
 rc::Gen<Duration> gen_latency() {
@@ -316,17 +317,17 @@ rc::Gen<Duration> gen_latency() {
 }
 
 struct Call : Cmd {
-  Outcome outcome = *gen_outcome();
+  BreakerOutcome outcome = *gen_outcome();
   Duration latency = *gen_latency();
 
   void apply(Model& m) const override {
     const Expected e = m.acquire();
-    if (e.kind == Permit::Kind::call || e.kind == Permit::Kind::probe) m.result(m.generation, outcome, latency);
+    if (granted(e)) m.result(m.generation, outcome, latency);
   }
   void run(const Model& s0, Sut& sut) const override {
     Model m = s0;
     const Expected want = m.acquire();
-    const Permit p = sut.breaker.try_acquire(s0.now);
+    const BreakerPermit p = sut.breaker.try_acquire(s0.now);
     check_permit(p, want);
     if (p) sut.breaker.on_result(p, outcome, latency, s0.now);
     compare(nextState(s0), sut);
@@ -340,12 +341,12 @@ struct Call : Cmd {
 struct Begin : Cmd {
   void apply(Model& m) const override {
     const Expected e = m.acquire();
-    if (e.kind == Permit::Kind::call || e.kind == Permit::Kind::probe) m.held.push_back(m.generation);
+    if (granted(e)) m.held.push_back(m.generation);
   }
   void run(const Model& s0, Sut& sut) const override {
     Model m = s0;
     const Expected want = m.acquire();
-    const Permit p = sut.breaker.try_acquire(s0.now);
+    const BreakerPermit p = sut.breaker.try_acquire(s0.now);
     check_permit(p, want);
     if (p) {
       RC_ASSERT(p.generation() == m.generation);
@@ -362,7 +363,7 @@ struct Finish : Cmd {
     index = *rc::gen::inRange<std::size_t>(0, m.held.size());
   }
   std::size_t index = 0;
-  Outcome outcome = *gen_outcome();
+  BreakerOutcome outcome = *gen_outcome();
   Duration latency = *gen_latency();
 
   void checkPreconditions(const Model& m) const override { RC_PRE(index < m.held.size()); }
@@ -372,7 +373,7 @@ struct Finish : Cmd {
     m.result(gen, outcome, latency);
   }
   void run(const Model& s0, Sut& sut) const override {
-    const Permit p = sut.held[index];
+    const BreakerPermit p = sut.held[index];
     sut.held.erase(sut.held.begin() + static_cast<std::ptrdiff_t>(index));
     sut.breaker.on_result(p, outcome, latency, s0.now);
     compare(nextState(s0), sut);
@@ -450,8 +451,8 @@ rc::Gen<CircuitBreakerConfig> gen_config() {
     const int flips = *rc::gen::inRange(0, 3);
     for (int i = 0; i < flips; ++i) {
       const ErrorCode code = kErrorCodes[*rc::gen::inRange<std::size_t>(0, kErrorCodes.size())].code;
-      c.counts_as_failure.set(code, *rc::gen::element(OutcomeClass::failure, OutcomeClass::non_failure,
-                                                      OutcomeClass::ignored));
+      c.counts_as_failure.set(code, *rc::gen::element(BreakerCodeClass::failure, BreakerCodeClass::non_failure,
+                                                      BreakerCodeClass::ignored));
     }
     return c;
   });
@@ -494,22 +495,27 @@ RC_GTEST_PROP(BreakerProperties, MatchesTheReferenceModel, ()) {
 // one that is only ever called, over the same calls.
 RC_GTEST_PROP(BreakerProperties, ObservingDoesNotChangeBehaviour, ()) {
   const CircuitBreakerConfig cfg = *gen_config();
-  const auto steps = *rc::gen::container<std::vector<std::pair<int, Outcome>>>(
-      rc::gen::pair(rc::gen::inRange(0, 3000), gen_outcome()));
+  struct Step {
+    int advance_ms;
+    BreakerOutcome outcome;
+    Duration latency;
+  };
+  const auto steps = *rc::gen::container<std::vector<Step>>(rc::gen::construct<Step>(
+      rc::gen::inRange(0, 3000), gen_outcome(), gen_latency()));
   CircuitBreaker watched{cfg}, quiet{cfg};
   TimePoint now{};
-  for (const auto& [advance_ms, outcome] : steps) {
+  for (const Step& s : steps) {
     for (int i = 0; i < 4; ++i) {
-      now += std::chrono::milliseconds{advance_ms / 4};
+      now += std::chrono::milliseconds{s.advance_ms / 4};
       (void)watched.state(now);
       (void)watched.remaining_open(now);
     }
-    now += std::chrono::milliseconds{advance_ms % 4};
-    const Permit a = watched.try_acquire(now), b = quiet.try_acquire(now);
+    now += std::chrono::milliseconds{s.advance_ms % 4};
+    const BreakerPermit a = watched.try_acquire(now), b = quiet.try_acquire(now);
     RC_ASSERT(a.kind() == b.kind());
     RC_ASSERT(a.retry_after() == b.retry_after());
-    if (a) watched.on_result(a, outcome, 0ms, now);
-    if (b) quiet.on_result(b, outcome, 0ms, now);
+    if (a) watched.on_result(a, s.outcome, s.latency, now);
+    if (b) quiet.on_result(b, s.outcome, s.latency, now);
   }
   RC_ASSERT(watched.state(now) == quiet.state(now));
   RC_ASSERT(watched.counters() == quiet.counters());

@@ -25,9 +25,9 @@ namespace {
 struct Model {
   std::int64_t max = 0, ratio = 0;  // milli-tokens
   std::int64_t tokens = 0, pending = 0;
-  std::int64_t held = 0;            // live Grant objects in the Sut
+  std::int64_t held = 0;  // live Grant objects in the Sut
   std::uint64_t granted = 0, refused = 0, successes = 0, failures = 0;
-  std::uint64_t retries = 0;        // grants that followed their own failure
+  std::uint64_t retries = 0;  // grants that followed their own failure
 
   bool grants() const { return 2 * (tokens - 1000 * pending) > max; }
   void success() {
@@ -145,7 +145,8 @@ struct EndGrant : Cmd {
       s.grants[index].start();
       RC_ASSERT(!s.grants[index]);
     }
-    s.grants.erase(s.grants.begin() + static_cast<std::ptrdiff_t>(index));  // a started grant releases nothing more
+    s.grants.erase(s.grants.begin() +
+                   static_cast<std::ptrdiff_t>(index));  // a started grant releases nothing more
     Model next = m;
     apply(next);
     check_matches(next, s);
@@ -168,9 +169,10 @@ struct StrayRelease : Cmd {
 RC_GTEST_PROP(BudgetProperties, MatchesTheA6ModelAndBoundsRetriesBySuccesses, ()) {
   const std::int64_t max_milli = *rc::gen::oneOf(rc::gen::element<std::int64_t>(0, 1000, 2000, 10'000),
                                                  rc::gen::inRange<std::int64_t>(0, 20'001));
-  const std::int64_t ratio_milli = *rc::gen::oneOf(rc::gen::element<std::int64_t>(0, 100, 1000),
-                                                   rc::gen::inRange<std::int64_t>(0, 3001));
-  const RetryBudgetConfig cfg{static_cast<double>(max_milli) / 1000.0, static_cast<double>(ratio_milli) / 1000.0};
+  const std::int64_t ratio_milli =
+      *rc::gen::oneOf(rc::gen::element<std::int64_t>(0, 100, 1000), rc::gen::inRange<std::int64_t>(0, 3001));
+  const RetryBudgetConfig cfg{static_cast<double>(max_milli) / 1000.0,
+                              static_cast<double>(ratio_milli) / 1000.0};
   Model initial;
   initial.max = max_milli;
   initial.ratio = std::min(ratio_milli, max_milli);
@@ -179,7 +181,8 @@ RC_GTEST_PROP(BudgetProperties, MatchesTheA6ModelAndBoundsRetriesBySuccesses, ()
   RC_ASSERT(sut.budget.max_tokens_milli() == initial.max);
   RC_ASSERT(sut.budget.token_ratio_milli() == initial.ratio);
   rc::state::check(initial, sut,
-                   rc::state::gen::execOneOfWithArgs<Success, Failure, RetryAfterFailure, RetryAfterFailure, Hedge, EndGrant, StrayRelease>());
+                   rc::state::gen::execOneOfWithArgs<Success, Failure, RetryAfterFailure, RetryAfterFailure,
+                                                     Hedge, EndGrant, StrayRelease>());
 }
 
 // The same bound for plain sequences of outcomes, as the issue states it: a retry happens after

@@ -67,7 +67,8 @@ ErrorCode gen_code() {
 // Mostly the codes worth retrying, sometimes any code.
 ErrorCode gen_common_code() {
   if (*rc::gen::arbitrary<bool>()) return gen_code();
-  return *rc::gen::element(ErrorCode::rate_limited, ErrorCode::server_error, ErrorCode::timeout, ErrorCode::network);
+  return *rc::gen::element(ErrorCode::rate_limited, ErrorCode::server_error, ErrorCode::timeout,
+                           ErrorCode::network);
 }
 
 // --- Reference model of the documented bounds and order -----------------------------------------
@@ -101,9 +102,12 @@ std::pair<Duration, Duration> family_bounds(const BackoffConfig& c, int attempt,
   const Normal n = normal(c);
   const Duration ceil = backoff_ceiling(c, attempt);
   switch (c.jitter) {
-    case Jitter::none: return {ceil, ceil};
-    case Jitter::full: return {Duration::zero(), ceil};
-    case Jitter::equal: return {ceil / 2, ceil};
+    case Jitter::none:
+      return {ceil, ceil};
+    case Jitter::full:
+      return {Duration::zero(), ceil};
+    case Jitter::equal:
+      return {ceil / 2, ceil};
     case Jitter::decorrelated: {
       const Duration prev = previous > Duration::zero() ? previous : n.base;
       const Duration triple = prev.count() > INT64_MAX / 3 ? Duration::max() : 3 * prev;
@@ -121,8 +125,8 @@ struct RefDecision {
 
 // The documented order, written as a table of (condition, reason): the first that holds wins.
 RefDecision reference_decide(const RetryConfig& cfg, const Error& e, std::optional<bool> hint, int attempts,
-                             TimePoint now, Deadline overall, bool budget_present, bool budget_grants, Rng& rng,
-                             Duration& previous) {
+                             TimePoint now, Deadline overall, bool budget_present, bool budget_grants,
+                             Rng& rng, Duration& previous) {
   bool retryable = cfg.retryable.contains(e.code);
   if (cfg.honor_should_retry && hint.has_value()) retryable = *hint;
   const bool hint_used = cfg.honor_retry_after && e.retry_after.has_value();
@@ -150,15 +154,18 @@ RefDecision reference_decide(const RetryConfig& cfg, const Error& e, std::option
 
 RC_GTEST_PROP(RetryProperties, EveryBackoffDelayIsWithinItsJitterFamilysBoundsAndTheCap, ()) {
   BackoffConfig c;
-  c.max = Duration{*rc::gen::oneOf(rc::gen::inRange<std::int64_t>(0, 60'000 * kMs), rc::gen::inRange<std::int64_t>(-3, 4),
-                                   rc::gen::just(INT64_MAX))};
-  c.base = Duration{*rc::gen::oneOf(rc::gen::inRange<std::int64_t>(0, 10'000 * kMs), rc::gen::inRange<std::int64_t>(-3, 4),
-                                    rc::gen::just(INT64_MAX))};
-  c.multiplier = *rc::gen::oneOf(rc::gen::element(0.5, 1.0, 1.5, 2.0, 3.0, 10.0),
-                                 rc::gen::map(rc::gen::inRange(1000, 20000), [](int x) { return x / 1000.0; }));
+  c.max = Duration{*rc::gen::oneOf(rc::gen::inRange<std::int64_t>(0, 60'000 * kMs),
+                                   rc::gen::inRange<std::int64_t>(-3, 4), rc::gen::just(INT64_MAX))};
+  c.base = Duration{*rc::gen::oneOf(rc::gen::inRange<std::int64_t>(0, 10'000 * kMs),
+                                    rc::gen::inRange<std::int64_t>(-3, 4), rc::gen::just(INT64_MAX))};
+  c.multiplier =
+      *rc::gen::oneOf(rc::gen::element(0.5, 1.0, 1.5, 2.0, 3.0, 10.0),
+                      rc::gen::map(rc::gen::inRange(1000, 20000), [](int x) { return x / 1000.0; }));
   c.jitter = static_cast<Jitter>(*rc::gen::inRange(0, 4));
-  const int attempt = *rc::gen::oneOf(rc::gen::inRange(-2, 80), rc::gen::inRange(1, INT_MAX), rc::gen::just(INT_MAX));
-  const Duration previous{*rc::gen::oneOf(rc::gen::just<std::int64_t>(0), rc::gen::inRange<std::int64_t>(0, 100'000 * kMs),
+  const int attempt =
+      *rc::gen::oneOf(rc::gen::inRange(-2, 80), rc::gen::inRange(1, INT_MAX), rc::gen::just(INT_MAX));
+  const Duration previous{*rc::gen::oneOf(rc::gen::just<std::int64_t>(0),
+                                          rc::gen::inRange<std::int64_t>(0, 100'000 * kMs),
                                           rc::gen::just(INT64_MAX))};
   Rng rng{*rc::gen::arbitrary<std::uint64_t>()};
   const Normal n = normal(c);
@@ -197,7 +204,8 @@ RC_GTEST_PROP(RetryProperties, DecisionReasonsMatchTheReferenceOrderExactly, ())
   cfg.honor_should_retry = *rc::gen::arbitrary<bool>();
 
   Error e{gen_common_code()};
-  if (*rc::gen::arbitrary<bool>()) e.retry_after = Duration{*rc::gen::inRange<std::int64_t>(0, 1000) * 10 * kMs};
+  if (*rc::gen::arbitrary<bool>())
+    e.retry_after = Duration{*rc::gen::inRange<std::int64_t>(0, 1000) * 10 * kMs};
   std::optional<bool> hint;
   if (*rc::gen::inRange(0, 3) == 0) hint = *rc::gen::arbitrary<bool>();
   const int attempts = uniform(0, 2) == 0 ? uniform(1, 3) : uniform(1, 9);
@@ -225,8 +233,8 @@ RC_GTEST_PROP(RetryProperties, DecisionReasonsMatchTheReferenceOrderExactly, ())
   Rng rng{seed}, ref_rng{seed};
 
   RetryDecision got = decide(cfg, e, hint, attempts, now, overall, budget ? &*budget : nullptr, rng, backoff);
-  const RefDecision want =
-      reference_decide(cfg, e, hint, attempts, now, overall, budget.has_value(), grants, ref_rng, ref_previous);
+  const RefDecision want = reference_decide(cfg, e, hint, attempts, now, overall, budget.has_value(), grants,
+                                            ref_rng, ref_previous);
 
   RC_TAG(std::string{to_string(want.reason)});
   RC_ASSERT(got.reason == want.reason);
@@ -234,7 +242,8 @@ RC_GTEST_PROP(RetryProperties, DecisionReasonsMatchTheReferenceOrderExactly, ())
   RC_ASSERT((rng == ref_rng));  // the Rng is drawn from iff the order reaches the backoff step
   if (budget) {
     RC_ASSERT(budget->pending() == pending_before + (want.reason == RetryReason::retry ? 1 : 0));
-    RC_ASSERT(budget->counters().refused == refused_before + (want.reason == RetryReason::budget_exhausted ? 1 : 0));
+    RC_ASSERT(budget->counters().refused ==
+              refused_before + (want.reason == RetryReason::budget_exhausted ? 1 : 0));
     RC_ASSERT(static_cast<bool>(got.grant) == (want.reason == RetryReason::retry));
     got.grant.start();
     RC_ASSERT(budget->pending() == pending_before);
@@ -266,7 +275,8 @@ Step gen_step() {
   s.kind = k < 4 ? Step::success : k < 17 ? Step::failure : Step::hang;
   if (s.kind == Step::failure) {
     s.code = gen_common_code();
-    if (*rc::gen::arbitrary<bool>()) s.retry_after = Duration{*rc::gen::inRange<std::int64_t>(0, 600) * 10 * kMs};
+    if (*rc::gen::arbitrary<bool>())
+      s.retry_after = Duration{*rc::gen::inRange<std::int64_t>(0, 600) * 10 * kMs};
   }
   s.latency = Duration{*rc::gen::inRange<std::int64_t>(0, 200) * 10 * kMs};
   return s;
@@ -301,9 +311,11 @@ RC_GTEST_PROP(RetryProperties, ExecuteHonoursAttemptsHintsCodesDeadlinesAndTheRe
   cfg.retryable = gen_code_set();
   cfg.honor_retry_after = *rc::gen::arbitrary<bool>();
   cfg.max_retry_after = Duration{*rc::gen::inRange<std::int64_t>(0, 600) * 10 * kMs};
-  if (*rc::gen::arbitrary<bool>()) cfg.attempt_timeout = Duration{(*rc::gen::inRange<std::int64_t>(0, 100) * 10 + 5) * kMs};
+  if (*rc::gen::arbitrary<bool>())
+    cfg.attempt_timeout = Duration{(*rc::gen::inRange<std::int64_t>(0, 100) * 10 + 5) * kMs};
   Deadline overall;
-  if (*rc::gen::arbitrary<bool>()) overall = Deadline::at(TimePoint{Duration{(*rc::gen::inRange<std::int64_t>(0, 2000) * 10 + 3) * kMs}});
+  if (*rc::gen::arbitrary<bool>())
+    overall = Deadline::at(TimePoint{Duration{(*rc::gen::inRange<std::int64_t>(0, 2000) * 10 + 3) * kMs}});
   const int n_steps = uniform(0, 8);
   std::vector<Step> steps;
   for (int i = 0; i < n_steps; ++i) steps.push_back(gen_step());
@@ -373,6 +385,7 @@ RC_GTEST_PROP(RetryProperties, ExecuteHonoursAttemptsHintsCodesDeadlinesAndTheRe
       RC_ASSERT(result->ok());
       RC_ASSERT(**result == static_cast<int>(i));
       RC_ASSERT(next_decision == decisions.size());
+      if (with_budget) RC_ASSERT(budget.tokens_milli() == std::min(max_tokens, tokens + ratio));
       RC_TAG(i == 0 ? "success at once" : "success after retries");
       return;
     }
@@ -400,8 +413,9 @@ RC_GTEST_PROP(RetryProperties, ExecuteHonoursAttemptsHintsCodesDeadlinesAndTheRe
     } else if (error->code != ErrorCode::cancelled) {
       tokens = std::min(max_tokens, tokens + ratio);
     }
-    const RefDecision want = reference_decide(cfg, *error, std::nullopt, static_cast<int>(i + 1), d.time, overall,
-                                              with_budget, 2 * tokens > max_tokens, ref_rng, previous);
+    const RefDecision want =
+        reference_decide(cfg, *error, std::nullopt, static_cast<int>(i + 1), d.time, overall, with_budget,
+                         2 * tokens > max_tokens, ref_rng, previous);
     RC_ASSERT(reason == std::string{to_string(want.reason)});
     RC_ASSERT(d.get_int("delay") == want.delay.count());
     if (!cfg.retryable.contains(error->code)) RC_ASSERT(reason != "retry");  // never retried
@@ -411,12 +425,14 @@ RC_GTEST_PROP(RetryProperties, ExecuteHonoursAttemptsHintsCodesDeadlinesAndTheRe
       RC_ASSERT(finished == d.time);
       RC_ASSERT(!result->ok());
       RC_ASSERT(result->error().code == error->code);
+      if (with_budget) RC_ASSERT(budget.tokens_milli() == tokens);  // every outcome was recorded
       return;
     }
     // The retry starts exactly `delay` later, never before a honoured retry-after.
     RC_ASSERT(i + 1 < attempts.size());
     RC_ASSERT(attempts[i + 1]->time == d.time + want.delay);
-    if (cfg.honor_retry_after && error->retry_after) RC_ASSERT(attempts[i + 1]->time >= d.time + *error->retry_after);
+    if (cfg.honor_retry_after && error->retry_after)
+      RC_ASSERT(attempts[i + 1]->time >= d.time + *error->retry_after);
   }
   RC_FAIL("the attempts ended without a final outcome");
 }

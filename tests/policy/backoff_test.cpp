@@ -73,12 +73,12 @@ TEST(Backoff, HugeAttemptNumbersSaturateAtTheCap) {
 
 TEST(Backoff, ConfigurationIsNormalisedNeverRejected) {
   Rng rng;
-  EXPECT_EQ(backoff_ceiling(cfg(500ms, -1s, 2.0, Jitter::none), 3), 0ns);        // max < 0 -> 0
-  EXPECT_EQ(backoff_ceiling(cfg(5s, 1s, 2.0, Jitter::none), 1), 1s);             // base > max
-  EXPECT_EQ(backoff_ceiling(cfg(-5s, 1s, 2.0, Jitter::none), 4), 0ns);           // base < 0
-  EXPECT_EQ(backoff_ceiling(cfg(100ms, 1s, 0.5, Jitter::none), 4), 100ms);       // mult < 1
+  EXPECT_EQ(backoff_ceiling(cfg(500ms, -1s, 2.0, Jitter::none), 3), 0ns);   // max < 0 -> 0
+  EXPECT_EQ(backoff_ceiling(cfg(5s, 1s, 2.0, Jitter::none), 1), 1s);        // base > max
+  EXPECT_EQ(backoff_ceiling(cfg(-5s, 1s, 2.0, Jitter::none), 4), 0ns);      // base < 0
+  EXPECT_EQ(backoff_ceiling(cfg(100ms, 1s, 0.5, Jitter::none), 4), 100ms);  // mult < 1
   EXPECT_EQ(backoff_ceiling(cfg(100ms, 1s, std::nan(""), Jitter::none), 4), 100ms);
-  EXPECT_EQ(backoff_ceiling(cfg(100ms, 1s, 2.0, Jitter::none), 0), 100ms);       // attempt < 1
+  EXPECT_EQ(backoff_ceiling(cfg(100ms, 1s, 2.0, Jitter::none), 0), 100ms);  // attempt < 1
   EXPECT_EQ(backoff_ceiling(cfg(100ms, 1s, 2.0, Jitter::none), INT_MIN), 100ms);
   EXPECT_EQ(next_delay(cfg(0ns, 1s, 2.0, Jitter::decorrelated), 3, {}, rng), 0ns);
   EXPECT_EQ(next_delay(cfg(0ns, 1s, 2.0, Jitter::full), 30, {}, rng), 0ns);

@@ -18,14 +18,14 @@ using namespace std::chrono_literals;
 
 TimePoint at(Duration d) { return TimePoint{} + d; }
 
-const Outcome kOk = Outcome::success();
-const Outcome kFail = Outcome::error(ErrorCode::server_error);
+const BreakerOutcome kOk = BreakerOutcome::success();
+const BreakerOutcome kFail = BreakerOutcome::error(ErrorCode::server_error);
 
 class CircuitBreakerTest : public ::testing::Test {
  protected:
   // Acquire and, if granted, record `o` at `t`.
-  static Permit call(CircuitBreaker& b, TimePoint t, Outcome o, Duration latency = 0ms) {
-    Permit p = b.try_acquire(t);
+  static BreakerPermit call(CircuitBreaker& b, TimePoint t, BreakerOutcome o, Duration latency = 0ms) {
+    BreakerPermit p = b.try_acquire(t);
     if (p) b.on_result(p, o, latency, t);
     return p;
   }
@@ -50,8 +50,8 @@ class CircuitBreakerTest : public ::testing::Test {
 TEST_F(CircuitBreakerTest, NamesAndDefaults) {
   EXPECT_EQ(to_string(BreakerState::half_open), "half_open");
   EXPECT_EQ(to_string(BreakerReason::half_open_timeout), "half_open_timeout");
-  EXPECT_EQ(to_string(OutcomeClass::non_failure), "non_failure");
-  EXPECT_EQ(to_string(Permit::Kind::refused_open), "refused_open");
+  EXPECT_EQ(to_string(BreakerCodeClass::non_failure), "non_failure");
+  EXPECT_EQ(to_string(BreakerPermit::Kind::refused_open), "refused_open");
   const CircuitBreakerConfig c;
   EXPECT_EQ(c.window, WindowKind::count);
   EXPECT_EQ(c.size, 100u);
@@ -63,16 +63,16 @@ TEST_F(CircuitBreakerTest, NamesAndDefaults) {
   const CircuitBreaker b{c};
   EXPECT_EQ(b.success_threshold(), 10u);
   EXPECT_EQ(b.effective_min_calls(), 100u);
-  const auto t = ErrorClassification::defaults();
+  const auto t = BreakerCodeTable::defaults();
   for (ErrorCode e : {ErrorCode::server_error, ErrorCode::timeout, ErrorCode::network, ErrorCode::rate_limited,
                       ErrorCode::malformed_response, ErrorCode::tool_error})
-    EXPECT_EQ(t[e], OutcomeClass::failure) << to_string(e);
+    EXPECT_EQ(t[e], BreakerCodeClass::failure) << to_string(e);
   for (ErrorCode e : {ErrorCode::invalid_request, ErrorCode::context_overflow, ErrorCode::auth,
                       ErrorCode::quota_exhausted})
-    EXPECT_EQ(t[e], OutcomeClass::non_failure) << to_string(e);
+    EXPECT_EQ(t[e], BreakerCodeClass::non_failure) << to_string(e);
   for (ErrorCode e : {ErrorCode::cancelled, ErrorCode::circuit_open, ErrorCode::bulkhead_full, ErrorCode::throttled,
                       ErrorCode::budget_exhausted, ErrorCode::horizon, ErrorCode::internal})
-    EXPECT_EQ(t[e], OutcomeClass::ignored) << to_string(e);
+    EXPECT_EQ(t[e], BreakerCodeClass::ignored) << to_string(e);
 }
 
 TEST_F(CircuitBreakerTest, InvalidConfigThrows) {
@@ -180,14 +180,14 @@ TEST_F(CircuitBreakerTest, ConsecutiveFailuresOpenRegardlessOfTheRate) {
   for (int i = 0; i < 10; ++i) call(b, at(0s), kOk);
   call(b, at(1s), kFail);
   call(b, at(1s), kFail);
-  call(b, at(1s), Outcome::error(ErrorCode::invalid_request));  // a 400 answer breaks the run
+  call(b, at(1s), BreakerOutcome::error(ErrorCode::invalid_request));  // a 400 answer breaks the run
   EXPECT_EQ(b.consecutive_failures(), 0u);
   call(b, at(2s), kFail);
   call(b, at(2s), kFail);
-  call(b, at(2s), Outcome::error(ErrorCode::cancelled));  // ignored: does not break the run
+  call(b, at(2s), BreakerOutcome::error(ErrorCode::cancelled));  // ignored: does not break the run
   EXPECT_EQ(b.consecutive_failures(), 2u);
   EXPECT_EQ(b.state(at(2s)), BreakerState::closed);
-  call(b, at(3s), Outcome::error(ErrorCode::timeout));
+  call(b, at(3s), BreakerOutcome::error(ErrorCode::timeout));
   EXPECT_EQ(b.state(at(3s)), BreakerState::open);
   EXPECT_EQ(reasons(), std::vector<std::string>{"consecutive_failures"});
   EXPECT_EQ(b.counters().transitions(BreakerReason::consecutive_failures), 1u);
@@ -197,7 +197,7 @@ TEST_F(CircuitBreakerTest, SlowCallRateOpens) {
   CircuitBreaker b{{.size = 10, .min_calls = 4, .slow_call_duration = 1s, .slow_call_rate = 0.5}, &events};
   call(b, at(0s), kOk, 1s);      // exactly the threshold: not slow
   call(b, at(0s), kOk, 1001ms);  // slow success
-  call(b, at(0s), Outcome::error(ErrorCode::invalid_request), 5s);  // slow benign error
+  call(b, at(0s), BreakerOutcome::error(ErrorCode::invalid_request), 5s);  // slow benign error
   EXPECT_EQ(b.window_stats(at(0s)), (WindowStats{3, 0, 2}));
   EXPECT_EQ(b.state(at(0s)), BreakerState::closed);  // 3 < min_calls
   call(b, at(0s), kOk);
@@ -219,9 +219,9 @@ TEST_F(CircuitBreakerTest, SlowCallsAreOffWithoutADuration) {
 TEST_F(CircuitBreakerTest, RefusalFailsFastWithTheRemainingOpenTime) {
   CircuitBreaker b{trip_on_first_failure(), &events};
   call(b, at(5s), kFail);
-  Permit p = b.try_acquire(at(8s));
+  BreakerPermit p = b.try_acquire(at(8s));
   ASSERT_FALSE(p);
-  EXPECT_EQ(p.kind(), Permit::Kind::refused_open);
+  EXPECT_EQ(p.kind(), BreakerPermit::Kind::refused_open);
   EXPECT_EQ(p.retry_after(), Duration{7s});
   const Error e = p.error();
   EXPECT_EQ(e.code, ErrorCode::circuit_open);
@@ -256,13 +256,13 @@ TEST_F(CircuitBreakerTest, HalfOpenAdmitsExactlyTheProbeCount) {
   c.half_open_calls = 3;
   CircuitBreaker b{c, &events};
   call(b, at(0s), kFail);
-  std::vector<Permit> probes;
+  std::vector<BreakerPermit> probes;
   for (int i = 0; i < 3; ++i) {
     probes.push_back(b.try_acquire(at(10s)));
-    EXPECT_EQ(probes.back().kind(), Permit::Kind::probe);
+    EXPECT_EQ(probes.back().kind(), BreakerPermit::Kind::probe);
   }
-  const Permit extra = b.try_acquire(at(11s));
-  EXPECT_EQ(extra.kind(), Permit::Kind::refused_half_open_full);
+  const BreakerPermit extra = b.try_acquire(at(11s));
+  EXPECT_EQ(extra.kind(), BreakerPermit::Kind::refused_half_open_full);
   EXPECT_EQ(extra.retry_after(), std::nullopt);
   EXPECT_EQ(extra.error().code, ErrorCode::circuit_open);
   EXPECT_EQ(extra.error().retry_after, std::nullopt);
@@ -377,8 +377,8 @@ TEST_F(CircuitBreakerTest, MaxHalfOpenWaitReopensWhenProbesNeverFinish) {
   c.open_growth = 2.0;
   CircuitBreaker b{c, &events};
   call(b, at(0s), kFail);
-  const Permit probe = b.try_acquire(at(12s));  // the clock starts at the first probe
-  ASSERT_EQ(probe.kind(), Permit::Kind::probe);
+  const BreakerPermit probe = b.try_acquire(at(12s));  // the clock starts at the first probe
+  ASSERT_EQ(probe.kind(), BreakerPermit::Kind::probe);
   EXPECT_EQ(b.state(at(16999ms)), BreakerState::half_open);
   EXPECT_EQ(b.state(at(17s)), BreakerState::open);  // 12 s + 5 s
   EXPECT_EQ(reasons().back(), "half_open_timeout");
@@ -404,7 +404,7 @@ TEST_F(CircuitBreakerTest, HalfOpenTimeoutIsComputedFromLogicalTimeNotObservatio
   EXPECT_EQ(all[2]->get_int("until"), Duration{25s}.count());
   EXPECT_EQ(all[3]->time, at(100s));
   // An idle half-open is not stuck: the next caller probes.
-  EXPECT_EQ(b.try_acquire(at(100s)).kind(), Permit::Kind::probe);
+  EXPECT_EQ(b.try_acquire(at(100s)).kind(), BreakerPermit::Kind::probe);
 }
 
 TEST_F(CircuitBreakerTest, IsolateAndReset) {
@@ -414,8 +414,8 @@ TEST_F(CircuitBreakerTest, IsolateAndReset) {
   EXPECT_EQ(b.state(at(1s)), BreakerState::isolated);
   EXPECT_EQ(b.state(at(100h)), BreakerState::isolated);  // never elapses
   EXPECT_EQ(b.remaining_open(at(2s)), Duration::max());
-  const Permit p = b.try_acquire(at(2s));
-  EXPECT_EQ(p.kind(), Permit::Kind::refused_isolated);
+  const BreakerPermit p = b.try_acquire(at(2s));
+  EXPECT_EQ(p.kind(), BreakerPermit::Kind::refused_isolated);
   EXPECT_EQ(p.retry_after(), std::nullopt);
   EXPECT_EQ(p.error().code, ErrorCode::circuit_open);
   b.isolate(at(3s));  // idempotent
@@ -427,7 +427,7 @@ TEST_F(CircuitBreakerTest, IsolateAndReset) {
   EXPECT_EQ(b.counters().transitions(BreakerReason::manual_isolate), 1u);
   EXPECT_EQ(b.counters().transitions(BreakerReason::manual_reset), 1u);
   // reset while closed: clears the window, starts a generation, emits nothing.
-  const Permit before = b.try_acquire(at(5s));
+  const BreakerPermit before = b.try_acquire(at(5s));
   call(b, at(5s), kFail);
   const auto gen = b.generation();
   b.reset(at(6s));
@@ -456,10 +456,10 @@ TEST_F(CircuitBreakerTest, ResultsFromAnOlderGenerationDoNotCorruptHalfOpen) {
   auto c = trip_on_first_failure();
   c.half_open_calls = 2;
   CircuitBreaker b{c, &events};
-  const Permit slow_call = b.try_acquire(at(0s));  // starts while closed
+  const BreakerPermit slow_call = b.try_acquire(at(0s));  // starts while closed
   call(b, at(1s), kFail);                          // opens
-  const Permit probe = b.try_acquire(at(11s));
-  ASSERT_EQ(probe.kind(), Permit::Kind::probe);
+  const BreakerPermit probe = b.try_acquire(at(11s));
+  ASSERT_EQ(probe.kind(), BreakerPermit::Kind::probe);
   EXPECT_GT(probe.generation(), slow_call.generation());
   // The old call fails now: it must neither reopen nor take a probe's place.
   b.on_result(slow_call, kFail, 12s, at(12s));
@@ -476,7 +476,7 @@ TEST_F(CircuitBreakerTest, ClientErrorsAreRecordedButNotCountedAsFailures) {
   CircuitBreaker b{{.size = 5, .min_calls = 5}};
   for (ErrorCode e : {ErrorCode::invalid_request, ErrorCode::context_overflow, ErrorCode::auth,
                       ErrorCode::quota_exhausted, ErrorCode::invalid_request, ErrorCode::invalid_request})
-    call(b, at(0s), Outcome::error(e));
+    call(b, at(0s), BreakerOutcome::error(e));
   EXPECT_EQ(b.state(at(0s)), BreakerState::closed);
   EXPECT_EQ(b.window_stats(at(0s)), (WindowStats{5, 0, 0}));
   EXPECT_EQ(b.counters().benign_errors, 6u);
@@ -486,7 +486,7 @@ TEST_F(CircuitBreakerTest, ClientErrorsAreRecordedButNotCountedAsFailures) {
 TEST_F(CircuitBreakerTest, CancelledAndLocalRefusalsAreIgnoredEntirely) {
   CircuitBreaker b{{.size = 2, .min_calls = 2}};
   for (ErrorCode e : {ErrorCode::cancelled, ErrorCode::circuit_open, ErrorCode::bulkhead_full, ErrorCode::throttled})
-    call(b, at(0s), Outcome::error(e));
+    call(b, at(0s), BreakerOutcome::error(e));
   EXPECT_EQ(b.window_stats(at(0s)), WindowStats{});
   EXPECT_EQ(b.counters().ignored, 4u);
   EXPECT_EQ(b.counters().permitted, 4u);
@@ -498,20 +498,20 @@ TEST_F(CircuitBreakerTest, AnIgnoredProbeGivesItsSlotBack) {
   c.half_open_calls = 1;
   CircuitBreaker b{c};
   call(b, at(0s), kFail);
-  const Permit p = b.try_acquire(at(10s));
-  EXPECT_EQ(b.try_acquire(at(10s)).kind(), Permit::Kind::refused_half_open_full);
-  b.on_result(p, Outcome::error(ErrorCode::cancelled), 1s, at(11s));
+  const BreakerPermit p = b.try_acquire(at(10s));
+  EXPECT_EQ(b.try_acquire(at(10s)).kind(), BreakerPermit::Kind::refused_half_open_full);
+  b.on_result(p, BreakerOutcome::error(ErrorCode::cancelled), 1s, at(11s));
   EXPECT_EQ(b.state(at(11s)), BreakerState::half_open);
-  const Permit again = b.try_acquire(at(11s));
-  EXPECT_EQ(again.kind(), Permit::Kind::probe);
+  const BreakerPermit again = b.try_acquire(at(11s));
+  EXPECT_EQ(again.kind(), BreakerPermit::Kind::probe);
   b.on_result(again, kOk, 1s, at(12s));
   EXPECT_EQ(b.state(at(12s)), BreakerState::closed);
 }
 
 TEST_F(CircuitBreakerTest, ClassificationIsConfigurable) {
   CircuitBreakerConfig c{.size = 1, .min_calls = 1};
-  c.counts_as_failure.set(ErrorCode::invalid_request, OutcomeClass::failure)
-      .set(ErrorCode::server_error, OutcomeClass::ignored);
+  c.counts_as_failure.set(ErrorCode::invalid_request, BreakerCodeClass::failure)
+      .set(ErrorCode::server_error, BreakerCodeClass::ignored);
   CircuitBreaker b{c};
   call(b, at(0s), kFail);
   EXPECT_EQ(b.state(at(0s)), BreakerState::closed);
@@ -573,7 +573,7 @@ TEST_F(CircuitBreakerTest, ExecuteRecordsAnExceptionAsIgnoredAndRethrows) {
   sim.run_until_idle();
   EXPECT_TRUE(threw);
   EXPECT_EQ(b.counters().ignored, 1u);
-  EXPECT_EQ(b.try_acquire(sim.now()).kind(), Permit::Kind::probe);  // slot given back
+  EXPECT_EQ(b.try_acquire(sim.now()).kind(), BreakerPermit::Kind::probe);  // slot given back
 }
 
 }  // namespace

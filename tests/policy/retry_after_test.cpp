@@ -12,8 +12,8 @@ namespace {
 
 using namespace std::chrono_literals;
 
-constexpr std::int64_t kBttf = 1445412480;   // Wed, 21 Oct 2015 07:28:00 GMT
-constexpr std::int64_t kRfc = 784111777;     // Sun, 06 Nov 1994 08:49:37 GMT (RFC 9110 example)
+constexpr std::int64_t kBttf = 1445412480;  // Wed, 21 Oct 2015 07:28:00 GMT
+constexpr std::int64_t kRfc = 784111777;    // Sun, 06 Nov 1994 08:49:37 GMT (RFC 9110 example)
 
 static_assert(unix_days_from_civil(1970, 1, 1) == 0);
 static_assert(unix_days_from_civil(2000, 3, 1) == 11017);
@@ -60,9 +60,10 @@ TEST(RetryAfter, ImfFixdateAndTheObsoleteFormsParse) {
   EXPECT_EQ(parse_http_date("Sun Nov 16 08:49:37 1994"), kRfc + 10 * 86400);
   EXPECT_EQ(parse_http_date("Thu, 01 Jan 1970 00:00:00 GMT"), 0);
   EXPECT_EQ(parse_http_date("Wed, 31 Dec 1969 23:59:59 GMT"), -1);
-  EXPECT_EQ(parse_http_date("Tue, 29 Feb 2000 12:00:00 GMT"), unix_days_from_civil(2000, 2, 29) * 86400 + 43200);
+  EXPECT_EQ(parse_http_date("Tue, 29 Feb 2000 12:00:00 GMT"),
+            unix_days_from_civil(2000, 2, 29) * 86400 + 43200);
   EXPECT_EQ(parse_http_date("Sat, 31 Dec 2016 23:59:60 GMT"), unix_days_from_civil(2017, 1, 1) * 86400);
-  EXPECT_EQ(parse_http_date("  wed, 21 OCT 2015 07:28:00 gmt "), kBttf);  // names: any case
+  EXPECT_EQ(parse_http_date("  wed, 21 OCT 2015 07:28:00 gmt "), kBttf);   // names: any case
   EXPECT_EQ(parse_http_date("Thursday, 01-Jan-70 00:00:00 GMT"), 0);       // 70..99 -> 19xx
   EXPECT_EQ(parse_http_date("Wednesday, 21-Oct-15 07:28:00 GMT"), kBttf);  // 00..69 -> 20xx
   EXPECT_EQ(parse_http_date("Fri, 31 Dec 9999 23:59:59 GMT"), unix_days_from_civil(10000, 1, 1) * 86400 - 1);
@@ -71,22 +72,22 @@ TEST(RetryAfter, ImfFixdateAndTheObsoleteFormsParse) {
 TEST(RetryAfter, MalformedDatesAreNullopt) {
   for (const char* bad : {
            "",
-           "Xyz, 21 Oct 2015 07:28:00 GMT",      // weekday
-           "Wed, 32 Oct 2015 07:28:00 GMT",      // day
+           "Xyz, 21 Oct 2015 07:28:00 GMT",  // weekday
+           "Wed, 32 Oct 2015 07:28:00 GMT",  // day
            "Wed, 00 Oct 2015 07:28:00 GMT",
-           "Sun, 29 Feb 2015 07:28:00 GMT",      // not a leap year
-           "Mon, 29 Feb 1900 07:28:00 GMT",      // century, not a leap year
+           "Sun, 29 Feb 2015 07:28:00 GMT",  // not a leap year
+           "Mon, 29 Feb 1900 07:28:00 GMT",  // century, not a leap year
            "Wed, 31 Apr 2015 07:28:00 GMT",
-           "Wed, 21 Oct 2015 24:00:00 GMT",      // hour
-           "Wed, 21 Oct 2015 07:60:00 GMT",      // minute
-           "Wed, 21 Oct 2015 07:28:61 GMT",      // second
-           "Wed, 21 Oct 2015 07:28:00",          // zone missing
-           "Wed, 21 Oct 2015 07:28:00 UTC",      // wrong zone
-           "Wed, 21 Oct 2015 07:28:00 GMT x",    // trailing garbage
-           "Wed,21 Oct 2015 07:28:00 GMT",       // missing space
-           "Wed, 1 Oct 2015 07:28:00 GMT",       // one-digit day in IMF-fixdate
-           "Wed, 21 Okt 2015 07:28:00 GMT",      // month
-           "Wed, 21 Oct 15 07:28:00 GMT",        // two-digit year in IMF-fixdate
+           "Wed, 21 Oct 2015 24:00:00 GMT",    // hour
+           "Wed, 21 Oct 2015 07:60:00 GMT",    // minute
+           "Wed, 21 Oct 2015 07:28:61 GMT",    // second
+           "Wed, 21 Oct 2015 07:28:00",        // zone missing
+           "Wed, 21 Oct 2015 07:28:00 UTC",    // wrong zone
+           "Wed, 21 Oct 2015 07:28:00 GMT x",  // trailing garbage
+           "Wed,21 Oct 2015 07:28:00 GMT",     // missing space
+           "Wed, 1 Oct 2015 07:28:00 GMT",     // one-digit day in IMF-fixdate
+           "Wed, 21 Okt 2015 07:28:00 GMT",    // month
+           "Wed, 21 Oct 15 07:28:00 GMT",      // two-digit year in IMF-fixdate
            "Wed, 21 Oct 2015 7:28:00 GMT",
            "Wed, 21 Oct 2015 07:28 GMT",
            "Wednesday, 21 Oct 2015 07:28:00 GMT",  // long name with IMF layout
@@ -103,8 +104,8 @@ TEST(RetryAfter, MalformedDatesAreNullopt) {
 TEST(RetryAfter, DatesAreRelativeToTheGivenNow) {
   const char* date = "Wed, 21 Oct 2015 07:28:00 GMT";
   EXPECT_EQ(parse_retry_after(date, kBttf - 30), 30s);
-  EXPECT_EQ(parse_retry_after(date, kBttf), 0s);              // now: zero
-  EXPECT_EQ(parse_retry_after(date, kBttf + 3600), 0s);       // past: zero
+  EXPECT_EQ(parse_retry_after(date, kBttf), 0s);                   // now: zero
+  EXPECT_EQ(parse_retry_after(date, kBttf + 3600), 0s);            // past: zero
   EXPECT_EQ(parse_retry_after(date, std::nullopt), std::nullopt);  // no clock: cannot tell
   EXPECT_EQ(parse_retry_after(date, INT64_MIN), Duration::max());  // no overflow
   EXPECT_EQ(parse_retry_after(date, INT64_MAX), 0s);

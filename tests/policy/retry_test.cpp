@@ -42,7 +42,8 @@ struct DecideFixture : ::testing::Test {
   Rng rng{5};
   Backoff backoff{cfg.backoff};
   RetryDecision call(const Error& e, int attempts_made = 1, std::optional<bool> hint = std::nullopt,
-                     Deadline overall = Deadline::never(), RetryBudget* budget = nullptr, TimePoint now = {}) {
+                     Deadline overall = Deadline::never(), RetryBudget* budget = nullptr,
+                     TimePoint now = {}) {
     return decide(cfg, e, hint, attempts_made, now, overall, budget, rng, backoff);
   }
 };
@@ -62,7 +63,8 @@ TEST_F(DecideFixture, EveryReasonIsReachable) {
   EXPECT_EQ(call(err(ErrorCode::cancelled)).reason, RetryReason::cancelled);
   EXPECT_EQ(call(err(ErrorCode::invalid_request)).reason, RetryReason::not_retryable);
   EXPECT_EQ(call(err(ErrorCode::server_error), 3).reason, RetryReason::attempts_exhausted);
-  EXPECT_EQ(call(err(ErrorCode::rate_limited).with_retry_after(61s)).reason, RetryReason::retry_after_too_long);
+  EXPECT_EQ(call(err(ErrorCode::rate_limited).with_retry_after(61s)).reason,
+            RetryReason::retry_after_too_long);
   EXPECT_EQ(call(err(ErrorCode::server_error), 1, {}, Deadline::at(at(500ms))).reason, RetryReason::deadline);
   EXPECT_EQ(call(err(ErrorCode::server_error), 1, {}, Deadline::never(), &drained).reason,
             RetryReason::budget_exhausted);
@@ -118,9 +120,10 @@ TEST_F(DecideFixture, NeverSchedulesARetryThatCannotStartBeforeTheDeadline) {
             RetryReason::deadline);  // would start exactly at it
   EXPECT_EQ(call(err(ErrorCode::server_error), 1, {}, Deadline::at(now + 500ms + 1ns), nullptr, now).reason,
             RetryReason::retry);
-  EXPECT_EQ(call(err(ErrorCode::server_error).with_retry_after(5s), 1, {}, Deadline::at(now + 4s), nullptr, now)
-                .reason,
-            RetryReason::deadline);  // the retry-after counts
+  EXPECT_EQ(
+      call(err(ErrorCode::server_error).with_retry_after(5s), 1, {}, Deadline::at(now + 4s), nullptr, now)
+          .reason,
+      RetryReason::deadline);  // the retry-after counts
   EXPECT_EQ(call(err(ErrorCode::server_error), 1, {}, Deadline::at(now - 1s), nullptr, now).reason,
             RetryReason::deadline);
 }
@@ -157,9 +160,11 @@ TEST_F(DecideFixture, AGrantedRetryHoldsItsBudgetGrantUntilItStarts) {
 }
 
 TEST(RetryReasonNames, AreSnakeCase) {
-  const std::vector<std::string> names = {"retry", "not_retryable", "attempts_exhausted", "budget_exhausted",
-                                          "deadline", "retry_after_too_long", "cancelled"};
-  for (std::size_t i = 0; i < kRetryReasonCount; ++i) EXPECT_EQ(to_string(static_cast<RetryReason>(i)), names[i]);
+  const std::vector<std::string> names = {
+      "retry",    "not_retryable",        "attempts_exhausted", "budget_exhausted",
+      "deadline", "retry_after_too_long", "cancelled"};
+  for (std::size_t i = 0; i < kRetryReasonCount; ++i)
+    EXPECT_EQ(to_string(static_cast<RetryReason>(i)), names[i]);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -208,10 +213,13 @@ struct Done {
 };
 
 void start(Simulator& sim, Task<Result<int>> t, Done& done, CancelToken token = {}) {
-  spawn(sim, std::move(t), [&sim, &done](Result<int> r) {
-    done.result.emplace(std::move(r));
-    done.at = sim.now();
-  }, {}, token);
+  spawn(
+      sim, std::move(t),
+      [&sim, &done](Result<int> r) {
+        done.result.emplace(std::move(r));
+        done.at = sim.now();
+      },
+      {}, token);
 }
 
 struct RetryFixture : ::testing::Test {
@@ -281,7 +289,8 @@ TEST_F(RetryFixture, NonRetryableErrorsAreReturnedAtOnce) {
 }
 
 TEST_F(RetryFixture, ExhaustedAttemptsReturnTheLastError) {
-  script.outcomes = {err(ErrorCode::server_error, "1"), err(ErrorCode::network, "2"), err(ErrorCode::timeout, "3")};
+  script.outcomes = {err(ErrorCode::server_error, "1"), err(ErrorCode::network, "2"),
+                     err(ErrorCode::timeout, "3")};
   Retry retry{no_jitter(3), rng};
   start(sim, run_retry(&retry, &script, &outcome), done);
   sim.run_until_idle();
@@ -487,6 +496,9 @@ Task<void> success_loop(Retry* retry, Script* s, int n, std::uint64_t* allocs_af
 }
 
 TEST_F(RetryFixture, TheSuccessPathTakesNoFramesFromTheHeapOnceWarm) {
+#if defined(__SANITIZE_ADDRESS__)
+  GTEST_SKIP() << "frame pooling is off under AddressSanitizer";
+#endif
   Retry retry{no_jitter(), rng};
   script.starts.reserve(200);
   std::uint64_t allocs = 99;

@@ -32,27 +32,27 @@ std::string_view to_string(BreakerReason r) noexcept {
   return "unknown";
 }
 
-std::string_view to_string(OutcomeClass c) noexcept {
+std::string_view to_string(BreakerCodeClass c) noexcept {
   switch (c) {
-    case OutcomeClass::failure: return "failure";
-    case OutcomeClass::non_failure: return "non_failure";
-    case OutcomeClass::ignored: return "ignored";
+    case BreakerCodeClass::failure: return "failure";
+    case BreakerCodeClass::non_failure: return "non_failure";
+    case BreakerCodeClass::ignored: return "ignored";
   }
   return "unknown";
 }
 
-std::string_view to_string(Permit::Kind k) noexcept {
+std::string_view to_string(BreakerPermit::Kind k) noexcept {
   switch (k) {
-    case Permit::Kind::call: return "call";
-    case Permit::Kind::probe: return "probe";
-    case Permit::Kind::refused_open: return "refused_open";
-    case Permit::Kind::refused_isolated: return "refused_isolated";
-    case Permit::Kind::refused_half_open_full: return "refused_half_open_full";
+    case BreakerPermit::Kind::call: return "call";
+    case BreakerPermit::Kind::probe: return "probe";
+    case BreakerPermit::Kind::refused_open: return "refused_open";
+    case BreakerPermit::Kind::refused_isolated: return "refused_isolated";
+    case BreakerPermit::Kind::refused_half_open_full: return "refused_half_open_full";
   }
   return "unknown";
 }
 
-Error Permit::error() const {
+Error BreakerPermit::error() const {
   switch (kind_) {
     case Kind::refused_open:
       return Error{ErrorCode::circuit_open, "circuit breaker open"}.with_retry_after(retry_after_);
@@ -62,7 +62,7 @@ Error Permit::error() const {
     case Kind::call:
     case Kind::probe: break;
   }
-  return Error{ErrorCode::internal, "Permit::error() on a granted permit"};
+  return Error{ErrorCode::internal, "BreakerPermit::error() on a granted permit"};
 }
 
 namespace {
@@ -130,13 +130,13 @@ void CircuitBreaker::settle(TimePoint now) {
   }
 }
 
-Permit CircuitBreaker::acquire_slow(TimePoint now) {
+BreakerPermit CircuitBreaker::acquire_slow(TimePoint now) {
   settle(now);
-  Permit p;
+  BreakerPermit p;
   switch (state_) {
     case BreakerState::closed:
       ++counters_.permitted;
-      return Permit{Permit::Kind::call, generation_, Duration::zero()};
+      return BreakerPermit{BreakerPermit::Kind::call, generation_, Duration::zero()};
     case BreakerState::half_open:
       if (probes_issued_ < config_.half_open_calls) {
         if (!probing_started_) {
@@ -146,16 +146,20 @@ Permit CircuitBreaker::acquire_slow(TimePoint now) {
         ++probes_issued_;
         ++counters_.permitted;
         ++counters_.probes;
-        return Permit{Permit::Kind::probe, generation_, Duration::zero()};
+        return BreakerPermit{BreakerPermit::Kind::probe, generation_, Duration::zero()};
       }
-      p = Permit{Permit::Kind::refused_half_open_full, generation_, Duration::zero()};
+      p = BreakerPermit{BreakerPermit::Kind::refused_half_open_full, generation_, Duration::zero()};
       break;
-    case BreakerState::open: p = Permit{Permit::Kind::refused_open, generation_, open_until_ - now}; break;
-    case BreakerState::isolated: p = Permit{Permit::Kind::refused_isolated, generation_, Duration::zero()}; break;
+    case BreakerState::open:
+      p = BreakerPermit{BreakerPermit::Kind::refused_open, generation_, open_until_ - now};
+      break;
+    case BreakerState::isolated:
+      p = BreakerPermit{BreakerPermit::Kind::refused_isolated, generation_, Duration::zero()};
+      break;
   }
   ++counters_.refused;
   if (events_) {
-    if (p.kind_ == Permit::Kind::refused_open) {
+    if (p.kind_ == BreakerPermit::Kind::refused_open) {
       emit(events_, now, "breaker.refused",
            {{"target", config_.name}, {"state", to_string(state_)}, {"retry_after", p.retry_after_}});
     } else {
@@ -165,7 +169,7 @@ Permit CircuitBreaker::acquire_slow(TimePoint now) {
   return p;
 }
 
-void CircuitBreaker::on_result(const Permit& permit, Outcome outcome, Duration latency, TimePoint now) {
+void CircuitBreaker::on_result(const BreakerPermit& permit, BreakerOutcome outcome, Duration latency, TimePoint now) {
   if (!permit.granted()) return;
   if (permit.generation_ != generation_ || state_ != BreakerState::closed) [[unlikely]] {
     settle(now);
@@ -175,13 +179,13 @@ void CircuitBreaker::on_result(const Permit& permit, Outcome outcome, Duration l
     }
   }
   // Same generation: state_ is the one the permit was issued in (closed or half_open).
-  const OutcomeClass cls = outcome.ok ? OutcomeClass::non_failure : config_.counts_as_failure[outcome.code];
-  if (cls == OutcomeClass::ignored) [[unlikely]] {
+  const BreakerCodeClass cls = outcome.ok ? BreakerCodeClass::non_failure : config_.counts_as_failure[outcome.code];
+  if (cls == BreakerCodeClass::ignored) [[unlikely]] {
     ++counters_.ignored;
     if (state_ == BreakerState::half_open && probes_issued_ > 0) --probes_issued_;  // slot back
     return;
   }
-  const bool failure = cls == OutcomeClass::failure;
+  const bool failure = cls == BreakerCodeClass::failure;
   const bool slow = latency > slow_threshold_;
   counters_.successes += outcome.ok ? 1 : 0;
   counters_.failures += failure ? 1 : 0;
@@ -220,7 +224,8 @@ void CircuitBreaker::record_probe(bool failure, bool slow, TimePoint now) {
   }
   probe_slow_ += slow ? 1 : 0;
   const double slots = static_cast<double>(h);
-  if (static_cast<double>(probe_failures_) / slots >= config_.failure_rate || probe_failures_ > h - success_threshold_) {
+  const bool rate_reached = static_cast<double>(probe_failures_) / slots >= config_.failure_rate;
+  if (rate_reached || probe_failures_ > h - success_threshold_) {
     open(now, BreakerReason::probe_failed, now);
   } else if (slow_enabled_ && static_cast<double>(probe_slow_) / slots >= config_.slow_call_rate) {
     open(now, BreakerReason::probe_slow, now);

@@ -7,8 +7,8 @@ namespace keel::policy {
 namespace {
 
 constexpr std::array<std::string_view, kRetryReasonCount> kReasonNames = {
-    "retry", "not_retryable", "attempts_exhausted", "budget_exhausted", "deadline", "retry_after_too_long",
-    "cancelled"};
+    "retry",    "not_retryable",        "attempts_exhausted", "budget_exhausted",
+    "deadline", "retry_after_too_long", "cancelled"};
 
 }  // namespace
 
@@ -34,7 +34,8 @@ RetryDecision decide(const RetryConfig& cfg, const Error& last_error, std::optio
   Duration delay = backoff.next(attempts_made, rng);
   if (use_hint) delay = std::max(delay, *last_error.retry_after);
 
-  if (!overall.is_never() && saturating_add(now, delay) >= overall.time()) return {RetryReason::deadline, delay};
+  if (!overall.is_never() && saturating_add(now, delay) >= overall.time())
+    return {RetryReason::deadline, delay};
 
   RetryDecision d{RetryReason::retry, delay};
   if (budget) {

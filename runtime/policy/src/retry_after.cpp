@@ -36,8 +36,10 @@ std::optional<Duration> parse_decimal(std::string_view s, std::int64_t unit_ns) 
   for (; i < s.size() && is_digit(s[i]); ++i) {
     any_digit = true;
     const int d = s[i] - '0';
-    if (whole > (kInt64Max - d) / 10) saturated = true;
-    else whole = whole * 10 + d;
+    if (whole > (kInt64Max - d) / 10)
+      saturated = true;
+    else
+      whole = whole * 10 + d;
   }
   // Fraction: at most 9 digits matter (unit_ns <= 1e9, so later digits are below 1 ns).
   std::int64_t frac = 0, scale = 1;
@@ -58,10 +60,10 @@ std::optional<Duration> parse_decimal(std::string_view s, std::int64_t unit_ns) 
 }
 
 constexpr std::array<std::string_view, 7> kShortDays = {"mon", "tue", "wed", "thu", "fri", "sat", "sun"};
-constexpr std::array<std::string_view, 7> kLongDays = {"monday", "tuesday", "wednesday", "thursday",
-                                                        "friday", "saturday", "sunday"};
+constexpr std::array<std::string_view, 7> kLongDays = {"monday", "tuesday",  "wednesday", "thursday",
+                                                       "friday", "saturday", "sunday"};
 constexpr std::array<std::string_view, 12> kMonths = {"jan", "feb", "mar", "apr", "may", "jun",
-                                                       "jul", "aug", "sep", "oct", "nov", "dec"};
+                                                      "jul", "aug", "sep", "oct", "nov", "dec"};
 
 bool is_leap(std::int64_t y) noexcept { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
 
@@ -124,11 +126,12 @@ class Cursor {
 };
 
 std::optional<std::int64_t> to_unix(std::int64_t y, int mon, int day, int h, int mi, int sec) noexcept {
-  if (mon < 1 || mon > 12 || day < 1 || static_cast<unsigned>(day) > days_in_month(y, static_cast<unsigned>(mon)) ||
-      h > 23 || mi > 59 || sec > 60)
+  if (mon < 1 || mon > 12 || day < 1 ||
+      static_cast<unsigned>(day) > days_in_month(y, static_cast<unsigned>(mon)) || h > 23 || mi > 59 ||
+      sec > 60)
     return std::nullopt;
-  return unix_days_from_civil(y, static_cast<unsigned>(mon), static_cast<unsigned>(day)) * 86400 +
-         h * 3600 + mi * 60 + sec;
+  return unix_days_from_civil(y, static_cast<unsigned>(mon), static_cast<unsigned>(day)) * 86400 + h * 3600 +
+         mi * 60 + sec;
 }
 
 }  // namespace
@@ -192,7 +195,8 @@ std::optional<bool> parse_should_retry(std::string_view value) noexcept {
 RetryHints retry_hints(const RetryHeaders& headers, std::optional<std::int64_t> now_unix_seconds) noexcept {
   RetryHints h;
   if (headers.retry_after_ms) h.retry_after = parse_retry_after_ms(*headers.retry_after_ms);
-  if (!h.retry_after && headers.retry_after) h.retry_after = parse_retry_after(*headers.retry_after, now_unix_seconds);
+  if (!h.retry_after && headers.retry_after)
+    h.retry_after = parse_retry_after(*headers.retry_after, now_unix_seconds);
   if (headers.should_retry) h.should_retry = parse_should_retry(*headers.should_retry);
   return h;
 }

@@ -45,7 +45,7 @@
 //      non_failure: context_overflow, quota_exhausted, auth, invalid_request
 //      ignored:     cancelled, circuit_open, budget_exhausted, bulkhead_full, throttled,
 //                   horizon, internal
-//  - Generations: every state transition, and every reset, starts a new generation. A Permit
+//  - Generations: every state transition, and every reset, starts a new generation. A permit
 //    carries the generation it was issued in; a result for an older generation (a slow call
 //    that began before the breaker opened, a probe that outlived its half-open period) is
 //    counted as `stale` and changes nothing else. A refused permit's result is a no-op.
@@ -64,11 +64,13 @@
 //  - Single-threaded: owned by one scheduler. The breaker must outlive execute() tasks.
 //
 // Example:
-//   CircuitBreaker br{{.window = WindowKind::count, .size = 20, .min_calls = 10}, &sink};
-//   Permit p = br.try_acquire(sched.now());
-//   if (!p) return p.error();                    // circuit_open, retry_after = time left
-//   Result<Reply> r = co_await call();           // ...or: co_await br.execute([&] { return call(); })
-//   br.on_result(p, Outcome::of(r), sched.now() - start, sched.now());
+//   CircuitBreaker br{{.name = "openai", .size = 20, .min_calls = 10}, &sink};
+//   const TimePoint start = sched.now();
+//   BreakerPermit p = br.try_acquire(start);
+//   if (!p) co_return p.error();                 // circuit_open, retry_after = time left
+//   Result<Reply> r = co_await call();
+//   br.on_result(p, BreakerOutcome::of(r), sched.now() - start, sched.now());
+//   // or, all in one: Result<Reply> r = co_await br.execute([&] { return call(); });
 #pragma once
 
 #include <array>
@@ -111,52 +113,52 @@ inline constexpr std::size_t kBreakerReasonCount = 10;
 std::string_view to_string(BreakerReason r) noexcept;
 
 // How a recorded error code counts (see the header comment for the defaults).
-enum class OutcomeClass : std::uint8_t { failure, non_failure, ignored };
-std::string_view to_string(OutcomeClass c) noexcept;
+enum class BreakerCodeClass : std::uint8_t { failure, non_failure, ignored };
+std::string_view to_string(BreakerCodeClass c) noexcept;
 
-// A fixed-size table ErrorCode -> OutcomeClass.
-class ErrorClassification {
+// A fixed-size table ErrorCode -> BreakerCodeClass.
+class BreakerCodeTable {
  public:
-  static constexpr ErrorClassification defaults() noexcept {
-    ErrorClassification t;
+  static constexpr BreakerCodeTable defaults() noexcept {
+    BreakerCodeTable t;
     for (const auto& info : kErrorCodes) t.set(info.code, default_for(info.code));
     return t;
   }
-  constexpr OutcomeClass operator[](ErrorCode c) const noexcept {
+  constexpr BreakerCodeClass operator[](ErrorCode c) const noexcept {
     const auto i = static_cast<std::size_t>(c);
-    return i < table_.size() ? table_[i] : OutcomeClass::ignored;
+    return i < table_.size() ? table_[i] : BreakerCodeClass::ignored;
   }
-  constexpr ErrorClassification& set(ErrorCode c, OutcomeClass v) noexcept {
+  constexpr BreakerCodeTable& set(ErrorCode c, BreakerCodeClass v) noexcept {
     const auto i = static_cast<std::size_t>(c);
     if (i < table_.size()) table_[i] = v;
     return *this;
   }
-  friend constexpr bool operator==(const ErrorClassification&, const ErrorClassification&) noexcept = default;
+  friend constexpr bool operator==(const BreakerCodeTable&, const BreakerCodeTable&) noexcept = default;
 
  private:
-  static constexpr OutcomeClass default_for(ErrorCode c) noexcept {
+  static constexpr BreakerCodeClass default_for(ErrorCode c) noexcept {
     switch (c) {
       case ErrorCode::rate_limited:
       case ErrorCode::server_error:
       case ErrorCode::timeout:
       case ErrorCode::network:
       case ErrorCode::malformed_response:
-      case ErrorCode::tool_error: return OutcomeClass::failure;
+      case ErrorCode::tool_error: return BreakerCodeClass::failure;
       case ErrorCode::context_overflow:
       case ErrorCode::quota_exhausted:
       case ErrorCode::auth:
-      case ErrorCode::invalid_request: return OutcomeClass::non_failure;
+      case ErrorCode::invalid_request: return BreakerCodeClass::non_failure;
       case ErrorCode::circuit_open:
       case ErrorCode::cancelled:
       case ErrorCode::budget_exhausted:
       case ErrorCode::bulkhead_full:
       case ErrorCode::throttled:
       case ErrorCode::horizon:
-      case ErrorCode::internal: return OutcomeClass::ignored;
+      case ErrorCode::internal: return BreakerCodeClass::ignored;
     }
-    return OutcomeClass::ignored;
+    return BreakerCodeClass::ignored;
   }
-  std::array<OutcomeClass, kErrorCodes.size()> table_{};
+  std::array<BreakerCodeClass, kErrorCodes.size()> table_{};
 };
 
 struct CircuitBreakerConfig {
@@ -176,7 +178,7 @@ struct CircuitBreakerConfig {
   std::uint32_t half_open_calls = 10;                 // H >= 1
   std::optional<std::uint32_t> half_open_success_threshold;  // S in [1, H]; default H
   std::optional<Duration> max_half_open_wait;         // > 0 when set
-  ErrorClassification counts_as_failure = ErrorClassification::defaults();
+  BreakerCodeTable counts_as_failure = BreakerCodeTable::defaults();
 };
 
 struct CircuitBreakerCounters {
@@ -200,25 +202,25 @@ struct CircuitBreakerCounters {
 };
 
 // What happened to a call: success, or an error code (classified by the config's table).
-struct Outcome {
+struct BreakerOutcome {
   bool ok = true;
   ErrorCode code = ErrorCode::internal;  // meaningful when !ok
 
-  static constexpr Outcome success() noexcept { return Outcome{true, ErrorCode::internal}; }
-  static constexpr Outcome error(ErrorCode c) noexcept { return Outcome{false, c}; }
+  static constexpr BreakerOutcome success() noexcept { return BreakerOutcome{true, ErrorCode::internal}; }
+  static constexpr BreakerOutcome error(ErrorCode c) noexcept { return BreakerOutcome{false, c}; }
   template <class T>
-  static Outcome of(const Result<T>& r) noexcept {
+  static BreakerOutcome of(const Result<T>& r) noexcept {
     return r.ok() ? success() : error(r.error().code);
   }
 };
 
 // The answer of try_acquire: a permit to call (or probe), or a refusal. Small and trivially
 // copyable; the refusal's Error is built only when asked for.
-class Permit {
+class BreakerPermit {
  public:
   enum class Kind : std::uint8_t { call, probe, refused_open, refused_isolated, refused_half_open_full };
 
-  Permit() noexcept = default;  // a refusal (isolated) of no generation
+  BreakerPermit() noexcept = default;  // a refusal (isolated) of no generation
   explicit operator bool() const noexcept { return granted(); }
   bool granted() const noexcept { return kind_ == Kind::call || kind_ == Kind::probe; }
   Kind kind() const noexcept { return kind_; }
@@ -233,13 +235,13 @@ class Permit {
 
  private:
   friend class CircuitBreaker;
-  Permit(Kind k, std::uint64_t gen, Duration retry_after) noexcept
+  BreakerPermit(Kind k, std::uint64_t gen, Duration retry_after) noexcept
       : generation_(gen), retry_after_(retry_after), kind_(k) {}
   std::uint64_t generation_ = 0;
   Duration retry_after_{};
   Kind kind_ = Kind::refused_isolated;
 };
-std::string_view to_string(Permit::Kind k) noexcept;
+std::string_view to_string(BreakerPermit::Kind k) noexcept;
 
 class CircuitBreaker {
  public:
@@ -247,19 +249,22 @@ class CircuitBreaker {
   explicit CircuitBreaker(CircuitBreakerConfig config, EventSink* events = nullptr);
   CircuitBreaker(const CircuitBreaker&) = delete;
   CircuitBreaker& operator=(const CircuitBreaker&) = delete;
+  // Movable (e.g. into a per-target container), but never while execute() tasks are in flight.
+  CircuitBreaker(CircuitBreaker&&) noexcept = default;
+  CircuitBreaker& operator=(CircuitBreaker&&) noexcept = default;
 
   // A permit for a call (CLOSED) or a probe (HALF_OPEN), or a refusal (counted, with event).
-  Permit try_acquire(TimePoint now) {
+  BreakerPermit try_acquire(TimePoint now) {
     if (state_ == BreakerState::closed) [[likely]] {
       ++counters_.permitted;
-      return Permit{Permit::Kind::call, generation_, Duration::zero()};
+      return BreakerPermit{BreakerPermit::Kind::call, generation_, Duration::zero()};
     }
     return acquire_slow(now);
   }
   // Records the result of a granted permit; `latency` decides slowness. See the contract.
-  void on_result(const Permit& permit, Outcome outcome, Duration latency, TimePoint now);
-  void on_result(const Permit& permit, const Status& status, Duration latency, TimePoint now) {
-    on_result(permit, Outcome::of(status), latency, now);
+  void on_result(const BreakerPermit& permit, BreakerOutcome outcome, Duration latency, TimePoint now);
+  void on_result(const BreakerPermit& permit, const Status& status, Duration latency, TimePoint now) {
+    on_result(permit, BreakerOutcome::of(status), latency, now);
   }
 
   // Forces ISOLATED (all calls refused) until reset().
@@ -296,7 +301,7 @@ class CircuitBreaker {
   std::uint32_t success_threshold() const noexcept { return success_threshold_; }
 
  private:
-  Permit acquire_slow(TimePoint now);
+  BreakerPermit acquire_slow(TimePoint now);
   void settle(TimePoint now);
   void record_closed(bool failure, bool slow, TimePoint now);
   void record_probe(bool failure, bool slow, TimePoint now);
@@ -331,7 +336,7 @@ auto CircuitBreaker::execute(F op) -> Task<typename std::invoke_result_t<F&>::va
   using R = typename std::invoke_result_t<F&>::value_type;  // Result<T>
   static_assert(keel::detail::is_result_v<R>, "execute: op() must return Task<Result<T>>");
   Scheduler& sched = co_await this_task::scheduler();
-  const Permit permit = try_acquire(sched.now());
+  const BreakerPermit permit = try_acquire(sched.now());
   if (!permit) co_return permit.error();
   const TimePoint start = sched.now();
   std::exception_ptr thrown;
@@ -343,10 +348,10 @@ auto CircuitBreaker::execute(F op) -> Task<typename std::invoke_result_t<F&>::va
   }
   const TimePoint end = sched.now();
   if (thrown) {
-    on_result(permit, Outcome::error(ErrorCode::internal), end - start, end);
+    on_result(permit, BreakerOutcome::error(ErrorCode::internal), end - start, end);
     std::rethrow_exception(thrown);
   }
-  on_result(permit, Outcome::of(*result), end - start, end);
+  on_result(permit, BreakerOutcome::of(*result), end - start, end);
   co_return std::move(*result);
 }
 

@@ -12,8 +12,8 @@
 //  3. attempts_exhausted   attempts_made >= max_attempts (max_attempts < 1 counts as 1);
 //  4. retry_after_too_long honor_retry_after and the error's retry_after > max_retry_after
 //                          (give up on this target rather than wait);
-//     then delay = backoff.next(attempts_made) — always drawn, so Rng use does not depend on
-//     the hints — raised to retry_after when honoured: a retry never starts before it;
+//     then delay = backoff.next(attempts_made) — drawn even when a retry-after will override
+//     it — raised to retry_after when honoured: a retry never starts before the retry-after;
 //  5. deadline             now + delay >= the overall deadline: the retry could not start
 //                          before it, so it is not scheduled;
 //  6. budget_exhausted     the shared budget refused (asked last, so a refusal is never wasted
@@ -24,7 +24,9 @@
 // with_timeout(op(), attempt_timeout) when set. The overall deadline is the one propagated by
 // an enclosing with_timeout (this_task::deadline()). Waits with sleep_for; cancellation stops
 // at once with ErrorCode::cancelled (caused by the last error). Otherwise returns the first
-// success or the last error unchanged; RetryOutcome tells attempts and the stop reason.
+// success or the last error unchanged; RetryOutcome tells attempts and the stop reason (it is
+// complete when execute() finishes; if an enclosing with_timeout releases the caller first,
+// the abandoned loop completes it within the same instant).
 // Each attempt's outcome is recorded in the budget: a failure with a code in cfg.retryable is
 // on_failure(), a success or any other error (except cancelled) is on_success() — as gRPC does.
 // Counters: one per reason (one per decision), attempts started, successes. Events:
@@ -39,7 +41,7 @@
 //   Retry retry{{.max_attempts = 4, .attempt_timeout = 30s}, rng, &budget, &sink, "openai"};
 //   RetryOutcome how;
 //   Result<Reply> r = co_await with_timeout(retry.execute([&] { return call(req); }, &how), 2min);
-//   if (!r) log(r.error(), to_string(how.reason), how.attempts);
+//   if (!r) log(r.error(), how.attempts);                 // counters: retry.counters()
 #pragma once
 
 #include <array>
@@ -102,16 +104,18 @@ class RetryCodeSet {
 };
 
 // `.retryable = retry_on({ErrorCode::rate_limited, ErrorCode::server_error})`
-constexpr RetryCodeSet retry_on(std::initializer_list<ErrorCode> codes) noexcept { return RetryCodeSet{codes}; }
+constexpr RetryCodeSet retry_on(std::initializer_list<ErrorCode> codes) noexcept {
+  return RetryCodeSet{codes};
+}
 
 struct RetryConfig {
-  int max_attempts = 3;  // including the first; 1 = never retry
-  BackoffConfig backoff;
-  RetryCodeSet retryable = RetryCodeSet::retryable_codes();
-  bool honor_retry_after = true;                   // wait at least the server's retry-after
-  Duration max_retry_after = std::chrono::seconds{60};  // longer: stop (retry_after_too_long)
-  bool honor_should_retry = true;                  // x-should-retry overrides `retryable`
-  std::optional<Duration> attempt_timeout;         // per attempt; none = only the overall one
+  int max_attempts = 3;                                      // including the first; 1 = no retry
+  BackoffConfig backoff;                                     // OpenAI SDK shape, full jitter
+  RetryCodeSet retryable = RetryCodeSet::retryable_codes();  // is_retryable() codes
+  bool honor_retry_after = true;                             // wait at least the retry-after...
+  Duration max_retry_after = std::chrono::seconds{60};       // ...unless longer: give up
+  bool honor_should_retry = true;                            // x-should-retry overrides the set
+  std::optional<Duration> attempt_timeout;                   // none: only the overall deadline
 };
 
 enum class RetryReason : std::uint8_t {
@@ -130,7 +134,7 @@ std::string_view to_string(RetryReason r) noexcept;
 
 struct RetryDecision {
   RetryReason reason = RetryReason::retry;
-  Duration delay{};          // wait before the retry (reason == retry only)
+  Duration delay{};          // the wait computed (retry, deadline, budget_exhausted), else 0
   RetryBudget::Grant grant;  // the budget's grant (empty without a budget); start() it when
                              // the retry starts, or drop it to abandon the retry
   bool retry() const noexcept { return reason == RetryReason::retry; }
@@ -138,8 +142,8 @@ struct RetryDecision {
 
 // The pure decision after attempt number `attempts_made` (1 = the first) failed with
 // `last_error`. Draws one backoff delay from `rng` via `backoff` (which carries the backoff
-// config; Retry builds it from cfg.backoff) unless it stops before step 4; asks `budget` (may
-// be null) last.
+// config; Retry builds it from cfg.backoff) unless it stops at steps 1-4; asks `budget` (may be
+// null) last.
 RetryDecision decide(const RetryConfig& cfg, const Error& last_error, std::optional<bool> should_retry_hint,
                      int attempts_made, TimePoint now, Deadline overall, RetryBudget* budget, Rng& rng,
                      Backoff& backoff) noexcept;
@@ -151,17 +155,17 @@ constexpr std::optional<bool> should_retry_hint(const Error&) noexcept { return 
 
 struct RetryCounters {
   std::array<std::uint64_t, kRetryReasonCount> decisions{};  // indexed by RetryReason
-  std::uint64_t attempts = 0;                                 // attempts started
-  std::uint64_t successes = 0;                                // execute() calls that succeeded
+  std::uint64_t attempts = 0;                                // attempts started
+  std::uint64_t successes = 0;                               // execute() calls that succeeded
 
   std::uint64_t count(RetryReason r) const noexcept { return decisions[static_cast<std::size_t>(r)]; }
 };
 
 // How one execute() call ended.
 struct RetryOutcome {
-  int attempts = 0;                          // attempts started
-  std::optional<RetryReason> stopped_by;     // nullopt: an attempt succeeded
-  Duration backoff_total{};                  // sum of the delays of the retries scheduled
+  int attempts = 0;                       // attempts started
+  std::optional<RetryReason> stopped_by;  // nullopt: an attempt succeeded
+  Duration backoff_total{};               // sum of the delays of the retries scheduled
 };
 
 class Retry {
@@ -244,7 +248,8 @@ std::invoke_result_t<F&> Retry::execute(F op, RetryOutcome* outcome) {
 
     if (Status slept = co_await sleep_for(decision.delay); !slept) {
       note(RetryDecision{RetryReason::cancelled}, attempt, code, sched.now(), outcome);
-      co_return Error(ErrorCode::cancelled, "cancelled during retry backoff").caused_by(std::move(*r).error());
+      co_return Error(ErrorCode::cancelled, "cancelled during retry backoff")
+          .caused_by(std::move(*r).error());
     }
   }
 }

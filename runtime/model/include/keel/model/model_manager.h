@@ -1,0 +1,129 @@
+// keel/model/model_manager.h — an ordered chain of models with retries, breakers, timeouts,
+// hedging and fallback: the resilient ChatModel an agent talks to.
+//
+// Purpose: the source design's ModelManager (ordered models, retry_attempts, retry_delay,
+// fallback_on_error, scheduling strategies, ModelProcessingError), with the defects fixed:
+// every model has a circuit breaker (open models are skipped without a request), attempts and
+// calls have timeouts by default, a context overflow falls back to a model with a larger
+// window instead of being retried, and errors are classified codes, never message text.
+//
+// Contract (`co_await manager.complete(request)`):
+//  - Order: scheduling picks the first model (always_first, round_robin over calls, random
+//    from the seeded Rng, or a user function); the rest follow in chain order, wrapping around.
+//  - On each model: up to `retry.max_attempts` attempts (policy::Retry: backoff + jitter,
+//    retry-after, budget, the call's deadline). Each attempt takes a breaker permit (refused:
+//    `circuit_open`, no request sent, not retried) and runs under `attempt_timeout`, so a hung
+//    provider counts as a `timeout` failure in its breaker.
+//  - A model whose context window is smaller than `request.prompt_tokens` is skipped without a
+//    request. A `context_overflow` answer moves on to the next model with a strictly larger
+//    window (never a retry), whatever `fallback_on_error` says.
+//  - Any other failure moves to the next model when `fallback_on_error`; otherwise the call
+//    fails. `cancelled` never falls back.
+//  - Hedging (optional): after `hedging.delay` without an answer, the next model in the order
+//    is tried in parallel (up to `max_extra` more); first success wins, others are cancelled;
+//    hedges draw on the first model's retry budget. If all hedged models fail, the remaining
+//    models are tried in order (when `fallback_on_error`).
+//  - The whole call runs under `call_timeout` (and any deadline of the awaiting task): the
+//    caller is released at the deadline with `timeout`, in-flight attempts are cancelled.
+//  - When every model fails: a ModelProcessingError — an Error with the last failure's code,
+//    message "all N models failed", whose cause chain holds each model's final error in the
+//    order tried (last first), each with its provider name.
+//  - Events: "model.call.start", "model.attempt" {model, call}, "model.skip" {model, reason},
+//    "model.fallback" {from, to, code}, "model.call.end" {ok, code, model, attempts}; plus
+//    the policies' own (retry.*, breaker.*, hedge.*). Counters: counters(), and per model
+//    retry_counters(i), breaker(i).
+//  - Single-threaded; the manager and its transports must outlive every call.
+//
+// Example:
+//   ModelManager chain{{.retry = {.max_attempts = 3}}, {&openai, &anthropic}, Rng{seed}, &sink};
+//   Result<ChatResponse> r = co_await chain.complete(std::move(request));
+//   if (!r) for (const Error* e = &r.error(); e; e = e->cause.get()) log(e->provider, e->code);
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <vector>
+
+#include "keel/core/event.h"
+#include "keel/core/rng.h"
+#include "keel/model/chat_model.h"
+#include "keel/model/transport.h"
+#include "keel/policy/circuit_breaker.h"
+#include "keel/policy/hedging.h"
+#include "keel/policy/retry.h"
+#include "keel/policy/retry_budget.h"
+
+namespace keel::model {
+
+enum class Scheduling : std::uint8_t { always_first, round_robin, random };
+std::string_view to_string(Scheduling s) noexcept;
+
+// A user-supplied strategy: the index of the first model to try for call number `call_index`.
+using SchedulingFunction = std::function<std::size_t(std::size_t model_count, std::uint64_t call_index, Rng& rng)>;
+
+struct ModelManagerConfig {
+  Scheduling scheduling = Scheduling::always_first;
+  SchedulingFunction custom_scheduling;  // overrides `scheduling` when set
+  bool fallback_on_error = true;
+  policy::RetryConfig retry;             // per model; its attempt_timeout is ignored (see below)
+  std::optional<Duration> attempt_timeout = std::chrono::seconds{60};
+  std::optional<Duration> call_timeout = std::chrono::seconds{180};
+  std::optional<policy::CircuitBreakerConfig> breaker = policy::CircuitBreakerConfig{};
+  std::optional<policy::RetryBudgetConfig> budget = policy::RetryBudgetConfig{};
+  std::optional<policy::HedgingConfig> hedging;
+
+  // The source design's knobs: `retry_attempts` tries per model, exponential delays from
+  // `retry_delay` (delay * 2^n), no jitter.
+  static ModelManagerConfig with_retries(int retry_attempts, Duration retry_delay);
+};
+
+struct ModelManagerCounters {
+  std::uint64_t calls = 0;
+  std::uint64_t succeeded = 0;
+  std::uint64_t failed = 0;
+  std::uint64_t attempts = 0;           // requests handed to a transport
+  std::uint64_t fallbacks = 0;          // moves to a next model within a call
+  std::uint64_t context_skips = 0;      // models skipped because the prompt exceeds their window
+  std::uint64_t context_fallbacks = 0;  // context_overflow answers moved to a larger window
+};
+
+class ModelManager final : public ChatModel {
+ public:
+  ModelManager(ModelManagerConfig config, std::vector<ModelTransport*> models, Rng rng,
+               EventSink* events = nullptr);
+  ~ModelManager() override;
+  ModelManager(const ModelManager&) = delete;
+  ModelManager& operator=(const ModelManager&) = delete;
+
+  Task<Result<ChatResponse>> complete(ChatRequest request) override;
+  int max_context_window() const noexcept override { return max_window_; }
+
+  std::size_t size() const noexcept { return slots_.size(); }
+  const ModelTransport& model(std::size_t i) const noexcept;
+  const ModelManagerCounters& counters() const noexcept { return counters_; }
+  const policy::RetryCounters& retry_counters(std::size_t i) const noexcept;
+  const policy::CircuitBreaker* breaker(std::size_t i) const noexcept;  // null when disabled
+  const policy::HedgingCounters* hedging_counters() const noexcept;
+  const ModelManagerConfig& config() const noexcept { return config_; }
+
+ private:
+  struct Slot;
+  std::vector<std::size_t> order_for_call(std::uint64_t call_index);
+  Task<Result<ChatResponse>> run_call(ChatRequest request);
+  Task<Result<ChatResponse>> on_model(std::size_t index, ChatRequest request);
+  Task<Result<ChatResponse>> attempt(std::size_t index, ChatRequest request);
+
+  ModelManagerConfig config_;
+  std::vector<std::unique_ptr<Slot>> slots_;
+  Rng scheduling_rng_;
+  EventSink* events_;
+  std::unique_ptr<policy::Hedging> hedging_;
+  ModelManagerCounters counters_;
+  std::uint64_t next_call_ = 0;
+  int max_window_ = 0;
+};
+
+}  // namespace keel::model

@@ -1,0 +1,231 @@
+#include "keel/model/model_manager.h"
+
+#include <algorithm>
+#include <string>
+
+#include "keel/core/timeout.h"
+
+namespace keel::model {
+
+std::string_view to_string(Scheduling s) noexcept {
+  switch (s) {
+    case Scheduling::always_first: return "always_first";
+    case Scheduling::round_robin: return "round_robin";
+    case Scheduling::random: return "random";
+  }
+  return "always_first";
+}
+
+ModelManagerConfig ModelManagerConfig::with_retries(int retry_attempts, Duration retry_delay) {
+  ModelManagerConfig c;
+  c.retry.max_attempts = retry_attempts;
+  c.retry.backoff = policy::BackoffConfig{.base = retry_delay, .max = Duration::max(), .multiplier = 2.0,
+                                          .jitter = policy::Jitter::none};
+  return c;
+}
+
+// Everything one model of the chain owns: its transport and its policies.
+struct ModelManager::Slot {
+  ModelTransport* transport = nullptr;
+  Rng rng;
+  std::optional<policy::RetryBudget> budget;
+  std::optional<policy::CircuitBreaker> breaker;
+  std::optional<policy::Retry> retry;
+};
+
+ModelManager::ModelManager(ModelManagerConfig config, std::vector<ModelTransport*> models, Rng rng,
+                           EventSink* events)
+    : config_(std::move(config)), scheduling_rng_(rng.substream("model_manager.scheduling")), events_(events) {
+  if (models.empty()) throw std::invalid_argument("ModelManager needs at least one model");
+  policy::RetryConfig retry = config_.retry;
+  retry.attempt_timeout.reset();  // applied per attempt inside attempt(), where the breaker sees it
+  for (ModelTransport* t : models) {
+    if (!t) throw std::invalid_argument("ModelManager: null model");
+    const std::string& name = t->info().name;
+    auto slot = std::make_unique<Slot>();
+    slot->transport = t;
+    slot->rng = rng.substream("model." + name);
+    if (config_.budget) slot->budget.emplace(*config_.budget);
+    if (config_.breaker) {
+      policy::CircuitBreakerConfig b = *config_.breaker;
+      b.name = name;
+      slot->breaker.emplace(std::move(b), events_);
+    }
+    slot->retry.emplace(retry, slot->rng, slot->budget ? &*slot->budget : nullptr, events_, name);
+    max_window_ = std::max(max_window_, t->info().context_window);
+    slots_.push_back(std::move(slot));
+  }
+  if (config_.hedging) {
+    hedging_ = std::make_unique<policy::Hedging>(*config_.hedging,
+                                                 slots_[0]->budget ? &*slots_[0]->budget : nullptr, events_);
+  }
+}
+
+ModelManager::~ModelManager() = default;
+
+const ModelTransport& ModelManager::model(std::size_t i) const noexcept { return *slots_[i]->transport; }
+const policy::RetryCounters& ModelManager::retry_counters(std::size_t i) const noexcept {
+  return slots_[i]->retry->counters();
+}
+const policy::CircuitBreaker* ModelManager::breaker(std::size_t i) const noexcept {
+  return slots_[i]->breaker ? &*slots_[i]->breaker : nullptr;
+}
+const policy::HedgingCounters* ModelManager::hedging_counters() const noexcept {
+  return hedging_ ? &hedging_->counters() : nullptr;
+}
+
+std::vector<std::size_t> ModelManager::order_for_call(std::uint64_t call_index) {
+  const std::size_t n = slots_.size();
+  std::size_t first = 0;
+  if (config_.custom_scheduling) {
+    first = config_.custom_scheduling(n, call_index, scheduling_rng_) % n;
+  } else if (config_.scheduling == Scheduling::round_robin) {
+    first = static_cast<std::size_t>(call_index % n);
+  } else if (config_.scheduling == Scheduling::random) {
+    first = static_cast<std::size_t>(scheduling_rng_.uniform_u64(n));
+  }
+  std::vector<std::size_t> order(n);
+  for (std::size_t i = 0; i < n; ++i) order[i] = (first + i) % n;
+  return order;
+}
+
+Task<Result<ChatResponse>> ModelManager::complete(ChatRequest request) {
+  if (config_.call_timeout) {
+    Result<ChatResponse> r = co_await with_timeout(run_call(std::move(request)), *config_.call_timeout);
+    co_return r;
+  }
+  co_return co_await run_call(std::move(request));
+}
+
+Task<Result<ChatResponse>> ModelManager::attempt(std::size_t index, ChatRequest request) {
+  Scheduler& sched = co_await this_task::scheduler();
+  Slot& slot = *slots_[index];
+  policy::BreakerPermit permit;
+  if (slot.breaker) {
+    permit = slot.breaker->try_acquire(sched.now());
+    if (!permit) co_return permit.error().with_provider(slot.transport->info().name);
+  }
+  ++counters_.attempts;
+  emit(events_, sched.now(), "model.attempt", {{"model", slot.transport->info().name}});
+  const TimePoint start = sched.now();
+  Result<ChatResponse> r = Error(ErrorCode::internal);
+  if (config_.attempt_timeout) {
+    r = co_await with_timeout(slot.transport->complete(std::move(request)), *config_.attempt_timeout);
+    if (!r && r.error().code == ErrorCode::timeout && r.error().provider.empty()) {
+      r.error().provider = slot.transport->info().name;
+    }
+  } else {
+    r = co_await slot.transport->complete(std::move(request));
+  }
+  if (slot.breaker) {
+    slot.breaker->on_result(permit, policy::BreakerOutcome::of(r), sched.now() - start, sched.now());
+  }
+  if (r && r->provider.empty()) r->provider = slot.transport->info().name;
+  co_return r;
+}
+
+Task<Result<ChatResponse>> ModelManager::on_model(std::size_t index, ChatRequest request) {
+  Slot& slot = *slots_[index];
+  co_return co_await slot.retry->execute([this, index, &request] { return attempt(index, request); });
+}
+
+namespace {
+
+// `failure` (with its own causes) followed by the errors of the models tried before it.
+Error chain_failure(Error failure, const std::optional<Error>& previous) {
+  if (!previous) return failure;
+  if (!failure.cause) {
+    failure.cause = std::make_shared<const Error>(*previous);
+    return failure;
+  }
+  failure.cause = std::make_shared<const Error>(chain_failure(*failure.cause, previous));
+  return failure;
+}
+
+}  // namespace
+
+Task<Result<ChatResponse>> ModelManager::run_call(ChatRequest request) {
+  Scheduler& sched = co_await this_task::scheduler();
+  const std::uint64_t call = next_call_++;
+  ++counters_.calls;
+  emit(events_, sched.now(), "model.call.start", {{"call", call}, {"prompt_tokens", request.prompt_tokens}});
+  const std::vector<std::size_t> order = order_for_call(call);
+
+  std::optional<Error> failures;  // each model's final error, latest first
+  int tried = 0;
+  int overflow_window = -1;       // after a context_overflow: only larger windows qualify
+  std::size_t pos = 0;
+  std::string last_model;
+
+  auto finish_ok = [&](const Result<ChatResponse>& r) {
+    ++counters_.succeeded;
+    emit(events_, sched.now(), "model.call.end", {{"ok", true}, {"model", r->provider}, {"attempts", tried}});
+  };
+
+  // Optional hedging across the first models of the order.
+  if (hedging_) {
+    const int width = static_cast<int>(std::min<std::size_t>(order.size(), 1 + config_.hedging->max_extra));
+    const ChatRequest* req = &request;
+    Result<ChatResponse> r = co_await hedging_->execute(
+        [this, &order, req, width](int i) { return on_model(order[static_cast<std::size_t>(i % width)], *req); });
+    tried = width;
+    if (r) {
+      finish_ok(r);
+      co_return r;
+    }
+    if (r.error().code == ErrorCode::cancelled || !config_.fallback_on_error) {
+      ++counters_.failed;
+      emit(events_, sched.now(), "model.call.end", {{"ok", false}, {"code", r.error().code}, {"attempts", tried}});
+      co_return r;
+    }
+    failures = std::move(r).error();
+    pos = static_cast<std::size_t>(width);
+  }
+
+  for (; pos < order.size(); ++pos) {
+    const std::size_t index = order[pos];
+    Slot& slot = *slots_[index];
+    const std::string& name = slot.transport->info().name;
+    const int window = slot.transport->info().context_window;
+    if (!last_model.empty()) {
+      ++counters_.fallbacks;
+      emit(events_, sched.now(), "model.fallback",
+           {{"from", last_model}, {"to", name}, {"code", failures ? failures->code : ErrorCode::internal}});
+    }
+    last_model = name;
+    if (request.prompt_tokens > window || window <= overflow_window) {
+      ++counters_.context_skips;
+      emit(events_, sched.now(), "model.skip", {{"model", name}, {"reason", "context_window"},
+                                                {"prompt_tokens", request.prompt_tokens}, {"window", window}});
+      Error skipped{ErrorCode::context_overflow, "prompt does not fit this model's context window"};
+      skipped.provider = name;
+      failures = chain_failure(std::move(skipped), failures);
+      continue;
+    }
+    ++tried;
+    Result<ChatResponse> r = co_await on_model(index, request);
+    if (r) {
+      finish_ok(r);
+      co_return r;
+    }
+    const ErrorCode code = r.error().code;
+    failures = chain_failure(std::move(r).error(), failures);
+    if (code == ErrorCode::cancelled) break;
+    if (code == ErrorCode::context_overflow) {
+      ++counters_.context_fallbacks;
+      overflow_window = std::max(overflow_window, window);
+      continue;
+    }
+    if (!config_.fallback_on_error) break;
+  }
+
+  ++counters_.failed;
+  const ErrorCode code = failures ? failures->code : ErrorCode::internal;
+  emit(events_, sched.now(), "model.call.end", {{"ok", false}, {"code", code}, {"attempts", tried}});
+  if (code == ErrorCode::cancelled) co_return std::move(*failures);
+  Error all{code, "all " + std::to_string(slots_.size()) + " models failed"};
+  if (failures) all.cause = std::make_shared<const Error>(std::move(*failures));
+  co_return all;
+}
+
+}  // namespace keel::model

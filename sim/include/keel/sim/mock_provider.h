@@ -1,0 +1,111 @@
+// keel/sim/mock_provider.h — a simulated model provider: a ModelTransport in virtual time.
+//
+// Purpose: stands in for an OpenAI-compatible or Anthropic endpoint (SCENARIO-FORMAT.md,
+// Provider and Fault) so the unmodified runtime can be driven through rate limits, 5xx, hangs,
+// overflows and slow answers. Every failure is the provider's real status and error body
+// (provider_errors.h) passed through the runtime's own classifier (model/classify.h).
+//
+// Contract — `complete(request)`, for each request that reaches it, in this order:
+//  1. It gets the next 0-based per-provider index, counts its prompt tokens
+//     (`request.prompt_tokens` if > 0, else ApproxTokenCounter over the messages), draws its
+//     latency L from the latency model (exactly one draw per request, whatever happens, so a
+//     fault never shifts later requests' latencies), asks the fault hook once (target = name),
+//     and emits "provider.request" {target, index, prompt_tokens, fault ("" if none)}.
+//  2. An injected fault (other than `slow`) decides the answer; such requests never enter the
+//     rate window. `slow` adds extra_latency (drawn from a separate substream) to whatever
+//     answer follows, and the request goes on through steps 3–5.
+//  3. Prompt tokens > context_window → 400 with the API's context-length error.
+//  4. RPM/TPM (rate_window.h; a request costs prompt + output_tokens tokens) → a refused
+//     request gets 429 with the API's rate-limit body and a retry-after measured from when the
+//     429 reaches the caller: a caller that waits exactly that long after the answer is
+//     admitted (unless someone else took the room first); 1 ns earlier is refused.
+//  5. Success: after L, the Responder's answer with usage {prompt tokens, output_tokens}.
+//  When answers arrive (R = L / 10, "rejection time", for what a real API refuses up front):
+//    400/401/429 (overflow, limits, rate_limit, quota, auth faults) after R;
+//    5xx and malformed_response (200, unparseable body → malformed_response) after L;
+//    network_reset (Error{network} "connection reset by peer", no HTTP status) after L / 2;
+//    hang: never — only the caller's cancellation ends it; success after L.
+//  Cancellation while waiting ends the request at once with ErrorCode::cancelled. Every answer
+//  emits "provider.response" {target, index, ok, code (failures), status, latency}. Errors carry
+//  the provider name. The provider must outlive its in-flight requests.
+//
+// Example:
+//   sim::Simulator sim;
+//   MockProvider gpt{sim, {.name = "gpt", .latency = LatencyModel::fixed(500ms),
+//                          .requests_per_minute = 60}, Rng{7}.substream("provider.gpt")};
+//   spawn(sim, gpt.complete(request), [](Result<model::ChatResponse> r) { /* at 500ms */ });
+//   sim.run_until_idle();
+#pragma once
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "keel/core/event.h"
+#include "keel/core/rng.h"
+#include "keel/core/scheduler.h"
+#include "keel/model/transport.h"
+#include "keel/sim/fault_hook.h"
+#include "keel/sim/latency.h"
+#include "keel/sim/rate_window.h"
+#include "keel/sim/responder.h"
+
+namespace keel::sim {
+
+struct MockProviderConfig {
+  std::string name;
+  model::ProviderApi api = model::ProviderApi::openai;
+  int context_window = 128000;
+  LatencyModel latency = LatencyModel::fixed(std::chrono::milliseconds{500});
+  int output_tokens = 200;
+  std::optional<int> requests_per_minute;
+  std::optional<int> tokens_per_minute;
+};
+
+struct MockProviderStats {
+  std::uint64_t requests = 0;   // reached the provider
+  std::uint64_t successes = 0;
+  std::uint64_t failures = 0;   // every non-success answer, cancellations included
+  std::uint64_t faults_injected = 0;
+  std::array<std::uint64_t, kErrorCodes.size()> failures_by_code{};
+  int max_prompt_tokens = 0;    // the largest prompt of any request that reached it
+
+  std::uint64_t failures_of(ErrorCode c) const noexcept {
+    return failures_by_code[static_cast<std::size_t>(c)];
+  }
+};
+
+class MockProvider final : public model::ModelTransport {
+ public:
+  // `faults` and `events` may be null and must outlive the provider. An empty `responder`
+  // means ScriptedResponder{} (final answers only). Throws std::invalid_argument for an
+  // empty name, a context_window < 1, output_tokens < 0 or a limit < 1.
+  MockProvider(Scheduler& scheduler, MockProviderConfig config, Rng rng, FaultHook* faults = nullptr,
+               EventSink* events = nullptr, Responder responder = {});
+
+  const model::TransportInfo& info() const noexcept override { return info_; }
+  Task<Result<model::ChatResponse>> complete(model::ChatRequest request) override;
+
+  const MockProviderConfig& config() const noexcept { return config_; }
+  const MockProviderStats& stats() const noexcept { return stats_; }
+
+ private:
+  struct Plan;
+  Plan plan(const std::optional<InjectedFault>& fault, int prompt_tokens, Duration latency, TimePoint now);
+  Result<model::ChatResponse> finish(std::uint64_t index, TimePoint arrived, Result<model::ChatResponse> r);
+
+  Scheduler& scheduler_;
+  MockProviderConfig config_;
+  model::TransportInfo info_;
+  Rng latency_rng_;
+  Rng extra_rng_;  // slow faults' extra latency
+  FaultHook* faults_;
+  EventSink* events_;
+  Responder responder_;
+  RateWindow window_;
+  MockProviderStats stats_;
+};
+
+}  // namespace keel::sim

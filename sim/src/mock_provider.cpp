@@ -1,0 +1,172 @@
+#include "keel/sim/mock_provider.h"
+
+#include <algorithm>
+#include <stdexcept>
+#include <utility>
+
+#include "keel/core/sleep.h"
+#include "keel/model/classify.h"
+#include "keel/model/token_counter.h"
+#include "keel/sim/provider_errors.h"
+
+namespace keel::sim {
+
+namespace {
+
+// Fault kind names for events (the scenario's `kind` strings).
+std::string_view fault_name(FaultKind k) noexcept {
+  switch (k) {
+    case FaultKind::rate_limit: return "rate_limit";
+    case FaultKind::server_error: return "server_error";
+    case FaultKind::hang: return "hang";
+    case FaultKind::slow: return "slow";
+    case FaultKind::context_overflow: return "context_overflow";
+    case FaultKind::quota_exhausted: return "quota_exhausted";
+    case FaultKind::auth_error: return "auth_error";
+    case FaultKind::network_reset: return "network_reset";
+    case FaultKind::malformed_response: return "malformed_response";
+    case FaultKind::tool_error: return "error";
+  }
+  return "unknown";
+}
+
+MockProviderConfig validated(MockProviderConfig c) {
+  if (c.name.empty()) throw std::invalid_argument("MockProvider: empty name");
+  if (c.context_window < 1) throw std::invalid_argument("MockProvider " + c.name + ": context_window < 1");
+  if (c.output_tokens < 0) throw std::invalid_argument("MockProvider " + c.name + ": output_tokens < 0");
+  return c;
+}
+
+}  // namespace
+
+// How one request will be answered, decided when it arrives.
+struct MockProvider::Plan {
+  enum class Kind : std::uint8_t { answer, http_failure, network_reset, hang };
+  Kind kind = Kind::answer;
+  Duration delay{};
+  HttpErrorResponse http;
+  std::optional<Duration> retry_after;
+};
+
+MockProvider::MockProvider(Scheduler& scheduler, MockProviderConfig config, Rng rng, FaultHook* faults,
+                           EventSink* events, Responder responder)
+    : scheduler_(scheduler),
+      config_(validated(std::move(config))),
+      info_{config_.name, config_.api, config_.context_window, config_.name},
+      latency_rng_(rng),
+      extra_rng_(rng.substream("extra_latency")),
+      faults_(faults),
+      events_(events),
+      responder_(responder ? std::move(responder) : Responder{ScriptedResponder{}}),
+      window_(RateLimits{config_.requests_per_minute, config_.tokens_per_minute}) {}
+
+MockProvider::Plan MockProvider::plan(const std::optional<InjectedFault>& fault, int prompt_tokens, Duration latency,
+                                      TimePoint now) {
+  const model::ProviderApi api = config_.api;
+  const Duration reject = latency / 10;
+  auto http = [](HttpErrorResponse r, Duration delay, std::optional<Duration> retry_after = std::nullopt) {
+    return Plan{Plan::Kind::http_failure, delay, std::move(r), retry_after};
+  };
+
+  Duration extra{};
+  if (fault) {
+    switch (fault->kind) {
+      case FaultKind::slow:
+        if (fault->extra_latency) extra = fault->extra_latency->sample(extra_rng_);
+        break;
+      case FaultKind::rate_limit: return http(rate_limit_error(api, nullptr, fault->retry_after), reject, fault->retry_after);
+      case FaultKind::server_error: return http(server_error(api, fault->status), latency);
+      case FaultKind::hang: return Plan{Plan::Kind::hang};
+      case FaultKind::context_overflow:
+        return http(context_length_error(api, std::max<std::int64_t>(prompt_tokens, std::int64_t{config_.context_window} + 1),
+                                         config_.context_window),
+                    reject);
+      case FaultKind::quota_exhausted: return http(quota_error(api), reject);
+      case FaultKind::auth_error: return http(auth_error(api), reject);
+      case FaultKind::network_reset: return Plan{Plan::Kind::network_reset, latency / 2};
+      case FaultKind::malformed_response: return http(malformed_success(api), latency);
+      case FaultKind::tool_error: return http(server_error(api, 500), latency);  // a tool fault aimed at a provider
+    }
+  }
+
+  if (prompt_tokens > config_.context_window) {
+    return http(context_length_error(api, prompt_tokens, config_.context_window), saturating_add(reject, extra));
+  }
+  const RateDecision d = window_.admit(now, std::int64_t{prompt_tokens} + config_.output_tokens);
+  if (!d.admitted) {
+    const Duration delay = saturating_add(reject, extra);
+    std::optional<Duration> retry_after;
+    if (d.available_at) retry_after = std::max(Duration::zero(), *d.available_at - saturating_add(now, delay));
+    return http(rate_limit_error(api, &d, retry_after), delay, retry_after);
+  }
+  return Plan{Plan::Kind::answer, saturating_add(latency, extra)};
+}
+
+Result<model::ChatResponse> MockProvider::finish(std::uint64_t index, TimePoint arrived, Result<model::ChatResponse> r) {
+  const TimePoint now = scheduler_.now();
+  if (r) {
+    ++stats_.successes;
+    emit(events_, now, "provider.response",
+         {{"target", config_.name}, {"index", index}, {"ok", true}, {"status", 200}, {"latency", now - arrived}});
+  } else {
+    ++stats_.failures;
+    ++stats_.failures_by_code[static_cast<std::size_t>(r.error().code)];
+    emit(events_, now, "provider.response",
+         {{"target", config_.name}, {"index", index}, {"ok", false}, {"code", r.error().code},
+          {"status", r.error().http_status}, {"latency", now - arrived}});
+  }
+  return r;
+}
+
+Task<Result<model::ChatResponse>> MockProvider::complete(model::ChatRequest request) {
+  const TimePoint arrived = scheduler_.now();
+  const std::uint64_t index = stats_.requests++;
+  const int prompt_tokens =
+      request.prompt_tokens > 0 ? request.prompt_tokens : model::ApproxTokenCounter{}.count(request.messages);
+  stats_.max_prompt_tokens = std::max(stats_.max_prompt_tokens, prompt_tokens);
+  const Duration latency = config_.latency.sample(latency_rng_);
+  std::optional<InjectedFault> fault;
+  if (faults_) fault = faults_->decide(config_.name, arrived, index);
+  if (fault) ++stats_.faults_injected;
+  emit(events_, arrived, "provider.request",
+       {{"target", config_.name}, {"index", index}, {"prompt_tokens", prompt_tokens},
+        {"fault", fault ? fault_name(fault->kind) : std::string_view{}}});
+
+  Plan p = plan(fault, prompt_tokens, latency, arrived);
+  if (p.kind == Plan::Kind::hang) {
+    Status s = co_await until_cancelled();  // only the caller's cancellation ends a hang
+    Error e = s ? Error{ErrorCode::cancelled, "cancelled"} : std::move(s).error();
+    e.provider = config_.name;
+    co_return finish(index, arrived, std::move(e));
+  }
+  if (Status s = co_await sleep_for(p.delay); !s) {
+    Error e = std::move(s).error();
+    e.provider = config_.name;
+    co_return finish(index, arrived, std::move(e));
+  }
+
+  switch (p.kind) {
+    case Plan::Kind::http_failure: {
+      Error e = model::classify_failure(config_.api, config_.name,
+                                        model::HttpFailure{p.http.status, p.http.body, p.retry_after});
+      if (p.http.status == 200) e.message = "unparseable response body (HTTP 200)";
+      co_return finish(index, arrived, std::move(e));
+    }
+    case Plan::Kind::network_reset:
+      co_return finish(index, arrived, Error{ErrorCode::network, "connection reset by peer"}.with_provider(config_.name));
+    case Plan::Kind::hang:
+    case Plan::Kind::answer: break;
+  }
+
+  ModelAnswer answer = responder_(request, ResponseContext{config_.name, index, config_.output_tokens});
+  model::ChatResponse response;
+  response.message = std::move(answer.message);
+  response.message.role = model::Role::assistant;
+  response.usage = {prompt_tokens, config_.output_tokens};
+  response.finish_reason = answer.finish_reason;
+  response.model = info_.model;
+  response.provider = config_.name;
+  co_return finish(index, arrived, std::move(response));
+}
+
+}  // namespace keel::sim

@@ -1,0 +1,224 @@
+#include "keel/model/model_manager.h"
+
+#include <gtest/gtest.h>
+
+#include "keel/core/spawn.h"
+#include "keel/sim/simulator.h"
+#include "model/fake_transport.h"
+
+namespace keel::model {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::FakeTransport;
+using testing::Step;
+
+TimePoint at(Duration d) { return TimePoint{} + d; }
+
+// Runs one call to completion on a fresh simulator; returns the result and its end time.
+struct CallResult {
+  Result<ChatResponse> result = Error(ErrorCode::internal);
+  TimePoint ended{};
+};
+
+CallResult call(sim::Simulator& sim, ModelManager& m, int prompt_tokens = 100) {
+  CallResult out;
+  ChatRequest req;
+  req.messages = {Message::user("hi")};
+  req.prompt_tokens = prompt_tokens;
+  spawn(sim, m.complete(std::move(req)), [&](Result<ChatResponse> r) {
+    out.result = std::move(r);
+    out.ended = sim.now();
+  });
+  sim.run_until_idle();
+  return out;
+}
+
+ModelManagerConfig no_jitter(int attempts, Duration delay) {
+  ModelManagerConfig c = ModelManagerConfig::with_retries(attempts, delay);
+  c.breaker.reset();
+  c.budget.reset();
+  return c;
+}
+
+TEST(ModelManager, FirstModelAnswers) {
+  sim::Simulator sim;
+  FakeTransport a{"a", {Step::ok(300ms)}}, b{"b", {Step::ok(1ms)}};
+  ModelManager m{no_jitter(3, 1s), {&a, &b}, Rng{1}};
+  auto r = call(sim, m);
+  ASSERT_TRUE(r.result);
+  EXPECT_EQ(r.result->provider, "a");
+  EXPECT_EQ(r.ended, at(300ms));
+  EXPECT_TRUE(b.received.empty());
+}
+
+TEST(ModelManager, RetriesWithTheSourceDesignsExponentialDelays) {
+  sim::Simulator sim;
+  FakeTransport a{"a", {Step::fail(ErrorCode::rate_limited), Step::fail(ErrorCode::rate_limited), Step::ok(0ms)}};
+  ModelManager m{no_jitter(3, 1s), {&a}, Rng{1}};
+  auto r = call(sim, m);
+  ASSERT_TRUE(r.result);
+  ASSERT_EQ(a.started_at.size(), 3u);
+  EXPECT_EQ(a.started_at[1], at(1s));
+  EXPECT_EQ(a.started_at[2], at(3s));  // 1 s, then 2 s
+  EXPECT_EQ(m.retry_counters(0).count(policy::RetryReason::retry), 2u);
+}
+
+TEST(ModelManager, FallsBackAndReportsTheWholeCauseChainWhenEveryModelFails) {
+  sim::Simulator sim;
+  FakeTransport a{"a", {Step::fail(ErrorCode::server_error, 0ms, 503)}};
+  FakeTransport b{"b", {Step::fail(ErrorCode::auth, 0ms, 401)}};
+  ModelManager m{no_jitter(2, 1s), {&a, &b}, Rng{1}};
+  auto r = call(sim, m);
+  ASSERT_FALSE(r.result);
+  const Error& e = r.result.error();
+  EXPECT_EQ(e.code, ErrorCode::auth);
+  EXPECT_EQ(e.message, "all 2 models failed");
+  ASSERT_TRUE(e.cause);
+  EXPECT_EQ(e.cause->provider, "b");
+  EXPECT_EQ(e.cause->code, ErrorCode::auth);
+  ASSERT_TRUE(e.cause->cause);
+  EXPECT_EQ(e.cause->cause->provider, "a");
+  EXPECT_EQ(e.cause->cause->http_status, 503);
+  EXPECT_EQ(a.received.size(), 2u);  // a retried once (server_error is retryable)
+  EXPECT_EQ(b.received.size(), 1u);  // auth is never retried
+  EXPECT_EQ(m.counters().fallbacks, 1u);
+}
+
+TEST(ModelManager, WithoutFallbackOnErrorTheFirstModelsFailureIsFinal) {
+  sim::Simulator sim;
+  FakeTransport a{"a", {Step::fail(ErrorCode::server_error)}}, b{"b", {Step::ok(0ms)}};
+  ModelManagerConfig c = no_jitter(1, 1s);
+  c.fallback_on_error = false;
+  ModelManager m{c, {&a, &b}, Rng{1}};
+  auto r = call(sim, m);
+  ASSERT_FALSE(r.result);
+  EXPECT_TRUE(b.received.empty());
+}
+
+TEST(ModelManager, QuotaExhaustionIsNotRetriedButFallsBack) {
+  sim::Simulator sim;
+  FakeTransport a{"a", {Step::fail(ErrorCode::quota_exhausted, 0ms, 429)}}, b{"b", {Step::ok(5ms)}};
+  ModelManager m{no_jitter(3, 1s), {&a, &b}, Rng{1}};
+  auto r = call(sim, m);
+  ASSERT_TRUE(r.result);
+  EXPECT_EQ(r.result->provider, "b");
+  EXPECT_EQ(a.received.size(), 1u);
+  EXPECT_EQ(r.ended, at(5ms));
+}
+
+TEST(ModelManager, AnOpenBreakerSkipsTheModelWithoutSendingARequest) {
+  sim::Simulator sim;
+  FakeTransport a{"a", {Step::fail(ErrorCode::server_error, 10ms, 500)}}, b{"b", {Step::ok(10ms)}};
+  ModelManagerConfig c = no_jitter(1, 1s);
+  c.breaker = policy::CircuitBreakerConfig{.consecutive_failures = 3, .open_for = 30s};
+  ModelManager m{c, {&a, &b}, Rng{1}};
+  for (int i = 0; i < 10; ++i) ASSERT_TRUE(call(sim, m).result);
+  EXPECT_EQ(a.received.size(), 3u) << "after 3 failures the breaker is open: no more requests to a";
+  EXPECT_EQ(b.received.size(), 10u);
+  EXPECT_EQ(m.breaker(0)->counters().to_open, 1u);
+  EXPECT_EQ(m.breaker(0)->counters().refused, 7u);
+}
+
+TEST(ModelManager, AHungProviderIsATimedOutAttemptThatTheBreakerCounts) {
+  sim::Simulator sim;
+  FakeTransport a{"a", {Step::hangs()}}, b{"b", {Step::ok(0ms)}};
+  ModelManagerConfig c = no_jitter(1, 1s);
+  c.attempt_timeout = 2s;
+  c.breaker = policy::CircuitBreakerConfig{.consecutive_failures = 2, .open_for = 1h};
+  ModelManager m{c, {&a, &b}, Rng{1}};
+  auto first = call(sim, m);
+  ASSERT_TRUE(first.result);
+  EXPECT_EQ(first.ended, at(2s));
+  EXPECT_EQ(a.cancelled, 1) << "the hung request is cancelled at the attempt timeout";
+  (void)call(sim, m);
+  const TimePoint before = sim.now();
+  auto third = call(sim, m);
+  EXPECT_EQ(third.ended, before) << "breaker open: a is skipped instantly";
+  EXPECT_EQ(a.received.size(), 2u);
+}
+
+TEST(ModelManager, CallTimeoutReleasesTheCallerWhenEverythingHangs) {
+  sim::Simulator sim;
+  FakeTransport a{"a", {Step::hangs()}}, b{"b", {Step::hangs()}};
+  ModelManagerConfig c = no_jitter(1, 1s);
+  c.attempt_timeout.reset();
+  c.call_timeout = 7s;
+  ModelManager m{c, {&a, &b}, Rng{1}};
+  auto r = call(sim, m);
+  ASSERT_FALSE(r.result);
+  EXPECT_EQ(r.result.error().code, ErrorCode::timeout);
+  EXPECT_EQ(r.ended, at(7s));
+  EXPECT_EQ(a.cancelled, 1);
+  EXPECT_EQ(sim.detached_count(), 0u);
+}
+
+TEST(ModelManager, ContextWindowFallbackNeverSendsAnOversizedPromptAndNeverRetriesOverflow) {
+  sim::Simulator sim;
+  FakeTransport small{"small", {Step::ok(0ms)}, 8000};
+  FakeTransport medium{"medium", {Step::fail(ErrorCode::context_overflow, 0ms, 400)}, 32000};
+  FakeTransport same{"same", {Step::ok(0ms)}, 32000};
+  FakeTransport large{"large", {Step::ok(0ms)}, 200000};
+  ModelManager m{no_jitter(3, 1s), {&small, &medium, &same, &large}, Rng{1}};
+  auto r = call(sim, m, 10000);
+  ASSERT_TRUE(r.result);
+  EXPECT_EQ(r.result->provider, "large");
+  EXPECT_TRUE(small.received.empty());
+  EXPECT_EQ(medium.received.size(), 1u) << "context_overflow is not retried";
+  EXPECT_TRUE(same.received.empty()) << "a model no larger than the one that overflowed is skipped";
+  EXPECT_EQ(m.counters().context_skips, 2u);
+  EXPECT_EQ(m.max_context_window(), 200000);
+}
+
+TEST(ModelManager, PromptLargerThanEveryWindowFailsWithContextOverflowAndNoRequest) {
+  sim::Simulator sim;
+  FakeTransport a{"a", {Step::ok(0ms)}, 1000};
+  ModelManager m{no_jitter(3, 1s), {&a}, Rng{1}};
+  auto r = call(sim, m, 5000);
+  ASSERT_FALSE(r.result);
+  EXPECT_EQ(r.result.error().code, ErrorCode::context_overflow);
+  EXPECT_TRUE(a.received.empty());
+}
+
+TEST(ModelManager, RoundRobinAndSeededRandomScheduling) {
+  sim::Simulator sim;
+  FakeTransport a{"a", {Step::ok(0ms)}}, b{"b", {Step::ok(0ms)}}, c{"c", {Step::ok(0ms)}};
+  ModelManagerConfig cfg = no_jitter(1, 1s);
+  cfg.scheduling = Scheduling::round_robin;
+  ModelManager rr{cfg, {&a, &b, &c}, Rng{1}};
+  std::string seen;
+  for (int i = 0; i < 6; ++i) seen += call(sim, rr).result->provider;
+  EXPECT_EQ(seen, "abcabc");
+
+  cfg.scheduling = Scheduling::random;
+  auto sequence = [&](std::uint64_t seed) {
+    ModelManager rnd{cfg, {&a, &b, &c}, Rng{seed}};
+    std::string s;
+    for (int i = 0; i < 12; ++i) s += call(sim, rnd).result->provider;
+    return s;
+  };
+  EXPECT_EQ(sequence(7), sequence(7));
+  EXPECT_NE(sequence(7), sequence(8));
+
+  cfg.custom_scheduling = [](std::size_t n, std::uint64_t call_index, Rng&) { return (n - 1 + call_index) % n; };
+  ModelManager custom{cfg, {&a, &b, &c}, Rng{1}};
+  EXPECT_EQ(call(sim, custom).result->provider, "c");
+}
+
+TEST(ModelManager, HedgingStartsTheNextModelAfterTheDelayAndCancelsTheLoser) {
+  sim::Simulator sim;
+  FakeTransport slow{"slow", {Step::ok(10s)}}, fast{"fast", {Step::ok(200ms)}};
+  ModelManagerConfig c = no_jitter(1, 1s);
+  c.hedging = policy::HedgingConfig{.delay = 1s, .max_extra = 1};
+  ModelManager m{c, {&slow, &fast}, Rng{1}};
+  auto r = call(sim, m);
+  ASSERT_TRUE(r.result);
+  EXPECT_EQ(r.result->provider, "fast");
+  EXPECT_EQ(r.ended, at(1200ms));
+  EXPECT_EQ(slow.cancelled, 1);
+  ASSERT_NE(m.hedging_counters(), nullptr);
+  EXPECT_EQ(m.hedging_counters()->hedge_won, 1u);
+}
+
+}  // namespace
+}  // namespace keel::model
