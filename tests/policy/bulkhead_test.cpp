@@ -264,5 +264,31 @@ TEST(BulkheadTest, TearingDownTheSchedulerLeavesTheBulkheadConsistent) {
   EXPECT_EQ(b.queued(), 0);
 }
 
+Task<Result<int>> quick() {
+  co_await yield_now();
+  co_return 1;
+}
+
+Task<void> bulkhead_loop(Bulkhead* b, int n, std::uint64_t* allocs) {
+  auto op = [] { return quick(); };
+  for (int i = 0; i < 10; ++i) (void)co_await b->execute(op);
+  const std::uint64_t before = frame_heap_allocations();
+  for (int i = 0; i < n; ++i) (void)co_await b->execute(op);
+  *allocs = frame_heap_allocations() - before;
+}
+
+TEST(BulkheadTest, TheAdmittedPathTakesNothingFromTheHeapOnceWarm) {
+#if defined(__SANITIZE_ADDRESS__)
+  GTEST_SKIP() << "frame pooling is off under AddressSanitizer";
+#endif
+  Simulator sim;
+  Bulkhead b{{.max_concurrent = 1}};
+  std::uint64_t allocs = 99;
+  spawn(sim, bulkhead_loop(&b, 200, &allocs));
+  sim.run_until_idle();
+  EXPECT_EQ(allocs, 0u);
+  EXPECT_EQ(b.counters().admitted, 210u);
+}
+
 }  // namespace
 }  // namespace keel::policy

@@ -271,5 +271,31 @@ TEST(RateLimiterTest, DecideIsPureAndMatchesAcquire) {
   EXPECT_EQ(to_string(OnLimit::reject), "reject");
 }
 
+Task<Result<int>> quick() {
+  co_await yield_now();
+  co_return 1;
+}
+
+Task<void> limiter_loop(RateLimiter* l, int n, std::uint64_t* allocs) {
+  auto op = [] { return quick(); };
+  for (int i = 0; i < 10; ++i) (void)co_await l->execute(op, 10);
+  const std::uint64_t before = frame_heap_allocations();
+  for (int i = 0; i < n; ++i) (void)co_await l->execute(op, 10);
+  *allocs = frame_heap_allocations() - before;
+}
+
+TEST(RateLimiterTest, TheAdmittedPathTakesNothingFromTheHeapOnceWarm) {
+#if defined(__SANITIZE_ADDRESS__)
+  GTEST_SKIP() << "frame pooling is off under AddressSanitizer";
+#endif
+  Simulator sim;
+  RateLimiter l{{.requests_per_minute = 1'000'000, .tokens_per_minute = 100'000'000}};
+  std::uint64_t allocs = 99;
+  spawn(sim, limiter_loop(&l, 200, &allocs));
+  sim.run_until_idle();
+  EXPECT_EQ(allocs, 0u);
+  EXPECT_EQ(l.counters().admitted, 210u);
+}
+
 }  // namespace
 }  // namespace keel::policy

@@ -41,6 +41,7 @@
 #include <vector>
 
 #include "keel/core/error.h"
+#include "keel/core/secret.h"
 #include "keel/core/time.h"
 
 namespace keel {
@@ -70,6 +71,8 @@ struct Attr {
   constexpr Attr(std::string_view k, TimePoint t) noexcept
       : key(k), value(std::in_place_index<0>, static_cast<std::int64_t>(t.time_since_epoch().count())) {}
   constexpr Attr(std::string_view k, ErrorCode c) noexcept : key(k), value(std::in_place_index<4>, to_string(c)) {}
+  // A Secret never reaches a sink: its attribute value is the string "[redacted]".
+  constexpr Attr(std::string_view k, const Secret&) noexcept : key(k), value(std::in_place_index<4>, Secret::kRedacted) {}
 };
 
 struct Event {

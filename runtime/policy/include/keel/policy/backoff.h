@@ -9,8 +9,8 @@
 //  - full:         U[0, ceiling(n)]                                    (AWS "full", Envoy)
 //  - equal:        c/2 + U[0, c - c/2] with c = ceiling(n), halves in integer ns
 //  - decorrelated: min(max, U[base, max(base, 3 * prev)]), prev = the previous delay, or base
-//                  when there is none (prev <= 0) — AWS "decorrelated jitter" (also Polly v7's
-//                  and cockatiel's); it ignores `attempt`.
+//                  when there is none (prev <= 0) — the AWS Architecture Blog's "decorrelated
+//                  jitter"; it ignores `attempt`.
 //  U[a, b] is uniform over integer nanoseconds, both ends included (one Rng draw; `none` draws
 //  nothing). Every result lies in [0, max]. The ceiling is computed by exponentiation by
 //  squaring with an early cap, so any attempt number (up to INT_MAX) is safe and saturates at

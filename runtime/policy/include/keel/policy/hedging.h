@@ -30,6 +30,9 @@
 //  - No heap allocation: the call's shared state and the attempts' root frames are pooled.
 //  - Single-threaded (one scheduler). The Hedging object (and budget, sink) must outlive its
 //    calls; `make_attempt` is kept alive until the last attempt has finished.
+//  - g++ 12 pitfall: a lambda temporary whose captures have destructors (a std::string, a
+//    vector) written inside the co_await expression is destroyed twice (double free). Name it
+//    first: `auto make = [req](int i) {...}; co_await hedging.execute(std::move(make));`.
 //
 // Example:
 //   Hedging hedging{{.delay = 2s, .max_extra = 1}, &budget, &sink};

@@ -200,15 +200,15 @@ class Retry {
 
 namespace detail {
 template <class>
-struct IsTaskOfResult : std::false_type {};
+struct RetryOpReturnsResult : std::false_type {};
 template <class T>
-struct IsTaskOfResult<Task<Result<T>>> : std::true_type {};
+struct RetryOpReturnsResult<Task<Result<T>>> : std::true_type {};
 }  // namespace detail
 
 template <class F>
 std::invoke_result_t<F&> Retry::execute(F op, RetryOutcome* outcome) {
   using TaskType = std::invoke_result_t<F&>;
-  static_assert(detail::IsTaskOfResult<TaskType>::value, "Retry::execute: op() must return Task<Result<T>>");
+  static_assert(detail::RetryOpReturnsResult<TaskType>::value, "Retry::execute: op() must return Task<Result<T>>");
   using R = typename TaskType::value_type;
 
   Scheduler& sched = co_await this_task::scheduler();

@@ -1,0 +1,130 @@
+// keel/agent/context_manager.h — ContextManager: never send a prompt over the context budget.
+//
+// Purpose: the source design sent over-limit context to the model and only reacted to the
+// provider's refusal. keel counts before every call (Memory keeps the counts) and shrinks the
+// history first: summarize it through the model, or truncate the oldest messages, or fail —
+// and runs the same flow when a provider still answers context_overflow (its window was smaller
+// than we believed).
+//
+// Contract:
+//  - budget() = min(token_limit (default: the model's max_context_window()), the model's
+//    max_context_window(), any budget learned from a reactive overflow). Prompt tokens are
+//    Memory::tokens(): the messages only (tool specs and output tokens are not counted).
+//  - fit(memory), before every model call, returns the prompt tokens of the memory as it then
+//    stands — always <= budget() — or an Error:
+//     * tokens <= summarize_at * budget: nothing to do.
+//     * over that threshold (summarize mode) or over the budget: one "context.overflow"
+//       {tokens, budget, action, reactive} and then, by on_overflow:
+//       summarize — one summarization request (below) and, if it failed, timed out or left the
+//         prompt over budget (not merely over the threshold), truncation;
+//       truncate — truncation only, and only when over the budget;
+//       fail — ErrorCode::context_overflow when over the budget.
+//    Truncation that cannot fit even [system, latest user input] gives context_overflow.
+//  - recover(memory, rejected_tokens), after a model call answered context_overflow for a
+//    prompt of `rejected_tokens`: the real window is smaller, so the budget is lowered for the
+//    manager's lifetime to min(budget, rejected_tokens - 1, floor(rejected_tokens *
+//    summarize_at)), then the fit() flow runs against it (always acting; `fail` mode returns
+//    context_overflow). The caller retries its request once.
+//  - Summarization: one ChatModel::complete under with_timeout(summarize_timeout) (and the
+//    caller's own deadline): messages = [system] + history except the latest user input +
+//    one user message starting with "Summarize the conversation so far"; no tools;
+//    max_output_tokens = summary_max_tokens; prompt_tokens counted and within budget (if the
+//    history is too big, its oldest tool-call groups/messages are left out of the request, and
+//    lost). On success the history becomes [user "Summary of the conversation so far:\n…",
+//    latest user input]; the system message stays. It fails (and changes nothing) on a model
+//    error, a timeout, an empty answer, or if the memory changed while waiting; a cancelled
+//    caller gets ErrorCode::cancelled and nothing is changed.
+//  - Truncation removes the oldest history messages first, never the system message nor the
+//    latest user input, and a tool-call group (an assistant message with tool_calls and the
+//    tool messages after it) only as a whole, so the request stays valid.
+//  - Events: "context.overflow" {tokens, budget, action, reactive}; "context.summarize"
+//    {before_tokens, after_tokens, ok, code (failures)}; "context.truncate" {removed,
+//    before_tokens, after_tokens}. Counters below. Usage spent summarizing is returned.
+//  - quota_exhausted and every other error are not overflows: only the caller decides to call
+//    recover(), on ErrorCode::context_overflow exactly.
+//  - Tokens are counted with the Memory's TokenCounter. One scheduler; the model must outlive
+//    the manager and its tasks, and a Memory the tasks working on it.
+//
+// Example:
+//   ContextManager ctx{model, &events, {.token_limit = 8000}};
+//   Result<ContextFit> fit = co_await ctx.fit(memory);
+//   if (!fit) co_return fit.error();                   // context_overflow or cancelled
+//   request.prompt_tokens = fit->prompt_tokens;        // <= ctx.budget()
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string_view>
+
+#include "keel/agent/memory.h"
+#include "keel/core/event.h"
+#include "keel/core/result.h"
+#include "keel/core/task.h"
+#include "keel/model/chat_model.h"
+
+namespace keel::agent {
+
+struct ContextConfig {
+  enum OnOverflow { summarize, truncate, fail };
+  std::optional<int> token_limit;  // proactive budget; default: the model's max_context_window()
+  OnOverflow on_overflow = summarize;
+  double summarize_at = 0.9;       // summarize proactively above this fraction of the budget
+  std::optional<Duration> summarize_timeout = std::chrono::seconds{60};
+  int summary_max_tokens = 500;
+};
+
+std::string_view to_string(ContextConfig::OnOverflow o) noexcept;
+
+// The instruction that starts every summarization request's last (user) message.
+inline constexpr std::string_view kSummarizeInstruction = "Summarize the conversation so far";
+// The prefix of the user message that replaces a summarized history.
+inline constexpr std::string_view kSummaryPrefix = "Summary of the conversation so far:\n";
+
+struct ContextFit {
+  int prompt_tokens = 0;  // Memory::tokens() after fitting: put it in ChatRequest::prompt_tokens
+  model::Usage usage;     // spent on summarization requests
+};
+
+struct ContextCounters {
+  std::uint64_t overflows = 0;           // "context.overflow" events (proactive and reactive)
+  std::uint64_t reactive = 0;            // recover() calls: the model said context_overflow
+  std::uint64_t summarizations = 0;      // summaries that replaced the history
+  std::uint64_t summarize_failures = 0;  // failed, timed-out or unusable summarizations
+  std::uint64_t truncations = 0;         // truncation passes that removed messages
+  std::uint64_t failures = 0;            // context_overflow returned
+};
+
+class ContextManager {
+ public:
+  // Throws std::invalid_argument for a config out of range (token_limit < 1, summarize_at not
+  // in (0, 1], summary_max_tokens < 1, a negative summarize_timeout).
+  ContextManager(model::ChatModel& model, EventSink* events = nullptr, ContextConfig config = {});
+  ContextManager(const ContextManager&) = delete;
+  ContextManager& operator=(const ContextManager&) = delete;
+
+  Task<Result<ContextFit>> fit(Memory& memory);
+  Task<Result<ContextFit>> recover(Memory& memory, int rejected_tokens);
+
+  // Truncates `memory` until it fits `budget` (as described above). Returns messages removed.
+  int truncate(Memory& memory, int budget, TimePoint now);
+
+  int budget() const noexcept;
+  // floor(summarize_at * budget()).
+  int threshold() const noexcept;
+  const ContextConfig& config() const noexcept { return config_; }
+  const ContextCounters& counters() const noexcept { return counters_; }
+
+ private:
+  Task<Result<ContextFit>> shrink(Memory& memory, bool reactive);
+  Task<Result<model::Usage>> summarize(Memory& memory, int budget);
+  Error overflow_error(int tokens, int budget);
+
+  model::ChatModel& model_;
+  EventSink* events_;
+  ContextConfig config_;
+  std::optional<int> learned_budget_;
+  ContextCounters counters_;
+};
+
+}  // namespace keel::agent

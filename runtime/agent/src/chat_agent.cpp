@@ -1,0 +1,264 @@
+#include "keel/agent/chat_agent.h"
+
+#include <stdexcept>
+#include <string_view>
+#include <utility>
+
+#include "keel/agent/tool_runner.h"
+#include "keel/agent/toolkit.h"
+#include "keel/core/timeout.h"
+#include "keel/core/when.h"
+
+namespace keel::agent {
+
+namespace {
+
+using model::ChatRequest;
+using model::ChatResponse;
+using model::Message;
+using model::Role;
+
+void add_usage(model::Usage& total, const model::Usage& more) noexcept {
+  total.prompt_tokens += more.prompt_tokens;
+  total.completion_tokens += more.completion_tokens;
+}
+
+Error stopped_error() { return Error(ErrorCode::cancelled, "the step was stopped"); }
+
+// Suspends until `stop` is cancelled (→ true) or the awaiting task is (→ false), and resumes
+// from the scheduler, never inline from a cancel callback (cancel.h).
+class StopAwaiter {
+ public:
+  explicit StopAwaiter(CancelToken stop) noexcept : stop_(stop) {}
+  StopAwaiter(const StopAwaiter&) = delete;
+  StopAwaiter& operator=(const StopAwaiter&) = delete;
+  ~StopAwaiter() {
+    if (timer_) scheduler_->cancel_timer(timer_);
+  }
+
+  bool await_ready() noexcept {
+    stopped_ = stop_.cancelled();
+    return stopped_;
+  }
+  template <detail::KeelPromise P>
+  bool await_suspend(std::coroutine_handle<P> h) {
+    scheduler_ = h.promise().scheduler;
+    const CancelToken own = h.promise().token;
+    if (own.cancelled()) return false;
+    waiter_ = h;
+    on_stop_.arm(stop_, [this] { wake(true); });
+    on_own_.arm(own, [this] { wake(false); });
+    return true;
+  }
+  bool await_resume() const noexcept { return stopped_; }
+
+ private:
+  void wake(bool stopped) {
+    if (woken_) return;
+    woken_ = true;
+    stopped_ = stopped;
+    on_stop_.disarm();
+    on_own_.disarm();
+    timer_ = scheduler_->start_timer(scheduler_->now(), [this] {
+      timer_ = {};
+      waiter_.resume();
+    });
+  }
+
+  CancelToken stop_;  // read only before suspending: reset() may retire its source later
+  Scheduler* scheduler_ = nullptr;
+  std::coroutine_handle<> waiter_;
+  TimerId timer_;
+  CancelCallback on_stop_, on_own_;
+  bool stopped_ = false;
+  bool woken_ = false;
+};
+
+}  // namespace
+
+ChatAgent::ChatAgent(model::ChatModel& model, ToolRunner* tools, const model::TokenCounter& counter,
+                     EventSink* events, ChatAgentConfig config)
+    : model_(model),
+      tools_(tools),
+      events_(events),
+      config_(std::move(config)),
+      memory_(counter, config_.system_message),
+      context_(model, events, config_.context),
+      stop_(std::make_unique<CancelSource>()) {
+  if (config_.max_iterations < 1) throw std::invalid_argument("ChatAgentConfig: max_iterations must be >= 1");
+  if (config_.step_timeout && *config_.step_timeout < Duration::zero())
+    throw std::invalid_argument("ChatAgentConfig: step_timeout must not be negative");
+}
+
+ChatAgent::~ChatAgent() = default;
+
+void ChatAgent::stop() {
+  terminated_ = true;
+  stop_->cancel();
+}
+
+void ChatAgent::reset() {
+  stop_->cancel();  // a running step ends now; its work sees the new epoch
+  stop_ = std::make_unique<CancelSource>();
+  ++epoch_;
+  memory_.clear();
+  terminated_ = false;
+}
+
+bool ChatAgent::interrupted(const StepGuard& g) const noexcept {
+  return g.token.cancelled() || stop_->cancelled() || epoch_ != g.epoch;
+}
+
+Task<Result<StepResult>> ChatAgent::step(std::string input) {
+  Scheduler& sched = co_await this_task::scheduler();
+  const TimePoint started = sched.now();
+  const std::uint64_t index = ++steps_started_;
+  ++counters_.steps;
+  emit(events_, started, "agent.step.start", {{"step", index}});
+
+  int iterations = 0;
+  Result<StepResult> result = co_await run_step(std::move(input), index, iterations);
+
+  const std::string_view code = result ? std::string_view{"ok"} : to_string(result.error().code);
+  if (result) ++counters_.steps_ok;
+  else ++counters_.steps_failed;
+  emit(events_, sched.now(), "agent.step.end",
+       {{"step", index}, {"ok", result.ok()}, {"code", code}, {"iterations", iterations},
+        {"duration", sched.now() - started}});
+  co_return result;
+}
+
+Task<Result<StepResult>> ChatAgent::run_step(std::string input, std::uint64_t index, int& iterations) {
+  if (terminated_) co_return Error(ErrorCode::cancelled, "the agent was stopped; reset() it before the next step");
+  if (running_) co_return Error(ErrorCode::invalid_request, "a step is already running on this agent");
+  running_ = true;
+  iterations_ = 0;
+  const std::uint64_t epoch = epoch_;
+  memory_.add(Message::user(std::move(input)));
+
+  Result<StepResult> result = Error(ErrorCode::internal, "not run");
+  if (config_.step_timeout) {
+    result = co_await with_timeout(race(index, epoch), *config_.step_timeout);
+  } else {
+    result = co_await race(index, epoch);
+  }
+
+  running_ = false;
+  iterations = result ? result->iterations : iterations_;
+  if (epoch_ == epoch) {  // reset() did not replace the memory meanwhile
+    if (!result) {
+      if (const auto input_at = memory_.last_index_of(Role::user)) memory_.erase(*input_at, memory_.size());
+    }
+    if (!config_.keep_history) memory_.clear();
+  }
+  co_return result;
+}
+
+Task<Result<StepResult>> ChatAgent::race(std::uint64_t index, std::uint64_t epoch) {
+  std::vector<Task<Result<StepResult>>> racers;
+  racers.push_back(loop(index, epoch));
+  racers.push_back(wait_for_stop());
+  auto won = co_await when_any(std::move(racers));
+  co_return std::move(won.value);
+}
+
+Task<Result<StepResult>> ChatAgent::wait_for_stop() {
+  const bool stopped = co_await StopAwaiter{stop_->token()};
+  if (stopped) co_return Error(ErrorCode::cancelled, "the agent was stopped");
+  co_return Error(ErrorCode::cancelled, "the step ended first");  // lost the race: unread
+}
+
+Task<Result<StepResult>> ChatAgent::loop(std::uint64_t index, std::uint64_t epoch) {
+  const StepGuard guard{co_await this_task::cancel_token(), epoch};
+  Scheduler& sched = co_await this_task::scheduler();
+  StepResult out;
+  for (int iteration = 1; iteration <= config_.max_iterations; ++iteration) {
+    if (interrupted(guard)) co_return stopped_error();
+    iterations_ = iteration;
+    Result<ChatResponse> answer = co_await call_model(guard, index, iteration, out.usage);
+    if (interrupted(guard)) co_return stopped_error();
+    if (!answer) co_return std::move(answer).error();
+
+    out.iterations = iteration;
+    add_usage(out.usage, answer->usage);
+    Message reply = std::move(answer->message);
+    reply.role = Role::assistant;
+    memory_.add(reply);
+    if (reply.tool_calls.empty()) {
+      out.answer = std::move(reply);
+      co_return out;
+    }
+    emit(events_, sched.now(), "agent.tool_calls",
+         {{"step", index}, {"iteration", iteration}, {"count", reply.tool_calls.size()}});
+    if (iteration == config_.max_iterations) break;  // no model would see these results
+    for (model::ToolCall& call : reply.tool_calls) {
+      if (interrupted(guard)) co_return stopped_error();
+      std::string id = call.id, name = call.name;
+      ToolResult result = co_await run_tool(std::move(call));
+      if (interrupted(guard)) co_return stopped_error();
+      memory_.add(Message::tool_result(std::move(id), std::move(name), result.to_json()));
+      out.tool_results.push_back(std::move(result));
+    }
+  }
+  co_return Error(ErrorCode::invalid_request,
+                  "max_iterations (" + std::to_string(config_.max_iterations) + ") reached without a final answer");
+}
+
+Task<Result<ChatResponse>> ChatAgent::call_model(StepGuard guard, std::uint64_t index, int iteration,
+                                                 model::Usage& usage) {
+  Result<ContextFit> fit = co_await context_.fit(memory_);
+  if (interrupted(guard)) co_return stopped_error();
+  if (!fit) co_return std::move(fit).error();
+  add_usage(usage, fit->usage);
+  const int sent_tokens = fit->prompt_tokens;
+  Result<ChatResponse> answer = co_await send(build_request(sent_tokens), index, iteration, false);
+  if (answer || answer.error().code != ErrorCode::context_overflow || interrupted(guard)) co_return answer;
+
+  // The provider's window was smaller than we believed: shrink and retry once.
+  Error overflow = std::move(answer).error();
+  Result<ContextFit> refit = co_await context_.recover(memory_, sent_tokens);
+  if (interrupted(guard)) co_return stopped_error();
+  if (!refit) {
+    Error e = std::move(refit).error();
+    if (e.code == ErrorCode::context_overflow) e.caused_by(std::move(overflow));
+    co_return e;
+  }
+  add_usage(usage, refit->usage);
+  co_return co_await send(build_request(refit->prompt_tokens), index, iteration, true);
+}
+
+Task<Result<ChatResponse>> ChatAgent::send(ChatRequest request, std::uint64_t index, int iteration, bool retry) {
+  Scheduler& sched = co_await this_task::scheduler();
+  const TimePoint started = sched.now();
+  const int prompt_tokens = request.prompt_tokens;
+  ++counters_.model_calls;
+  Result<ChatResponse> answer = co_await model_.complete(std::move(request));
+  const std::string_view code = answer ? std::string_view{"ok"} : to_string(answer.error().code);
+  emit(events_, sched.now(), "agent.model_call",
+       {{"step", index}, {"iteration", iteration}, {"ok", answer.ok()}, {"code", code},
+        {"prompt_tokens", prompt_tokens}, {"duration", sched.now() - started}, {"retry", retry}});
+  co_return answer;
+}
+
+Task<ToolResult> ChatAgent::run_tool(model::ToolCall call) {
+  ++counters_.tool_calls;
+  if (!tools_) {
+    ToolResult r;
+    r.call_id = std::move(call.id);
+    r.tool = std::move(call.name);
+    r.error = ErrorCode::invalid_request;
+    r.error_message = "this agent has no tools";
+    co_return r;
+  }
+  co_return co_await tools_->run(std::move(call));
+}
+
+ChatRequest ChatAgent::build_request(int prompt_tokens) const {
+  ChatRequest request;
+  request.messages = memory_.messages();
+  if (tools_) request.tools = tools_->toolkit().specs();
+  request.prompt_tokens = prompt_tokens;
+  return request;
+}
+
+}  // namespace keel::agent

@@ -1,0 +1,217 @@
+#include "keel/agent/context_manager.h"
+
+#include <algorithm>
+#include <cmath>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "keel/core/timeout.h"
+
+namespace keel::agent {
+
+namespace {
+
+using model::Message;
+using model::Role;
+
+// A run of history messages removed or kept together: one message, or an assistant message
+// with tool calls plus the tool messages that follow it.
+struct Unit {
+  std::size_t first = 0, last = 0;  // [first, last)
+  int tokens = 0;
+};
+
+std::vector<Unit> units_of(const Memory& memory) {
+  std::vector<Unit> out;
+  const auto history = memory.history();
+  for (std::size_t i = 0; i < history.size();) {
+    std::size_t j = i + 1;
+    if (history[i].role == Role::assistant && !history[i].tool_calls.empty())
+      while (j < history.size() && history[j].role == Role::tool) ++j;
+    Unit u{i, j, 0};
+    for (std::size_t k = i; k < j; ++k) u.tokens += memory.tokens_at(k);
+    out.push_back(u);
+    i = j;
+  }
+  return out;
+}
+
+std::string instruction_text(int max_tokens) {
+  std::string s{kSummarizeInstruction};
+  s += " in at most " + std::to_string(max_tokens) +
+       " tokens. Keep the facts, decisions, tool results and open questions needed to continue; "
+       "the user's latest request follows separately.";
+  return s;
+}
+
+}  // namespace
+
+std::string_view to_string(ContextConfig::OnOverflow o) noexcept {
+  switch (o) {
+    case ContextConfig::summarize: return "summarize";
+    case ContextConfig::truncate: return "truncate";
+    case ContextConfig::fail: return "fail";
+  }
+  return "fail";
+}
+
+ContextManager::ContextManager(model::ChatModel& model, EventSink* events, ContextConfig config)
+    : model_(model), events_(events), config_(config) {
+  if (config_.token_limit && *config_.token_limit < 1)
+    throw std::invalid_argument("ContextConfig: token_limit must be >= 1");
+  if (!(config_.summarize_at > 0.0 && config_.summarize_at <= 1.0))
+    throw std::invalid_argument("ContextConfig: summarize_at must be in (0, 1]");
+  if (config_.summary_max_tokens < 1) throw std::invalid_argument("ContextConfig: summary_max_tokens must be >= 1");
+  if (config_.summarize_timeout && *config_.summarize_timeout < Duration::zero())
+    throw std::invalid_argument("ContextConfig: summarize_timeout must not be negative");
+}
+
+int ContextManager::budget() const noexcept {
+  const int window = model_.max_context_window();
+  int b = config_.token_limit ? std::min(*config_.token_limit, window) : window;
+  if (learned_budget_) b = std::min(b, *learned_budget_);
+  return b;
+}
+
+int ContextManager::threshold() const noexcept {
+  return static_cast<int>(std::floor(config_.summarize_at * static_cast<double>(budget())));
+}
+
+Error ContextManager::overflow_error(int tokens, int budget) {
+  ++counters_.failures;
+  return Error(ErrorCode::context_overflow, "prompt of " + std::to_string(tokens) +
+                                                " tokens does not fit the context budget of " +
+                                                std::to_string(budget));
+}
+
+Task<Result<ContextFit>> ContextManager::fit(Memory& memory) { return shrink(memory, false); }
+
+Task<Result<ContextFit>> ContextManager::recover(Memory& memory, int rejected_tokens) {
+  ++counters_.reactive;
+  const int by_fraction = static_cast<int>(std::floor(config_.summarize_at * static_cast<double>(rejected_tokens)));
+  const int lowered = std::max(0, std::min(rejected_tokens - 1, by_fraction));
+  learned_budget_ = learned_budget_ ? std::min(*learned_budget_, lowered) : lowered;
+  return shrink(memory, true);
+}
+
+Task<Result<ContextFit>> ContextManager::shrink(Memory& memory, bool reactive) {
+  Scheduler& sched = co_await this_task::scheduler();
+  const CancelToken token = co_await this_task::cancel_token();
+  ContextFit fit;
+  const int limit = budget();
+  int tokens = memory.tokens();
+  const bool over_budget = tokens > limit;
+  const bool wants_summary = config_.on_overflow == ContextConfig::summarize && tokens > threshold();
+  if (!over_budget && !wants_summary) {
+    fit.prompt_tokens = tokens;
+    co_return fit;
+  }
+
+  ++counters_.overflows;
+  emit(events_, sched.now(), "context.overflow",
+       {{"tokens", tokens}, {"budget", limit}, {"action", to_string(config_.on_overflow)}, {"reactive", reactive}});
+  if (config_.on_overflow == ContextConfig::fail) co_return overflow_error(tokens, limit);
+
+  if (config_.on_overflow == ContextConfig::summarize) {
+    Result<model::Usage> summary = co_await summarize(memory, limit);
+    if (token.cancelled()) co_return Error(ErrorCode::cancelled, "cancelled while summarizing");
+    if (summary) {
+      fit.usage.prompt_tokens += summary->prompt_tokens;
+      fit.usage.completion_tokens += summary->completion_tokens;
+    }
+    tokens = memory.tokens();
+    if (tokens <= limit) {  // fits now (or was only over the proactive threshold)
+      fit.prompt_tokens = tokens;
+      co_return fit;
+    }
+  }
+
+  truncate(memory, limit, sched.now());
+  tokens = memory.tokens();
+  if (tokens > limit) co_return overflow_error(tokens, limit);
+  fit.prompt_tokens = tokens;
+  co_return fit;
+}
+
+Task<Result<model::Usage>> ContextManager::summarize(Memory& memory, int limit) {
+  Scheduler& sched = co_await this_task::scheduler();
+  const CancelToken token = co_await this_task::cancel_token();
+  const int before = memory.tokens();
+  const std::uint64_t version = memory.version();
+  const std::optional<std::size_t> keep = memory.last_index_of(Role::user);
+
+  // Done with a failure: count it, say so, change nothing.
+  const auto failed = [&](Error e) -> Error {
+    ++counters_.summarize_failures;
+    emit(events_, sched.now(), "context.summarize",
+         {{"before_tokens", before}, {"after_tokens", memory.tokens()}, {"ok", false}, {"code", e.code}});
+    return e;
+  };
+
+  // What to summarize: every unit but the latest user input; oldest left out if too big.
+  Message instruction = Message::user(instruction_text(config_.summary_max_tokens));
+  std::vector<Unit> units = units_of(memory);
+  std::erase_if(units, [&](const Unit& u) { return keep && u.first == *keep; });
+  if (units.empty()) co_return failed(Error(ErrorCode::invalid_request, "nothing to summarize"));
+  int total = memory.request_overhead() + memory.system_tokens() + memory.counter().count(instruction);
+  for (const Unit& u : units) total += u.tokens;
+  std::size_t first = 0;
+  while (first < units.size() && total > limit) total -= units[first++].tokens;
+  if (first == units.size())
+    co_return failed(Error(ErrorCode::context_overflow, "the summarization request does not fit the budget"));
+
+  model::ChatRequest request;
+  if (const Message* sys = memory.system()) request.messages.push_back(*sys);
+  for (std::size_t u = first; u < units.size(); ++u)
+    for (std::size_t i = units[u].first; i < units[u].last; ++i) request.messages.push_back(memory.at(i));
+  request.messages.push_back(std::move(instruction));
+  request.max_output_tokens = config_.summary_max_tokens;
+  request.prompt_tokens = total;
+
+  Result<model::ChatResponse> answer = Error(ErrorCode::internal, "not called");
+  if (config_.summarize_timeout) {
+    answer = co_await with_timeout(model_.complete(std::move(request)), *config_.summarize_timeout);
+  } else {
+    answer = co_await model_.complete(std::move(request));
+  }
+
+  if (token.cancelled()) co_return failed(Error(ErrorCode::cancelled, "cancelled while summarizing"));
+  if (!answer) co_return failed(Error(answer.error().code, "summarization failed").caused_by(answer.error()));
+  if (memory.version() != version)
+    co_return failed(Error(ErrorCode::cancelled, "the history changed while summarizing"));
+  if (answer->message.content.empty())
+    co_return failed(Error(ErrorCode::malformed_response, "the summary is empty"));
+
+  std::vector<Message> next;
+  next.push_back(Message::user(std::string{kSummaryPrefix} + answer->message.content));
+  if (keep) next.push_back(memory.at(*keep));
+  memory.replace_history(std::move(next));
+  ++counters_.summarizations;
+  emit(events_, sched.now(), "context.summarize",
+       {{"before_tokens", before}, {"after_tokens", memory.tokens()}, {"ok", true}});
+  co_return answer->usage;
+}
+
+int ContextManager::truncate(Memory& memory, int limit, TimePoint now) {
+  const int before = memory.tokens();
+  if (before <= limit) return 0;
+  const std::optional<std::size_t> keep = memory.last_index_of(Role::user);
+  std::vector<std::size_t> removed;
+  int tokens = before;
+  for (const Unit& u : units_of(memory)) {
+    if (tokens <= limit) break;
+    if (keep && u.first == *keep) continue;
+    tokens -= u.tokens;
+    for (std::size_t i = u.first; i < u.last; ++i) removed.push_back(i);
+  }
+  if (removed.empty()) return 0;
+  memory.erase_indices(removed);
+  ++counters_.truncations;
+  emit(events_, now, "context.truncate",
+       {{"removed", removed.size()}, {"before_tokens", before}, {"after_tokens", memory.tokens()}});
+  return static_cast<int>(removed.size());
+}
+
+}  // namespace keel::agent

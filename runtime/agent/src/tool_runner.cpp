@@ -1,0 +1,168 @@
+#include "keel/agent/tool_runner.h"
+
+#include <algorithm>
+#include <exception>
+#include <string_view>
+#include <utility>
+
+#include <nlohmann/json.hpp>
+
+#include "keel/core/sleep.h"
+#include "keel/core/timeout.h"
+
+namespace keel::agent {
+
+namespace {
+
+bool only_whitespace(std::string_view s) noexcept {
+  return std::all_of(s.begin(), s.end(), [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; });
+}
+
+// Why `arguments` is not acceptable, or an empty string when it is a JSON object.
+std::string argument_problem(std::string_view arguments) {
+  const nlohmann::json parsed = nlohmann::json::parse(arguments, nullptr, /*allow_exceptions=*/false);
+  if (parsed.is_discarded()) return "arguments are not valid JSON";
+  if (!parsed.is_object()) return std::string{"arguments must be a JSON object, got "} + parsed.type_name();
+  return {};
+}
+
+std::string whole_ms(Duration d) {
+  return std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(d).count()) + " ms";
+}
+
+bool worth_retrying(ErrorCode c) noexcept { return c == ErrorCode::tool_error || is_retryable(c); }
+
+}  // namespace
+
+ToolRunner::ToolRunner(Toolkit& toolkit, ToolRunnerConfig config, Rng rng, EventSink* events)
+    : toolkit_(toolkit), config_(std::move(config)), rng_(rng), events_(events) {}
+
+std::optional<Duration> ToolRunner::timeout_for(const Tool& tool) const noexcept {
+  const ToolOptions& o = tool.options();
+  if (o.no_timeout) return std::nullopt;
+  return o.timeout ? o.timeout : config_.default_timeout;
+}
+
+Task<ToolResult> ToolRunner::run(model::ToolCall call) {
+  Scheduler& sched = co_await this_task::scheduler();
+  const CancelToken token = co_await this_task::cancel_token();
+  const TimePoint started = sched.now();
+  ++counters_.calls;
+
+  ToolResult r;
+  r.call_id = std::move(call.id);
+  r.tool = std::move(call.name);
+  std::string arguments = only_whitespace(call.arguments) ? std::string{"{}"} : std::move(call.arguments);
+
+  Tool* tool = toolkit_.find(r.tool);
+  if (!tool) {
+    ++counters_.rejected;
+    r.error = ErrorCode::invalid_request;
+    r.error_message = "unknown tool '" + r.tool + "'";
+    co_return finish(std::move(r), started, sched.now());
+  }
+  if (std::string problem = argument_problem(arguments); !problem.empty()) {
+    ++counters_.rejected;
+    r.error = ErrorCode::invalid_request;
+    r.error_message = "tool '" + r.tool + "': " + problem;
+    co_return finish(std::move(r), started, sched.now());
+  }
+
+  const ToolOptions& opts = tool->options();
+  const std::optional<Duration> timeout = timeout_for(*tool);
+  const int max_attempts = opts.idempotent ? std::max(1, opts.max_attempts) : 1;
+  policy::Backoff backoff{config_.retry_backoff};
+
+  for (int attempt = 1;; ++attempt) {
+    if (token.cancelled()) {
+      r.error = ErrorCode::cancelled;
+      r.error_message = "cancelled before the tool started";
+      break;
+    }
+    const Deadline caller_deadline = co_await this_task::deadline();
+    const Deadline deadline =
+        timeout ? Deadline::earliest(caller_deadline, Deadline::after(sched.now(), *timeout)) : caller_deadline;
+    if (deadline.passed(sched.now())) {
+      r.error = ErrorCode::timeout;
+      r.error_message = "no time left to run the tool";
+      break;
+    }
+
+    ++counters_.executions;
+    r.attempts = attempt;
+    const TimePoint attempt_started = sched.now();
+    emit(events_, attempt_started, "tool.start", {{"tool", r.tool}, {"call_id", r.call_id}, {"attempt", attempt}});
+    Result<std::string> out = co_await run_attempt(*tool, arguments, deadline);
+    if (out) {
+      r.ok = true;
+      r.value = std::move(*out);
+      r.error.reset();
+      r.error_message.clear();
+      break;
+    }
+
+    const Error& e = out.error();
+    r.error = e.code;
+    if (e.code == ErrorCode::timeout) {
+      ++counters_.timeouts;
+      r.error_message = "tool '" + r.tool + "' timed out after " + whole_ms(sched.now() - attempt_started);
+    } else if (e.code == ErrorCode::cancelled) {
+      r.error_message = "tool '" + r.tool + "' was cancelled while running";
+    } else {
+      r.error_message = e.message.empty() ? e.describe() : e.message;
+    }
+
+    if (!opts.idempotent) {
+      if (e.code == ErrorCode::timeout || e.code == ErrorCode::cancelled) {
+        r.maybe_executed = true;
+        r.error_message += "; it may have executed and is not retried (not idempotent)";
+      }
+      break;
+    }
+    if (attempt >= max_attempts || !worth_retrying(e.code) || token.cancelled()) break;
+
+    const Duration delay = backoff.next(attempt, rng_);
+    const Deadline after_backoff = co_await this_task::deadline();
+    if (after_backoff.passed(saturating_add(sched.now(), delay))) break;  // no time for a retry
+    emit(events_, sched.now(), "tool.retry",
+         {{"tool", r.tool}, {"call_id", r.call_id}, {"attempt", attempt}, {"code", e.code}, {"delay", delay}});
+    ++counters_.retries;
+    if (Status slept = co_await sleep_for(delay); !slept) {
+      r.error = ErrorCode::cancelled;
+      r.error_message = "cancelled while waiting to retry tool '" + r.tool + "'";
+      break;
+    }
+  }
+  co_return finish(std::move(r), started, sched.now());
+}
+
+Task<Result<std::string>> ToolRunner::run_attempt(Tool& tool, std::string arguments, Deadline deadline) {
+  try {
+    co_return co_await with_timeout(tool.invoke(std::move(arguments)), deadline);
+  } catch (const std::exception& e) {
+    co_return Error(ErrorCode::tool_error, std::string{"tool threw an exception: "} + e.what());
+  } catch (...) {
+    co_return Error(ErrorCode::tool_error, "tool threw a non-standard exception");
+  }
+}
+
+ToolResult ToolRunner::finish(ToolResult r, TimePoint started, TimePoint now) {
+  r.duration = now - started;
+  if (r.ok) {
+    ++counters_.successes;
+  } else {
+    ++counters_.failures;
+  }
+  const std::string_view code = r.error ? to_string(*r.error) : std::string_view{};
+  emit(events_, now, "tool.end",
+       {{"tool", r.tool},
+        {"call_id", r.call_id},
+        {"ok", r.ok},
+        {"code", code},
+        {"attempts", r.attempts},
+        {"duration", r.duration},
+        {"maybe_executed", r.maybe_executed}});
+  return r;
+}
+
+}  // namespace keel::agent

@@ -1,0 +1,40 @@
+// keel/scenarios/duration.h — the scenario format's duration strings, parsed strictly.
+//
+// Purpose: `"250ms"`, `"1.5s"`, `"2m"`, `"1m30s"` (SCENARIO-FORMAT.md) to keel::Duration and
+// back, with a precise reason when a string is not a duration.
+//
+// Contract (the rule keel picks where the format is silent):
+//  - Grammar: one or more components `<number><unit>`, no sign, no spaces, nothing else.
+//    <number> is digits, optionally followed by `.` and at least one digit ("1.5", "0.25";
+//    not ".5", "5." or "1e3"). <unit> is `h`, `m`, `s` or `ms` (case-sensitive).
+//  - Units appear at most once each, in descending order h, m, s, ms: "1h30m", "1m30s",
+//    "2s500ms" are valid; "30s1m" and "1s1s" are not.
+//  - The value is exact in nanoseconds; a fraction finer than 1 ns is truncated toward zero
+//    ("0.0000000015s" is 1 ns). A total above Duration::max() (about 292 years) is rejected.
+//  - `format_duration(d)` writes d >= 0 in the largest unit that divides it exactly ("90m",
+//    "1500ms"), with a decimal millisecond part for sub-millisecond values ("0.000001ms"),
+//    so that parse_duration(format_duration(d)) == d for every d >= 0.
+//  - Pure; no allocation on success.
+//
+// Example:
+//   std::string why;
+//   std::optional<Duration> d = parse_duration("1m30s", &why);   // 90s
+//   parse_duration("30 s", &why);   // nullopt, why = "unexpected character ' ' at 2"
+//   format_duration(1500ms);        // "1500ms"
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "keel/core/time.h"
+
+namespace keel::scenarios {
+
+// The duration `text` denotes, or nullopt (and, if `why` is given, the reason in it).
+std::optional<Duration> parse_duration(std::string_view text, std::string* why = nullptr);
+
+// A string parse_duration reads back as exactly `d`. Requires d >= 0 (negative: "0s").
+std::string format_duration(Duration d);
+
+}  // namespace keel::scenarios

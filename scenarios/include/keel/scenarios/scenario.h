@@ -1,0 +1,349 @@
+// keel/scenarios/scenario.h — a scenario file as plain data (SCENARIO-FORMAT.md, version 1).
+//
+// Purpose: the data model every scenario consumer shares: the loader builds it (loader.h),
+// to_json writes it back (to_json.h), the runner turns it into a simulated run, the shrinker
+// edits it. One struct per object of the format, one member per field, same names.
+//
+// Contract:
+//  - A Scenario returned by the loader is valid: names are unique and every reference (fault
+//    targets, runtime.models, workers, task ids, expect keys) resolves.
+//  - Defaults are the format's (seed 1, horizon 1h, api openai, context_window 128000, latency
+//    fixed 500ms / tools 100ms, output_tokens 200, probability 1, count 1, steps 1,
+//    prompt_tokens 500, history none, ...). Where the format gives none, keel's are
+//    documented in scenarios/FORMAT.md and marked "keel default" below.
+//  - `runtime` only overrides: every field is "not set" (the preset decides) unless the file
+//    set it. Override<T> adds the format's explicit "off" (`false` / `null`).
+//  - Keyed expectations (`calls`, `breaker`, ...) keep the file's key order.
+//  - Structs compare equal member-wise (to_json round trips are tested with ==).
+//
+// Example:
+//   LoadResult r = load_scenario_file("suite/hang.json");
+//   const Scenario& s = r.value();
+//   for (const Provider& p : s.providers) build_mock(p.name, p.latency, p.context_window);
+//   std::optional<Duration> attempt = s.runtime.timeouts.attempt.over(preset.attempt_timeout);
+//   if (auto* agents = std::get_if<AgentsWorkload>(&s.workload)) run(agents->count);
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "keel/core/error.h"
+#include "keel/core/time.h"
+#include "keel/faults/fault_spec.h"
+#include "keel/sim/latency.h"
+
+namespace keel::scenarios {
+
+inline constexpr int kFormatVersion = 1;
+
+// ---- enums: each has to_string (the format's name) and a name table for parsing ----------
+
+enum class Api : std::uint8_t { openai, anthropic };
+enum class Preset : std::uint8_t { keel_default, camel_parity };
+enum class Scheduling : std::uint8_t { always_first, round_robin, random };
+enum class Jitter : std::uint8_t { none, full, equal, decorrelated };
+enum class BreakerWindow : std::uint8_t { count, time };
+enum class OnOverflow : std::uint8_t { summarize, truncate, fail };
+enum class History : std::uint8_t { keep, none };
+enum class WorkforceMode : std::uint8_t { parallel, pipeline, loop };
+enum class FailureStrategy : std::uint8_t { retry, skip, fallback, terminate };
+enum class Outcome : std::uint8_t { pass, fail };  // extension: `expected`
+
+inline constexpr std::array<std::string_view, 2> kApiNames = {"openai", "anthropic"};
+inline constexpr std::array<std::string_view, 2> kPresetNames = {"keel_default", "camel_parity"};
+inline constexpr std::array<std::string_view, 3> kSchedulingNames = {"always_first", "round_robin", "random"};
+inline constexpr std::array<std::string_view, 4> kJitterNames = {"none", "full", "equal", "decorrelated"};
+inline constexpr std::array<std::string_view, 2> kBreakerWindowNames = {"count", "time"};
+inline constexpr std::array<std::string_view, 3> kOnOverflowNames = {"summarize", "truncate", "fail"};
+inline constexpr std::array<std::string_view, 2> kHistoryNames = {"keep", "none"};
+inline constexpr std::array<std::string_view, 3> kWorkforceModeNames = {"parallel", "pipeline", "loop"};
+inline constexpr std::array<std::string_view, 4> kFailureStrategyNames = {"retry", "skip", "fallback", "terminate"};
+inline constexpr std::array<std::string_view, 2> kOutcomeNames = {"pass", "fail"};
+
+constexpr std::string_view to_string(Api v) noexcept { return kApiNames[static_cast<std::size_t>(v)]; }
+constexpr std::string_view to_string(Preset v) noexcept { return kPresetNames[static_cast<std::size_t>(v)]; }
+constexpr std::string_view to_string(Scheduling v) noexcept { return kSchedulingNames[static_cast<std::size_t>(v)]; }
+constexpr std::string_view to_string(Jitter v) noexcept { return kJitterNames[static_cast<std::size_t>(v)]; }
+constexpr std::string_view to_string(BreakerWindow v) noexcept { return kBreakerWindowNames[static_cast<std::size_t>(v)]; }
+constexpr std::string_view to_string(OnOverflow v) noexcept { return kOnOverflowNames[static_cast<std::size_t>(v)]; }
+constexpr std::string_view to_string(History v) noexcept { return kHistoryNames[static_cast<std::size_t>(v)]; }
+constexpr std::string_view to_string(WorkforceMode v) noexcept { return kWorkforceModeNames[static_cast<std::size_t>(v)]; }
+constexpr std::string_view to_string(FailureStrategy v) noexcept { return kFailureStrategyNames[static_cast<std::size_t>(v)]; }
+constexpr std::string_view to_string(Outcome v) noexcept { return kOutcomeNames[static_cast<std::size_t>(v)]; }
+
+// The preset named `name`, or nullopt (for `--preset`).
+constexpr std::optional<Preset> preset_from_string(std::string_view name) noexcept {
+  for (std::size_t i = 0; i < kPresetNames.size(); ++i) {
+    if (kPresetNames[i] == name) return static_cast<Preset>(i);
+  }
+  return std::nullopt;
+}
+
+// ---- Override<T>: a runtime field that is unset, explicitly off, or set --------------------
+
+// `inherit` (the field is absent: the preset decides), `disabled` (the file says `false` or
+// `null`), or `set` to a value. `over(base)` applies it to the preset's value.
+template <class T>
+struct Override {
+  enum class State : std::uint8_t { inherit, disabled, set };
+  State state = State::inherit;
+  std::optional<T> value;  // engaged iff state == set
+
+  static Override disabled() { return Override{State::disabled, std::nullopt}; }
+  static Override of(T v) { return Override{State::set, std::move(v)}; }
+
+  bool inherits() const noexcept { return state == State::inherit; }
+  bool is_disabled() const noexcept { return state == State::disabled; }
+  bool is_set() const noexcept { return state == State::set; }
+  // inherit -> base; disabled -> nullopt; set -> the value.
+  std::optional<T> over(std::optional<T> base) const {
+    if (state == State::inherit) return base;
+    if (state == State::disabled) return std::nullopt;
+    return value;
+  }
+  friend bool operator==(const Override&, const Override&) = default;
+};
+
+// ---- providers, tools, faults --------------------------------------------------------------
+
+using Latency = sim::LatencyModel;  // fixed | uniform | exponential | lognormal
+
+struct ProviderLimits {
+  std::optional<std::int64_t> requests_per_minute;  // >= 1
+  std::optional<std::int64_t> tokens_per_minute;    // >= 1
+  friend bool operator==(const ProviderLimits&, const ProviderLimits&) = default;
+};
+
+struct Provider {
+  std::string name;                                 // required, unique; not "*", not "tool:..."
+  Api api = Api::openai;
+  std::int64_t context_window = 128000;             // >= 1
+  Latency latency = Latency::fixed(std::chrono::milliseconds{500});
+  std::int64_t output_tokens = 200;                 // >= 0
+  std::optional<ProviderLimits> limits;             // none = unlimited
+  friend bool operator==(const Provider&, const Provider&) = default;
+};
+
+struct Tool {
+  std::string name;  // required, unique
+  Latency latency = Latency::fixed(std::chrono::milliseconds{100});
+  bool idempotent = false;
+  friend bool operator==(const Tool&, const Tool&) = default;
+};
+
+// A scenario fault is a faults::FaultSpec (target, kind, from, until, probability, every_nth,
+// first_n, retry_after, status, extra_latency).
+using Fault = faults::FaultSpec;
+
+// ---- runtime --------------------------------------------------------------------------------
+
+struct RetryBudget {  // gRPC A6 retry throttling
+  double max_tokens = 0;   // > 0
+  double token_ratio = 0;  // > 0
+  friend bool operator==(const RetryBudget&, const RetryBudget&) = default;
+};
+
+struct RetrySettings {
+  std::optional<std::int64_t> max_attempts;   // >= 1, tries per model including the first
+  std::optional<Duration> base_delay;
+  std::optional<Duration> max_delay;          // >= base_delay when both are set
+  std::optional<double> multiplier;           // > 0
+  std::optional<Jitter> jitter;
+  std::optional<std::vector<ErrorCode>> retry_on;
+  std::optional<bool> honor_retry_after;
+  std::optional<Duration> max_retry_after;
+  Override<RetryBudget> budget;               // `false` = disabled
+  bool empty() const noexcept { return *this == RetrySettings{}; }
+  friend bool operator==(const RetrySettings&, const RetrySettings&) = default;
+};
+
+struct SlowCall {
+  Duration duration{};  // > 0: a call slower than this is slow
+  double rate = 1.0;    // (0, 1]
+  friend bool operator==(const SlowCall&, const SlowCall&) = default;
+};
+
+// Unset members come from the preset's breaker (or keel's breaker when the preset has none).
+struct BreakerSettings {
+  std::optional<BreakerWindow> window;
+  std::optional<std::int64_t> size;          // >= 1; count window only
+  std::optional<Duration> duration;          // > 0; time window only
+  std::optional<double> failure_rate;        // (0, 1]
+  std::optional<std::int64_t> min_calls;     // >= 1
+  std::optional<Duration> open_for;          // > 0
+  std::optional<std::int64_t> half_open_calls;  // >= 1
+  std::optional<SlowCall> slow_call;
+  friend bool operator==(const BreakerSettings&, const BreakerSettings&) = default;
+};
+
+// Each: inherit, disabled (`null` = no timeout) or a duration > 0.
+struct Timeouts {
+  Override<Duration> attempt, call, step, tool;
+  bool empty() const noexcept { return *this == Timeouts{}; }
+  friend bool operator==(const Timeouts&, const Timeouts&) = default;
+};
+
+struct ContextSettings {
+  std::optional<std::int64_t> token_limit;  // >= 1
+  std::optional<OnOverflow> on_overflow;
+  bool empty() const noexcept { return *this == ContextSettings{}; }
+  friend bool operator==(const ContextSettings&, const ContextSettings&) = default;
+};
+
+struct HedgingSettings {
+  Duration delay{};            // required, >= 0
+  std::int64_t max_extra = 1;  // >= 1; keel default 1 when omitted
+  friend bool operator==(const HedgingSettings&, const HedgingSettings&) = default;
+};
+
+struct Runtime {
+  std::optional<Preset> preset;                    // unset: keel_default (or --preset)
+  std::optional<std::vector<std::string>> models;  // unset: every provider, file order
+  std::optional<Scheduling> scheduling;
+  std::optional<bool> fallback_on_error;
+  RetrySettings retry;
+  Override<BreakerSettings> circuit_breaker;       // `false` = no breaker
+  Timeouts timeouts;
+  ContextSettings context;
+  Override<HedgingSettings> hedging;               // `false` = no hedging
+  bool empty() const noexcept { return *this == Runtime{}; }
+  friend bool operator==(const Runtime&, const Runtime&) = default;
+};
+
+// ---- workload -------------------------------------------------------------------------------
+
+struct Start {
+  enum class Kind : std::uint8_t { at, every, poisson };
+  Kind kind = Kind::at;
+  Duration at{};             // kind == at: every agent starts then
+  Duration every{};          // kind == every: agent i starts at i * every
+  double poisson_per_s = 0;  // kind == poisson: arrival rate (> 0)
+  friend bool operator==(const Start&, const Start&) = default;
+};
+
+struct AgentsWorkload {
+  std::int64_t count = 1;                // >= 1
+  std::int64_t steps = 1;                // >= 1
+  Start start;                           // default {"at": "0s"}
+  std::int64_t prompt_tokens = 500;      // >= 1
+  History history = History::none;
+  std::int64_t tool_calls_per_step = 0;  // >= 0; > 0 needs at least one tool
+  friend bool operator==(const AgentsWorkload&, const AgentsWorkload&) = default;
+};
+
+// A chat agent (`models`, non-empty) or a tool worker (`tool`): exactly one is set.
+struct Worker {
+  std::string name;                 // required, unique
+  std::vector<std::string> models;  // provider names
+  std::optional<std::string> tool;  // a tool name (without "tool:")
+  bool is_tool() const noexcept { return tool.has_value(); }
+  friend bool operator==(const Worker&, const Worker&) = default;
+};
+
+struct TaskSpec {
+  std::string id;                       // required, unique
+  std::optional<std::string> worker;    // a worker name; unset: the workforce assigns
+  std::vector<std::string> depends_on;  // task ids; acyclic
+  friend bool operator==(const TaskSpec&, const TaskSpec&) = default;
+};
+
+struct FailureHandling {
+  std::int64_t max_retries = 3;                       // keel default; >= 0
+  Duration retry_delay{};                             // keel default 0s
+  FailureStrategy strategy = FailureStrategy::retry;  // keel default
+  std::vector<std::string> fallback_workers;          // worker names
+  friend bool operator==(const FailureHandling&, const FailureHandling&) = default;
+};
+
+struct WorkforceWorkload {
+  WorkforceMode mode = WorkforceMode::parallel;                 // keel default
+  std::vector<Worker> workers;                                  // required, >= 1
+  std::variant<std::int64_t, std::vector<TaskSpec>> tasks = std::int64_t{1};  // required
+  std::optional<std::int64_t> max_concurrency;                  // >= 1; unset: unbounded
+  std::int64_t rounds = 1;                                      // >= 1 (loop mode)
+  FailureHandling failure_handling;
+  // The task list with `tasks: n` expanded to ids "task-0" .. "task-(n-1)" (no worker, no deps).
+  std::vector<TaskSpec> task_list() const;
+  friend bool operator==(const WorkforceWorkload&, const WorkforceWorkload&) = default;
+};
+
+using Workload = std::variant<AgentsWorkload, WorkforceWorkload>;
+
+// ---- expect ---------------------------------------------------------------------------------
+
+template <class V>
+using Keyed = std::vector<std::pair<std::string, V>>;  // file order, unique keys
+
+struct LatencyExpect {
+  std::optional<Duration> p50_max, p99_max, max;
+  friend bool operator==(const LatencyExpect&, const LatencyExpect&) = default;
+};
+struct CallBounds {
+  std::optional<std::int64_t> min, max;  // >= 0; min <= max
+  friend bool operator==(const CallBounds&, const CallBounds&) = default;
+};
+struct BreakerExpect {
+  std::optional<std::int64_t> opens_min, opens_max;
+  std::optional<Duration> first_open_before;
+  friend bool operator==(const BreakerExpect&, const BreakerExpect&) = default;
+};
+struct ToolExpect {
+  std::optional<std::int64_t> max, max_per_call;
+  friend bool operator==(const ToolExpect&, const ToolExpect&) = default;
+};
+
+struct Expect {
+  std::optional<double> success_rate_min;  // 0..1
+  std::optional<std::int64_t> tasks_failed_max;
+  std::optional<LatencyExpect> latency;
+  Keyed<CallBounds> calls;                 // provider -> bounds
+  std::optional<std::int64_t> retries_max;
+  std::optional<std::int64_t> fallbacks_min, fallbacks_max;
+  Keyed<BreakerExpect> breaker;            // provider -> bounds
+  std::optional<std::int64_t> summarizations_min, summarizations_max;
+  Keyed<ToolExpect> tool_executions;       // tool -> bounds
+  Keyed<std::int64_t> max_prompt_tokens_sent;  // provider -> tokens
+  std::optional<Duration> finished_before;
+  bool empty() const noexcept { return *this == Expect{}; }
+  friend bool operator==(const Expect&, const Expect&) = default;
+};
+
+// Extension (FORMAT.md): the verdict the scenario is expected to get under each preset.
+struct ExpectedOutcomes {
+  std::optional<Outcome> keel_default;
+  std::optional<Outcome> camel_parity;
+  std::optional<Outcome> under(Preset p) const noexcept {
+    return p == Preset::keel_default ? keel_default : camel_parity;
+  }
+  bool empty() const noexcept { return !keel_default && !camel_parity; }
+  friend bool operator==(const ExpectedOutcomes&, const ExpectedOutcomes&) = default;
+};
+
+// ---- the scenario ---------------------------------------------------------------------------
+
+struct Scenario {
+  int keel_scenario = kFormatVersion;
+  std::string name;              // required, non-empty
+  std::string description;
+  std::uint64_t seed = 1;
+  Duration horizon = std::chrono::hours{1};       // > 0
+  std::vector<Provider> providers;  // required, >= 1
+  std::vector<Tool> tools;
+  std::vector<Fault> faults;
+  Runtime runtime;
+  Workload workload;
+  Expect expect;
+  ExpectedOutcomes expected;     // extension
+
+  const Provider* find_provider(std::string_view n) const noexcept;
+  const Tool* find_tool(std::string_view n) const noexcept;
+  friend bool operator==(const Scenario&, const Scenario&) = default;
+};
+
+}  // namespace keel::scenarios
