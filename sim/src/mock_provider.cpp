@@ -13,23 +13,6 @@ namespace keel::sim {
 
 namespace {
 
-// Fault kind names for events (the scenario's `kind` strings).
-std::string_view fault_name(FaultKind k) noexcept {
-  switch (k) {
-    case FaultKind::rate_limit: return "rate_limit";
-    case FaultKind::server_error: return "server_error";
-    case FaultKind::hang: return "hang";
-    case FaultKind::slow: return "slow";
-    case FaultKind::context_overflow: return "context_overflow";
-    case FaultKind::quota_exhausted: return "quota_exhausted";
-    case FaultKind::auth_error: return "auth_error";
-    case FaultKind::network_reset: return "network_reset";
-    case FaultKind::malformed_response: return "malformed_response";
-    case FaultKind::tool_error: return "error";
-  }
-  return "unknown";
-}
-
 MockProviderConfig validated(MockProviderConfig c) {
   if (c.name.empty()) throw std::invalid_argument("MockProvider: empty name");
   if (c.context_window < 1) throw std::invalid_argument("MockProvider " + c.name + ": context_window < 1");
@@ -130,7 +113,7 @@ Task<Result<model::ChatResponse>> MockProvider::complete(model::ChatRequest requ
   if (fault) ++stats_.faults_injected;
   emit(events_, arrived, "provider.request",
        {{"target", config_.name}, {"index", index}, {"prompt_tokens", prompt_tokens},
-        {"fault", fault ? fault_name(fault->kind) : std::string_view{}}});
+        {"fault", fault ? to_string(fault->kind) : std::string_view{}}});
 
   Plan p = plan(fault, prompt_tokens, latency, arrived);
   if (p.kind == Plan::Kind::hang) {

@@ -53,6 +53,18 @@ struct Reply {
   ErrorCode code = ErrorCode::server_error;
   Duration latency = 100ms;
   bool hang = false;
+  bool stubborn = false;  // ignores cancellation: answers after `latency` regardless
+};
+
+// A wait that does not honour cancellation (a misbehaving model or tool).
+struct StubbornSleep {
+  Duration d;
+  bool await_ready() const noexcept { return false; }
+  template <class P>
+  void await_suspend(std::coroutine_handle<P> h) {
+    h.promise().scheduler->start_timer_after(d, [h] { h.resume(); });
+  }
+  void await_resume() const noexcept {}
 };
 Reply answer(std::string text, Duration latency = 100ms) { return {Message::assistant(std::move(text)), {}, latency}; }
 Reply ask_tools(std::vector<ToolCall> calls, Duration latency = 100ms) {
@@ -76,7 +88,9 @@ class FakeModel final : public model::ChatModel {
       ++cancelled;
       co_return Error(ErrorCode::cancelled, "hung call cancelled");
     }
-    if (Status s = co_await sleep_for(reply.latency); !s) {
+    if (reply.stubborn) {
+      co_await StubbornSleep{reply.latency};
+    } else if (Status s = co_await sleep_for(reply.latency); !s) {
       ++cancelled;
       co_return s.error();
     }
@@ -402,6 +416,34 @@ TEST(ChatAgentTest, AHungToolWithoutItsOwnTimeoutIsStillBoundedByTheStep) {
   EXPECT_EQ(out.result->error().code, ErrorCode::timeout);
   EXPECT_EQ(out.at, TimePoint{2s});
   EXPECT_EQ(forever.cancelled, 1);
+}
+
+TEST(ChatAgentTest, AbandonedWorkNeverTouchesMemoryAgain) {
+  // A model that ignores cancellation answers after the step timed out, while the next step is
+  // running: the abandoned step must neither write to memory nor run its tool calls.
+  ChatAgentConfig c;
+  c.step_timeout = 1s;
+  Fixture f{c};
+  Reply late = ask_tools({ToolCall{"c1", "search", "{}"}}, 1500ms);
+  late.stubborn = true;
+  f.model.replies.push_back(late);
+  f.model.replies.push_back(answer("second answer", 800ms));
+  Outcome first, second;
+  f.start(first, "first");
+  f.sim.run_for(1s);
+  ASSERT_TRUE(first.done());
+  EXPECT_EQ(first.result->error().code, ErrorCode::timeout);
+  EXPECT_EQ(first.at, TimePoint{1s});
+  f.start(second, "second");
+  f.sim.run_until_idle();  // the stubborn answer arrives at 1.5s, inside the second step
+  ASSERT_TRUE(second.done());
+  ASSERT_TRUE(*second.result) << second.result->error().describe();
+  EXPECT_EQ(second.at, TimePoint{1800ms});
+  EXPECT_EQ(f.search.executions, 0);
+  ASSERT_EQ(f.agent.memory().size(), 2u);
+  EXPECT_EQ(f.agent.memory().at(0).content, "second");
+  EXPECT_EQ(f.agent.memory().at(1).content, "second answer");
+  EXPECT_EQ(f.step_ends(), 2u);
 }
 
 TEST(ChatAgentTest, CallerCancellationEndsTheStepWithoutTerminatingTheAgent) {

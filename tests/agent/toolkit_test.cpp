@@ -47,9 +47,24 @@ TEST(Toolkit, DuplicateNamesAreRejectedAtConfigurationTime) {
   EXPECT_EQ(kit.specs().size(), 1u);
 }
 
-TEST(Toolkit, NullToolIsRejected) {
+// A tool whose spec has no name (FunctionTool refuses to exist without one).
+class Nameless final : public Tool {
+ public:
+  const model::ToolSpec& spec() const noexcept override { return spec_; }
+  const ToolOptions& options() const noexcept override { return options_; }
+  Task<Result<std::string>> invoke(std::string) override { co_return std::string{"{}"}; }
+
+ private:
+  model::ToolSpec spec_;
+  ToolOptions options_;
+};
+
+TEST(Toolkit, NullAndNamelessToolsAreRejected) {
   Toolkit kit;
+  Nameless nameless;
   EXPECT_THROW(kit.add(std::unique_ptr<Tool>{}), std::invalid_argument);
+  EXPECT_THROW(kit.add(nameless), std::invalid_argument);
+  EXPECT_THROW(kit.add(std::make_unique<Nameless>()), std::invalid_argument);
   EXPECT_TRUE(kit.empty());
 }
 

@@ -177,7 +177,7 @@ TEST(FaultPlanTest, AFaultsHitsDoNotDependOnTheOtherFaults) {
   const FaultSpec mine{.target = "a", .kind = FaultKind::server_error, .probability = 0.4};
   FaultPlan x{{FaultSpec{.target = "a", .kind = FaultKind::hang, .probability = 0.5}, mine}, 3, 1h};
   FaultPlan y{{FaultSpec{.target = "zzz", .kind = FaultKind::hang}, mine}, 3, 1h};
-  FaultPlan z{{FaultSpec{.target = "a", .kind = FaultKind::rate_limit, .every_nth = 3, .probability = 0.9}, mine}, 3, 1h};
+  FaultPlan z{{FaultSpec{.target = "a", .kind = FaultKind::rate_limit, .probability = 0.9, .every_nth = 3}, mine}, 3, 1h};
   for (int i = 0; i < 300; ++i) {
     x.next("a", at(0s));
     y.next("a", at(0s));
@@ -196,7 +196,9 @@ TEST(FaultPlanTest, LoweringTheProbabilityKeepsASubsetOfTheHits) {
   FaultPlan low{{{.target = "a", .kind = FaultKind::hang, .probability = 0.2}}, 4, 1h};
   const auto h = hits(high, "a", 1000), l = hits(low, "a", 1000);
   for (std::size_t i = 0; i < h.size(); ++i) {
-    if (l[i]) EXPECT_TRUE(h[i]) << i;
+    if (l[i]) {
+      EXPECT_TRUE(h[i]) << i;
+    }
   }
 }
 

@@ -255,7 +255,7 @@ struct TaskSpec {
 
 struct FailureHandling {
   std::int64_t max_retries = 3;                       // keel default; >= 0
-  Duration retry_delay{};                             // keel default 0s
+  Duration retry_delay = std::chrono::seconds{1};     // keel default 1s (backoff, not a hot loop)
   FailureStrategy strategy = FailureStrategy::retry;  // keel default
   std::vector<std::string> fallback_workers;          // worker names
   friend bool operator==(const FailureHandling&, const FailureHandling&) = default;

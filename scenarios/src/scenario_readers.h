@@ -1,0 +1,52 @@
+// Internal to keel_scenarios: the readers of the scenario format's sections, shared by the
+// loader's files (loader.cpp: top level, providers, tools, faults, expect; read_runtime.cpp;
+// read_workload.cpp; read_common.cpp: names, references, latency).
+//
+// Purpose: one function per object of SCENARIO-FORMAT.md, each reading its fields in the
+// format's order and reporting every problem to the Ctx (json_reader.h).
+//
+// Contract: a reader always returns (a default or partial value when something was wrong);
+// reference checks are skipped when the list they refer to is incomplete (a provider without a
+// usable name), so one mistake does not cascade into a flood of "unknown provider" errors.
+//
+// Example:
+//   Names names = ...;                      // providers and tools read so far
+//   Runtime rt = read_runtime(ctx, names, json.at("runtime"), "/runtime");
+//   std::optional<Workload> w = read_workload(ctx, names, json.at("workload"), "/workload");
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "json_reader.h"
+#include "keel/scenarios/scenario.h"
+
+namespace keel::scenarios::detail {
+
+// The provider and tool names defined so far, for reference checks.
+struct Names {
+  std::vector<std::string> providers, tools;
+  bool providers_complete = true;  // false: some provider had no usable name (skip ref checks)
+  bool tools_complete = true;
+
+  bool is_provider(std::string_view n) const { return std::find(providers.begin(), providers.end(), n) != providers.end(); }
+  bool is_tool(std::string_view n) const { return std::find(tools.begin(), tools.end(), n) != tools.end(); }
+};
+
+// `defined: "a", "b"` (at most 12), or `none are defined`.
+std::string list_names(const std::vector<std::string>& names);
+// Report `n` at `ptr` unless it is a defined provider (tool) name.
+void check_provider(Ctx& ctx, const Names& names, const std::string& ptr, const std::string& n);
+void check_tool(Ctx& ctx, const Names& names, const std::string& ptr, const std::string& n);
+// An array of names: non-empty if required, unique; `check(name, pointer)` for each.
+std::optional<std::vector<std::string>> read_name_list(Ctx& ctx, const Json& v, const std::string& ptr, bool non_empty,
+                                                       const std::function<void(const std::string&, const std::string&)>& check);
+
+std::optional<Latency> read_latency(Ctx& ctx, const Json& v, const std::string& ptr);
+Runtime read_runtime(Ctx& ctx, const Names& names, const Json& v, const std::string& ptr);
+std::optional<Workload> read_workload(Ctx& ctx, const Names& names, const Json& v, const std::string& ptr);
+
+}  // namespace keel::scenarios::detail

@@ -1,0 +1,21 @@
+#include "keel/sim/fault_hook.h"
+
+namespace keel::sim {
+
+std::string_view to_string(FaultKind k) noexcept {
+  switch (k) {
+    case FaultKind::rate_limit: return "rate_limit";
+    case FaultKind::server_error: return "server_error";
+    case FaultKind::hang: return "hang";
+    case FaultKind::slow: return "slow";
+    case FaultKind::context_overflow: return "context_overflow";
+    case FaultKind::quota_exhausted: return "quota_exhausted";
+    case FaultKind::auth_error: return "auth_error";
+    case FaultKind::network_reset: return "network_reset";
+    case FaultKind::malformed_response: return "malformed_response";
+    case FaultKind::tool_error: return "error";
+  }
+  return "unknown";
+}
+
+}  // namespace keel::sim
