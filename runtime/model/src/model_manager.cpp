@@ -212,6 +212,7 @@ Task<Result<ChatResponse>> ModelManager::run_call(ChatRequest request) {
     failures = chain_failure(std::move(r).error(), failures);
     if (code == ErrorCode::cancelled) break;
     if (code == ErrorCode::context_overflow) {
+      if (!config_.context_window_fallback) break;
       ++counters_.context_fallbacks;
       overflow_window = std::max(overflow_window, window);
       continue;

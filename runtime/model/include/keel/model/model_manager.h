@@ -16,7 +16,8 @@
 //    provider counts as a `timeout` failure in its breaker.
 //  - A model whose context window is smaller than `request.prompt_tokens` is skipped without a
 //    request. A `context_overflow` answer moves on to the next model with a strictly larger
-//    window (never a retry), whatever `fallback_on_error` says.
+//    window (never a retry), whatever `fallback_on_error` says — unless
+//    `context_window_fallback` is off: then it ends the call.
 //  - Any other failure moves to the next model when `fallback_on_error`; otherwise the call
 //    fails. `cancelled` never falls back.
 //  - Hedging (optional): after `hedging.delay` without an answer, the next model in the order
@@ -74,6 +75,9 @@ struct ModelManagerConfig {
   std::optional<policy::CircuitBreakerConfig> breaker = policy::CircuitBreakerConfig{};
   std::optional<policy::RetryBudgetConfig> budget = policy::RetryBudgetConfig{};
   std::optional<policy::HedgingConfig> hedging;
+  // A context_overflow answer moves to a model with a larger window. Off: it is returned to
+  // the caller at once (for its own summarize/truncate), as the source design did.
+  bool context_window_fallback = true;
 
   // The source design's knobs: `retry_attempts` tries per model, exponential delays from
   // `retry_delay` (delay * 2^n), no jitter.

@@ -1,0 +1,55 @@
+// `keel run FILE`: one scenario, one seed; a verdict, a report and a replayable trace.
+#include <fstream>
+#include <iostream>
+
+#include "commands.h"
+#include "keel/scenarios/loader.h"
+#include "keel/scenarios/runner.h"
+#include "scenario_args.h"
+
+namespace keel::cli {
+
+Command add_run(CLI::App& app) {
+  struct Args {
+    std::string file;
+    std::optional<std::uint64_t> seed;
+    std::string preset;
+    bool json = false;
+    std::string trace;
+  };
+  auto args = std::make_shared<Args>();
+  auto* cmd = app.add_subcommand("run", "Run a scenario on the simulator and check its expectations");
+  cmd->add_option("file", args->file, "Scenario file (JSON)")->required();
+  cmd->add_option("--seed", args->seed, "Seed (default: the scenario's)");
+  add_preset_option(cmd, args->preset);
+  cmd->add_flag("--json", args->json, "Print the report as one JSON object");
+  cmd->add_option("--trace", args->trace, "Write the JSON-lines event trace to this file");
+  return [cmd, args]() -> int {
+    if (!cmd->parsed()) return -1;
+    auto scenario = load_or_report(args->file);
+    if (!scenario) return kExitInvalid;
+    std::ofstream trace_file;
+    scenarios::RunOptions options{.seed = args->seed, .preset = parse_preset(args->preset)};
+    if (!args->trace.empty()) {
+      trace_file.open(args->trace);
+      if (!trace_file) {
+        std::cerr << "keel run: cannot write trace file '" << args->trace << "'\n";
+        return kExitInvalid;
+      }
+      options.trace = &trace_file;
+    }
+    Result<scenarios::RunReport> report = scenarios::run_scenario(*scenario, options);
+    if (!report) {
+      std::cerr << "keel run: " << args->file << ": " << report.error().describe() << "\n";
+      return kExitInternal;
+    }
+    if (args->json) {
+      std::cout << scenarios::to_json(*report).dump() << "\n";
+    } else {
+      print_report(std::cout, *report);
+    }
+    return report->passed ? kExitOk : kExitFailed;
+  };
+}
+
+}  // namespace keel::cli

@@ -1,0 +1,50 @@
+#include "scenario_args.h"
+
+#include <iomanip>
+#include <iostream>
+
+#include "keel/scenarios/duration.h"
+#include "keel/scenarios/loader.h"
+
+namespace keel::cli {
+
+void add_preset_option(CLI::App* cmd, std::string& preset) {
+  cmd->add_option("--preset", preset, "Replace the file's runtime.preset")
+      ->check(CLI::IsMember({"keel_default", "camel_parity"}));
+}
+
+std::optional<scenarios::Preset> parse_preset(const std::string& preset) {
+  if (preset.empty()) return std::nullopt;
+  return scenarios::preset_from_string(preset);
+}
+
+std::optional<scenarios::Scenario> load_or_report(const std::string& file) {
+  scenarios::LoadResult r = scenarios::load_scenario_file(file);
+  if (!r.ok()) {
+    std::cerr << r.describe();
+    return std::nullopt;
+  }
+  return std::move(*r.scenario);
+}
+
+void print_report(std::ostream& os, const scenarios::RunReport& r) {
+  auto ms = [](Duration d) { return scenarios::format_duration(d); };
+  os << (r.passed ? "PASS " : "FAIL ") << r.scenario << "  seed " << r.seed << "  preset " << to_string(r.preset)
+     << "  trace_hash " << r.trace_hash << "\n";
+  os << "  tasks " << r.tasks.succeeded << "/" << r.tasks.total << " succeeded, " << r.tasks.failed << " failed, "
+     << r.tasks.cancelled << " cancelled";
+  if (r.unfinished) os << " (" << r.unfinished << " unfinished at the horizon)";
+  os << "; latency p50 " << ms(r.latency_p50) << " p99 " << ms(r.latency_p99) << " max " << ms(r.latency_max)
+     << "; virtual end " << ms(r.virtual_end) << "\n";
+  os << "  calls";
+  for (const auto& [p, n] : r.calls) os << " " << p << "=" << n;
+  os << "; retries " << r.retries << "; fallbacks " << r.fallbacks << "; summarizations " << r.summarizations;
+  os << "; breaker opens";
+  for (const auto& [p, n] : r.breaker_opens) os << " " << p << "=" << n;
+  os << "\n";
+  for (const auto& e : r.expectations) {
+    os << "  " << (e.passed ? "ok   " : "FAIL ") << std::left << std::setw(40) << e.name << " " << e.detail << "\n";
+  }
+}
+
+}  // namespace keel::cli

@@ -1,0 +1,93 @@
+// keel/scenarios/runner.h — run a scenario on the simulator and judge it.
+//
+// Purpose: `keel run`'s engine. Builds the real runtime (ModelManager, ChatAgents, ToolRunner)
+// from the scenario and its preset, on a sim::Simulator with mock providers and tools driven
+// by the scenario's fault plan, runs the workload until every task ends or the horizon, then
+// evaluates every expectation.
+//
+// Contract:
+//  - Deterministic: the same scenario, seed, preset and build give a byte-identical trace
+//    (RunReport::trace_hash) and report. Nothing reads a clock or the environment.
+//  - Tasks (SCENARIO-FORMAT.md): each agent step is one task, ending succeeded (final answer),
+//    failed (any error but cancelled), or cancelled; a task unfinished at the horizon fails
+//    with reason `horizon` (latency measured to the horizon when it had started).
+//  - Counting rules are the format page's: calls reached a provider (summaries included);
+//    retries are attempts after the first on one model; fallbacks are moves to a next model.
+//  - Returns an Error (ErrorCode::internal) only when the scenario cannot be run (e.g. a
+//    workload kind this build does not support); expectation failures are in the report.
+//
+// Example:
+//   LoadResult loaded = load_scenario_file("scenarios/suite/hanging_primary.json");
+//   Result<RunReport> r = run_scenario(*loaded.scenario, {.seed = 7});
+//   std::cout << to_json(*r).dump() << "\n";   // passed, trace_hash, expectations...
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "keel/core/event.h"
+#include "keel/core/result.h"
+#include "keel/scenarios/scenario.h"
+
+namespace keel::scenarios {
+
+struct RunOptions {
+  std::optional<std::uint64_t> seed;    // default: the scenario's
+  std::optional<Preset> preset;         // replaces runtime.preset
+  std::ostream* trace = nullptr;        // JSON-lines trace, if wanted
+  EventSink* extra_sink = nullptr;      // e.g. the Chrome trace writer
+};
+
+struct TaskCounts {
+  std::int64_t total = 0, succeeded = 0, failed = 0, skipped = 0, cancelled = 0;
+};
+
+struct ExpectationResult {
+  std::string name;
+  bool passed = false;
+  std::string detail;
+};
+
+struct ToolStats {
+  std::int64_t executions = 0;
+  std::int64_t max_per_call = 0;
+};
+
+struct RunReport {
+  std::string scenario;
+  std::uint64_t seed = 0;
+  Preset preset = Preset::keel_default;
+  bool passed = false;
+  std::string trace_hash;  // 16 hex digits
+  std::uint64_t trace_events = 0;
+  Duration virtual_end{};
+  TaskCounts tasks;
+  std::int64_t unfinished = 0;          // tasks failed with reason `horizon`
+  Duration latency_p50{}, latency_p99{}, latency_max{};
+  Keyed<std::int64_t> calls;            // provider -> requests that reached it
+  std::int64_t retries = 0;
+  std::int64_t fallbacks = 0;
+  Keyed<std::int64_t> breaker_opens;    // provider -> opens
+  Keyed<std::optional<Duration>> first_open;
+  std::int64_t summarizations = 0;
+  Keyed<ToolStats> tools;
+  Keyed<std::int64_t> max_prompt_tokens;  // provider -> largest prompt that reached it
+  std::vector<ExpectationResult> expectations;
+};
+
+Result<RunReport> run_scenario(const Scenario& scenario, const RunOptions& options = {});
+
+// Every expectation of `expect` (one named result each, in the format page's order), judged
+// against a finished report. Sets nothing else.
+std::vector<ExpectationResult> evaluate_expectations(const Expect& expect, const RunReport& report);
+
+// The `keel run --json` object (SCENARIO-FORMAT.md, "keel run output"), plus extra fields
+// (trace_events, tools, max_prompt_tokens, first_open_ms).
+nlohmann::json to_json(const RunReport& report);
+
+}  // namespace keel::scenarios

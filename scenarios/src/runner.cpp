@@ -1,0 +1,303 @@
+#include "keel/scenarios/runner.h"
+
+#include <algorithm>
+#include <map>
+#include <memory>
+#include <sstream>
+
+#include "keel/agent/chat_agent.h"
+#include "keel/agent/tool_runner.h"
+#include "keel/agent/toolkit.h"
+#include "keel/core/sleep.h"
+#include "keel/core/spawn.h"
+#include "keel/core/trace_writer.h"
+#include "keel/faults/fault_plan.h"
+#include "keel/model/model_manager.h"
+#include "keel/model/token_counter.h"
+#include "keel/scenarios/presets.h"
+#include "keel/sim/mock_provider.h"
+#include "keel/sim/mock_tool.h"
+#include "keel/sim/responder.h"
+#include "keel/sim/simulator.h"
+
+namespace keel::scenarios {
+namespace {
+
+// camel_parity's defect, reproduced on purpose: the source design's token-limit markers
+// matched "exceeded your current quota", so a provider's quota error was read as a context
+// overflow (and handled by summarizing, not by falling back).
+class QuotaMistakenForOverflow final : public model::ModelTransport {
+ public:
+  explicit QuotaMistakenForOverflow(model::ModelTransport& inner) : inner_(inner) {}
+  const model::TransportInfo& info() const noexcept override { return inner_.info(); }
+  Task<Result<model::ChatResponse>> complete(model::ChatRequest request) override {
+    Result<model::ChatResponse> r = co_await inner_.complete(std::move(request));
+    if (!r && r.error().code == ErrorCode::quota_exhausted) {
+      Error e = r.error();
+      e.code = ErrorCode::context_overflow;
+      e.message = "quota error matched a token-limit marker (camel_parity): " + e.message;
+      co_return e;
+    }
+    co_return r;
+  }
+
+ private:
+  model::ModelTransport& inner_;
+};
+
+// Collects what only the event stream knows: when each breaker first opened.
+class BreakerWatch final : public EventSink {
+ public:
+  void on_event(const Event& e) override {
+    if (e.kind != "breaker.state") return;
+    const AttrValue* to = e.find("to");
+    const AttrValue* target = e.find("target");
+    if (!to || !target) return;
+    const auto* to_name = std::get_if<std::string_view>(to);
+    const auto* name = std::get_if<std::string_view>(target);
+    if (!to_name || !name || *to_name != "open") return;
+    first_open.try_emplace(std::string(*name), e.time.time_since_epoch());
+  }
+  std::map<std::string, Duration, std::less<>> first_open;
+};
+
+struct TaskRecord {
+  TimePoint started{};
+  bool began = false;
+  bool ended = false;
+  TimePoint ended_at{};
+  std::optional<ErrorCode> error;  // nullopt: succeeded
+};
+
+std::string padded_input(std::int64_t agent, std::int64_t step, std::int64_t tokens) {
+  // The approximate counter charges a token per 4 bytes: make the input `tokens` tokens long.
+  std::string text = "agent " + std::to_string(agent) + " step " + std::to_string(step) + ": ";
+  const std::size_t bytes = static_cast<std::size_t>(std::max<std::int64_t>(tokens, 1)) * 4;
+  if (text.size() < bytes) text.append(bytes - text.size(), 'x');
+  return text;
+}
+
+Duration percentile(std::vector<Duration> sorted, double p) {
+  if (sorted.empty()) return Duration::zero();
+  const auto rank = static_cast<std::size_t>(std::ceil(p * static_cast<double>(sorted.size())));
+  return sorted[std::clamp<std::size_t>(rank, 1, sorted.size()) - 1];
+}
+
+// Agent start times from the workload's `start`.
+std::vector<Duration> start_times(const AgentsWorkload& w, Rng rng) {
+  std::vector<Duration> out;
+  Duration t{};
+  for (std::int64_t i = 0; i < w.count; ++i) {
+    switch (w.start.kind) {
+      case Start::Kind::at: out.push_back(w.start.at); break;
+      case Start::Kind::every: out.push_back(w.start.every * i); break;
+      case Start::Kind::poisson:
+        t += rng.exponential(Duration{static_cast<std::int64_t>(1e9 / w.start.poisson_per_s)});
+        out.push_back(t);
+        break;
+    }
+  }
+  return out;
+}
+
+// Everything one run builds. Declared so that the simulator is destroyed first (it tears down
+// suspended tasks while the runtime objects they point at are still alive).
+struct World {
+  std::vector<std::unique_ptr<sim::MockProvider>> providers;
+  std::vector<std::unique_ptr<sim::MockTool>> tools;
+  agent::Toolkit toolkit;
+  std::unique_ptr<agent::ToolRunner> tool_runner;
+  std::unique_ptr<model::ModelManager> manager;
+  std::vector<std::unique_ptr<QuotaMistakenForOverflow>> quirks;
+  model::ApproxTokenCounter counter;
+  std::vector<std::unique_ptr<agent::ChatAgent>> agents;
+  std::vector<TaskRecord> tasks;
+  std::optional<sim::Simulator> sim;  // last: destroyed first
+};
+
+Task<void> run_agent(World& w, agent::ChatAgent& agent, std::size_t first_task, std::int64_t index,
+                     std::int64_t steps, Duration start, std::int64_t prompt_tokens) {
+  (void)co_await sleep_until(TimePoint{start});
+  Scheduler& sched = co_await this_task::scheduler();
+  for (std::int64_t s = 0; s < steps; ++s) {
+    TaskRecord& t = w.tasks[first_task + static_cast<std::size_t>(s)];
+    t.began = true;
+    t.started = sched.now();
+    Result<agent::StepResult> r = co_await agent.step(padded_input(index, s, prompt_tokens));
+    TaskRecord& done = w.tasks[first_task + static_cast<std::size_t>(s)];
+    done.ended = true;
+    done.ended_at = sched.now();
+    if (!r) done.error = r.error().code;
+  }
+}
+
+}  // namespace
+
+Result<RunReport> run_scenario(const Scenario& scenario, const RunOptions& options) {
+  const auto* agents_workload = std::get_if<AgentsWorkload>(&scenario.workload);
+  if (!agents_workload) {
+    return Error(ErrorCode::internal, "workload kind \"workforce\" is not supported by this build yet");
+  }
+  const AgentsWorkload& wl = *agents_workload;
+  const std::uint64_t seed = options.seed.value_or(scenario.seed);
+  const Preset preset = effective_preset(scenario, options.preset);
+  const RuntimeConfig cfg = resolve_runtime(scenario, options.preset);
+  const Rng root{seed};
+
+  TraceWriter trace{options.trace};
+  BreakerWatch breakers;
+  FanoutSink events{&trace, &breakers};
+  if (options.extra_sink) events.add(options.extra_sink);
+  faults::FaultPlan plan{scenario.faults, seed, scenario.horizon};
+
+  World w;
+  w.sim.emplace(sim::Simulator::Options{.seed = seed});
+  sim::Simulator& sim = *w.sim;
+
+  std::vector<std::string> tool_names;
+  for (const Tool& t : scenario.tools) tool_names.push_back(t.name);
+  const sim::ScriptedResponder responder{{static_cast<int>(wl.tool_calls_per_step), tool_names}};
+  for (const Provider& p : scenario.providers) {
+    sim::MockProviderConfig pc{.name = p.name,
+                               .api = p.api == Api::anthropic ? model::ProviderApi::anthropic : model::ProviderApi::openai,
+                               .context_window = static_cast<int>(p.context_window),
+                               .latency = p.latency,
+                               .output_tokens = static_cast<int>(p.output_tokens)};
+    if (p.limits) {
+      if (p.limits->requests_per_minute) pc.requests_per_minute = static_cast<int>(*p.limits->requests_per_minute);
+      if (p.limits->tokens_per_minute) pc.tokens_per_minute = static_cast<int>(*p.limits->tokens_per_minute);
+    }
+    w.providers.push_back(std::make_unique<sim::MockProvider>(sim, pc, root.substream("provider." + p.name), &plan,
+                                                              &events, responder));
+  }
+  for (const Tool& t : scenario.tools) {
+    auto tool = std::make_unique<sim::MockTool>(
+        sim, sim::MockToolConfig{.name = t.name, .latency = t.latency, .idempotent = t.idempotent},
+        root.substream("tool." + t.name), &plan, &events);
+    w.toolkit.add(*tool);
+    w.tools.push_back(std::move(tool));
+  }
+  w.tool_runner = std::make_unique<agent::ToolRunner>(
+      w.toolkit, agent::ToolRunnerConfig{.default_timeout = cfg.tool_timeout}, root.substream("tool_runner"), &events);
+
+  std::vector<model::ModelTransport*> chain;
+  for (const std::string& name : cfg.models) {
+    for (std::size_t i = 0; i < scenario.providers.size(); ++i) {
+      if (scenario.providers[i].name != name) continue;
+      if (cfg.quota_mistaken_for_overflow) {
+        w.quirks.push_back(std::make_unique<QuotaMistakenForOverflow>(*w.providers[i]));
+        chain.push_back(w.quirks.back().get());
+      } else {
+        chain.push_back(w.providers[i].get());
+      }
+    }
+  }
+  w.manager = std::make_unique<model::ModelManager>(cfg.manager, chain, root.substream("model_manager"), &events);
+  model::ChatModel* chat = w.manager.get();
+
+  agent::ChatAgentConfig agent_cfg = cfg.agent;
+  agent_cfg.keep_history = wl.history == History::keep;
+  agent_cfg.max_iterations = static_cast<int>(std::max<std::int64_t>(10, wl.tool_calls_per_step + 2));
+  w.tasks.resize(static_cast<std::size_t>(wl.count * wl.steps));
+  const std::vector<Duration> starts = start_times(wl, root.substream("workload.arrivals"));
+  for (std::int64_t i = 0; i < wl.count; ++i) {
+    w.agents.push_back(std::make_unique<agent::ChatAgent>(*chat, w.tools.empty() ? nullptr : w.tool_runner.get(),
+                                                          w.counter, &events, agent_cfg));
+    spawn(sim, run_agent(w, *w.agents.back(), static_cast<std::size_t>(i * wl.steps), i, wl.steps,
+                         starts[static_cast<std::size_t>(i)], wl.prompt_tokens));
+  }
+
+  const sim::RunResult run = sim.run_until(TimePoint{scenario.horizon});
+  if (run.status == sim::RunStatus::budget_exhausted) {
+    return Error(ErrorCode::internal, "simulation livelock: event budget exhausted before the horizon");
+  }
+
+  RunReport rep;
+  rep.scenario = scenario.name;
+  rep.seed = seed;
+  rep.preset = preset;
+  std::vector<Duration> latencies;
+  Duration last_end{};
+  for (const TaskRecord& t : w.tasks) {
+    ++rep.tasks.total;
+    if (!t.ended) {
+      ++rep.tasks.failed;
+      ++rep.unfinished;
+      if (t.began) latencies.push_back(scenario.horizon - t.started.time_since_epoch());
+      continue;
+    }
+    latencies.push_back(t.ended_at - t.started);
+    last_end = std::max(last_end, t.ended_at.time_since_epoch());
+    if (!t.error) ++rep.tasks.succeeded;
+    else if (*t.error == ErrorCode::cancelled) ++rep.tasks.cancelled;
+    else ++rep.tasks.failed;
+  }
+  rep.virtual_end = rep.unfinished ? scenario.horizon : last_end;
+  std::sort(latencies.begin(), latencies.end());
+  rep.latency_p50 = percentile(latencies, 0.50);
+  rep.latency_p99 = percentile(latencies, 0.99);
+  rep.latency_max = latencies.empty() ? Duration::zero() : latencies.back();
+
+  for (std::size_t i = 0; i < w.providers.size(); ++i) {
+    const std::string& name = scenario.providers[i].name;
+    rep.calls.emplace_back(name, static_cast<std::int64_t>(w.providers[i]->stats().requests));
+    rep.max_prompt_tokens.emplace_back(name, static_cast<std::int64_t>(w.providers[i]->stats().max_prompt_tokens));
+    std::int64_t opens = 0;
+    for (std::size_t m = 0; m < w.manager->size(); ++m) {
+      if (w.manager->model(m).info().name == name) {
+        if (const policy::CircuitBreaker* b = w.manager->breaker(m)) opens = static_cast<std::int64_t>(b->counters().to_open);
+        rep.retries += static_cast<std::int64_t>(w.manager->retry_counters(m).count(policy::RetryReason::retry));
+      }
+    }
+    rep.breaker_opens.emplace_back(name, opens);
+    auto first = breakers.first_open.find(name);
+    rep.first_open.emplace_back(name, first == breakers.first_open.end() ? std::nullopt : std::optional{first->second});
+  }
+  rep.fallbacks = static_cast<std::int64_t>(w.manager->counters().fallbacks);
+  for (const auto& a : w.agents) rep.summarizations += static_cast<std::int64_t>(a->context().counters().summarizations);
+  for (const auto& t : w.tools) {
+    rep.tools.emplace_back(t->config().name, ToolStats{static_cast<std::int64_t>(t->stats().executions),
+                                                       static_cast<std::int64_t>(t->stats().max_per_call())});
+  }
+  rep.expectations = evaluate_expectations(scenario.expect, rep);
+  rep.passed = std::all_of(rep.expectations.begin(), rep.expectations.end(), [](const auto& e) { return e.passed; });
+
+  w.sim.reset();  // tear down suspended work before the runtime objects go
+  rep.trace_hash = trace.hash_hex();
+  rep.trace_events = trace.lines();
+  return rep;
+}
+
+nlohmann::json to_json(const RunReport& r) {
+  auto ms = [](Duration d) { return static_cast<double>(d.count()) / 1e6; };
+  nlohmann::json j;
+  j["scenario"] = r.scenario;
+  j["seed"] = r.seed;
+  j["preset"] = std::string(to_string(r.preset));
+  j["passed"] = r.passed;
+  j["trace_hash"] = r.trace_hash;
+  j["trace_events"] = r.trace_events;
+  j["virtual_end_ms"] = ms(r.virtual_end);
+  j["tasks"] = {{"total", r.tasks.total}, {"succeeded", r.tasks.succeeded}, {"failed", r.tasks.failed},
+                {"skipped", r.tasks.skipped}, {"cancelled", r.tasks.cancelled}};
+  j["unfinished"] = r.unfinished;
+  j["latency_ms"] = {{"p50", ms(r.latency_p50)}, {"p99", ms(r.latency_p99)}, {"max", ms(r.latency_max)}};
+  j["calls"] = nlohmann::json::object();
+  for (const auto& [k, v] : r.calls) j["calls"][k] = v;
+  j["retries"] = r.retries;
+  j["fallbacks"] = r.fallbacks;
+  j["breaker_opens"] = nlohmann::json::object();
+  for (const auto& [k, v] : r.breaker_opens) j["breaker_opens"][k] = v;
+  j["first_open_ms"] = nlohmann::json::object();
+  for (const auto& [k, v] : r.first_open) j["first_open_ms"][k] = v ? nlohmann::json(ms(*v)) : nlohmann::json(nullptr);
+  j["summarizations"] = r.summarizations;
+  j["tools"] = nlohmann::json::object();
+  for (const auto& [k, v] : r.tools) j["tools"][k] = {{"executions", v.executions}, {"max_per_call", v.max_per_call}};
+  j["max_prompt_tokens"] = nlohmann::json::object();
+  for (const auto& [k, v] : r.max_prompt_tokens) j["max_prompt_tokens"][k] = v;
+  j["expectations"] = nlohmann::json::array();
+  for (const auto& e : r.expectations) j["expectations"].push_back({{"name", e.name}, {"passed", e.passed}, {"detail", e.detail}});
+  return j;
+}
+
+}  // namespace keel::scenarios
