@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "commands.h"
+#include "keel/scenarios/chrome_trace.h"
 #include "keel/scenarios/loader.h"
 #include "keel/scenarios/runner.h"
 #include "scenario_args.h"
@@ -16,6 +17,7 @@ Command add_run(CLI::App& app) {
     std::string preset;
     bool json = false;
     std::string trace;
+    std::string chrome_trace;
   };
   auto args = std::make_shared<Args>();
   auto* cmd = app.add_subcommand("run", "Run a scenario on the simulator and check its expectations");
@@ -24,6 +26,8 @@ Command add_run(CLI::App& app) {
   add_preset_option(cmd, args->preset);
   cmd->add_flag("--json", args->json, "Print the report as one JSON object");
   cmd->add_option("--trace", args->trace, "Write the JSON-lines event trace to this file");
+  cmd->add_option("--chrome-trace", args->chrome_trace,
+                  "Write a Chrome trace-event JSON file (open it in ui.perfetto.dev or chrome://tracing)");
   return [cmd, args]() -> int {
     if (!cmd->parsed()) return -1;
     auto scenario = load_or_report(args->file);
@@ -38,11 +42,23 @@ Command add_run(CLI::App& app) {
       }
       options.trace = &trace_file;
     }
+    std::ofstream chrome_file;
+    std::optional<scenarios::ChromeTraceWriter> chrome;
+    if (!args->chrome_trace.empty()) {
+      chrome_file.open(args->chrome_trace);
+      if (!chrome_file) {
+        std::cerr << "keel run: cannot write Chrome trace file '" << args->chrome_trace << "'\n";
+        return kExitInvalid;
+      }
+      chrome.emplace(chrome_file);
+      options.extra_sink = &*chrome;
+    }
     Result<scenarios::RunReport> report = scenarios::run_scenario(*scenario, options);
     if (!report) {
       std::cerr << "keel run: " << args->file << ": " << report.error().describe() << "\n";
       return kExitInternal;
     }
+    if (chrome) chrome->finish(TimePoint{report->virtual_end});
     if (args->json) {
       std::cout << scenarios::to_json(*report).dump() << "\n";
     } else {

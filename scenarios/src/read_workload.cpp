@@ -38,6 +38,17 @@ Start read_start(Ctx& ctx, const Json& v, const std::string& ptr) {
   return s;
 }
 
+// Extension: `"stop": {"at": d}`.
+std::optional<Stop> read_stop(Ctx& ctx, const Json& v, const std::string& ptr) {
+  Obj o(ctx, v, ptr, {"at"}, "a stop: {\"at\": d}");
+  if (!o.ok()) return std::nullopt;
+  const Json* at = o.require("at");
+  if (!at) return std::nullopt;
+  std::optional<Duration> d = read_duration(ctx, *at, o.at("at"));
+  if (!d) return std::nullopt;
+  return Stop{.at = *d};
+}
+
 AgentsWorkload read_agents(Ctx& ctx, const Names& names, const Obj& o) {
   AgentsWorkload a;
   auto count = [&](std::string_view key, std::int64_t min) {
@@ -52,6 +63,7 @@ AgentsWorkload read_agents(Ctx& ctx, const Names& names, const Obj& o) {
   if (a.tool_calls_per_step > 0 && names.tools.empty() && names.tools_complete) {
     ctx.error(o.at("tool_calls_per_step"), "expected 0: the scenario defines no tools, found " + found(*o.get("tool_calls_per_step")));
   }
+  if (const Json* s = o.get("stop")) a.stop = read_stop(ctx, *s, o.at("stop"));
   return a;
 }
 
@@ -252,7 +264,7 @@ std::optional<Workload> read_workload(Ctx& ctx, const Names& names, const Json& 
     kind = read_enum<std::size_t>(ctx, *k, join(ptr, "kind"), kWorkloadKinds);
   }
   if (kind == 0u) {
-    Obj o(ctx, v, ptr, {"kind", "count", "steps", "start", "prompt_tokens", "history", "tool_calls_per_step"});
+    Obj o(ctx, v, ptr, {"kind", "count", "steps", "start", "prompt_tokens", "history", "tool_calls_per_step", "stop"});
     return read_agents(ctx, names, o);
   }
   if (kind == 1u) {
@@ -260,7 +272,7 @@ std::optional<Workload> read_workload(Ctx& ctx, const Names& names, const Json& 
     return read_workforce(ctx, names, o);
   }
   // Unknown kind: still flag fields that belong to neither kind.
-  Obj o(ctx, v, ptr, {"kind", "count", "steps", "start", "prompt_tokens", "history", "tool_calls_per_step", "mode", "workers",
+  Obj o(ctx, v, ptr, {"kind", "count", "steps", "start", "prompt_tokens", "history", "tool_calls_per_step", "stop", "mode", "workers",
                       "tasks", "max_concurrency", "rounds", "failure_handling"});
   return std::nullopt;
 }

@@ -131,6 +131,12 @@ Task<void> run_agent(World& w, agent::ChatAgent& agent, std::size_t first_task, 
   }
 }
 
+// The `workload.stop` extension: at `at`, stop every agent (running steps end cancelled).
+Task<void> stop_agents_at(World& w, Duration at) {
+  (void)co_await sleep_until(TimePoint{at});
+  for (const auto& agent : w.agents) agent->stop();
+}
+
 }  // namespace
 
 Result<RunReport> run_scenario(const Scenario& scenario, const RunOptions& options) {
@@ -206,6 +212,7 @@ Result<RunReport> run_scenario(const Scenario& scenario, const RunOptions& optio
     spawn(sim, run_agent(w, *w.agents.back(), static_cast<std::size_t>(i * wl.steps), i, wl.steps,
                          starts[static_cast<std::size_t>(i)], wl.prompt_tokens));
   }
+  if (wl.stop) spawn(sim, stop_agents_at(w, wl.stop->at));
 
   const sim::RunResult run = sim.run_until(TimePoint{scenario.horizon});
   if (run.status == sim::RunStatus::budget_exhausted) {

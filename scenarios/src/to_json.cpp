@@ -133,6 +133,7 @@ Json workload_json(const Workload& w) {
     j["prompt_tokens"] = a->prompt_tokens;
     j["history"] = to_string(a->history);
     j["tool_calls_per_step"] = a->tool_calls_per_step;
+    if (a->stop) j["stop"] = Json{{"at", dur(a->stop->at)}};
     return j;
   }
   const auto& wf = std::get<WorkforceWorkload>(w);

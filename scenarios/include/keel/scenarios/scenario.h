@@ -227,6 +227,13 @@ struct Start {
   friend bool operator==(const Start&, const Start&) = default;
 };
 
+// Extension (FORMAT.md): `"stop": {"at": d}` — at virtual time `at` every agent's stop() is
+// called: running steps end `cancelled`, later steps fail fast as cancelled.
+struct Stop {
+  Duration at{};  // >= 0
+  friend bool operator==(const Stop&, const Stop&) = default;
+};
+
 struct AgentsWorkload {
   std::int64_t count = 1;                // >= 1
   std::int64_t steps = 1;                // >= 1
@@ -234,6 +241,7 @@ struct AgentsWorkload {
   std::int64_t prompt_tokens = 500;      // >= 1
   History history = History::none;
   std::int64_t tool_calls_per_step = 0;  // >= 0; > 0 needs at least one tool
+  std::optional<Stop> stop;              // extension; none: the agents are never stopped
   friend bool operator==(const AgentsWorkload&, const AgentsWorkload&) = default;
 };
 

@@ -138,7 +138,7 @@ class Bulkhead::AcquireAwaiter : private Bulkhead::Waiter {
   ~AcquireAwaiter();
 
   bool await_ready() const noexcept { return false; }
-  template <detail::KeelPromise P>
+  template <keel::detail::KeelPromise P>
   bool await_suspend(std::coroutine_handle<P> h) {
     return suspend(*h.promise().scheduler, h.promise().token, h);
   }

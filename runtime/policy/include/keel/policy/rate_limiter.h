@@ -171,7 +171,7 @@ class RateLimiter::AcquireAwaiter {
   ~AcquireAwaiter();
 
   bool await_ready() const noexcept { return false; }
-  template <detail::KeelPromise P>
+  template <keel::detail::KeelPromise P>
   bool await_suspend(std::coroutine_handle<P> h) {
     return suspend(*h.promise().scheduler, h.promise().token, h.promise().deadline, h);
   }

@@ -198,17 +198,17 @@ class Retry {
   RetryCounters counters_;
 };
 
-namespace detail {
+// Whether op() returns Task<Result<T>> (a variable template: no `detail` namespace here, which
+// would hide keel::detail from code in keel::policy).
 template <class>
-struct RetryOpReturnsResult : std::false_type {};
+inline constexpr bool retry_task_of_result_v = false;
 template <class T>
-struct RetryOpReturnsResult<Task<Result<T>>> : std::true_type {};
-}  // namespace detail
+inline constexpr bool retry_task_of_result_v<Task<Result<T>>> = true;
 
 template <class F>
 std::invoke_result_t<F&> Retry::execute(F op, RetryOutcome* outcome) {
   using TaskType = std::invoke_result_t<F&>;
-  static_assert(detail::RetryOpReturnsResult<TaskType>::value, "Retry::execute: op() must return Task<Result<T>>");
+  static_assert(retry_task_of_result_v<TaskType>, "Retry::execute: op() must return Task<Result<T>>");
   using R = typename TaskType::value_type;
 
   Scheduler& sched = co_await this_task::scheduler();
