@@ -19,5 +19,8 @@ using Command = std::function<int()>;
 Command add_demo(CLI::App& app);
 Command add_run(CLI::App& app);
 Command add_validate(CLI::App& app);
+Command add_explore(CLI::App& app);
+Command add_shrink(CLI::App& app);
+Command add_conformance(CLI::App& app);
 
 }  // namespace keel::cli

@@ -10,7 +10,8 @@ int main(int argc, char** argv) {
   using namespace keel::cli;
   CLI::App app{"keel — resilience runtime and deterministic fault-injection harness for LLM agents"};
   app.require_subcommand(1);
-  std::vector<Command> commands = {add_demo(app), add_run(app), add_validate(app)};
+  std::vector<Command> commands = {add_demo(app),    add_run(app),    add_validate(app),
+                                   add_explore(app), add_shrink(app), add_conformance(app)};
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
