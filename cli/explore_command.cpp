@@ -103,7 +103,7 @@ Command add_explore(CLI::App& app) {
     ProgressLine progress{"explore " + scenario->name};
     std::size_t passed = 0, failed = 0, errors = 0;
     std::set<std::string> hashes;
-    nlohmann::json runs = nlohmann::json::array();
+    nlohmann::ordered_json runs = nlohmann::ordered_json::array();
 
     run_parallel(
         seeds.size(), args->jobs,
@@ -119,9 +119,9 @@ Command add_explore(CLI::App& app) {
           else ++failed;
           if (o.ran) hashes.insert(o.trace_hash);
           if (args->json) {
-            nlohmann::json j = {{"seed", o.seed}, {"passed", o.passed}};
-            j["trace_hash"] = o.ran ? nlohmann::json(o.trace_hash) : nlohmann::json(nullptr);
-            j["failed"] = nlohmann::json::array();
+            nlohmann::ordered_json j = {{"seed", o.seed}, {"passed", o.passed}};
+            j["trace_hash"] = o.ran ? nlohmann::ordered_json(o.trace_hash) : nlohmann::ordered_json(nullptr);
+            j["failed"] = nlohmann::ordered_json::array();
             for (const auto& e : o.failed) j["failed"].push_back(e.name);
             if (!o.ran) j["error"] = o.error;
             if (!o.passed) j["replay"] = replay;
@@ -143,12 +143,12 @@ Command add_explore(CLI::App& app) {
     progress.clear();
 
     if (args->json) {
-      nlohmann::json out = {{"scenario", scenario->name},
+      nlohmann::ordered_json out = {{"scenario", scenario->name},
                             {"file", args->file},
                             {"preset", std::string(to_string(preset))},
                             {"from", args->from},
                             {"count", args->seeds},
-                            {"shard", args->shard ? nlohmann::json(args->shard->to_string()) : nlohmann::json(nullptr)},
+                            {"shard", args->shard ? nlohmann::ordered_json(args->shard->to_string()) : nlohmann::ordered_json(nullptr)},
                             {"runs", seeds.size()},
                             {"passed", passed},
                             {"failed", failed},
@@ -159,7 +159,7 @@ Command add_explore(CLI::App& app) {
     } else {
       std::cout << seeds.size() << " seeds: " << passed << " passed, " << failed << " failed";
       if (errors) std::cout << ", " << errors << " could not run";
-      std::cout << "; " << hashes.size() << " distinct trace hashes\n";
+      std::cout << "; " << hashes.size() << (hashes.size() == 1 ? " distinct trace hash\n" : " distinct trace hashes\n");
     }
     if (errors) return kExitInternal;
     return failed ? kExitFailed : kExitOk;

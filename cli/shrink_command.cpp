@@ -325,12 +325,17 @@ std::string default_output(const std::string& file) {
   return file + ".shrunk.json";
 }
 
+std::string count(std::size_t n, const char* noun) {
+  return std::to_string(n) + " " + noun + (n == 1 ? "" : "s");
+}
+
 std::string size_summary(const Scenario& s) {
-  std::string out = std::to_string(s.faults.size()) + " faults, " + std::to_string(s.providers.size()) + " providers, " +
-                    std::to_string(s.tools.size()) + " tools";
+  std::string out = count(s.faults.size(), "fault") + ", " + count(s.providers.size(), "provider") + ", " +
+                    count(s.tools.size(), "tool");
   if (const auto* a = std::get_if<scenarios::AgentsWorkload>(&s.workload)) {
-    out += ", " + std::to_string(a->count) + " agents x " + std::to_string(a->steps) + " steps";
-    if (a->tool_calls_per_step) out += " x " + std::to_string(a->tool_calls_per_step) + " tool calls";
+    out += ", " + count(static_cast<std::size_t>(a->count), "agent") + " x " +
+           count(static_cast<std::size_t>(a->steps), "step");
+    if (a->tool_calls_per_step) out += " x " + count(static_cast<std::size_t>(a->tool_calls_per_step), "tool call");
   }
   return out;
 }

@@ -121,6 +121,7 @@ Error classify_failure(ProviderApi api, std::string_view provider, const HttpFai
   e.http_status = f.status;
   e.provider = std::string(provider);
   if (f.retry_after) e.retry_after = f.retry_after;
+  e.should_retry = f.should_retry;
   return e;
 }
 

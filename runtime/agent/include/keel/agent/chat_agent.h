@@ -37,8 +37,10 @@
 //    code, prompt_tokens, duration, retry} per model call (not summarizations);
 //    "agent.tool_calls" {step, iteration, count} per answer with tool calls. `iterations` of a
 //    failed step counts the loop iterations begun.
-//  - Single-threaded. The model, ToolRunner, counter and sink must outlive the agent, and the
-//    agent its steps (an abandoned step's work unwinds within the instant it was cancelled).
+//  - Single-threaded; one step at a time. The model, ToolRunner, counter and sink must outlive
+//    the agent, and the agent its steps' work: work abandoned by a timeout or stop unwinds when
+//    its pending model/tool call returns — in the same instant for calls that honour
+//    cancellation, as the ChatModel and Tool contracts require.
 //
 // Example:
 //   ChatAgent agent{manager, &runner, counter, &events, {.system_message = "Be terse.",

@@ -92,6 +92,7 @@ struct Error {
   int http_status = 0;  // 0 = no HTTP status
   std::string provider;
   std::optional<Duration> retry_after;
+  std::optional<bool> should_retry;  // the server's x-should-retry advice, when it gave one
   std::string message;
   std::shared_ptr<const Error> cause;
 

@@ -34,6 +34,7 @@ struct HttpFailure {
   int status = 0;
   std::string_view body;
   std::optional<Duration> retry_after;  // already parsed from retry-after-ms / retry-after
+  std::optional<bool> should_retry;     // x-should-retry, when the response carried it
 };
 
 Error classify_failure(ProviderApi api, std::string_view provider, const HttpFailure& failure);

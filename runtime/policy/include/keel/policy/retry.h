@@ -148,10 +148,9 @@ RetryDecision decide(const RetryConfig& cfg, const Error& last_error, std::optio
                      int attempts_made, TimePoint now, Deadline overall, RetryBudget* budget, Rng& rng,
                      Backoff& backoff) noexcept;
 
-// The x-should-retry hint of an error, for execute(). Error keeps no headers (error.h), so
-// this is always nullopt: the hint reaches decide() only from a caller that has the headers
-// (retry_hints() in retry_after.h). It is the single place to change if Error ever carries it.
-constexpr std::optional<bool> should_retry_hint(const Error&) noexcept { return std::nullopt; }
+// The x-should-retry hint of an error, for execute(): set by the transport that classified it
+// (from the response header, see retry_hints() in retry_after.h), else nullopt.
+constexpr std::optional<bool> should_retry_hint(const Error& e) noexcept { return e.should_retry; }
 
 struct RetryCounters {
   std::array<std::uint64_t, kRetryReasonCount> decisions{};  // indexed by RetryReason
