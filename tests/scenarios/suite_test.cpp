@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "keel/scenarios/loader.h"
+#include "keel/scenarios/presets.h"
 #include "keel/scenarios/runner.h"
 
 namespace keel::scenarios {

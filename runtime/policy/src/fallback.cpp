@@ -11,7 +11,7 @@ std::string_view to_string(FallbackReason r) noexcept {
   return "unknown";
 }
 
-namespace detail {
+namespace fallback_impl {
 
 void record_fallback(FallbackCounters& counters, EventSink* sink, TimePoint now, FallbackReason reason,
                      ErrorCode code, bool with_value) noexcept {
@@ -26,5 +26,5 @@ void record_fallback(FallbackCounters& counters, EventSink* sink, TimePoint now,
   }
 }
 
-}  // namespace detail
+}  // namespace fallback_impl
 }  // namespace keel::policy

@@ -87,11 +87,11 @@ struct FallbackCounters {
   std::uint64_t not_handled = 0;
 };
 
-namespace detail {
+namespace fallback_impl {  // (not `detail`: that would hide keel::detail in keel::policy)
 // Counts and emits one fallback decision (kept out of the template).
 void record_fallback(FallbackCounters& counters, EventSink* sink, TimePoint now, FallbackReason reason,
                      ErrorCode code, bool with_value) noexcept;
-}  // namespace detail
+}  // namespace fallback_impl
 
 template <class T>
 class Fallback {
@@ -138,11 +138,11 @@ class Fallback {
     Scheduler& sched = co_await this_task::scheduler();
     const TimePoint now = sched.now();
     if (!handles(code)) {
-      detail::record_fallback(counters_, sink_, now, FallbackReason::not_handled, code, false);
+      fallback_impl::record_fallback(counters_, sink_, now, FallbackReason::not_handled, code, false);
       co_return std::move(r);
     }
     const bool with_value = alternative_.index() == 1;
-    detail::record_fallback(counters_, sink_, now, FallbackReason::used, code, with_value);
+    fallback_impl::record_fallback(counters_, sink_, now, FallbackReason::used, code, with_value);
     if (with_value) co_return std::get<1>(alternative_);
     co_return co_await std::get<2>(alternative_)(r.error());
   }

@@ -72,12 +72,12 @@ struct HedgingCounters {
   std::uint64_t cancelled = 0;
 };
 
-namespace detail {
+namespace hedging_impl {  // (not `detail`: that would hide keel::detail in keel::policy)
 template <class R, class F>
 struct HedgeState;
 template <class R, class F>
 class HedgeAwaiter;
-}  // namespace detail
+}  // namespace hedging_impl
 
 class Hedging {
  public:
@@ -95,7 +95,7 @@ class Hedging {
 
  private:
   template <class R, class F>
-  friend struct detail::HedgeState;
+  friend struct hedging_impl::HedgeState;
 
   // Budget check for hedge `index`; on refusal counts it and emits "hedge.refused".
   bool grant_hedge(int index, TimePoint now) noexcept;
@@ -110,7 +110,7 @@ class Hedging {
   HedgingCounters counters_;
 };
 
-namespace detail {
+namespace hedging_impl {
 
 // One hedged call: shared by its awaiter and its attempts' detached roots (refcounted).
 template <class R, class F>
@@ -271,12 +271,12 @@ class HedgeAwaiter {
   keel::detail::Shared<HedgeState<R, F>> state_;
 };
 
-}  // namespace detail
+}  // namespace hedging_impl
 
 template <class F>
 std::invoke_result_t<F&, int> Hedging::execute(F make_attempt) {
   using R = typename std::invoke_result_t<F&, int>::value_type;
-  co_return co_await detail::HedgeAwaiter<R, F>(*this, std::move(make_attempt));
+  co_return co_await hedging_impl::HedgeAwaiter<R, F>(*this, std::move(make_attempt));
 }
 
 }  // namespace keel::policy
