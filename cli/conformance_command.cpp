@@ -117,7 +117,7 @@ Command add_conformance(CLI::App& app) {
   add_preset_option(cmd, args->preset);
   cmd->add_option("--junit", args->junit, "Write JUnit XML here (one testcase per scenario x preset x seed)");
   add_shard_option(cmd, args->shard);
-  cmd->add_option("-j,--jobs", args->jobs, "Worker threads (results do not depend on it)")
+  cmd->add_option("-j,--jobs", args->jobs, "Worker threads (default: the hardware threads; results do not depend on it)")
       ->check(CLI::Range(1u, 4096u))
       ->capture_default_str();
   cmd->footer(

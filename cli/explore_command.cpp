@@ -65,7 +65,7 @@ Command add_explore(CLI::App& app) {
   cmd->add_option("--seeds", args->seeds, "How many seeds: S..S+N-1")->required()->check(CLI::PositiveNumber);
   cmd->add_option("--from", args->from, "First seed S")->capture_default_str();
   add_shard_option(cmd, args->shard);
-  cmd->add_option("-j,--jobs", args->jobs, "Worker threads (results do not depend on it)")
+  cmd->add_option("-j,--jobs", args->jobs, "Worker threads (default: the hardware threads; results do not depend on it)")
       ->check(CLI::Range(1u, 4096u))
       ->capture_default_str();
   add_preset_option(cmd, args->preset);

@@ -26,6 +26,10 @@ RuntimeConfig keel_default() {
                                            .max_open_for = 5min,
                                            .half_open_calls = 3,
                                            .max_half_open_wait = 2min};
+  // A 429 is the provider asking for time (retry-after, budget and rate limits handle it), not
+  // a sign it is broken: counting it would open the breaker on a burst and refuse the very
+  // retries the retry-after schedules.
+  m.breaker->counts_as_failure.set(ErrorCode::rate_limited, policy::BreakerCodeClass::non_failure);
   m.attempt_timeout = 30s;
   m.call_timeout = 120s;
   m.hedging.reset();

@@ -222,3 +222,24 @@ TEST(ModelManager, HedgingStartsTheNextModelAfterTheDelayAndCancelsTheLoser) {
 
 }  // namespace
 }  // namespace keel::model
+
+namespace keel::model {
+namespace {
+
+// Regression: moving on after every hedged model failed was not counted as a fallback.
+TEST(ModelManager, MovingOnAfterFailedHedgesIsAFallback) {
+  sim::Simulator sim;
+  FakeTransport a{"a", {Step::fail(ErrorCode::server_error, 10ms, 503)}};
+  FakeTransport b{"b", {Step::fail(ErrorCode::server_error, 10ms, 503)}};
+  FakeTransport c{"c", {Step::ok(10ms)}};
+  ModelManagerConfig cfg = no_jitter(1, 1s);
+  cfg.hedging = policy::HedgingConfig{.delay = 500ms, .max_extra = 1};
+  ModelManager m{cfg, {&a, &b, &c}, Rng{1}};
+  auto r = call(sim, m);
+  ASSERT_TRUE(r.result);
+  EXPECT_EQ(r.result->provider, "c");
+  EXPECT_EQ(m.counters().fallbacks, 1u);
+}
+
+}  // namespace
+}  // namespace keel::model

@@ -180,6 +180,7 @@ Task<Result<ChatResponse>> ModelManager::run_call(ChatRequest request) {
     }
     failures = std::move(r).error();
     pos = static_cast<std::size_t>(width);
+    last_model = slots_[order[pos - 1]]->transport->info().name;  // moving on from it is a fallback
   }
 
   for (; pos < order.size(); ++pos) {
