@@ -136,12 +136,10 @@ Task<Result<StepResult>> ChatAgent::run_step(std::string input, std::uint64_t in
   const std::uint64_t epoch = epoch_;
   memory_.add(Message::user(std::move(input)));
 
-  Result<StepResult> result = Error(ErrorCode::internal, "not run");
-  if (config_.step_timeout) {
-    result = co_await with_timeout(race(index, epoch), *config_.step_timeout);
-  } else {
-    result = co_await race(index, epoch);
-  }
+  Scheduler& sched = co_await this_task::scheduler();
+  const Deadline deadline =
+      config_.step_timeout ? Deadline::after(sched.now(), *config_.step_timeout) : Deadline::never();
+  Result<StepResult> result = co_await with_timeout(race(index, epoch), deadline);
 
   running_ = false;
   iterations = result ? result->iterations : iterations_;

@@ -170,12 +170,9 @@ Task<Result<model::Usage>> ContextManager::summarize(Memory& memory, int limit) 
   request.max_output_tokens = config_.summary_max_tokens;
   request.prompt_tokens = total;
 
-  Result<model::ChatResponse> answer = Error(ErrorCode::internal, "not called");
-  if (config_.summarize_timeout) {
-    answer = co_await with_timeout(model_.complete(std::move(request)), *config_.summarize_timeout);
-  } else {
-    answer = co_await model_.complete(std::move(request));
-  }
+  const Deadline deadline =
+      config_.summarize_timeout ? Deadline::after(sched.now(), *config_.summarize_timeout) : Deadline::never();
+  Result<model::ChatResponse> answer = co_await with_timeout(model_.complete(std::move(request)), deadline);
 
   if (token.cancelled()) co_return failed(Error(ErrorCode::cancelled, "cancelled while summarizing"));
   if (!answer) co_return failed(Error(answer.error().code, "summarization failed").caused_by(answer.error()));
