@@ -84,22 +84,6 @@ struct TimeoutState : SharedState {
 };
 
 template <class T>
-DetachedRoot timeout_child(Task<T> task, Shared<TimeoutState<T>> state) {
-  TaskOutcome<T> outcome;
-  try {
-    if constexpr (std::is_void_v<T>) {
-      co_await std::move(task);
-      outcome.set_value();
-    } else {
-      outcome.set_value(co_await std::move(task));
-    }
-  } catch (...) {
-    outcome.set_exception(std::current_exception());
-  }
-  state->task_finished(std::move(outcome));
-}
-
-template <class T>
 class TimeoutAwaiter {
  public:
   using R = typename AsResult<T>::type;
@@ -134,7 +118,8 @@ class TimeoutAwaiter {
       return false;
     }
     state_->child.link_to(parent);
-    start_detached(timeout_child<T>(std::move(task_), state_), sched, state_->child.token(),
+    auto report = [state = state_](TaskOutcome<T>&& outcome, bool) { state->task_finished(std::move(outcome)); };
+    start_detached(run_and_report<T>(std::move(task_), std::move(report)), sched, state_->child.token(),
                    StartMode::inline_now, deadline);
     if (state_->done()) return false;
     if (!deadline.is_never()) {

@@ -78,24 +78,6 @@ struct JoinState : SharedState {
 };
 
 template <class T>
-DetachedRoot join_child(Task<T> task, Shared<JoinState<T>> state, std::size_t index) {
-  TaskOutcome<T> outcome;
-  bool failed = false;
-  try {
-    if constexpr (std::is_void_v<T>) {
-      co_await std::move(task);
-      outcome.set_value();
-    } else {
-      outcome.set_value(co_await std::move(task));
-    }
-  } catch (...) {
-    outcome.set_exception(std::current_exception());
-    failed = true;
-  }
-  state->finish(index, std::move(outcome), failed);
-}
-
-template <class T>
 class JoinAwaiter {
  public:
   JoinAwaiter(std::vector<Task<T>> tasks, bool wants_all) : tasks_(std::move(tasks)) {
@@ -123,8 +105,11 @@ class JoinAwaiter {
         state_->remaining -= tasks_.size() - i;  // never started
         break;
       }
-      start_detached(join_child<T>(std::move(tasks_[i]), state_, i), sched, state_->children.token(),
-                     StartMode::inline_now, h.promise().deadline);
+      auto report = [state = state_, i](TaskOutcome<T>&& outcome, bool threw) {
+        state->finish(i, std::move(outcome), threw);
+      };
+      start_detached(run_and_report<T>(std::move(tasks_[i]), std::move(report)), sched,
+                     state_->children.token(), StartMode::inline_now, h.promise().deadline);
     }
     tasks_.clear();
     if (state_->wants_all ? state_->remaining == 0 : state_->any_done) return false;

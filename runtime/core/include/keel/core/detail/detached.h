@@ -7,6 +7,7 @@
 
 #include <coroutine>
 #include <exception>
+#include <type_traits>
 #include <utility>
 
 #include "keel/core/task.h"
@@ -35,6 +36,26 @@ struct DetachedPromise : PromiseBase {
     if (scheduler) scheduler->unregister_detached(node);
   }
 };
+
+// A detached root that runs `task` and hands its outcome to `report(outcome, threw)`: the
+// child body of every combinator. `report` is kept in the frame (capture only what it needs).
+template <class T, class Report>
+DetachedRoot run_and_report(Task<T> task, Report report) {
+  TaskOutcome<T> outcome;
+  bool threw = false;
+  try {
+    if constexpr (std::is_void_v<T>) {
+      co_await std::move(task);
+      outcome.set_value();
+    } else {
+      outcome.set_value(co_await std::move(task));
+    }
+  } catch (...) {
+    outcome.set_exception(std::current_exception());
+    threw = true;
+  }
+  report(std::move(outcome), threw);
+}
 
 enum class StartMode { inline_now, posted };
 
