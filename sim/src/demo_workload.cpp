@@ -27,13 +27,9 @@ struct Demo {
     const Duration latency = latency_rng.lognormal_from_median_p99(40ms, 400ms);
     emit(&trace, sim.now(), "replica.start",
          {{"agent", agent}, {"call", call}, {"replica", replica_index}, {"hangs", hangs}});
-    // (Not a ?: expression: g++ 12 miscompiles co_await inside a conditional operator.)
-    Status waited;
-    if (hangs) {
-      waited = co_await until_cancelled();
-    } else {
-      waited = co_await sleep_for(latency);
-    }
+    // A hang is a wait with no deadline: it ends only by cancellation.
+    const Deadline answer_at = hangs ? Deadline::never() : Deadline::after(sim.now(), latency);
+    Status waited = co_await sleep_until(answer_at);
     if (!waited) {
       emit(&trace, sim.now(), "replica.cancelled", {{"agent", agent}, {"call", call}, {"replica", replica_index}});
       co_return waited.error();

@@ -340,12 +340,14 @@ TEST_F(TaskTest, DeadlinesPropagateAndAChildNeverGetsMoreTimeThanItsParentHasLef
   Simulator sim;
   Deadline outside{}, seen_by_inner{}, seen_by_child_of_when_all{};
   Result<int> inner_result = 0;
+  // A named lambda: a coroutine lambda's closure must outlive its frame.
+  auto kid = [&]() -> Task<int> {
+    seen_by_child_of_when_all = co_await this_task::deadline();
+    co_return 0;
+  };
   auto probe = [&]() -> Task<Result<int>> {
     std::vector<Task<int>> kids;
-    kids.push_back([&]() -> Task<int> {
-      seen_by_child_of_when_all = co_await this_task::deadline();
-      co_return 0;
-    }());
+    kids.push_back(kid());
     co_await when_all(std::move(kids));
     seen_by_inner = co_await this_task::deadline();
     Status s = co_await until_cancelled();

@@ -108,14 +108,13 @@ Task<Result<ChatResponse>> ModelManager::attempt(std::size_t index, ChatRequest 
   ++counters_.attempts;
   emit(events_, sched.now(), "model.attempt", {{"model", slot.transport->info().name}});
   const TimePoint start = sched.now();
-  Result<ChatResponse> r = Error(ErrorCode::internal);
-  if (config_.attempt_timeout) {
-    r = co_await with_timeout(slot.transport->complete(std::move(request)), *config_.attempt_timeout);
-    if (!r && r.error().code == ErrorCode::timeout && r.error().provider.empty()) {
-      r.error().provider = slot.transport->info().name;
-    }
-  } else {
-    r = co_await slot.transport->complete(std::move(request));
+  // One co_await with an optional deadline (g++ 12 + ASan mis-handle a Result assigned from
+  // co_await in two branches).
+  const Deadline deadline =
+      config_.attempt_timeout ? Deadline::after(start, *config_.attempt_timeout) : Deadline::never();
+  Result<ChatResponse> r = co_await with_timeout(slot.transport->complete(std::move(request)), deadline);
+  if (!r && r.error().code == ErrorCode::timeout && r.error().provider.empty()) {
+    r.error().provider = slot.transport->info().name;
   }
   if (slot.breaker) {
     slot.breaker->on_result(permit, policy::BreakerOutcome::of(r), sched.now() - start, sched.now());

@@ -107,12 +107,10 @@ class Pipeline {
       if (Status s = co_await limiter_->acquire(); !s) co_return release(permit, std::move(s).error(), sched);
     }
     const TimePoint start = sched.now();
-    typename std::invoke_result_t<F&>::value_type r = Error(ErrorCode::internal);
-    if (attempt_timeout_) {  // (not ?: — g++ 12 miscompiles co_await in a conditional operator)
-      r = co_await with_timeout(op(), *attempt_timeout_);
-    } else {
-      r = co_await op();
-    }
+    // One co_await with an optional deadline: g++ 12 miscompiles co_await in ?:, and with ASan
+    // mis-handles a Result assigned from co_await in two branches.
+    const Deadline deadline = attempt_timeout_ ? Deadline::after(start, *attempt_timeout_) : Deadline::never();
+    typename std::invoke_result_t<F&>::value_type r = co_await with_timeout(op(), deadline);
     if (breaker_) breaker_->on_result(permit, BreakerOutcome::of(r), sched.now() - start, sched.now());
     co_return r;
   }
