@@ -27,7 +27,7 @@ using namespace std::chrono_literals;
 using sim::FaultKind;
 namespace fs = std::filesystem;
 
-const fs::path kHere = fs::path(__FILE__).parent_path();
+const fs::path kHere = fs::path(KEEL_SOURCE_DIR) / "tests" / "scenarios";
 const fs::path kRepo = kHere.parent_path().parent_path();
 
 std::string read_text(const fs::path& p) {

@@ -30,7 +30,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-const fs::path kSuiteDir = fs::path(__FILE__).parent_path() / ".." / ".." / "scenarios" / "suite";
+const fs::path kSuiteDir = fs::path(KEEL_SOURCE_DIR) / "scenarios" / "suite";
 constexpr std::uint64_t kSeeds = 3;  // seeds 1..kSeeds; `keel conformance --seeds 20` sweeps more
 
 std::vector<std::string> suite_files() {

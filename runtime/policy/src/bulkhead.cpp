@@ -58,7 +58,8 @@ void Bulkhead::release_slot() noexcept {
 
 // --- AcquireAwaiter ---------------------------------------------------------------------------
 
-bool Bulkhead::AcquireAwaiter::suspend(Scheduler& sched, CancelToken token, std::coroutine_handle<> h) {
+bool Bulkhead::AcquireAwaiter::suspend(Scheduler& sched, CancelToken token, Deadline deadline,
+                                       std::coroutine_handle<> h) {
   Bulkhead& b = *bulkhead_;
   sched_ = &sched;
   const TimePoint now = sched.now();
@@ -78,13 +79,22 @@ bool Bulkhead::AcquireAwaiter::suspend(Scheduler& sched, CancelToken token, std:
     b.record(BulkheadReason::queue_full, now, Duration::zero());
     return false;
   }
+  if (deadline.passed(now)) {
+    state_ = State::deadline;
+    b.record(BulkheadReason::queue_timeout, now, Duration::zero());
+    return false;
+  }
   b.push_back(*this);
   state_ = State::waiting;
   enqueued_at_ = now;
   waiter_ = h;
   b.record(BulkheadReason::queued, now, Duration::zero());
-  if (b.config_.max_wait != Duration::max()) {
-    timer_ = sched.start_timer(saturating_add(now, b.config_.max_wait), [this] { on_timeout(); });
+  const Deadline wait_end = b.config_.max_wait == Duration::max() ? Deadline::never()
+                                                                   : Deadline::after(now, b.config_.max_wait);
+  const Deadline until = Deadline::earliest(wait_end, deadline);
+  if (!until.is_never()) {
+    timer_is_deadline_ = until != wait_end;
+    timer_ = sched.start_timer(until.time(), [this] { on_timeout(); });
   }
   on_cancel_.arm(token, [this] { on_cancel(); });
   return true;
@@ -114,7 +124,7 @@ void Bulkhead::AcquireAwaiter::grant() noexcept {
 void Bulkhead::AcquireAwaiter::on_timeout() noexcept {
   timer_ = {};
   leave_queue();
-  state_ = State::timed_out;
+  state_ = timer_is_deadline_ ? State::deadline : State::timed_out;
   const TimePoint now = sched_->now();
   bulkhead_->record(BulkheadReason::queue_timeout, now, now - enqueued_at_);
   waiter_.resume();  // we are in a timer callback: resuming here is not inline
@@ -136,6 +146,7 @@ Result<Bulkhead::Permit> Bulkhead::AcquireAwaiter::await_resume() noexcept {
       return Permit{bulkhead_};
     case State::full: return Error(ErrorCode::bulkhead_full, "bulkhead: queue full");
     case State::timed_out: return Error(ErrorCode::bulkhead_full, "bulkhead: queue wait timed out");
+    case State::deadline: return Error(ErrorCode::timeout, "bulkhead: deadline reached while queued");
     default: return Error(ErrorCode::cancelled, "bulkhead: cancelled while queued");
   }
 }

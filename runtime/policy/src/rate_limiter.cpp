@@ -140,6 +140,13 @@ void RateLimiter::record(RateLimitReason r, TimePoint now, std::int64_t tokens, 
   emit(sink_, now, "ratelimit.decision", {{"reason", to_string(r)}, {"tokens", tokens}, {"delay", delay}});
 }
 
+bool RateLimiter::try_admit(std::int64_t tokens, TimePoint now) noexcept {
+  if (earliest(tokens, now) != now) return false;
+  take(tokens, now);
+  record(RateLimitReason::admitted, now, tokens, Duration::zero());
+  return true;
+}
+
 // --- AcquireAwaiter ---------------------------------------------------------------------------
 
 bool RateLimiter::AcquireAwaiter::suspend(Scheduler& sched, CancelToken token, Deadline deadline,

@@ -4,7 +4,10 @@
 // only for misuse and configuration). Shaped like std::expected<T, Error>.
 //
 // Contract:
-//  - Holds exactly one of a value or an Error. Nothrow-movable when T is.
+//  - Holds exactly one of a value or an Error. Nothrow-movable when T is. The Error is boxed
+//    (pooled, see frame_allocator.h) so a Result is as small as its value and the success
+//    path moves no error-sized storage; copying an error Result copies the Error. A Result
+//    moved from is left valid only to be assigned or destroyed.
 //  - `value()`, `*`, `->` require `ok()`; `error()` requires `!ok()`. Misuse is a bug: it
 //    prints the held error (if any) to stderr and aborts. Nothing here throws.
 //  - T must not be a reference, an Error, or a Result.
@@ -23,8 +26,38 @@
 #include <variant>
 
 #include "keel/core/error.h"
+#include "keel/core/frame_allocator.h"
 
 namespace keel {
+
+namespace detail {
+
+// An owned, pooled Error: one pointer. Null only when moved from (or, for Status, success).
+class ErrorBox {
+ public:
+  ErrorBox() noexcept = default;
+  explicit ErrorBox(Error&& e) : p_(new (allocate_frame(sizeof(Error))) Error(std::move(e))) {}
+  ErrorBox(const ErrorBox& o) : p_(o.p_ ? ErrorBox(Error(*o.p_)).release() : nullptr) {}
+  ErrorBox(ErrorBox&& o) noexcept : p_(std::exchange(o.p_, nullptr)) {}
+  ErrorBox& operator=(ErrorBox o) noexcept {
+    std::swap(p_, o.p_);
+    return *this;
+  }
+  ~ErrorBox() {
+    if (p_) {
+      p_->~Error();
+      deallocate_frame(p_, sizeof(Error));
+    }
+  }
+  Error* get() const noexcept { return p_; }
+  explicit operator bool() const noexcept { return p_ != nullptr; }
+
+ private:
+  Error* release() noexcept { return std::exchange(p_, nullptr); }
+  Error* p_ = nullptr;
+};
+
+}  // namespace detail
 
 template <class T>
 class Result;
@@ -102,11 +135,12 @@ class [[nodiscard]] Result {
  private:
   T* check_value() {
     if (auto* p = std::get_if<0>(&v_)) [[likely]] return p;
-    detail::bad_result_access("Result::value() on an error", std::get_if<1>(&v_));
+    const detail::ErrorBox* e = std::get_if<1>(&v_);
+    detail::bad_result_access("Result::value() on an error", e ? e->get() : nullptr);
   }
   const T* check_value() const { return const_cast<Result*>(this)->check_value(); }
   Error* check_error() {
-    if (auto* p = std::get_if<1>(&v_)) [[likely]] return p;
+    if (auto* p = std::get_if<1>(&v_); p && *p) [[likely]] return p->get();
     detail::bad_result_access("Result::error() on a value", nullptr);
   }
   const Error* check_error() const { return const_cast<Result*>(this)->check_error(); }
@@ -130,7 +164,7 @@ class [[nodiscard]] Result {
     return std::forward<F>(f)(std::forward<Self>(self).value());
   }
 
-  std::variant<T, Error> v_;
+  std::variant<T, detail::ErrorBox> v_;
 };
 
 // Result<void>: success, or an Error.
@@ -142,11 +176,11 @@ class [[nodiscard]] Result<void> {
   Result() noexcept = default;                                  // success
   Result(Error e) noexcept : err_(std::move(e)) {}              // NOLINT: implicit
 
-  bool ok() const noexcept { return !err_.has_value(); }
+  bool ok() const noexcept { return !err_; }
   explicit operator bool() const noexcept { return ok(); }
   // Checks ok() like Result<T>::value(); returns nothing.
   void value() const {
-    if (err_) [[unlikely]] detail::bad_result_access("Status::value() on an error", &*err_);
+    if (err_) [[unlikely]] detail::bad_result_access("Status::value() on an error", err_.get());
   }
 
   Error& error() & { return *check_error(); }
@@ -157,7 +191,7 @@ class [[nodiscard]] Result<void> {
   template <class F>
   auto map(F&& f) const {
     using U = std::remove_cvref_t<std::invoke_result_t<F>>;
-    if (!ok()) return Result<U>(*err_);
+    if (!ok()) return Result<U>(*err_.get());
     if constexpr (std::is_void_v<U>) {
       std::forward<F>(f)();
       return Result<U>();
@@ -169,18 +203,18 @@ class [[nodiscard]] Result<void> {
   auto and_then(F&& f) const {
     using R = std::remove_cvref_t<std::invoke_result_t<F>>;
     static_assert(detail::is_result_v<R>, "and_then: f must return a Result");
-    if (!ok()) return R(*err_);
+    if (!ok()) return R(*err_.get());
     return std::forward<F>(f)();
   }
 
  private:
   Error* check_error() {
-    if (err_) [[likely]] return &*err_;
+    if (err_) [[likely]] return err_.get();
     detail::bad_result_access("Status::error() on success", nullptr);
   }
   const Error* check_error() const { return const_cast<Result*>(this)->check_error(); }
 
-  std::optional<Error> err_;
+  detail::ErrorBox err_;
 };
 
 inline Status success() noexcept { return Status{}; }

@@ -39,6 +39,16 @@ namespace keel {
 
 namespace detail {
 
+// Who takes over a task frame its awaiter abandoned (with_timeout released the caller first):
+// the frame destroys itself when it finishes, and tells its keeper when it is destroyed (then,
+// or by the scheduler at shutdown).
+struct FrameKeeper {
+  virtual void frame_destroyed() noexcept = 0;
+
+ protected:
+  ~FrameKeeper() = default;
+};
+
 // What every keel promise carries: where it runs, how it is cancelled, and by when it must
 // be done (the tightest deadline of any with_timeout above it).
 struct PromiseBase : FrameAllocated {
@@ -46,6 +56,11 @@ struct PromiseBase : FrameAllocated {
   CancelToken token;
   Deadline deadline;
   std::coroutine_handle<> continuation;
+  FrameKeeper* keeper = nullptr;  // set when abandoned: finishing destroys the frame
+
+  ~PromiseBase() {
+    if (keeper) keeper->frame_destroyed();
+  }
 };
 
 template <class P>
@@ -102,7 +117,12 @@ struct ContinueAwaiter {
   bool await_ready() const noexcept { return false; }
   template <class P>
   std::coroutine_handle<> await_suspend(std::coroutine_handle<P> h) const noexcept {
-    auto next = h.promise().continuation;
+    auto& p = h.promise();
+    if (p.keeper) [[unlikely]] {  // abandoned: nobody will read the outcome
+      h.destroy();
+      return std::noop_coroutine();
+    }
+    auto next = p.continuation;
     return next ? next : std::noop_coroutine();
   }
   void await_resume() const noexcept {}
@@ -193,6 +213,18 @@ struct DeadlineAwaiter {
   }
   Deadline await_resume() const noexcept { return deadline; }
 };
+// Tightens the current coroutine's own deadline (never loosens it); children awaited later
+// inherit it. Yields the effective deadline.
+struct NarrowDeadlineAwaiter {
+  Deadline deadline;
+  bool await_ready() const noexcept { return false; }
+  template <detail::KeelPromise P>
+  bool await_suspend(std::coroutine_handle<P> h) noexcept {
+    deadline = h.promise().deadline = Deadline::earliest(h.promise().deadline, deadline);
+    return false;
+  }
+  Deadline await_resume() const noexcept { return deadline; }
+};
 struct TokenAwaiter {
   CancelToken token;
   bool await_ready() const noexcept { return false; }
@@ -210,6 +242,10 @@ inline SchedulerAwaiter scheduler() noexcept { return {}; }
 inline TokenAwaiter cancel_token() noexcept { return {}; }
 // `Deadline d = co_await this_task::deadline();` — never() unless a with_timeout encloses us.
 inline DeadlineAwaiter deadline() noexcept { return {}; }
+// `Deadline d = co_await this_task::narrow_deadline(Deadline::after(now, 2min));` — what
+// with_timeout does for a child, done to ourselves: cheaper when the caller needs no release
+// at the deadline beyond what its own awaits already honour.
+inline NarrowDeadlineAwaiter narrow_deadline(Deadline d) noexcept { return {d}; }
 
 }  // namespace this_task
 

@@ -41,44 +41,62 @@ struct AsResult<Result<U>> {
   using type = Result<U>;
 };
 
+// The part of a with_timeout that must outlive its awaiter: the task's cancellation source
+// (the task and its children hold tokens to it) and, once the task is abandoned, the task's
+// frame, which then destroys itself when it finishes (FrameKeeper) and is registered with the
+// scheduler meanwhile so shutdown frees it.
 template <class T>
-struct TimeoutState : SharedState {
+struct TimeoutState final : SharedState, FrameKeeper {
+  using Handle = typename Task<T>::Handle;
+
   CancelSource child;                 // the task's token, linked to the awaiter's
+  Handle task;                        // the started task's frame
   std::coroutine_handle<> waiter;     // set while the awaiter is suspended
   Scheduler* scheduler = nullptr;
   TimerId timer;                      // the deadline, or the prompt resume after cancellation
-  std::optional<TaskOutcome<T>> outcome;
   std::optional<ErrorCode> failure;   // timeout or cancelled, when the task did not win
   CancelCallback on_parent_cancel;
+  DetachedNode node;                  // the abandoned task's registration
+  Shared<TimeoutState> self;          // keeps this alive while an abandoned task runs
 
-  bool done() const noexcept { return outcome || failure; }
-  void wake() {
+  // Stops waiting: the awaiter no longer wants the task (deadline, cancellation, teardown).
+  void stop_waiting() noexcept {
     on_parent_cancel.disarm();
     if (timer) scheduler->cancel_timer(std::exchange(timer, {}));
-    if (auto w = std::exchange(waiter, {})) w.resume();
+    waiter = {};
   }
-  void task_finished(TaskOutcome<T>&& o) {
-    if (done()) return;
-    outcome.emplace(std::move(o));
-    wake();
+  // Hands the task's frame to itself: it is cancelled and frees itself when it finishes.
+  void abandon_task() {
+    self = Shared<TimeoutState>(this);
+    auto& p = task.promise();
+    p.keeper = this;
+    p.continuation = {};
+    node.frame = task;
+    scheduler->register_detached(node);
+    task = {};
+    child.cancel();
+  }
+  void frame_destroyed() noexcept override {
+    scheduler->unregister_detached(node);
+    Shared<TimeoutState> last = std::move(self);  // may free this on return
+  }
+  void release_waiter(ErrorCode why) {
+    failure = why;
+    std::coroutine_handle<> w = waiter;
+    stop_waiting();
+    abandon_task();
+    w.resume();  // from a timer callback: not inline in anyone's await
   }
   void deadline_reached() {
     timer = {};
-    if (done()) return;
-    failure = ErrorCode::timeout;
-    child.cancel();
-    wake();
+    release_waiter(ErrorCode::timeout);
   }
   void parent_cancelled() {
-    if (done()) return;
     child.cancel();  // the task may still finish within this instant and win
-    if (done()) return;
     if (timer) scheduler->cancel_timer(timer);
     timer = scheduler->start_timer(scheduler->now(), [this] {
       timer = {};
-      if (done()) return;
-      failure = ErrorCode::cancelled;
-      wake();
+      release_waiter(ErrorCode::cancelled);
     });
   }
 };
@@ -92,11 +110,13 @@ class TimeoutAwaiter {
       : task_(std::move(task)), deadline_(deadline), relative_(relative) {}
   TimeoutAwaiter(TimeoutAwaiter&&) = default;
   ~TimeoutAwaiter() {
-    if (state_ && state_->waiter) {  // torn down while waiting: stop everything
-      state_->waiter = {};
-      state_->on_parent_cancel.disarm();
-      if (state_->timer) state_->scheduler->cancel_timer(std::exchange(state_->timer, {}));
-      state_->child.cancel();
+    if (!state_) return;
+    if (state_->waiter) {  // torn down while waiting: the task goes on alone, cancelled
+      state_->stop_waiting();
+      state_->abandon_task();
+    } else if (state_->task) {
+      state_->task.destroy();  // finished (or never started): before its cancel source goes
+      state_->task = {};
     }
   }
 
@@ -108,40 +128,44 @@ class TimeoutAwaiter {
     const Deadline deadline = Deadline::earliest(
         h.promise().deadline, relative_ ? Deadline::after(sched.now(), *relative_) : deadline_);
     state_ = make_shared_state<TimeoutState<T>>();
-    state_->scheduler = &sched;
+    TimeoutState<T>& s = *state_;
+    s.scheduler = &sched;
     if (deadline.passed(sched.now())) {
-      state_->failure = ErrorCode::timeout;
+      s.failure = ErrorCode::timeout;
       return false;
     }
     if (parent.cancelled()) {
-      state_->failure = ErrorCode::cancelled;
+      s.failure = ErrorCode::cancelled;
       return false;
     }
-    state_->child.link_to(parent);
-    auto report = [state = state_](TaskOutcome<T>&& outcome, bool) { state->task_finished(std::move(outcome)); };
-    start_detached(run_and_report<T>(std::move(task_), std::move(report)), sched, state_->child.token(),
-                   StartMode::inline_now, deadline);
-    if (state_->done()) return false;
+    s.child.link_to(parent);
+    s.task = task_.release();
+    auto& child = s.task.promise();
+    child.scheduler = &sched;
+    child.token = s.child.token();
+    child.deadline = deadline;
+    s.task.resume();  // inline until its first suspension; no continuation yet
+    if (s.task.done()) return false;
+    child.continuation = h;  // it finishes by resuming us directly
     if (!deadline.is_never()) {
-      TimeoutState<T>* s = &*state_;
-      state_->timer = sched.start_timer(deadline.time(), [s] { s->deadline_reached(); });
+      s.timer = sched.start_timer(deadline.time(), [p = &s] { p->deadline_reached(); });
     }
-    TimeoutState<T>* s = &*state_;
-    state_->on_parent_cancel.arm(parent, [s] { s->parent_cancelled(); });
-    state_->waiter = h;
+    s.on_parent_cancel.arm(parent, [p = &s] { p->parent_cancelled(); });
+    s.waiter = h;
     return true;
   }
 
   R await_resume() {
-    if (state_->failure) {
-      return Error(*state_->failure, *state_->failure == ErrorCode::timeout ? "deadline exceeded"
-                                                                            : "cancelled");
+    TimeoutState<T>& s = *state_;
+    if (s.failure) {
+      return Error(*s.failure, *s.failure == ErrorCode::timeout ? "deadline exceeded" : "cancelled");
     }
+    s.stop_waiting();
     if constexpr (std::is_void_v<T>) {
-      state_->outcome->take();
+      s.task.promise().outcome.take();
       return R{};
     } else {
-      return R(state_->outcome->take());
+      return R(s.task.promise().outcome.take());
     }
   }
 

@@ -16,7 +16,9 @@
 //  - A Permit is move-only RAII. Destroying it frees the slot: with waiters, the slot goes
 //    straight to the oldest one, which is resumed via the scheduler (never inline), so a caller
 //    arriving in the same instant cannot overtake the queue.
-//  - max_wait == Duration::max() waits without limit (the caller's timeout still applies).
+//  - max_wait == Duration::max() waits without limit. The caller's deadline
+//    (this_task::deadline()) also ends the wait: reaching it first gives `timeout` (counted as
+//    queue_timeout); a deadline already passed when no slot is free gives `timeout` at once.
 //  - No allocation per acquire: waiters are an intrusive list of awaiters in the callers' frames.
 //  - Single-threaded (one scheduler). The Bulkhead must outlive its waiters and permits.
 //
@@ -76,6 +78,9 @@ class Bulkhead {
 
   // `co_await acquire()` -> Result<Permit>.
   AcquireAwaiter acquire() noexcept;
+  // The synchronous fast path of acquire(): a permit (counted and emitted as admitted) if a
+  // slot is free now, else an empty one and nothing changes — co_await acquire() then decides.
+  Permit try_acquire(TimePoint now) noexcept;
 
   // Runs `op()` (-> Task<Result<T>>) holding a permit; refusals come back as errors.
   template <class F>
@@ -126,6 +131,7 @@ class Bulkhead::Permit {
 
  private:
   friend class Bulkhead::AcquireAwaiter;
+  friend class Bulkhead;
   explicit Permit(Bulkhead* owner) noexcept : owner_(owner) {}
   Bulkhead* owner_ = nullptr;
 };
@@ -140,15 +146,15 @@ class Bulkhead::AcquireAwaiter : private Bulkhead::Waiter {
   bool await_ready() const noexcept { return false; }
   template <keel::detail::KeelPromise P>
   bool await_suspend(std::coroutine_handle<P> h) {
-    return suspend(*h.promise().scheduler, h.promise().token, h);
+    return suspend(*h.promise().scheduler, h.promise().token, h.promise().deadline, h);
   }
   Result<Permit> await_resume() noexcept;
 
  private:
   friend class Bulkhead;
-  enum class State : std::uint8_t { idle, admitted, full, waiting, granted, timed_out, cancelled };
+  enum class State : std::uint8_t { idle, admitted, full, waiting, granted, timed_out, deadline, cancelled };
 
-  bool suspend(Scheduler& sched, CancelToken token, std::coroutine_handle<> h);
+  bool suspend(Scheduler& sched, CancelToken token, Deadline deadline, std::coroutine_handle<> h);
   void leave_queue() noexcept;
   void grant() noexcept;       // called by release_slot: this waiter now owns a slot
   void on_timeout() noexcept;  // max_wait elapsed
@@ -160,11 +166,19 @@ class Bulkhead::AcquireAwaiter : private Bulkhead::Waiter {
   std::coroutine_handle<> waiter_;
   TimePoint enqueued_at_{};
   TimerId timer_;
+  bool timer_is_deadline_ = false;  // the timer is the caller's deadline, not max_wait
   State state_ = State::idle;
   CancelCallback on_cancel_;
 };
 
 inline Bulkhead::AcquireAwaiter Bulkhead::acquire() noexcept { return AcquireAwaiter{*this}; }
+
+inline Bulkhead::Permit Bulkhead::try_acquire(TimePoint now) noexcept {
+  if (active_ >= config_.max_concurrent) return {};
+  ++active_;
+  record(BulkheadReason::admitted, now, Duration::zero());
+  return Permit{this};
+}
 
 template <class F>
 std::invoke_result_t<F&> Bulkhead::execute(F op) {

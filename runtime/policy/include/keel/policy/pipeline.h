@@ -18,7 +18,11 @@
 //    call through this pipeline: one pipeline per target).
 //  - `execute(op)`: op() -> Task<Result<T>>. `execute(op, fallback)`: fallback(const Error&)
 //    -> Task<Result<T>> answers errors whose code is in `fallback_on` (default: all but
-//    cancelled).
+//    cancelled) — including the overall timeout's: the fallback runs after it, on its own time.
+//  - The overall deadline (the earlier of overall_timeout and the caller's own deadline)
+//    releases the caller with `timeout` wherever it is: in an attempt, queued in the bulkhead,
+//    or waiting for the limiter; retries that could not start before it are not scheduled. An
+//    attempt cut short by it is not recorded as the target's failure.
 //  - No heap allocation per call on the success path once warm: coroutine frames and timeout
 //    state come from the frame pool, policies allocate nothing (bench_policies measures it).
 //  - Single-threaded; the pipeline must outlive its calls.
@@ -62,10 +66,7 @@ class Pipeline {
   Pipeline& operator=(const Pipeline&) = delete;
 
   template <class F>
-  std::invoke_result_t<F&> execute(F op) {
-    if (overall_timeout_) co_return co_await with_timeout(retried(op), *overall_timeout_);
-    co_return co_await retried(op);
-  }
+  std::invoke_result_t<F&> execute(F op);
 
   template <class F, class FB>
   std::invoke_result_t<F&> execute(F op, FB fallback) {
@@ -83,38 +84,6 @@ class Pipeline {
   std::uint64_t fallbacks_used() const noexcept { return fallbacks_used_; }
 
  private:
-  template <class F>
-  std::invoke_result_t<F&> retried(F& op) {
-    if (retry_) co_return co_await retry_->execute([this, &op] { return attempt(op); });
-    co_return co_await attempt(op);
-  }
-
-  template <class F>
-  std::invoke_result_t<F&> attempt(F& op) {
-    Scheduler& sched = co_await this_task::scheduler();
-    BreakerPermit permit;
-    if (breaker_) {
-      permit = breaker_->try_acquire(sched.now());
-      if (!permit) co_return permit.error();
-    }
-    std::optional<Bulkhead::Permit> slot;
-    if (bulkhead_) {
-      Result<Bulkhead::Permit> p = co_await bulkhead_->acquire();
-      if (!p) co_return release(permit, std::move(p).error(), sched);
-      slot.emplace(std::move(*p));
-    }
-    if (limiter_) {
-      if (Status s = co_await limiter_->acquire(); !s) co_return release(permit, std::move(s).error(), sched);
-    }
-    const TimePoint start = sched.now();
-    // One co_await with an optional deadline: g++ 12 miscompiles co_await in ?:, and with ASan
-    // mis-handles a Result assigned from co_await in two branches.
-    const Deadline deadline = attempt_timeout_ ? Deadline::after(start, *attempt_timeout_) : Deadline::never();
-    typename std::invoke_result_t<F&>::value_type r = co_await with_timeout(op(), deadline);
-    if (breaker_) breaker_->on_result(permit, BreakerOutcome::of(r), sched.now() - start, sched.now());
-    co_return r;
-  }
-
   // A local refusal after the breaker granted a permit: give the permit back unrecorded.
   Error release(const BreakerPermit& permit, Error e, Scheduler& sched) {
     if (breaker_) breaker_->on_result(permit, BreakerOutcome::error(ErrorCode::cancelled), Duration::zero(), sched.now());
@@ -132,5 +101,75 @@ class Pipeline {
   std::optional<RateLimiter> limiter_;
   std::uint64_t fallbacks_used_ = 0;
 };
+
+// One coroutine frame per call: the overall deadline narrows this frame's own deadline (so the
+// bulkhead queue, the rate limiter, the retry decision and the attempt's with_timeout all
+// honour it) instead of wrapping the call in a second with_timeout, and the retry loop and the
+// attempt are inlined. The attempt's with_timeout carries the earlier of both deadlines.
+template <class F>
+std::invoke_result_t<F&> Pipeline::execute(F op) {
+  using R = typename std::invoke_result_t<F&>::value_type;
+  Scheduler& sched = co_await this_task::scheduler();
+  const CancelToken token = co_await this_task::cancel_token();
+  const Deadline overall = co_await this_task::narrow_deadline(
+      overall_timeout_ ? Deadline::after(sched.now(), *overall_timeout_) : Deadline::never());
+  std::optional<Retry::Run> run;
+  if (retry_) run.emplace(*retry_, overall);
+  for (;;) {
+    if (run) run->start_attempt(sched.now());
+    std::optional<R> r;
+    BreakerPermit permit;
+    if (breaker_) {
+      permit = breaker_->try_acquire(sched.now());
+      if (!permit) r.emplace(permit.error());
+    }
+    // Bulkhead and limiter: synchronous when there is room now; awaited only to wait.
+    Bulkhead::Permit slot;
+    if (!r && bulkhead_) {
+      if (!token.cancelled()) slot = bulkhead_->try_acquire(sched.now());
+      if (!slot) {
+        Result<Bulkhead::Permit> p = co_await bulkhead_->acquire();
+        if (p) slot = std::move(*p);
+        else r.emplace(release(permit, std::move(p).error(), sched));
+      }
+    }
+    if (!r && limiter_ && (token.cancelled() || !limiter_->try_admit(0, sched.now()))) {
+      Status s = co_await limiter_->acquire();
+      if (!s) r.emplace(release(permit, std::move(s).error(), sched));
+    }
+    if (!r) {
+      const TimePoint start = sched.now();
+      const Deadline own = attempt_timeout_ ? Deadline::after(start, *attempt_timeout_) : Deadline::never();
+      const Deadline deadline = Deadline::earliest(overall, own);
+      r.emplace(co_await with_timeout(op(), deadline));
+      slot.release();
+      // Cut short by the overall deadline rather than its own: not the target's fault.
+      const bool overall_ended = !*r && deadline == overall && overall.passed(sched.now());
+      if (breaker_) {
+        const BreakerOutcome outcome = overall_ended ? BreakerOutcome::error(ErrorCode::cancelled) : BreakerOutcome::of(*r);
+        breaker_->on_result(permit, outcome, sched.now() - start, sched.now());
+      }
+    }
+    if (r->ok()) {
+      if (run) run->succeeded();
+      co_return std::move(*r);
+    }
+    const bool overall_passed = overall.passed(sched.now());
+    if (!run) {
+      if (overall_passed) co_return Error(ErrorCode::timeout, "deadline exceeded");
+      co_return std::move(*r);
+    }
+    const RetryDecision& decision = run->failed(r->error(), token.cancelled() || overall_passed, sched.now());
+    if (overall_passed && !token.cancelled()) co_return Error(ErrorCode::timeout, "deadline exceeded");
+    if (decision.reason == RetryReason::cancelled && r->error().code != ErrorCode::cancelled) {
+      co_return Error(ErrorCode::cancelled, "retry cancelled").caused_by(std::move(*r).error());
+    }
+    if (!decision.retry()) co_return std::move(*r);
+    if (Status slept = co_await sleep_for(decision.delay); !slept) {
+      run->backoff_cancelled(r->error().code, sched.now());
+      co_return Error(ErrorCode::cancelled, "cancelled during retry backoff").caused_by(std::move(*r).error());
+    }
+  }
+}
 
 }  // namespace keel::policy

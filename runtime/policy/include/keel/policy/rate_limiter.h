@@ -133,6 +133,10 @@ class RateLimiter {
 
   // `co_await acquire(tokens)` -> Status (see the contract above).
   AcquireAwaiter acquire(std::int64_t tokens = 0) noexcept;
+  // The synchronous fast path of acquire(): admits (counted and emitted as acquire() would)
+  // and returns true iff the call can pass at `now` without waiting; otherwise changes
+  // nothing — co_await acquire() then decides.
+  bool try_admit(std::int64_t tokens, TimePoint now) noexcept;
 
   // Runs `op()` (-> Task<Result<T>>) once admitted; refusals come back as errors.
   template <class F>

@@ -184,6 +184,48 @@ class Retry {
   const RetryConfig& config() const noexcept { return cfg_; }
   std::string_view target() const noexcept { return target_; }
 
+ // The bookkeeping of one execute() in progress, for loops that drive attempts themselves
+  // (execute(), Pipeline): numbering, budget recording, decisions, counters and events —
+  // exactly as execute() does them. Holds the pending retry's budget grant.
+  class Run {
+   public:
+    Run(Retry& retry, Deadline overall, RetryOutcome* outcome = nullptr)
+        : retry_(&retry), overall_(overall), outcome_(outcome), backoff_(retry.cfg_.backoff) {
+      if (outcome_) *outcome_ = RetryOutcome{};
+    }
+    // An attempt starts now (the retry's budget grant starts with it).
+    void start_attempt(TimePoint now) {
+      decision_.grant.start();
+      retry_->note_attempt(++attempt_, now, outcome_);
+    }
+    void succeeded() noexcept {
+      retry_->record_outcome(nullptr);
+      ++retry_->counters_.successes;
+    }
+    // The attempt failed with `e`: the decision (`cancelled` if the caller was).
+    const RetryDecision& failed(const Error& e, bool caller_cancelled, TimePoint now) {
+      retry_->record_outcome(&e);
+      decision_ = caller_cancelled ? RetryDecision{RetryReason::cancelled}
+                                   : decide(retry_->cfg_, e, should_retry_hint(e), attempt_, now, overall_,
+                                            retry_->budget_, *retry_->rng_, backoff_);
+      retry_->note(decision_, attempt_, e.code, now, outcome_);
+      return decision_;
+    }
+    // The caller was cancelled while waiting to retry (a second decision, `cancelled`).
+    void backoff_cancelled(ErrorCode code, TimePoint now) {
+      retry_->note(RetryDecision{RetryReason::cancelled}, attempt_, code, now, outcome_);
+    }
+    int attempt() const noexcept { return attempt_; }
+
+   private:
+    Retry* retry_;
+    Deadline overall_;
+    RetryOutcome* outcome_;
+    Backoff backoff_;
+    RetryDecision decision_;  // the last decision; holds the grant of the retry about to start
+    int attempt_ = 0;
+  };
+
  private:
   void record_outcome(const Error* e) noexcept;  // into the budget; null = success
   void note(const RetryDecision& d, int attempt, ErrorCode code, TimePoint now, RetryOutcome* outcome);
@@ -212,14 +254,9 @@ std::invoke_result_t<F&> Retry::execute(F op, RetryOutcome* outcome) {
 
   Scheduler& sched = co_await this_task::scheduler();
   const CancelToken token = co_await this_task::cancel_token();
-  const Deadline overall = co_await this_task::deadline();
-  Backoff backoff{cfg_.backoff};
-  RetryDecision decision;  // the last decision; holds the grant of the retry about to start
-  if (outcome) *outcome = RetryOutcome{};
-
-  for (int attempt = 1;; ++attempt) {
-    decision.grant.start();
-    note_attempt(attempt, sched.now(), outcome);
+  Run run{*this, co_await this_task::deadline(), outcome};
+  for (;;) {
+    run.start_attempt(sched.now());
     std::optional<R> r;
     if (cfg_.attempt_timeout) {
       r.emplace(co_await with_timeout(op(), *cfg_.attempt_timeout));
@@ -227,26 +264,16 @@ std::invoke_result_t<F&> Retry::execute(F op, RetryOutcome* outcome) {
       r.emplace(co_await op());
     }
     if (r->ok()) {
-      record_outcome(nullptr);
-      ++counters_.successes;
+      run.succeeded();
       co_return std::move(*r);
     }
-    record_outcome(&r->error());
-    const ErrorCode code = r->error().code;
-    if (token.cancelled()) {
-      decision = RetryDecision{RetryReason::cancelled};
-    } else {
-      decision = decide(cfg_, r->error(), should_retry_hint(r->error()), attempt, sched.now(), overall,
-                        budget_, *rng_, backoff);
-    }
-    note(decision, attempt, code, sched.now(), outcome);
-    if (decision.reason == RetryReason::cancelled && code != ErrorCode::cancelled) {
+    const RetryDecision& decision = run.failed(r->error(), token.cancelled(), sched.now());
+    if (decision.reason == RetryReason::cancelled && r->error().code != ErrorCode::cancelled) {
       co_return Error(ErrorCode::cancelled, "retry cancelled").caused_by(std::move(*r).error());
     }
     if (!decision.retry()) co_return std::move(*r);
-
     if (Status slept = co_await sleep_for(decision.delay); !slept) {
-      note(RetryDecision{RetryReason::cancelled}, attempt, code, sched.now(), outcome);
+      run.backoff_cancelled(r->error().code, sched.now());
       co_return Error(ErrorCode::cancelled, "cancelled during retry backoff")
           .caused_by(std::move(*r).error());
     }
