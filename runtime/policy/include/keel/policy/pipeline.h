@@ -113,10 +113,9 @@ std::invoke_result_t<F&> Pipeline::execute(F op) {
   const CancelToken token = co_await this_task::cancel_token();
   const Deadline overall = co_await this_task::narrow_deadline(
       overall_timeout_ ? Deadline::after(sched.now(), *overall_timeout_) : Deadline::never());
-  std::optional<Retry::Run> run;
-  if (retry_) run.emplace(*retry_, overall);
+  Retry::Run run{retry_ ? &*retry_ : nullptr, overall};
   for (;;) {
-    if (run) run->start_attempt(sched.now());
+    run.start_attempt(sched.now());
     std::optional<R> r;
     BreakerPermit permit;
     if (breaker_) {
@@ -151,22 +150,18 @@ std::invoke_result_t<F&> Pipeline::execute(F op) {
       }
     }
     if (r->ok()) {
-      if (run) run->succeeded();
+      run.succeeded();
       co_return std::move(*r);
     }
     const bool overall_passed = overall.passed(sched.now());
-    if (!run) {
-      if (overall_passed) co_return Error(ErrorCode::timeout, "deadline exceeded");
-      co_return std::move(*r);
-    }
-    const RetryDecision& decision = run->failed(r->error(), token.cancelled() || overall_passed, sched.now());
+    const RetryDecision& decision = run.failed(r->error(), token.cancelled() || overall_passed, sched.now());
     if (overall_passed && !token.cancelled()) co_return Error(ErrorCode::timeout, "deadline exceeded");
     if (decision.reason == RetryReason::cancelled && r->error().code != ErrorCode::cancelled) {
       co_return Error(ErrorCode::cancelled, "retry cancelled").caused_by(std::move(*r).error());
     }
     if (!decision.retry()) co_return std::move(*r);
     if (Status slept = co_await sleep_for(decision.delay); !slept) {
-      run->backoff_cancelled(r->error().code, sched.now());
+      run.backoff_cancelled(r->error().code, sched.now());
       co_return Error(ErrorCode::cancelled, "cancelled during retry backoff").caused_by(std::move(*r).error());
     }
   }

@@ -184,26 +184,35 @@ class Retry {
   const RetryConfig& config() const noexcept { return cfg_; }
   std::string_view target() const noexcept { return target_; }
 
- // The bookkeeping of one execute() in progress, for loops that drive attempts themselves
+  // The bookkeeping of one execute() in progress, for loops that drive attempts themselves
   // (execute(), Pipeline): numbering, budget recording, decisions, counters and events —
-  // exactly as execute() does them. Holds the pending retry's budget grant.
+  // exactly as execute() does them. Holds the pending retry's budget grant. A Run without a
+  // Retry (null) allows no retry and records nothing.
   class Run {
    public:
-    Run(Retry& retry, Deadline overall, RetryOutcome* outcome = nullptr)
-        : retry_(&retry), overall_(overall), outcome_(outcome), backoff_(retry.cfg_.backoff) {
+    Run(Retry* retry, Deadline overall, RetryOutcome* outcome = nullptr)
+        : retry_(retry), overall_(overall), outcome_(outcome), backoff_(retry ? retry->cfg_.backoff : BackoffConfig{}) {
       if (outcome_) *outcome_ = RetryOutcome{};
     }
     // An attempt starts now (the retry's budget grant starts with it).
     void start_attempt(TimePoint now) {
+      ++attempt_;
+      if (!retry_) return;
       decision_.grant.start();
-      retry_->note_attempt(++attempt_, now, outcome_);
+      retry_->note_attempt(attempt_, now, outcome_);
     }
     void succeeded() noexcept {
+      if (!retry_) return;
       retry_->record_outcome(nullptr);
       ++retry_->counters_.successes;
     }
-    // The attempt failed with `e`: the decision (`cancelled` if the caller was).
+    // The attempt failed with `e`: the decision (`cancelled` if the caller was). Without a
+    // Retry: not_retryable, unrecorded.
     const RetryDecision& failed(const Error& e, bool caller_cancelled, TimePoint now) {
+      if (!retry_) {
+        decision_ = RetryDecision{caller_cancelled ? RetryReason::cancelled : RetryReason::not_retryable};
+        return decision_;
+      }
       retry_->record_outcome(&e);
       decision_ = caller_cancelled ? RetryDecision{RetryReason::cancelled}
                                    : decide(retry_->cfg_, e, should_retry_hint(e), attempt_, now, overall_,
@@ -213,7 +222,7 @@ class Retry {
     }
     // The caller was cancelled while waiting to retry (a second decision, `cancelled`).
     void backoff_cancelled(ErrorCode code, TimePoint now) {
-      retry_->note(RetryDecision{RetryReason::cancelled}, attempt_, code, now, outcome_);
+      if (retry_) retry_->note(RetryDecision{RetryReason::cancelled}, attempt_, code, now, outcome_);
     }
     int attempt() const noexcept { return attempt_; }
 
@@ -254,7 +263,7 @@ std::invoke_result_t<F&> Retry::execute(F op, RetryOutcome* outcome) {
 
   Scheduler& sched = co_await this_task::scheduler();
   const CancelToken token = co_await this_task::cancel_token();
-  Run run{*this, co_await this_task::deadline(), outcome};
+  Run run{this, co_await this_task::deadline(), outcome};
   for (;;) {
     run.start_attempt(sched.now());
     std::optional<R> r;
