@@ -4,6 +4,7 @@
 #include <map>
 #include <memory>
 #include <sstream>
+#include <stdexcept>
 
 #include "keel/agent/chat_agent.h"
 #include "keel/agent/tool_runner.h"
@@ -19,6 +20,9 @@
 #include "keel/sim/mock_tool.h"
 #include "keel/sim/responder.h"
 #include "keel/sim/simulator.h"
+#include "keel/workforce/agent_worker.h"
+#include "keel/workforce/tool_worker.h"
+#include "keel/workforce/workforce.h"
 
 namespace keel::scenarios {
 namespace {
@@ -66,8 +70,12 @@ struct TaskRecord {
   bool began = false;
   bool ended = false;
   TimePoint ended_at{};
-  std::optional<ErrorCode> error;  // nullopt: succeeded
+  std::optional<ErrorCode> error;  // agents: nullopt = succeeded
+  std::optional<workforce::TaskState> state;  // workforce: the terminal state
 };
+
+// A workforce task's input, like an agent step's default prompt (FORMAT.md).
+constexpr std::int64_t kWorkforcePromptTokens = 500;
 
 std::string padded_input(std::int64_t agent, std::int64_t step, std::int64_t tokens) {
   // The approximate counter charges a token per 4 bytes: make the input `tokens` tokens long.
@@ -112,6 +120,11 @@ struct World {
   model::ApproxTokenCounter counter;
   std::vector<std::unique_ptr<agent::ChatAgent>> agents;
   std::vector<TaskRecord> tasks;
+  // Workforce workload: one model chain per chat-agent worker, the workers, the workforce.
+  std::vector<std::unique_ptr<model::ModelManager>> worker_managers;
+  std::vector<std::unique_ptr<workforce::Worker>> workers;
+  std::vector<workforce::AgentWorker*> agent_workers;
+  std::unique_ptr<workforce::Workforce> workforce;
   std::optional<sim::Simulator> sim;  // last: destroyed first
 };
 
@@ -137,14 +150,97 @@ Task<void> stop_agents_at(World& w, Duration at) {
   for (const auto& agent : w.agents) agent->stop();
 }
 
+// The transports of a chain of provider names (with camel_parity's quota quirk when asked).
+std::vector<model::ModelTransport*> chain_of(World& w, const Scenario& scenario, const RuntimeConfig& cfg,
+                                             const std::vector<std::string>& names) {
+  std::vector<model::ModelTransport*> chain;
+  for (const std::string& name : names) {
+    for (std::size_t i = 0; i < scenario.providers.size(); ++i) {
+      if (scenario.providers[i].name != name) continue;
+      if (cfg.quota_mistaken_for_overflow) {
+        w.quirks.push_back(std::make_unique<QuotaMistakenForOverflow>(*w.providers[i]));
+        chain.push_back(w.quirks.back().get());
+      } else {
+        chain.push_back(w.providers[i].get());
+      }
+    }
+  }
+  return chain;
+}
+
+workforce::RecoveryStrategy strategy_of(FailureStrategy s) {
+  switch (s) {
+    case FailureStrategy::retry: return workforce::RecoveryStrategy::retry;
+    case FailureStrategy::skip: return workforce::RecoveryStrategy::skip;
+    case FailureStrategy::fallback: return workforce::RecoveryStrategy::fallback;
+    case FailureStrategy::terminate: return workforce::RecoveryStrategy::terminate;
+  }
+  return workforce::RecoveryStrategy::retry;
+}
+
+workforce::Mode mode_of(WorkforceMode m) {
+  switch (m) {
+    case WorkforceMode::parallel: return workforce::Mode::parallel;
+    case WorkforceMode::pipeline: return workforce::Mode::pipeline;
+    case WorkforceMode::loop: return workforce::Mode::loop;
+  }
+  return workforce::Mode::parallel;
+}
+
+// scenarios/FORMAT.md: the n-th retry of a task waits U[c/2, c], c = min(max(30 s, d), d * 2^(n-1)).
+workforce::FailureHandlingConfig failure_handling_of(const FailureHandling& h) {
+  workforce::FailureHandlingConfig f;
+  f.max_retries = static_cast<int>(std::min<std::int64_t>(h.max_retries, 1'000'000));
+  f.retry_delay = {.base = h.retry_delay,
+                   .max = std::max<Duration>(h.retry_delay, std::chrono::seconds{30}),
+                   .multiplier = 2.0,
+                   .jitter = policy::Jitter::equal};
+  f.strategy = strategy_of(h.strategy);
+  f.fallback_workers = h.fallback_workers;
+  return f;
+}
+
+// Builds the workers and the workforce of a `workforce` workload, and spawns its run.
+void start_workforce(World& w, const Scenario& scenario, const WorkforceWorkload& wl, const RuntimeConfig& cfg,
+                     const Rng& root, EventSink* events) {
+  agent::ChatAgentConfig agent_cfg = cfg.agent;
+  agent_cfg.keep_history = false;
+  std::vector<workforce::Worker*> workers;
+  for (const Worker& spec : wl.workers) {
+    if (spec.tool) {
+      w.workers.push_back(std::make_unique<workforce::ToolWorker>(spec.name, *w.tool_runner, *spec.tool));
+    } else {
+      w.worker_managers.push_back(std::make_unique<model::ModelManager>(
+          cfg.manager, chain_of(w, scenario, cfg, spec.models), root.substream("worker." + spec.name), events));
+      auto agent_worker = std::make_unique<workforce::AgentWorker>(spec.name, *w.worker_managers.back(), nullptr,
+                                                                   w.counter, events, agent_cfg);
+      w.agent_workers.push_back(agent_worker.get());
+      w.workers.push_back(std::move(agent_worker));
+    }
+    workers.push_back(w.workers.back().get());
+  }
+  std::vector<workforce::TaskSpec> tasks;
+  const std::vector<TaskSpec> list = wl.task_list();
+  for (std::size_t i = 0; i < list.size(); ++i) {
+    tasks.push_back({.id = list[i].id,
+                     .input = padded_input(0, static_cast<std::int64_t>(i), kWorkforcePromptTokens),
+                     .worker = list[i].worker,
+                     .depends_on = list[i].depends_on});
+  }
+  workforce::WorkforceConfig wf_cfg{.mode = mode_of(wl.mode),
+                                    .rounds = static_cast<int>(std::min<std::int64_t>(wl.rounds, 1'000'000)),
+                                    .failure = failure_handling_of(wl.failure_handling)};
+  if (wl.max_concurrency) wf_cfg.max_concurrency = static_cast<std::size_t>(*wl.max_concurrency);
+  w.workforce = std::make_unique<workforce::Workforce>(std::move(workers), std::move(tasks), std::move(wf_cfg),
+                                                       root.substream("workforce"), events);
+  spawn(*w.sim, w.workforce->run());
+}
+
 }  // namespace
 
 Result<RunReport> run_scenario(const Scenario& scenario, const RunOptions& options) {
   const auto* agents_workload = std::get_if<AgentsWorkload>(&scenario.workload);
-  if (!agents_workload) {
-    return Error(ErrorCode::internal, "workload kind \"workforce\" is not supported by this build yet");
-  }
-  const AgentsWorkload& wl = *agents_workload;
+  const auto* workforce_workload = std::get_if<WorkforceWorkload>(&scenario.workload);
   const std::uint64_t seed = options.seed.value_or(scenario.seed);
   const Preset preset = effective_preset(scenario, options.preset);
   const RuntimeConfig cfg = resolve_runtime(scenario, options.preset);
@@ -162,7 +258,8 @@ Result<RunReport> run_scenario(const Scenario& scenario, const RunOptions& optio
 
   std::vector<std::string> tool_names;
   for (const Tool& t : scenario.tools) tool_names.push_back(t.name);
-  const sim::ScriptedResponder responder{{static_cast<int>(wl.tool_calls_per_step), tool_names}};
+  const int tool_calls_per_step = agents_workload ? static_cast<int>(agents_workload->tool_calls_per_step) : 0;
+  const sim::ScriptedResponder responder{{tool_calls_per_step, tool_names}};
   for (const Provider& p : scenario.providers) {
     sim::MockProviderConfig pc{.name = p.name,
                                .api = p.api == Api::anthropic ? model::ProviderApi::anthropic : model::ProviderApi::openai,
@@ -186,37 +283,46 @@ Result<RunReport> run_scenario(const Scenario& scenario, const RunOptions& optio
   w.tool_runner = std::make_unique<agent::ToolRunner>(
       w.toolkit, agent::ToolRunnerConfig{.default_timeout = cfg.tool_timeout}, root.substream("tool_runner"), &events);
 
-  std::vector<model::ModelTransport*> chain;
-  for (const std::string& name : cfg.models) {
-    for (std::size_t i = 0; i < scenario.providers.size(); ++i) {
-      if (scenario.providers[i].name != name) continue;
-      if (cfg.quota_mistaken_for_overflow) {
-        w.quirks.push_back(std::make_unique<QuotaMistakenForOverflow>(*w.providers[i]));
-        chain.push_back(w.quirks.back().get());
-      } else {
-        chain.push_back(w.providers[i].get());
-      }
+  if (agents_workload) {
+    const AgentsWorkload& wl = *agents_workload;
+    w.manager = std::make_unique<model::ModelManager>(cfg.manager, chain_of(w, scenario, cfg, cfg.models),
+                                                      root.substream("model_manager"), &events);
+    model::ChatModel* chat = w.manager.get();
+    agent::ChatAgentConfig agent_cfg = cfg.agent;
+    agent_cfg.keep_history = wl.history == History::keep;
+    agent_cfg.max_iterations = static_cast<int>(std::max<std::int64_t>(10, wl.tool_calls_per_step + 2));
+    w.tasks.resize(static_cast<std::size_t>(wl.count * wl.steps));
+    const std::vector<Duration> starts = start_times(wl, root.substream("workload.arrivals"));
+    for (std::int64_t i = 0; i < wl.count; ++i) {
+      w.agents.push_back(std::make_unique<agent::ChatAgent>(*chat, w.tools.empty() ? nullptr : w.tool_runner.get(),
+                                                            w.counter, &events, agent_cfg));
+      spawn(sim, run_agent(w, *w.agents.back(), static_cast<std::size_t>(i * wl.steps), i, wl.steps,
+                           starts[static_cast<std::size_t>(i)], wl.prompt_tokens));
+    }
+    if (wl.stop) spawn(sim, stop_agents_at(w, wl.stop->at));
+  } else if (workforce_workload) {
+    try {
+      start_workforce(w, scenario, *workforce_workload, cfg, root, &events);
+    } catch (const std::invalid_argument& e) {  // the loader checks the same; this is a safety net
+      return Error(ErrorCode::internal, std::string("cannot build the workforce: ") + e.what());
     }
   }
-  w.manager = std::make_unique<model::ModelManager>(cfg.manager, chain, root.substream("model_manager"), &events);
-  model::ChatModel* chat = w.manager.get();
-
-  agent::ChatAgentConfig agent_cfg = cfg.agent;
-  agent_cfg.keep_history = wl.history == History::keep;
-  agent_cfg.max_iterations = static_cast<int>(std::max<std::int64_t>(10, wl.tool_calls_per_step + 2));
-  w.tasks.resize(static_cast<std::size_t>(wl.count * wl.steps));
-  const std::vector<Duration> starts = start_times(wl, root.substream("workload.arrivals"));
-  for (std::int64_t i = 0; i < wl.count; ++i) {
-    w.agents.push_back(std::make_unique<agent::ChatAgent>(*chat, w.tools.empty() ? nullptr : w.tool_runner.get(),
-                                                          w.counter, &events, agent_cfg));
-    spawn(sim, run_agent(w, *w.agents.back(), static_cast<std::size_t>(i * wl.steps), i, wl.steps,
-                         starts[static_cast<std::size_t>(i)], wl.prompt_tokens));
-  }
-  if (wl.stop) spawn(sim, stop_agents_at(w, wl.stop->at));
 
   const sim::RunResult run = sim.run_until(TimePoint{scenario.horizon});
   if (run.status == sim::RunStatus::budget_exhausted) {
     return Error(ErrorCode::internal, "simulation livelock: event budget exhausted before the horizon");
+  }
+
+  // Workforce tasks in the same shape as agent steps (a task that never started has no latency).
+  if (w.workforce) {
+    for (const workforce::TaskOutcome& t : w.workforce->outcomes()) {
+      TaskRecord& r = w.tasks.emplace_back();
+      r.began = t.started.has_value();
+      if (t.started) r.started = *t.started;
+      r.ended = workforce::is_terminal(t.state);
+      if (t.ended) r.ended_at = *t.ended;
+      r.state = t.state;
+    }
   }
 
   RunReport rep;
@@ -233,11 +339,22 @@ Result<RunReport> run_scenario(const Scenario& scenario, const RunOptions& optio
       if (t.began) latencies.push_back(scenario.horizon - t.started.time_since_epoch());
       continue;
     }
-    latencies.push_back(t.ended_at - t.started);
+    if (t.began) latencies.push_back(t.ended_at - t.started);
     last_end = std::max(last_end, t.ended_at.time_since_epoch());
-    if (!t.error) ++rep.tasks.succeeded;
-    else if (*t.error == ErrorCode::cancelled) ++rep.tasks.cancelled;
-    else ++rep.tasks.failed;
+    if (t.state) {
+      switch (*t.state) {
+        case workforce::TaskState::done: ++rep.tasks.succeeded; break;
+        case workforce::TaskState::skipped: ++rep.tasks.skipped; break;
+        case workforce::TaskState::cancelled: ++rep.tasks.cancelled; break;
+        default: ++rep.tasks.failed; break;
+      }
+    } else if (!t.error) {
+      ++rep.tasks.succeeded;
+    } else if (*t.error == ErrorCode::cancelled) {
+      ++rep.tasks.cancelled;
+    } else {
+      ++rep.tasks.failed;
+    }
   }
   rep.virtual_end = rep.unfinished ? scenario.horizon : last_end;
   std::sort(latencies.begin(), latencies.end());
@@ -245,26 +362,40 @@ Result<RunReport> run_scenario(const Scenario& scenario, const RunOptions& optio
   rep.latency_p99 = percentile(latencies, 0.99);
   rep.latency_max = latencies.empty() ? Duration::zero() : latencies.back();
 
+  std::vector<const model::ModelManager*> managers;
+  if (w.manager) managers.push_back(w.manager.get());
+  for (const auto& m : w.worker_managers) managers.push_back(m.get());
   for (std::size_t i = 0; i < w.providers.size(); ++i) {
     const std::string& name = scenario.providers[i].name;
     rep.calls.emplace_back(name, static_cast<std::int64_t>(w.providers[i]->stats().requests));
     rep.max_prompt_tokens.emplace_back(name, static_cast<std::int64_t>(w.providers[i]->stats().max_prompt_tokens));
     std::int64_t opens = 0;
-    for (std::size_t m = 0; m < w.manager->size(); ++m) {
-      if (w.manager->model(m).info().name == name) {
-        if (const policy::CircuitBreaker* b = w.manager->breaker(m)) opens = static_cast<std::int64_t>(b->counters().to_open);
-        rep.retries += static_cast<std::int64_t>(w.manager->retry_counters(m).count(policy::RetryReason::retry));
+    for (const model::ModelManager* manager : managers) {
+      for (std::size_t m = 0; m < manager->size(); ++m) {
+        if (manager->model(m).info().name != name) continue;
+        if (const policy::CircuitBreaker* b = manager->breaker(m)) opens += static_cast<std::int64_t>(b->counters().to_open);
+        rep.retries += static_cast<std::int64_t>(manager->retry_counters(m).count(policy::RetryReason::retry));
       }
     }
     rep.breaker_opens.emplace_back(name, opens);
     auto first = breakers.first_open.find(name);
     rep.first_open.emplace_back(name, first == breakers.first_open.end() ? std::nullopt : std::optional{first->second});
   }
-  rep.fallbacks = static_cast<std::int64_t>(w.manager->counters().fallbacks);
+  for (const model::ModelManager* manager : managers) rep.fallbacks += static_cast<std::int64_t>(manager->counters().fallbacks);
   for (const auto& a : w.agents) rep.summarizations += static_cast<std::int64_t>(a->context().counters().summarizations);
+  for (const workforce::AgentWorker* worker : w.agent_workers) {
+    for (const auto& a : worker->agents()) rep.summarizations += static_cast<std::int64_t>(a->context().counters().summarizations);
+  }
   for (const auto& t : w.tools) {
     rep.tools.emplace_back(t->config().name, ToolStats{static_cast<std::int64_t>(t->stats().executions),
                                                        static_cast<std::int64_t>(t->stats().max_per_call())});
+  }
+  if (w.workforce) {
+    const workforce::WorkforceCounters& c = w.workforce->counters();
+    rep.workforce = WorkforceStats{.attempts = static_cast<std::int64_t>(c.attempts),
+                                   .retries = static_cast<std::int64_t>(c.retries),
+                                   .fallbacks = static_cast<std::int64_t>(c.fallbacks),
+                                   .terminated = w.workforce->terminated()};
   }
   rep.expectations = evaluate_expectations(scenario.expect, rep);
   rep.passed = std::all_of(rep.expectations.begin(), rep.expectations.end(), [](const auto& e) { return e.passed; });
@@ -302,6 +433,10 @@ nlohmann::json to_json(const RunReport& r) {
   for (const auto& [k, v] : r.tools) j["tools"][k] = {{"executions", v.executions}, {"max_per_call", v.max_per_call}};
   j["max_prompt_tokens"] = nlohmann::json::object();
   for (const auto& [k, v] : r.max_prompt_tokens) j["max_prompt_tokens"][k] = v;
+  if (r.workforce) {
+    j["workforce"] = {{"attempts", r.workforce->attempts}, {"retries", r.workforce->retries},
+                      {"fallbacks", r.workforce->fallbacks}, {"terminated", r.workforce->terminated}};
+  }
   j["expectations"] = nlohmann::json::array();
   for (const auto& e : r.expectations) j["expectations"].push_back({{"name", e.name}, {"passed", e.passed}, {"detail", e.detail}});
   return j;

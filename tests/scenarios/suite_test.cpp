@@ -29,6 +29,7 @@ namespace keel::scenarios {
 namespace {
 
 namespace fs = std::filesystem;
+using namespace std::chrono_literals;
 
 const fs::path kSuiteDir = fs::path(KEEL_SOURCE_DIR) / "scenarios" / "suite";
 constexpr std::uint64_t kSeeds = 3;  // seeds 1..kSeeds; `keel conformance --seeds 20` sweeps more
@@ -203,6 +204,48 @@ TEST(ConformanceSuiteTest, StopCancelsRunningAndLaterSteps) {
   EXPECT_EQ(r.tasks.succeeded, 5);
   EXPECT_EQ(r.tasks.cancelled, 10);
   EXPECT_EQ(r.tasks.failed, 0);
+}
+
+// ---- workforce: what the expect block cannot state exactly --------------------------------------
+
+TEST(ConformanceSuiteTest, WorkforceModesTakeExactlyTheirTime) {
+  // PIPELINE runs one task at a time; max_concurrency 2 gives the DAG two waves of parts.
+  const std::vector<std::pair<std::string, Duration>> cases = {
+      {"workforce_pipeline.json", 7s}, {"workforce_dag_concurrency.json", 4s}, {"workforce_loop_rounds.json", 4500ms}};
+  for (const auto& [file, end] : cases) {
+    SCOPED_TRACE(file);
+    const RunReport r = run(load(file), 1);
+    EXPECT_EQ(r.virtual_end, end);
+  }
+}
+
+TEST(ConformanceSuiteTest, WorkforceTerminalStatesAreExact) {
+  for (std::uint64_t seed = 1; seed <= kSeeds; ++seed) {
+    const RunReport broken = run(load("workforce_pipeline_chain_broken.json"), seed);
+    EXPECT_EQ(broken.tasks.failed, 1);
+    EXPECT_EQ(broken.tasks.skipped, 3);
+    const RunReport skip = run(load("workforce_skip.json"), seed);
+    EXPECT_EQ(skip.tasks.skipped, 2);
+    EXPECT_EQ(skip.tasks.succeeded, 4);
+    const RunReport terminate = run(load("workforce_terminate_outage.json"), seed);
+    ASSERT_TRUE(terminate.workforce);
+    EXPECT_TRUE(terminate.workforce->terminated);
+    EXPECT_EQ(terminate.tasks.succeeded, 30);
+    EXPECT_EQ(terminate.tasks.failed, 1);
+    EXPECT_EQ(terminate.tasks.cancelled, 29);
+  }
+}
+
+TEST(ConformanceSuiteTest, WorkforceRecoveryCountsAreExact) {
+  for (std::uint64_t seed = 1; seed <= kSeeds; ++seed) {
+    const RunReport retry = run(load("workforce_parallel_retry.json"), seed);
+    ASSERT_TRUE(retry.workforce);
+    EXPECT_EQ(retry.workforce->retries, 6);
+    EXPECT_EQ(retry.workforce->attempts, 16);
+    const RunReport fallback = run(load("workforce_fallback_provider.json"), seed);
+    ASSERT_TRUE(fallback.workforce);
+    EXPECT_EQ(fallback.workforce->fallbacks, 20);
+  }
 }
 
 }  // namespace

@@ -9,12 +9,18 @@
 //  - Deterministic: the same scenario, seed, preset and build give a byte-identical trace
 //    (RunReport::trace_hash) and report. Nothing reads a clock or the environment.
 //  - Tasks (SCENARIO-FORMAT.md): each agent step is one task, ending succeeded (final answer),
-//    failed (any error but cancelled), or cancelled; a task unfinished at the horizon fails
-//    with reason `horizon` (latency measured to the horizon when it had started).
+//    failed (any error but cancelled), or cancelled. A workforce task (one per task and
+//    round) ends as its Workforce outcome says: done, failed, skipped or cancelled; its
+//    latency runs from its first attempt (a task never started has none). A task unfinished
+//    at the horizon fails with reason `horizon` (latency measured to the horizon when it had
+//    started).
 //  - Counting rules are the format page's: calls reached a provider (summaries included);
 //    retries are attempts after the first on one model; fallbacks are moves to a next model.
-//  - Returns an Error (ErrorCode::internal) only when the scenario cannot be run (e.g. a
-//    workload kind this build does not support); expectation failures are in the report.
+//  - Workforce workers: a `models` worker is an AgentWorker over its own ModelManager (the
+//    preset's manager config over those providers); a `tool` worker a ToolWorker over the
+//    shared ToolRunner. calls/retries/fallbacks/breaker opens sum over every chain.
+//  - Returns an Error (ErrorCode::internal) only when the scenario cannot be run; expectation
+//    failures are in the report.
 //
 // Example:
 //   LoadResult loaded = load_scenario_file("scenarios/suite/hanging_primary.json");
@@ -58,6 +64,14 @@ struct ToolStats {
   std::int64_t max_per_call = 0;
 };
 
+// Workforce workloads only: the workforce's own task-level counters (not model-manager ones).
+struct WorkforceStats {
+  std::int64_t attempts = 0;   // task attempts started
+  std::int64_t retries = 0;    // same-worker task retries
+  std::int64_t fallbacks = 0;  // moves to a fallback worker
+  bool terminated = false;     // the TERMINATE strategy stopped the workforce
+};
+
 struct RunReport {
   std::string scenario;
   std::uint64_t seed = 0;
@@ -77,6 +91,7 @@ struct RunReport {
   std::int64_t summarizations = 0;
   Keyed<ToolStats> tools;
   Keyed<std::int64_t> max_prompt_tokens;  // provider -> largest prompt that reached it
+  std::optional<WorkforceStats> workforce;
   std::vector<ExpectationResult> expectations;
 };
 
@@ -87,7 +102,7 @@ Result<RunReport> run_scenario(const Scenario& scenario, const RunOptions& optio
 std::vector<ExpectationResult> evaluate_expectations(const Expect& expect, const RunReport& report);
 
 // The `keel run --json` object (SCENARIO-FORMAT.md, "keel run output"), plus extra fields
-// (trace_events, tools, max_prompt_tokens, first_open_ms).
+// (trace_events, tools, max_prompt_tokens, first_open_ms, and for a workforce `workforce`).
 nlohmann::json to_json(const RunReport& report);
 
 }  // namespace keel::scenarios
