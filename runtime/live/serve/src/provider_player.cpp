@@ -51,6 +51,11 @@ Duration ProviderPlayer::real(Duration scenario) const noexcept {
   return Duration{std::max<std::int64_t>(0, std::llround(ns))};
 }
 
+std::optional<Duration> ProviderPlayer::scaled(std::optional<Duration> scenario) const noexcept {
+  if (!scenario) return std::nullopt;
+  return real(*scenario);
+}
+
 Reply ProviderPlayer::http(const sim::HttpErrorResponse& r, Duration delay_scn) const {
   Reply reply;
   reply.kind = Reply::Kind::http;
@@ -119,7 +124,7 @@ Reply ProviderPlayer::handle(const WireRequest& request, TimePoint now, std::int
         decided = false;
         break;
       case FaultKind::rate_limit:
-        reply = rate_limited(sim::rate_limit_error(api_, nullptr, f.retry_after), reject, f.retry_after);
+        reply = rate_limited(sim::rate_limit_error(api_, nullptr, scaled(f.retry_after)), reject, f.retry_after);
         break;
       case FaultKind::server_error: reply = http(sim::server_error(api_, f.status), latency); break;
       case FaultKind::hang:
@@ -163,7 +168,7 @@ Reply ProviderPlayer::handle(const WireRequest& request, TimePoint now, std::int
     const Duration delay = saturating_add(reject, extra);
     std::optional<Duration> retry_after;
     if (d.available_at) retry_after = std::max(Duration::zero(), *d.available_at - saturating_add(now, delay));
-    reply = rate_limited(sim::rate_limit_error(api_, &d, retry_after), delay, retry_after);
+    reply = rate_limited(sim::rate_limit_error(api_, &d, scaled(retry_after)), delay, retry_after);
   } else {
     ++counters_.successes;
     if (streaming) {

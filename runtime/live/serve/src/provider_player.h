@@ -76,6 +76,7 @@ class ProviderPlayer {
 
  private:
   Duration real(Duration scenario) const noexcept;
+  std::optional<Duration> scaled(std::optional<Duration> scenario) const noexcept;
   Reply http(const sim::HttpErrorResponse& r, Duration delay_scn) const;
   Reply rate_limited(const sim::HttpErrorResponse& r, Duration delay_scn, std::optional<Duration> retry_after_scn) const;
   Reply stream(std::vector<std::string> frames, Duration first_scn, Duration last_scn) const;

@@ -8,7 +8,7 @@ namespace keel::live::serve {
 
 namespace {
 
-using nlohmann::json;
+using json = nlohmann::ordered_json;
 using model::FinishReason;
 
 std::string_view openai_finish(FinishReason r) {
