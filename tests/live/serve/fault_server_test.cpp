@@ -200,6 +200,22 @@ TEST(FaultServer, RpmLimitAnswers429WithAnAccurateRetryAfter) {
   EXPECT_EQ(s.server().counters("gpt").rate_limited, 1u);
 }
 
+TEST(FaultServer, TpmLimitNamesTheTokenLimitAndRefusesWhatCanNeverFit) {
+  ServedScenario s{scenario("[]", R"(, "limits": {"tokens_per_minute": 100})"), scaled(0.01)};
+  WireClient c{s.port()};
+  const std::string text(200, 'a');  // 50 + 7 framing tokens, + 40 output = 97 of 100
+  EXPECT_EQ(c.post(kOpenAiPath, openai_body(false, text), 3s).status, 200);
+  WireResult limited = c.post(kOpenAiPath, openai_body(false, text), 3s);
+  ASSERT_EQ(limited.status, 429);
+  EXPECT_NE(json::parse(limited.body)["error"]["message"].get<std::string>().find("tokens per min (TPM)"), std::string::npos);
+  const int wait_ms = std::stoi(limited.header("retry-after-ms"));
+  EXPECT_GT(wait_ms, 400);
+  EXPECT_LE(wait_ms, 600);
+  WireResult too_large = c.post(kOpenAiPath, openai_body(false, std::string(1000, 'a')), 3s);
+  EXPECT_EQ(too_large.status, 429);
+  EXPECT_EQ(too_large.header("retry-after-ms"), "");  // it will never fit: no time to wait for
+}
+
 TEST(FaultServer, ServerErrorsCarryEachApisBody) {
   ServedScenario s{scenario(R"([{"target": "gpt", "kind": "server_error", "status": 500, "first_n": 1},
                                {"target": "claude", "kind": "server_error", "status": 529, "first_n": 1},

@@ -17,6 +17,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/string.hpp>
 #include <boost/beast/http.hpp>
 
 #include "keel/faults/fault_plan.h"
@@ -274,6 +275,13 @@ asio::awaitable<void> serve_connection(std::shared_ptr<Impl> impl, std::shared_p
   while (!ec && !impl->stopping) {
     http::request_parser<http::string_body> parser;
     parser.body_limit(kMaxBodyBytes);
+    co_await http::async_read_header(c->stream, buffer, parser, with_ec(ec));
+    if (ec || impl->stopping) break;
+    if (boost::beast::iequals(parser.get()[http::field::expect], "100-continue")) {  // curl, for big bodies
+      http::response<http::empty_body> go_on{http::status::continue_, parser.get().version()};
+      co_await http::async_write(c->stream, go_on, with_ec(ec));
+      if (ec) break;
+    }
     co_await http::async_read(c->stream, buffer, parser, with_ec(ec));
     if (ec || impl->stopping) break;
     const http::request<http::string_body> req = parser.release();
