@@ -33,6 +33,7 @@ Command add_serve(CLI::App& app) {
     std::optional<std::uint64_t> seed;
     std::string tls_cert, tls_key;
     bool allow_remote = false;
+    bool log = false;
   };
   auto args = std::make_shared<Args>();
   auto* cmd = app.add_subcommand("serve", "Serve the scenario's providers over HTTP with its faults on the wire");
@@ -49,6 +50,7 @@ Command add_serve(CLI::App& app) {
   cert->needs(key);
   key->needs(cert);
   cmd->add_flag("--allow-remote", args->allow_remote, "Allow a non-loopback --listen address");
+  cmd->add_flag("--log", args->log, "Log one line per request to stderr: provider, index, answer, delay, fault");
   return [cmd, args]() -> int {
     if (!cmd->parsed()) return -1;
     std::optional<scenarios::Scenario> scenario = load_or_report(args->file);
@@ -64,7 +66,8 @@ Command add_serve(CLI::App& app) {
                                                .allow_remote = args->allow_remote,
                                                .seed = args->seed,
                                                .tls_cert_file = args->tls_cert,
-                                               .tls_key_file = args->tls_key});
+                                               .tls_key_file = args->tls_key,
+                                               .request_log = args->log ? &std::cerr : nullptr});
     } catch (const live::serve::ServeError& e) {
       std::cerr << "keel serve: " << e.what() << "\n";
       return kExitInvalid;

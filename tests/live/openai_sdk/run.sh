@@ -27,7 +27,7 @@ if ! (cd "$tmp" && timeout 240 npm install --no-audit --no-fund --silent "openai
 fi
 echo "openai npm package $(node -p "require('$tmp/node_modules/openai/package.json').version")"
 
-"$keel" serve "$here/openai_sdk.json" --time-scale 0.5 >"$tmp/urls" 2>"$tmp/serve.log" &
+"$keel" serve "$here/openai_sdk.json" --time-scale 0.5 --log >"$tmp/urls" 2>"$tmp/serve.log" &
 server_pid=$!
 for _ in $(seq 100); do
   [[ $(wc -l <"$tmp/urls") -ge 5 ]] && break

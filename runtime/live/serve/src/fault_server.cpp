@@ -137,7 +137,9 @@ struct FaultServer::Impl : std::enable_shared_from_this<FaultServer::Impl> {
       if (w.error.empty()) {
         const auto unix_now = std::chrono::duration_cast<std::chrono::seconds>(
             std::chrono::system_clock::now().time_since_epoch());
-        return r.player->handle(w, scenario_now(), unix_now.count());
+        Reply reply = r.player->handle(w, scenario_now(), unix_now.count());
+        if (options.request_log) log(*r.player, reply);
+        return reply;
       }
       r.immediate = invalid_request(r.api, 400, w.error);
     }
@@ -145,6 +147,24 @@ struct FaultServer::Impl : std::enable_shared_from_this<FaultServer::Impl> {
     reply.status = r.immediate.status;
     reply.body = std::move(r.immediate.body);
     return reply;
+  }
+
+  void log(const ProviderPlayer& p, const Reply& reply) const {
+    std::ostream& os = *options.request_log;
+    os << p.name() << " #" << p.counters().requests - 1 << " ";
+    switch (reply.kind) {
+      case Reply::Kind::http: os << reply.status; break;
+      case Reply::Kind::stream:
+        os << reply.status << " stream of " << reply.frames.size() << " frames";
+        if (reply.stall_after < reply.frames.size()) os << ", stalls after " << reply.stall_after;
+        break;
+      case Reply::Kind::hang: os << "hang"; break;
+      case Reply::Kind::reset: os << "reset"; break;
+    }
+    if (reply.kind != Reply::Kind::hang) os << " after " << to_ms(reply.delay) << " ms";
+    if (!reply.fault.empty()) os << " fault=" << reply.fault;
+    os << "\n";
+    os.flush();
   }
 
   void track(const std::shared_ptr<ConnectionBase>& c, std::uint64_t id) { connections.emplace(id, c); }

@@ -40,6 +40,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <ostream>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -65,6 +66,9 @@ struct ServeOptions {
   std::optional<std::uint64_t> seed;  // default: the scenario's seed
   std::string tls_cert_file;       // PEM certificate chain; with tls_key_file, serve HTTPS
   std::string tls_key_file;        // PEM private key
+  // When set, one line per request that reached a provider: "<name> #<index> <answer> after
+  // <ms> ms[ fault=<kind>]" (io thread; never headers or bodies).
+  std::ostream* request_log = nullptr;
 };
 
 struct ListenAddress {
