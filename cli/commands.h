@@ -22,5 +22,6 @@ Command add_validate(CLI::App& app);
 Command add_explore(CLI::App& app);
 Command add_shrink(CLI::App& app);
 Command add_conformance(CLI::App& app);
+Command add_serve(CLI::App& app);
 
 }  // namespace keel::cli

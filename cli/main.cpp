@@ -11,7 +11,8 @@ int main(int argc, char** argv) {
   CLI::App app{"keel — resilience runtime and deterministic fault-injection harness for LLM agents"};
   app.require_subcommand(1);
   std::vector<Command> commands = {add_demo(app),    add_run(app),    add_validate(app),
-                                   add_explore(app), add_shrink(app), add_conformance(app)};
+                                   add_explore(app), add_shrink(app), add_conformance(app),
+                                   add_serve(app)};
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -1,0 +1,126 @@
+// keel/live/serve/fault_server.h — `keel serve` in process: a scenario's providers as real
+// HTTP endpoints (OpenAI chat completions, Anthropic Messages) with its fault plan on the wire.
+//
+// Purpose: the live world's fault injector (DESIGN.md, "Two worlds"). A client — keel's live
+// transports, or an SDK no one here wrote — talks HTTP/1.1 (keep-alive, optional TLS) to
+// 127.0.0.1 and meets real 429s with retry-after, 5xx bodies, hangs, resets, malformed bodies,
+// stalled SSE streams, context overflows and RPM/TPM limits, decided exactly as the simulator
+// decides them (provider_player.h in src/ has the per-request rules).
+//
+// Routes: every provider gets the path prefix `/<provider name>`. A provider with `api:
+// openai` answers `POST /<name>/v1/chat/completions`; one with `api: anthropic` answers
+// `POST /<name>/v1/messages`. `stream: true` gets SSE. Error bodies follow the provider's api.
+// Anything else is 404 (405 for a method other than POST) in that shape.
+// Base URLs are what each API's official SDK takes: `http://HOST:PORT/<name>/v1` for OpenAI
+// (`baseURL` / OPENAI_BASE_URL), `http://HOST:PORT/<name>` for Anthropic.
+//
+// Contract:
+//  - Time: scenario time = real time since construction / time_scale; every scenario duration
+//    (latencies, fault windows, retry-after) is multiplied by time_scale on the wire.
+//  - The constructor binds and listens (so `endpoints()` are valid at once) and starts
+//    accepting on `io`; nothing is served until `io` runs. It throws ServeError for a bad
+//    configuration: a non-loopback address without allow_remote, time_scale not > 0, a TLS
+//    certificate or key that does not load, an address that cannot be bound.
+//  - `stop()` closes the listener and every connection (hung ones included) and cancels every
+//    pending timer, so `io.run()` returns once the in-flight handlers have unwound. Call it on
+//    the io thread, or use `request_stop()` from any thread. The destructor stops too; the
+//    server must outlive `io.run()` or be stopped and then destroyed on the io thread.
+//  - Single-threaded: run `io` on one thread.
+//
+// Example:
+//   boost::asio::io_context io;
+//   FaultServer server{io, scenario, {.time_scale = 0.1}};
+//   for (const ProviderEndpoint& e : server.endpoints()) std::cout << e.base_url << "\n";
+//   std::thread t{[&] { io.run(); }};
+//   ...                                      // point clients at the base URLs
+//   server.request_stop(); t.join();
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <ostream>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "keel/live/asio.h"
+#include "keel/model/transport.h"
+#include "keel/scenarios/scenario.h"
+
+namespace keel::live::serve {
+
+// A configuration the server refuses (exit status 2 in `keel serve`).
+class ServeError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct ServeOptions {
+  std::string host = "127.0.0.1";  // an IP address, or "localhost"
+  std::uint16_t port = 0;          // 0 = any free port
+  double time_scale = 1.0;         // > 0; multiplies every scenario duration
+  bool allow_remote = false;       // permit a non-loopback address
+  std::optional<std::uint64_t> seed;  // default: the scenario's seed
+  std::string tls_cert_file;       // PEM certificate chain; with tls_key_file, serve HTTPS
+  std::string tls_key_file;        // PEM private key
+  // When set, one line per request that reached a provider: "<name> #<index> <answer> after
+  // <ms> ms[ fault=<kind>]" (io thread; never headers or bodies).
+  std::ostream* request_log = nullptr;
+};
+
+struct ListenAddress {
+  std::string host;
+  std::uint16_t port = 0;
+};
+// "HOST:PORT", "[V6]:PORT" or "HOST" (port 0). Throws ServeError saying what is wrong.
+ListenAddress parse_listen_address(std::string_view text);
+// Whether `host` ("localhost" or an IP literal) is a loopback address. Throws ServeError if
+// it is neither.
+bool is_loopback_host(std::string_view host);
+
+struct ProviderEndpoint {
+  std::string name;
+  model::ProviderApi api = model::ProviderApi::openai;
+  std::string base_url;  // the SDK base URL (see Routes above)
+  std::string url;       // the full POST URL
+};
+
+// What one provider saw (for reports and tests). `requests` counts requests that parsed and
+// reached the provider's rules; rejected bodies and unknown URLs are not requests.
+struct ProviderCounters {
+  std::uint64_t requests = 0;
+  std::uint64_t successes = 0;         // answered 200 with a well-formed answer
+  std::uint64_t faults_injected = 0;
+  std::uint64_t rate_limited = 0;      // 429 from the RPM/TPM window (not injected)
+  std::uint64_t context_overflows = 0; // 400 because the prompt exceeded the window (not injected)
+  int max_prompt_tokens = 0;
+};
+
+class FaultServer {
+ public:
+  FaultServer(boost::asio::io_context& io, const scenarios::Scenario& scenario, ServeOptions options);
+  ~FaultServer();
+  FaultServer(const FaultServer&) = delete;
+  FaultServer& operator=(const FaultServer&) = delete;
+
+  const std::vector<ProviderEndpoint>& endpoints() const noexcept;
+  std::uint16_t port() const noexcept;
+  bool tls() const noexcept;
+  // Counters of the provider with that name (std::out_of_range if none).
+  const ProviderCounters& counters(std::string_view provider) const;
+  // Connections open right now.
+  std::size_t open_connections() const noexcept;
+
+  void stop();          // io thread only
+  void request_stop();  // any thread: posts stop() to the io_context
+
+  struct Impl;  // implementation detail (fault_server.cpp)
+
+ private:
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace keel::live::serve
