@@ -23,7 +23,7 @@ inline int open_fds() {
 template <class T>
 T run_task(AsioScheduler& sched, Task<T> task, CancelToken token = {}) {
   std::optional<T> out;
-  spawn(sched, std::move(task), [&](T v) { out.emplace(std::move(v)); }, detail::TerminateOnError{}, token);
+  spawn(sched, std::move(task), [&](T v) { out.emplace(std::move(v)); }, keel::detail::TerminateOnError{}, token);
   sched.io().restart();
   sched.io().run();
   if (!out) {
