@@ -34,6 +34,14 @@ bool AsioScheduler::cancel_timer(TimerId id) noexcept {
   if (it == due_.end()) return false;
   queue_.erase(Key{it->second, id.value});
   due_.erase(it);
+  if (queue_.empty() && armed_for_ != TimePoint::max()) {
+    // Nothing left to wake up for: disarm, so io_context::run() can return once I/O is done.
+    armed_for_ = TimePoint::max();
+    try {
+      wakeup_.cancel();
+    } catch (const boost::system::system_error&) {  // nothing to cancel
+    }
+  }
   return true;
 }
 

@@ -13,6 +13,8 @@
 //  - A drain runs only entries that were due and scheduled before it began, so a callback
 //    re-posting itself cannot starve socket I/O.
 //  - The io_context may outlive the scheduler: handlers left in it become no-ops.
+//  - Cancelling the last pending timer disarms the wakeup, so io.run() returns as soon as no
+//    I/O remains (it does not wait out a cancelled timeout).
 //
 // Example:
 //   boost::asio::io_context io;

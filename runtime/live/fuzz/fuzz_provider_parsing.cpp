@@ -1,0 +1,71 @@
+// libFuzzer target: the live client's parsing path — an HTTP/1.1 response (Beast's parser,
+// as HttpClient uses it), its body as an OpenAI / Anthropic JSON answer, and as an SSE stream
+// split at a fuzzer-chosen byte fed through both providers' stream decoders. Any input must
+// give a value or a classified Error: no crash, no exception, no sanitizer report.
+// Built and run by scripts/fuzz-live (clang libFuzzer, or g++ over the corpus).
+#include "keel/live/net.h"
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "keel/live/provider_codec.h"
+#include "keel/live/sse_parser.h"
+
+namespace {
+
+using keel::model::ProviderApi;
+
+void stream(ProviderApi api, std::string_view body, std::size_t cut) {
+  keel::live::SseParser sse{1u << 16};
+  auto decoder = keel::live::make_stream_decoder(api);
+  for (std::string_view part : {body.substr(0, cut), body.substr(cut)}) {
+    auto events = sse.feed(part);
+    if (!events) return;
+    for (const auto& e : *events) {
+      if (!decoder->on_event(e)) return;
+    }
+  }
+  (void)decoder->finish();
+}
+
+void body_paths(std::string_view body, std::size_t cut, int status) {
+  for (ProviderApi api : {ProviderApi::openai, ProviderApi::anthropic}) {
+    (void)keel::live::decode_response(api, body, status);
+    stream(api, body, cut);
+  }
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  if (size == 0) return 0;
+  const std::string_view input(reinterpret_cast<const char*>(data) + 1, size - 1);
+  const std::size_t cut = input.empty() ? 0 : data[0] % (input.size() + 1);
+
+  // The raw bytes as a body.
+  body_paths(input, cut, 200);
+
+  // The raw bytes as an HTTP response, parsed the way HttpClient parses.
+  namespace http = boost::beast::http;
+  http::response_parser<http::string_body> parser;
+  parser.body_limit(1u << 20);
+  parser.eager(true);
+  boost::system::error_code ec;
+  std::string_view rest = input;
+  while (!rest.empty() && !parser.is_done()) {
+    const std::size_t used = parser.put(boost::asio::buffer(rest.data(), rest.size()), ec);
+    if (ec == http::error::need_more) break;
+    if (ec || used == 0) return 0;
+    rest.remove_prefix(used);
+  }
+  if (!parser.is_done()) {
+    if (!parser.got_some()) return 0;  // as Beast's read: end_of_stream before any byte
+    parser.put_eof(ec);
+    if (ec) return 0;
+  }
+  const std::string& body = parser.get().body();
+  body_paths(body, cut % (body.size() + 1), static_cast<int>(parser.get().result_int()));
+  return 0;
+}

@@ -1,0 +1,54 @@
+// keel/live/provider_codec.h — provider wire formats: request bodies, response bodies, streams.
+//
+// Purpose: map keel::model messages to and from the OpenAI chat-completions and Anthropic
+// Messages JSON formats, whole or streamed (SSE events, see sse_parser.h). Pure functions and
+// small state machines: no I/O, no Asio, so they are unit-tested and fuzzed directly.
+//
+// Contract:
+//  - `encode_request`: the request body. Tool-call arguments and tool parameter schemas are
+//    JSON text in keel messages; text that is not valid JSON is ErrorCode::invalid_request.
+//    OpenAI: system/user/assistant/tool messages as they are, `max_tokens`, tools as
+//    `{"type":"function",...}`, and for streams `stream_options.include_usage`. Anthropic:
+//    system messages joined into `system`, tool calls as `tool_use` blocks, consecutive tool
+//    results as one user message of `tool_result` blocks.
+//  - `decode_response`: a 2xx body to a ChatResponse (content, tool calls, finish reason,
+//    usage, model). A body that is not the expected shape is malformed_response; a body that
+//    is an error object is classified (model/classify.h) as if it came with `status`.
+//  - StreamDecoder: feed every SSE event in order; `on_event` fails on a mid-stream error
+//    event (classified like an error body) or a malformed chunk; `finish` fails with
+//    malformed_response if the stream ended before its terminator (OpenAI `[DONE]`,
+//    Anthropic `message_stop`). Tool-call argument fragments are concatenated per index.
+//  - Errors carry no provider name (the transport adds it) and never throw.
+//
+// Example:
+//   auto decoder = make_stream_decoder(ProviderApi::anthropic);
+//   for (const SseEvent& e : events) if (Status s = decoder->on_event(e); !s) return s.error();
+//   Result<ChatResponse> r = decoder->finish();
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "keel/core/result.h"
+#include "keel/live/sse_parser.h"
+#include "keel/model/message.h"
+#include "keel/model/transport.h"
+
+namespace keel::live {
+
+Result<std::string> encode_request(model::ProviderApi api, const model::ChatRequest& request,
+                                   std::string_view default_model);
+
+Result<model::ChatResponse> decode_response(model::ProviderApi api, std::string_view body, int status = 200);
+
+class StreamDecoder {
+ public:
+  virtual ~StreamDecoder() = default;
+  virtual Status on_event(const SseEvent& event) = 0;
+  virtual Result<model::ChatResponse> finish() = 0;
+};
+
+std::unique_ptr<StreamDecoder> make_stream_decoder(model::ProviderApi api);
+
+}  // namespace keel::live

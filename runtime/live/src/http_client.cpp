@@ -1,0 +1,311 @@
+#include "keel/live/http_client.h"
+
+#include <stdexcept>
+
+#include <openssl/ssl.h>
+
+#include "keel/live/async_op.h"
+#include "keel/live/net.h"
+
+namespace keel::live {
+
+namespace asio = boost::asio;
+namespace ssl = boost::asio::ssl;
+namespace http = boost::beast::http;
+using tcp = asio::ip::tcp;
+using boost::system::error_code;
+
+struct HttpClient::Tls {
+  ssl::context context{ssl::context::tls_client};
+};
+
+struct HttpClient::Connection {
+  Connection(asio::io_context& io, ssl::context* tls_context, std::string pool_key)
+      : key(std::move(pool_key)) {
+    if (tls_context) {
+      tls.emplace(io, *tls_context);
+    } else {
+      plain.emplace(io);
+    }
+  }
+  tcp::socket& socket() { return tls ? tls->next_layer() : *plain; }
+  void close() noexcept {
+    error_code ignored;
+    socket().shutdown(tcp::socket::shutdown_both, ignored);
+    socket().close(ignored);
+  }
+
+  std::string key;
+  std::optional<ssl::stream<tcp::socket>> tls;
+  std::optional<tcp::socket> plain;
+  boost::beast::flat_buffer buffer;
+};
+
+namespace {
+
+std::string ms(Duration d) { return std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(d).count()) + " ms"; }
+
+bool is_verify_failure(const error_code& ec) {
+  if (ec.category() != asio::error::get_ssl_category()) return false;
+  return ERR_GET_REASON(static_cast<unsigned long>(ec.value())) == SSL_R_CERTIFICATE_VERIFY_FAILED;
+}
+
+bool is_http_parse_error(const error_code& ec) {
+  return ec.category() == http::make_error_code(http::error::bad_version).category() &&
+         ec != http::error::end_of_stream && ec != http::error::partial_message;
+}
+
+// The error for an operation that did not complete: stopped by deadline or cancel, or failed.
+template <class V>
+Error op_error(const OpResult<V>& r, std::string_view phase, Duration limit) {
+  if (r.end == OpEnd::timed_out) {
+    return Error{ErrorCode::timeout, std::string(phase) + " timed out (limit " + ms(limit) + ")"};
+  }
+  if (r.end == OpEnd::cancelled) return Error{ErrorCode::cancelled, std::string(phase) + " cancelled"};
+  if (is_verify_failure(r.ec)) {
+    Error e{ErrorCode::network, "TLS certificate verification failed"};
+    e.should_retry = false;
+    return e;
+  }
+  if (r.ec == http::error::body_limit) return Error{ErrorCode::malformed_response, "response body too large"};
+  if (is_http_parse_error(r.ec)) {
+    return Error{ErrorCode::malformed_response, std::string(phase) + ": bad HTTP: " + r.ec.message()};
+  }
+  return Error{ErrorCode::network, std::string(phase) + ": " + r.ec.message()};
+}
+
+std::optional<std::string> header(const http::response_parser<http::string_body>& p, std::string_view name) {
+  const auto& fields = p.get();
+  auto it = fields.find(boost::beast::string_view(name.data(), name.size()));
+  if (it == fields.end()) return std::nullopt;
+  return std::string(it->value());
+}
+
+}  // namespace
+
+HttpClient::HttpClient(AsioScheduler& scheduler, HttpClientConfig config)
+    : scheduler_(scheduler), config_(std::move(config)), tls_(std::make_unique<Tls>()) {
+  ssl::context& ctx = tls_->context;
+  ctx.set_verify_mode(ssl::verify_peer);
+  SSL_CTX_set_min_proto_version(ctx.native_handle(), TLS1_2_VERSION);
+  error_code ec;
+  if (config_.use_system_ca) ctx.set_default_verify_paths(ec);
+  if (ec) throw std::runtime_error("HttpClient: cannot load the system CA store: " + ec.message());
+  if (!config_.ca_file.empty()) {
+    ctx.load_verify_file(config_.ca_file, ec);
+    if (ec) throw std::runtime_error("HttpClient: cannot load ca_file " + config_.ca_file + ": " + ec.message());
+  }
+}
+
+HttpClient::~HttpClient() { close_idle(); }
+
+std::size_t HttpClient::idle_connections() const noexcept {
+  std::size_t n = 0;
+  for (const auto& [key, conns] : idle_) n += conns.size();
+  return n;
+}
+
+void HttpClient::close_idle() noexcept {
+  for (auto& [key, conns] : idle_) {
+    for (auto& c : conns) c->close();
+  }
+  idle_.clear();
+}
+
+void HttpClient::put_idle(std::shared_ptr<Connection> conn) {
+  auto& conns = idle_[conn->key];
+  if (config_.max_idle_per_host == 0) {
+    conn->close();
+    return;
+  }
+  if (conns.size() >= config_.max_idle_per_host) {
+    conns.front()->close();
+    conns.erase(conns.begin());
+  }
+  conns.push_back(std::move(conn));
+}
+
+std::shared_ptr<HttpClient::Connection> HttpClient::take_idle(const std::string& key) {
+  auto it = idle_.find(key);
+  if (it == idle_.end()) return nullptr;
+  while (!it->second.empty()) {
+    std::shared_ptr<Connection> c = std::move(it->second.back());
+    it->second.pop_back();
+    if (c->socket().is_open()) return c;
+  }
+  return nullptr;
+}
+
+Task<Result<std::shared_ptr<HttpClient::Connection>>> HttpClient::connect(const Url& url, Deadline deadline) {
+  asio::io_context& io = scheduler_.io();
+  auto resolver = std::make_shared<tcp::resolver>(io);
+  auto start_resolve = [&](auto handler) {
+    resolver->async_resolve(url.host, std::to_string(url.port), handler);
+  };
+  auto stop_resolve = [resolver] { resolver->cancel(); };
+  OpResult<tcp::resolver::results_type> resolved =
+      co_await async_op<tcp::resolver::results_type>(start_resolve, stop_resolve, deadline, resolver);
+  if (!resolved.ok()) {
+    Error e = op_error(resolved, "DNS resolution", config_.timeouts.connect);
+    if (resolved.end == OpEnd::completed) e.message = "DNS resolution failed for " + url.host + ": " + resolved.ec.message();
+    co_return e;
+  }
+
+  auto conn = std::make_shared<Connection>(io, url.tls ? &tls_->context : nullptr, url.authority());
+  auto stop = [conn] { conn->close(); };
+  auto start_connect = [&](auto handler) { asio::async_connect(conn->socket(), resolved.value, handler); };
+  OpResult<tcp::endpoint> connected = co_await async_op<tcp::endpoint>(start_connect, stop, deadline, conn);
+  if (!connected.ok()) {
+    conn->close();
+    co_return op_error(connected, "connect", config_.timeouts.connect);
+  }
+  error_code ignored;
+  conn->socket().set_option(tcp::no_delay(true), ignored);
+  ++counters_.connections_opened;
+  if (!url.tls) co_return conn;
+
+  SSL* native = conn->tls->native_handle();
+  if (!url.host_is_ip_literal() && !SSL_set_tlsext_host_name(native, url.host.c_str())) {
+    conn->close();
+    co_return Error{ErrorCode::network, "TLS: cannot set SNI host name"};
+  }
+  conn->tls->set_verify_mode(ssl::verify_peer);
+  conn->tls->set_verify_callback(ssl::host_name_verification(url.host));
+  auto start_handshake = [&](auto handler) { conn->tls->async_handshake(ssl::stream_base::client, handler); };
+  OpResult<std::monostate> shaken = co_await async_op(start_handshake, stop, deadline, conn);
+  if (!shaken.ok()) {
+    conn->close();
+    co_return op_error(shaken, "TLS handshake", config_.timeouts.connect);
+  }
+  co_return conn;
+}
+
+Task<Result<HttpResponse>> HttpClient::send(HttpRequest request, BodySink* sink) {
+  ++counters_.requests;
+  const Url& url = request.url;
+  if (!url.tls && !url.is_loopback() && !config_.allow_insecure_http) {
+    co_return Error{ErrorCode::invalid_request, "plain http:// refused for a non-loopback host (use https)"};
+  }
+  const TimePoint start = scheduler_.now();
+  const Deadline inherited = co_await this_task::deadline();
+  const Deadline total = Deadline::earliest(inherited, Deadline::after(start, config_.timeouts.total));
+  const Deadline connect_deadline = Deadline::earliest(total, Deadline::after(start, config_.timeouts.connect));
+  const std::string key = url.authority();
+
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    std::shared_ptr<Connection> conn = take_idle(key);
+    const bool reused = conn != nullptr;
+    if (reused) {
+      ++counters_.connections_reused;
+    } else {
+      Result<std::shared_ptr<Connection>> fresh = co_await connect(url, connect_deadline);
+      if (!fresh) co_return std::move(fresh).error();
+      conn = std::move(*fresh);
+    }
+    bool nothing_received = false;
+    Result<HttpResponse> r = co_await exchange(conn, request, sink, total, &nothing_received);
+    if (!r && reused && nothing_received && r.error().code == ErrorCode::network) {
+      ++counters_.stale_retries;
+      continue;
+    }
+    co_return r;
+  }
+  co_return Error{ErrorCode::internal, "unreachable"};
+}
+
+Task<Result<HttpResponse>> HttpClient::exchange(std::shared_ptr<Connection> conn, const HttpRequest& request,
+                                                BodySink* sink, Deadline total, bool* nothing_received) {
+  const HttpTimeouts& limits = config_.timeouts;
+  http::request<http::string_body> msg;
+  msg.method(http::string_to_verb(request.method));
+  if (msg.method() == http::verb::unknown) co_return Error{ErrorCode::invalid_request, "unknown HTTP method"};
+  msg.target(request.target.empty() ? "/" : request.target);
+  msg.version(11);
+  msg.set(http::field::host, request.url.host_header());
+  msg.set(http::field::user_agent, config_.user_agent);
+  for (const auto& [name, value] : request.headers) msg.set(name, value);
+  for (const SecretHeader& h : request.secret_headers) msg.set(h.name, h.prefix + h.value.reveal());
+  msg.keep_alive(true);
+  msg.body() = request.body;
+  msg.prepare_payload();
+
+  auto stop = [conn] { conn->close(); };
+  const Deadline first_byte = Deadline::earliest(total, Deadline::after(scheduler_.now(), limits.first_byte));
+  auto start_write = [&](auto handler) {
+    if (conn->tls) {
+      http::async_write(*conn->tls, msg, handler);
+    } else {
+      http::async_write(*conn->plain, msg, handler);
+    }
+  };
+  OpResult<std::size_t> wrote = co_await async_op<std::size_t>(start_write, stop, first_byte, conn);
+  if (!wrote.ok()) {
+    conn->close();
+    *nothing_received = true;
+    co_return op_error(wrote, "sending the request", limits.first_byte);
+  }
+
+  http::response_parser<http::string_body> parser;
+  parser.body_limit(config_.max_body_bytes);
+  auto start_header = [&](auto handler) {
+    if (conn->tls) {
+      http::async_read_header(*conn->tls, conn->buffer, parser, handler);
+    } else {
+      http::async_read_header(*conn->plain, conn->buffer, parser, handler);
+    }
+  };
+  OpResult<std::size_t> head = co_await async_op<std::size_t>(start_header, stop, first_byte, conn);
+  if (!head.ok()) {
+    conn->close();
+    *nothing_received = head.end == OpEnd::completed && conn->buffer.size() == 0 &&
+                        (head.ec == http::error::end_of_stream || head.ec == asio::error::connection_reset ||
+                         head.ec == asio::error::eof);
+    co_return op_error(head, "waiting for the response header", limits.first_byte);
+  }
+
+  HttpResponse response;
+  response.status = static_cast<int>(parser.get().result_int());
+  response.content_type = header(parser, "content-type").value_or("");
+  response.retry_after = header(parser, "retry-after");
+  response.retry_after_ms = header(parser, "retry-after-ms");
+  response.should_retry = header(parser, "x-should-retry");
+  response.date = header(parser, "date");
+  response.streamed = sink && response.status >= 200 && response.status <= 299 &&
+                      response.content_type.rfind("text/event-stream", 0) == 0;
+
+  while (!parser.is_done()) {
+    const Deadline idle = Deadline::earliest(total, Deadline::after(scheduler_.now(), limits.idle));
+    auto start_read = [&](auto handler) {
+      if (conn->tls) {
+        http::async_read_some(*conn->tls, conn->buffer, parser, handler);
+      } else {
+        http::async_read_some(*conn->plain, conn->buffer, parser, handler);
+      }
+    };
+    OpResult<std::size_t> got = co_await async_op<std::size_t>(start_read, stop, idle, conn);
+    if (!got.ok()) {
+      conn->close();
+      const bool total_hit = got.end == OpEnd::timed_out && total.passed(scheduler_.now());
+      co_return op_error(got, total_hit ? "the whole request" : "reading the response body (idle gap)",
+                         total_hit ? limits.total : limits.idle);
+    }
+    if (response.streamed && !parser.get().body().empty()) {
+      std::string chunk;
+      chunk.swap(parser.get().body());
+      Status s = (*sink)(chunk);
+      if (!s) {
+        conn->close();
+        co_return std::move(s).error();
+      }
+    }
+  }
+  if (!response.streamed) response.body = std::move(parser.get().body());
+  if (parser.get().keep_alive()) {
+    put_idle(std::move(conn));
+  } else {
+    conn->close();
+  }
+  co_return response;
+}
+
+}  // namespace keel::live
