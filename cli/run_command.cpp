@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "commands.h"
+#include "keel/live/serve/live_run.h"
 #include "keel/scenarios/chrome_trace.h"
 #include "keel/scenarios/loader.h"
 #include "keel/scenarios/runner.h"
@@ -18,9 +19,12 @@ Command add_run(CLI::App& app) {
     bool json = false;
     std::string trace;
     std::string chrome_trace;
+    bool live = false;
+    double time_scale = 1.0;
+    bool stream = false;
   };
   auto args = std::make_shared<Args>();
-  auto* cmd = app.add_subcommand("run", "Run a scenario on the simulator and check its expectations");
+  auto* cmd = app.add_subcommand("run", "Run a scenario on the simulator (or --live, over HTTP) and check its expectations");
   cmd->add_option("file", args->file, "Scenario file (JSON)")->required();
   cmd->add_option("--seed", args->seed, "Seed (default: the scenario's)");
   add_preset_option(cmd, args->preset);
@@ -28,6 +32,12 @@ Command add_run(CLI::App& app) {
   cmd->add_option("--trace", args->trace, "Write the JSON-lines event trace to this file");
   cmd->add_option("--chrome-trace", args->chrome_trace,
                   "Write a Chrome trace-event JSON file (open it in ui.perfetto.dev or chrome://tracing)");
+  cmd->add_flag("--live", args->live,
+                "Run in real time over HTTP against an in-process `keel serve` of the scenario (loopback)");
+  cmd->add_option("--time-scale", args->time_scale,
+                  "With --live: real seconds per scenario second (e.g. 0.01 runs 100x faster)")
+      ->check(CLI::PositiveNumber);
+  cmd->add_flag("--stream", args->stream, "With --live: every model request streams (SSE)");
   return [cmd, args]() -> int {
     if (!cmd->parsed()) return -1;
     auto scenario = load_or_report(args->file);
@@ -53,7 +63,13 @@ Command add_run(CLI::App& app) {
       chrome.emplace(chrome_file);
       options.extra_sink = &*chrome;
     }
-    Result<scenarios::RunReport> report = scenarios::run_scenario(*scenario, options);
+    if (!args->live && (args->stream || args->time_scale != 1.0)) {
+      std::cerr << "keel run: --time-scale and --stream need --live\n";
+      return kExitInvalid;
+    }
+    Result<scenarios::RunReport> report =
+        args->live ? live::serve::run_scenario_live(*scenario, options, {.time_scale = args->time_scale, .stream = args->stream})
+                   : scenarios::run_scenario(*scenario, options);
     if (!report) {
       std::cerr << "keel run: " << args->file << ": " << report.error().describe() << "\n";
       return kExitInternal;

@@ -16,6 +16,8 @@
 #include "keel/model/model_manager.h"
 #include "keel/model/token_counter.h"
 #include "keel/scenarios/presets.h"
+#include "keel/scenarios/run_environment.h"
+#include "keel/scenarios/time_scale.h"
 #include "keel/sim/mock_provider.h"
 #include "keel/sim/mock_tool.h"
 #include "keel/sim/responder.h"
@@ -111,7 +113,8 @@ std::vector<Duration> start_times(const AgentsWorkload& w, Rng rng) {
 // Everything one run builds. Declared so that the simulator is destroyed first (it tears down
 // suspended tasks while the runtime objects they point at are still alive).
 struct World {
-  std::vector<std::unique_ptr<sim::MockProvider>> providers;
+  std::vector<std::unique_ptr<sim::MockProvider>> providers;  // simulated runs
+  std::vector<model::ModelTransport*> transports;             // scenario.providers order
   std::vector<std::unique_ptr<sim::MockTool>> tools;
   agent::Toolkit toolkit;
   std::unique_ptr<agent::ToolRunner> tool_runner;
@@ -125,8 +128,17 @@ struct World {
   std::vector<std::unique_ptr<workforce::Worker>> workers;
   std::vector<workforce::AgentWorker*> agent_workers;
   std::unique_ptr<workforce::Workforce> workforce;
-  std::optional<sim::Simulator> sim;  // last: destroyed first
+  Scheduler* scheduler = nullptr;       // the simulator, or the environment's
+  std::size_t running = 0;              // root tasks not finished yet
+  std::optional<sim::Simulator> sim;    // last: destroyed first
 };
+
+// Spawns a root task of the run, counted in w.running while it runs.
+template <class T>
+void start(World& w, Task<T> task) {
+  ++w.running;
+  spawn(*w.scheduler, std::move(task), [&w](auto&&...) { --w.running; });
+}
 
 Task<void> run_agent(World& w, agent::ChatAgent& agent, std::size_t first_task, std::int64_t index,
                      std::int64_t steps, Duration start, std::int64_t prompt_tokens) {
@@ -158,10 +170,10 @@ std::vector<model::ModelTransport*> chain_of(World& w, const Scenario& scenario,
     for (std::size_t i = 0; i < scenario.providers.size(); ++i) {
       if (scenario.providers[i].name != name) continue;
       if (cfg.quota_mistaken_for_overflow) {
-        w.quirks.push_back(std::make_unique<QuotaMistakenForOverflow>(*w.providers[i]));
+        w.quirks.push_back(std::make_unique<QuotaMistakenForOverflow>(*w.transports[i]));
         chain.push_back(w.quirks.back().get());
       } else {
-        chain.push_back(w.providers[i].get());
+        chain.push_back(w.transports[i]);
       }
     }
   }
@@ -233,7 +245,7 @@ void start_workforce(World& w, const Scenario& scenario, const WorkforceWorkload
   if (wl.max_concurrency) wf_cfg.max_concurrency = static_cast<std::size_t>(*wl.max_concurrency);
   w.workforce = std::make_unique<workforce::Workforce>(std::move(workers), std::move(tasks), std::move(wf_cfg),
                                                        root.substream("workforce"), events);
-  spawn(*w.sim, w.workforce->run());
+  start(w, w.workforce->run());
 }
 
 }  // namespace
@@ -243,7 +255,10 @@ Result<RunReport> run_scenario(const Scenario& scenario, const RunOptions& optio
   const auto* workforce_workload = std::get_if<WorkforceWorkload>(&scenario.workload);
   const std::uint64_t seed = options.seed.value_or(scenario.seed);
   const Preset preset = effective_preset(scenario, options.preset);
-  const RuntimeConfig cfg = resolve_runtime(scenario, options.preset);
+  RunEnvironment* env = options.environment;
+  const double scale = env ? env->time_scale() : 1.0;
+  RuntimeConfig cfg = resolve_runtime(scenario, options.preset);
+  if (env) scale_durations(cfg, scale);
   const Rng root{seed};
 
   TraceWriter trace{options.trace};
@@ -251,16 +266,24 @@ Result<RunReport> run_scenario(const Scenario& scenario, const RunOptions& optio
   FanoutSink events{&trace, &breakers};
   if (options.extra_sink) events.add(options.extra_sink);
   faults::FaultPlan plan{scenario.faults, seed, scenario.horizon};
+  ScaledFaultHook scaled_plan{plan, scale};
+  sim::FaultHook* tool_faults = env ? static_cast<sim::FaultHook*>(&scaled_plan) : &plan;
 
   World w;
-  w.sim.emplace(sim::Simulator::Options{.seed = seed});
-  sim::Simulator& sim = *w.sim;
+  if (env) {
+    w.scheduler = &env->scheduler();
+  } else {
+    w.sim.emplace(sim::Simulator::Options{.seed = seed});
+    w.scheduler = &*w.sim;
+  }
+  Scheduler& sched = *w.scheduler;
 
   std::vector<std::string> tool_names;
   for (const Tool& t : scenario.tools) tool_names.push_back(t.name);
   const int tool_calls_per_step = agents_workload ? static_cast<int>(agents_workload->tool_calls_per_step) : 0;
   const sim::ScriptedResponder responder{{tool_calls_per_step, tool_names}};
-  for (const Provider& p : scenario.providers) {
+  for (std::size_t i = 0; env && i < scenario.providers.size(); ++i) w.transports.push_back(&env->provider(i));
+  for (const Provider& p : env ? std::vector<Provider>{} : scenario.providers) {
     sim::MockProviderConfig pc{.name = p.name,
                                .api = p.api == Api::anthropic ? model::ProviderApi::anthropic : model::ProviderApi::openai,
                                .context_window = static_cast<int>(p.context_window),
@@ -270,13 +293,14 @@ Result<RunReport> run_scenario(const Scenario& scenario, const RunOptions& optio
       if (p.limits->requests_per_minute) pc.requests_per_minute = static_cast<int>(*p.limits->requests_per_minute);
       if (p.limits->tokens_per_minute) pc.tokens_per_minute = static_cast<int>(*p.limits->tokens_per_minute);
     }
-    w.providers.push_back(std::make_unique<sim::MockProvider>(sim, pc, root.substream("provider." + p.name), &plan,
+    w.providers.push_back(std::make_unique<sim::MockProvider>(sched, pc, root.substream("provider." + p.name), &plan,
                                                               &events, responder));
+    w.transports.push_back(w.providers.back().get());
   }
   for (const Tool& t : scenario.tools) {
     auto tool = std::make_unique<sim::MockTool>(
-        sim, sim::MockToolConfig{.name = t.name, .latency = t.latency, .idempotent = t.idempotent},
-        root.substream("tool." + t.name), &plan, &events);
+        sched, sim::MockToolConfig{.name = t.name, .latency = scaled(t.latency, scale), .idempotent = t.idempotent},
+        root.substream("tool." + t.name), tool_faults, &events);
     w.toolkit.add(*tool);
     w.tools.push_back(std::move(tool));
   }
@@ -296,10 +320,10 @@ Result<RunReport> run_scenario(const Scenario& scenario, const RunOptions& optio
     for (std::int64_t i = 0; i < wl.count; ++i) {
       w.agents.push_back(std::make_unique<agent::ChatAgent>(*chat, w.tools.empty() ? nullptr : w.tool_runner.get(),
                                                             w.counter, &events, agent_cfg));
-      spawn(sim, run_agent(w, *w.agents.back(), static_cast<std::size_t>(i * wl.steps), i, wl.steps,
-                           starts[static_cast<std::size_t>(i)], wl.prompt_tokens));
+      start(w, run_agent(w, *w.agents.back(), static_cast<std::size_t>(i * wl.steps), i, wl.steps,
+                         scaled(starts[static_cast<std::size_t>(i)], scale), wl.prompt_tokens));
     }
-    if (wl.stop) spawn(sim, stop_agents_at(w, wl.stop->at));
+    if (wl.stop) spawn(sched, stop_agents_at(w, scaled(wl.stop->at, scale)));
   } else if (workforce_workload) {
     try {
       start_workforce(w, scenario, *workforce_workload, cfg, root, &events);
@@ -308,9 +332,13 @@ Result<RunReport> run_scenario(const Scenario& scenario, const RunOptions& optio
     }
   }
 
-  const sim::RunResult run = sim.run_until(TimePoint{scenario.horizon});
-  if (run.status == sim::RunStatus::budget_exhausted) {
-    return Error(ErrorCode::internal, "simulation livelock: event budget exhausted before the horizon");
+  if (env) {
+    env->run_until(TimePoint{scaled(scenario.horizon, scale)}, [&w] { return w.running == 0; });
+  } else {
+    const sim::RunResult run = w.sim->run_until(TimePoint{scenario.horizon});
+    if (run.status == sim::RunStatus::budget_exhausted) {
+      return Error(ErrorCode::internal, "simulation livelock: event budget exhausted before the horizon");
+    }
   }
 
   // Workforce tasks in the same shape as agent steps (a task that never started has no latency).
@@ -323,6 +351,14 @@ Result<RunReport> run_scenario(const Scenario& scenario, const RunOptions& optio
       if (t.ended) r.ended_at = *t.ended;
       r.state = t.state;
     }
+  }
+  if (env) {  // measured in run time: report scenario time
+    auto unscale = [scale](TimePoint t) { return TimePoint{scaled(t.time_since_epoch(), 1.0 / scale)}; };
+    for (TaskRecord& t : w.tasks) {
+      t.started = unscale(t.started);
+      t.ended_at = unscale(t.ended_at);
+    }
+    for (auto& [name, at] : breakers.first_open) at = scaled(at, 1.0 / scale);
   }
 
   RunReport rep;
@@ -365,10 +401,14 @@ Result<RunReport> run_scenario(const Scenario& scenario, const RunOptions& optio
   std::vector<const model::ModelManager*> managers;
   if (w.manager) managers.push_back(w.manager.get());
   for (const auto& m : w.worker_managers) managers.push_back(m.get());
-  for (std::size_t i = 0; i < w.providers.size(); ++i) {
+  for (std::size_t i = 0; i < scenario.providers.size(); ++i) {
     const std::string& name = scenario.providers[i].name;
-    rep.calls.emplace_back(name, static_cast<std::int64_t>(w.providers[i]->stats().requests));
-    rep.max_prompt_tokens.emplace_back(name, static_cast<std::int64_t>(w.providers[i]->stats().max_prompt_tokens));
+    const ProviderTally tally =
+        env ? env->provider_tally(i)
+            : ProviderTally{static_cast<std::int64_t>(w.providers[i]->stats().requests),
+                            static_cast<std::int64_t>(w.providers[i]->stats().max_prompt_tokens)};
+    rep.calls.emplace_back(name, tally.requests);
+    rep.max_prompt_tokens.emplace_back(name, tally.max_prompt_tokens);
     std::int64_t opens = 0;
     for (const model::ModelManager* manager : managers) {
       for (std::size_t m = 0; m < manager->size(); ++m) {
@@ -400,7 +440,9 @@ Result<RunReport> run_scenario(const Scenario& scenario, const RunOptions& optio
   rep.expectations = evaluate_expectations(scenario.expect, rep);
   rep.passed = std::all_of(rep.expectations.begin(), rep.expectations.end(), [](const auto& e) { return e.passed; });
 
-  w.sim.reset();  // tear down suspended work before the runtime objects go
+  // Tear down suspended work before the runtime objects go.
+  if (env) env->finish();
+  w.sim.reset();
   rep.trace_hash = trace.hash_hex();
   rep.trace_events = trace.lines();
   return rep;

@@ -42,11 +42,16 @@
 
 namespace keel::scenarios {
 
+class RunEnvironment;  // run_environment.h
+
 struct RunOptions {
   std::optional<std::uint64_t> seed;    // default: the scenario's
   std::optional<Preset> preset;         // replaces runtime.preset
   std::ostream* trace = nullptr;        // JSON-lines trace, if wanted
   EventSink* extra_sink = nullptr;      // e.g. the Chrome trace writer
+  // Run in this world instead of the simulator (`keel run --live`; run_environment.h). The
+  // trace is then not reproducible and the report is in scenario time.
+  RunEnvironment* environment = nullptr;
 };
 
 struct TaskCounts {

@@ -69,10 +69,12 @@ class Scheduler {
   void unregister_detached(detail::DetachedNode& n) noexcept;
   std::size_t detached_count() const noexcept { return detached_count_; }
 
- protected:
   // Destroys every still-suspended detached task. Implementations call this at the start of
-  // their destructor while their timer structures are still alive.
+  // their destructor while their timer structures are still alive; an owner may call it
+  // earlier to tear a run down while the objects its tasks point at still exist.
   void destroy_detached_tasks() noexcept;
+
+ protected:
 
  private:
   detail::DetachedNode* detached_head_ = nullptr;
