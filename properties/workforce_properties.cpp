@@ -6,7 +6,7 @@
 //  - every task instance reaches exactly one terminal state (one terminal event, run() ends);
 //  - no attempt starts before the task's dependencies are DONE (and, in LOOP mode, before the
 //    previous round has ended);
-//  - attempts per task <= 1 + max_retries;
+//  - attempts per task <= 1 + max_retries; attempts in flight <= max_concurrency;
 //  - FALLBACK tries the fallback workers in order (skipping the task's own worker);
 //  - after TERMINATE no attempt starts and every task still open ends cancelled in that same
 //    virtual instant, and nothing is left running after it;
@@ -225,6 +225,16 @@ RC_GTEST_PROP(WorkforceProperties, EveryTaskEndsOnceAndDependenciesComeFirst, ()
       ++attempts[key_of(e)];
       first_attempt.try_emplace(key_of(e), k);
     }
+  }
+  // Attempts in flight never exceed max_concurrency (PIPELINE: one).
+  std::optional<std::size_t> limit = c.config.max_concurrency;
+  if (c.config.mode == Mode::pipeline) limit = 1;
+  std::set<Key> open;  // attempt started, neither its end nor its task's end seen yet
+  for (const RecordedEvent& e : o.events) {
+    if (e.kind == "workforce.attempt.start") open.insert(key_of(e));
+    if (e.kind == "workforce.attempt.end") open.erase(key_of(e));
+    if (e.kind == "workforce.task" && terminal_name(*e.get<std::string>("to"))) open.erase(key_of(e));  // cancelled in flight
+    if (limit) RC_ASSERT(open.size() <= *limit);
   }
   for (const TaskOutcome& t : o.tasks) {
     const Key key{t.id, t.round};

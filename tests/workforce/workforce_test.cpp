@@ -407,6 +407,21 @@ TEST(WorkforceTest, StopGracefullyDoesNotRetry) {
   EXPECT_EQ(outcome(wf, "a").attempts, 1);
 }
 
+TEST(WorkforceTest, StopGracefullyFromOnFailureStartsNoRetry) {
+  Harness h;
+  ScriptedWorker w{"w", [](const WorkItem&) { return testing::fail(); }};
+  Workforce* self = nullptr;
+  FailureHandlingConfig f{.max_retries = 3};
+  f.on_failure = [&](const FailureInfo&) { self->stop_gracefully(); };
+  Workforce wf{{&w}, {{.id = "a"}, {.id = "b", .depends_on = {"a"}}}, {.failure = f}, Rng{1}};
+  self = &wf;
+  h.run(wf);
+  EXPECT_EQ(outcome(wf, "a").state, TaskState::failed);
+  EXPECT_EQ(outcome(wf, "a").attempts, 1);
+  EXPECT_EQ(outcome(wf, "b").state, TaskState::cancelled);
+  EXPECT_EQ(h.sim.now(), at(100ms));
+}
+
 TEST(WorkforceTest, StopImmediatelyCancelsInFlightNow) {
   Harness h;
   ScriptedWorker w{"w", [](const WorkItem&) { return testing::ok(10s); }};

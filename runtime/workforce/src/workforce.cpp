@@ -322,7 +322,7 @@ std::optional<Duration> Workforce::end_attempt(std::size_t i, Result<std::string
   std::optional<std::size_t> other;
   if (strategy == RecoveryStrategy::fallback) other = next_fallback(run);
   if (strategy == RecoveryStrategy::reassign) other = next_capable(run);
-  const RecoveryDecision d = decide_recovery(strategy, config_.failure.max_retries, out.attempts, error.code,
+  RecoveryDecision d = decide_recovery(strategy, config_.failure.max_retries, out.attempts, error.code,
                                              stop_ == StopKind::graceful, other);
   Duration delay{};
   if (d.action == RecoveryAction::retry) delay = run.backoff.next(rng_);
@@ -338,6 +338,14 @@ std::optional<Duration> Workforce::end_attempt(std::size_t i, Result<std::string
                                            .worker = worker_name, .error = error, .action = d.action,
                                            .next_worker = next_name, .delay = delay});
     if (is_terminal(out.state)) return std::nullopt;  // the callback stopped the workforce
+  }
+  if (stop_ == StopKind::graceful &&
+      (d.action == RecoveryAction::retry || d.action == RecoveryAction::fallback || d.action == RecoveryAction::reassign)) {
+    d = decide_recovery(strategy, config_.failure.max_retries, out.attempts, error.code, true, other);  // stopped meanwhile
+    emit(events_, now, "workforce.recovery",
+         {{"task", out.id}, {"round", out.round}, {"attempt", out.attempts}, {"worker", worker_name},
+          {"code", error.code}, {"strategy", to_string(strategy)}, {"action", to_string(d.action)},
+          {"next_worker", std::string_view{}}, {"delay", Duration::zero()}, {"why", d.why}});
   }
   const std::string because = std::string(d.why) + " (" + error.describe() + ")";
   switch (d.action) {

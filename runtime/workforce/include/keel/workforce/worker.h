@@ -37,9 +37,10 @@ struct WorkItem {
   std::string task_id;
   int round = 0;          // LOOP mode: 0-based round; otherwise 0
   int attempt = 1;        // 1-based, across every worker that tried this task
-  std::string input;      // the task's input (PIPELINE: its predecessor's output appended)
-  // Outputs this task builds on, in a fixed order: its dependencies (task list order), then
-  // in PIPELINE mode its predecessor, in LOOP mode the same task's output of the previous round.
+  std::string input;      // the task's own input (TaskSpec::input)
+  // (id, output) of what this task builds on, in a fixed order: its dependencies (in
+  // `depends_on` order), then in PIPELINE mode its predecessor, in LOOP mode its own output
+  // of the previous round (id "<id> (round r)") when that succeeded.
   std::vector<std::pair<std::string, std::string>> upstream;
 
   // `input`, then each upstream output as "\n\n[<id>]\n<output>" — a prompt for text workers.
