@@ -444,5 +444,25 @@ TEST_F(HttpTransport, AServerThatNeverAnswersTheTlsHandshakeHitsTheConnectTimeou
   EXPECT_LT(Clock::now() - start, 1s);
 }
 
+TEST_F(HttpTransport, GarbledHttpAndOversizedBodiesAreMalformedResponses) {
+  int n = 0;
+  LoopbackServer server{[&](ServerConnection& c, const Request&) {
+    if (n++ == 0) c.write("HTTP/1.1 abc nonsense\r\n\r\n");
+    else c.write(test::response(200, std::string(4096, 'x')));
+    return false;
+  }};
+  HttpClientConfig config = fast();
+  config.max_body_bytes = 1024;
+  Rig rig{config};
+  HttpModelTransport t{rig.client, provider(ProviderApi::openai, server)};
+  Result<ChatResponse> garbled = rig.call(t, hello());
+  ASSERT_FALSE(garbled);
+  EXPECT_EQ(garbled.error().code, ErrorCode::malformed_response) << garbled.error();
+  Result<ChatResponse> huge = rig.call(t, hello());
+  ASSERT_FALSE(huge);
+  EXPECT_EQ(huge.error().code, ErrorCode::malformed_response) << huge.error();
+  EXPECT_NE(huge.error().message.find("too large"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace keel::live
