@@ -425,5 +425,44 @@ TEST_F(HttpTransport, RefusedConnectionIsNetworkAndPlainHttpToARemoteHostIsRefus
   EXPECT_THROW((HttpModelTransport{rig.client, {.name = "x", .base_url = "ftp://x"}}), std::invalid_argument);
 }
 
+TEST_F(HttpTransport, AServerThatNeverAnswersTheTlsHandshakeHitsTheConnectTimeout) {
+  Rig rig;
+  // Listening but never accepting: the kernel completes the TCP handshake, nobody speaks TLS.
+  boost::asio::ip::tcp::acceptor silent(rig.io, {boost::asio::ip::make_address("127.0.0.1"), 0});
+  HttpClientConfig config = fast();
+  config.timeouts.connect = 40ms;
+  HttpClient client{rig.sched, config};
+  ProviderConfig c;
+  c.name = "gpt";
+  c.base_url = "https://127.0.0.1:" + std::to_string(silent.local_endpoint().port()) + "/v1";
+  HttpModelTransport t{client, c};
+  const auto start = Clock::now();
+  Result<ChatResponse> r = test::run_task(rig.sched, t.complete(hello()));
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, ErrorCode::timeout);
+  EXPECT_NE(r.error().message.find("TLS handshake"), std::string::npos) << r.error();
+  EXPECT_LT(Clock::now() - start, 1s);
+}
+
+TEST_F(HttpTransport, GarbledHttpAndOversizedBodiesAreMalformedResponses) {
+  int n = 0;
+  LoopbackServer server{[&](ServerConnection& c, const Request&) {
+    if (n++ == 0) c.write("HTTP/1.1 abc nonsense\r\n\r\n");
+    else c.write(test::response(200, std::string(4096, 'x')));
+    return false;
+  }};
+  HttpClientConfig config = fast();
+  config.max_body_bytes = 1024;
+  Rig rig{config};
+  HttpModelTransport t{rig.client, provider(ProviderApi::openai, server)};
+  Result<ChatResponse> garbled = rig.call(t, hello());
+  ASSERT_FALSE(garbled);
+  EXPECT_EQ(garbled.error().code, ErrorCode::malformed_response) << garbled.error();
+  Result<ChatResponse> huge = rig.call(t, hello());
+  ASSERT_FALSE(huge);
+  EXPECT_EQ(huge.error().code, ErrorCode::malformed_response) << huge.error();
+  EXPECT_NE(huge.error().message.find("too large"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace keel::live

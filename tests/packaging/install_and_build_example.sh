@@ -29,7 +29,7 @@ set -e
 grep -q "OPENAI_API_KEY is not set" <<<"$out"
 
 # Both providers on closed ports: fallback happens, both fail, exit 1, the key never printed.
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+port=9  # discard: nothing listens on loopback
 set +e
 out=$(OPENAI_API_KEY=sk-install-test-secret OPENAI_BASE_URL="http://127.0.0.1:$port/v1" \
       ANTHROPIC_API_KEY=sk-ant-install-test-secret ANTHROPIC_BASE_URL="http://127.0.0.1:$port/v1" \

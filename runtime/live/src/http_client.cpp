@@ -81,6 +81,9 @@ std::optional<std::string> header(const http::response_parser<http::string_body>
   return std::string(it->value());
 }
 
+// Idle connections are shared only between requests to the same scheme, host and port.
+std::string pool_key(const Url& url) { return (url.tls ? "https://" : "http://") + url.authority(); }
+
 }  // namespace
 
 HttpClient::HttpClient(AsioScheduler& scheduler, HttpClientConfig config)
@@ -151,7 +154,7 @@ Task<Result<std::shared_ptr<HttpClient::Connection>>> HttpClient::connect(const 
     co_return e;
   }
 
-  auto conn = std::make_shared<Connection>(io, url.tls ? &tls_->context : nullptr, url.authority());
+  auto conn = std::make_shared<Connection>(io, url.tls ? &tls_->context : nullptr, pool_key(url));
   auto stop = [conn] { conn->close(); };
   auto start_connect = [&](auto handler) { asio::async_connect(conn->socket(), resolved.value, handler); };
   OpResult<tcp::endpoint> connected = co_await async_op<tcp::endpoint>(start_connect, stop, deadline, conn);
@@ -190,7 +193,7 @@ Task<Result<HttpResponse>> HttpClient::send(HttpRequest request, BodySink* sink)
   const Deadline inherited = co_await this_task::deadline();
   const Deadline total = Deadline::earliest(inherited, Deadline::after(start, config_.timeouts.total));
   const Deadline connect_deadline = Deadline::earliest(total, Deadline::after(start, config_.timeouts.connect));
-  const std::string key = url.authority();
+  const std::string key = pool_key(url);
 
   for (int attempt = 0; attempt < 2; ++attempt) {
     std::shared_ptr<Connection> conn = take_idle(key);

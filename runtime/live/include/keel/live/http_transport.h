@@ -7,7 +7,8 @@
 // Contract:
 //  - Endpoint: OpenAI `POST {base_url}/chat/completions` with `authorization: Bearer KEY`;
 //    Anthropic `POST {base_url}/messages` with `x-api-key: KEY` and `anthropic-version`.
-//    The key is a keel::Secret, revealed only by HttpClient while writing the request.
+//    The key is a keel::Secret, revealed only by HttpClient while writing the request (and
+//    here, to scrub it from error text, see below).
 //  - `request.stream` selects SSE streaming (TTFB and idle-gap timeouts then apply per chunk);
 //    the answer is the assembled ChatResponse either way.
 //  - A non-2xx response is `classify_failure(api, name, {status, body, retry-after(-ms),
