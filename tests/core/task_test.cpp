@@ -57,6 +57,40 @@ class TaskTest : public ::testing::Test {
   void TearDown() override { EXPECT_EQ(FrameProbe::live, 0) << "a coroutine frame leaked"; }
 };
 
+TEST_F(TaskTest, NarrowDeadlineTightensOwnDeadlineForChildrenAndNeverLoosensIt) {
+  Simulator sim;
+  std::vector<Deadline> seen;
+  auto child = [&]() -> Task<void> { seen.push_back(co_await this_task::deadline()); };
+  auto parent = [&]() -> Task<void> {
+    seen.push_back(co_await this_task::narrow_deadline(Deadline::after(sim.now(), 5s)));
+    co_await child();
+    seen.push_back(co_await this_task::narrow_deadline(Deadline::after(sim.now(), 1h)));  // looser: ignored
+    co_await child();
+    Result<int> r = co_await with_timeout(value_after(10s, 1), 1h);  // the 5 s bound applies
+    EXPECT_FALSE(r);
+    EXPECT_EQ(r.error().code, ErrorCode::timeout);
+    EXPECT_EQ(sim.now(), at(5s));
+  };
+  spawn(sim, parent());
+  sim.run_until_idle();
+  ASSERT_EQ(seen.size(), 4u);
+  for (const Deadline& d : seen) EXPECT_EQ(d, Deadline::after(TimePoint{}, 5s));
+}
+
+TEST_F(TaskTest, AnAbandonedTaskFreesItsFrameWhenItFinishesAfterTheTimeout) {
+  Simulator sim;
+  bool saw_cancel = false;
+  auto caller = [&]() -> Task<void> {
+    Result<int> r = co_await with_timeout(hang_forever(&saw_cancel), 1s);
+    EXPECT_FALSE(r);
+  };
+  spawn(sim, caller());
+  sim.run_for(1s);
+  EXPECT_TRUE(saw_cancel) << "the abandoned task saw its cancellation";
+  sim.run_until_idle();
+  EXPECT_EQ(sim.detached_count(), 0u) << "nothing left registered with the scheduler";
+}
+
 TEST_F(TaskTest, TaskIsLazyAndFreesAnUnstartedFrame) {
   bool started = false;
   auto make = [&]() -> Task<int> {

@@ -137,6 +137,38 @@ TEST(BulkheadTest, AQueuedCallerGivesUpAtExactlyMaxWait) {
   EXPECT_EQ(*timeout->get<std::int64_t>("waited"), Duration{250ms}.count());
 }
 
+TEST(BulkheadTest, TheCallersDeadlineEndsTheQueueWaitWithTimeoutBeforeMaxWait) {
+  Simulator sim;
+  Bulkhead b{{.max_concurrent = 1, .max_queue = 4, .max_wait = 10s}};
+  Outcome holder;
+  spawn(sim, occupy(b, 1s, &holder));
+  Outcome waiter;
+  Outcome late;
+  // The waiter's deadline (200 ms) comes before max_wait (10 s); the late caller arrives with
+  // its deadline already passed and no slot free. (Coroutine lambdas outlive their frames.)
+  auto bounded = [&]() -> Task<void> {
+    (void)co_await this_task::narrow_deadline(Deadline::after(sim.now(), 200ms));
+    co_await occupy(b, 1s, &waiter);
+  };
+  auto expired = [&]() -> Task<void> {
+    (void)co_await this_task::narrow_deadline(Deadline::after(sim.now(), Duration::zero()));
+    co_await occupy(b, 1s, &late);
+  };
+  sim.start_timer(at(100ms), [&] {
+    spawn(sim, bounded());
+    spawn(sim, expired());
+  });
+  sim.run_until_idle();
+  ASSERT_FALSE(waiter.ok);
+  EXPECT_EQ(waiter.code, ErrorCode::timeout);
+  EXPECT_EQ(waiter.ended_at, at(300ms));
+  ASSERT_FALSE(late.ok);
+  EXPECT_EQ(late.code, ErrorCode::timeout);
+  EXPECT_EQ(late.ended_at, at(100ms));
+  EXPECT_EQ(b.counters().queue_timeout, 2u);
+  EXPECT_EQ(b.queued(), 0);
+}
+
 TEST(BulkheadTest, CancellationRemovesAQueuedCallerPromptlyAndTheNextOneGetsTheSlot) {
   Simulator sim;
   Bulkhead b{{.max_concurrent = 1, .max_queue = 2, .max_wait = 1h}};
