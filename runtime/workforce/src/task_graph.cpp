@@ -1,5 +1,7 @@
 #include "keel/workforce/task_graph.h"
 
+#include "quoted.h"
+
 #include <map>
 #include <set>
 #include <string>
@@ -7,14 +9,7 @@
 namespace keel::workforce {
 namespace {
 
-std::string q(std::string_view s) {
-  std::string out;
-  out.reserve(s.size() + 2);
-  out += '"';
-  out += s;
-  out += '"';
-  return out;
-}
+std::string q(std::string_view s) { return detail::quoted(s); }
 
 Error invalid(std::string message) { return Error(ErrorCode::invalid_request, std::move(message)); }
 

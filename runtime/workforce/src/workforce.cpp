@@ -1,5 +1,7 @@
 #include "keel/workforce/workforce.h"
 
+#include "quoted.h"
+
 #include <algorithm>
 #include <array>
 #include <map>
@@ -69,14 +71,7 @@ class Workforce::Completion {
 
 namespace {
 
-std::string q(std::string_view s) {
-  std::string out;
-  out.reserve(s.size() + 2);
-  out += '"';
-  out += s;
-  out += '"';
-  return out;
-}
+std::string q(std::string_view s) { return detail::quoted(s); }
 
 }  // namespace
 
