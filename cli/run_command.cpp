@@ -36,7 +36,7 @@ Command add_run(CLI::App& app) {
                 "Run in real time over HTTP against an in-process `keel serve` of the scenario (loopback)");
   cmd->add_option("--time-scale", args->time_scale,
                   "With --live: real seconds per scenario second (e.g. 0.01 runs 100x faster)")
-      ->check(CLI::PositiveNumber);
+      ->check(CLI::Range(1e-6, 1e6));
   cmd->add_flag("--stream", args->stream, "With --live: every model request streams (SSE)");
   return [cmd, args]() -> int {
     if (!cmd->parsed()) return -1;
