@@ -62,9 +62,9 @@ TEST_F(TaskTest, NarrowDeadlineTightensOwnDeadlineForChildrenAndNeverLoosensIt) 
   std::vector<Deadline> seen;
   auto child = [&]() -> Task<void> { seen.push_back(co_await this_task::deadline()); };
   auto parent = [&]() -> Task<void> {
-    seen.push_back(co_await this_task::narrow_deadline(Deadline::after(sim.now(), 5s)));
+    seen.push_back((co_await this_task::narrow_deadline(Deadline::after(sim.now(), 5s))).deadline);
     co_await child();
-    seen.push_back(co_await this_task::narrow_deadline(Deadline::after(sim.now(), 1h)));  // looser: ignored
+    seen.push_back((co_await this_task::narrow_deadline(1h)).deadline);  // looser: ignored
     co_await child();
     Result<int> r = co_await with_timeout(value_after(10s, 1), 1h);  // the 5 s bound applies
     EXPECT_FALSE(r);

@@ -27,6 +27,7 @@
 
 #include <coroutine>
 #include <exception>
+#include <optional>
 #include <type_traits>
 #include <utility>
 #include <variant>
@@ -213,17 +214,27 @@ struct DeadlineAwaiter {
   }
   Deadline await_resume() const noexcept { return deadline; }
 };
-// Tightens the current coroutine's own deadline (never loosens it); children awaited later
-// inherit it. Yields the effective deadline.
-struct NarrowDeadlineAwaiter {
+// Where the current coroutine runs: its scheduler, cancellation and deadline.
+struct TaskContext {
+  Scheduler* scheduler = nullptr;
+  CancelToken token;
   Deadline deadline;
+};
+// Tightens the current coroutine's own deadline (never loosens it); children awaited later
+// inherit it. Yields the whole context with the effective deadline.
+struct NarrowDeadlineAwaiter {
+  TaskContext context;
+  std::optional<Duration> relative;  // set: the deadline is now + relative
   bool await_ready() const noexcept { return false; }
   template <detail::KeelPromise P>
   bool await_suspend(std::coroutine_handle<P> h) noexcept {
-    deadline = h.promise().deadline = Deadline::earliest(h.promise().deadline, deadline);
+    auto& p = h.promise();
+    const Deadline own = relative ? Deadline::after(p.scheduler->now(), *relative) : context.deadline;
+    p.deadline = Deadline::earliest(p.deadline, own);
+    context = {p.scheduler, p.token, p.deadline};
     return false;
   }
-  Deadline await_resume() const noexcept { return deadline; }
+  TaskContext await_resume() const noexcept { return context; }
 };
 struct TokenAwaiter {
   CancelToken token;
@@ -242,10 +253,12 @@ inline SchedulerAwaiter scheduler() noexcept { return {}; }
 inline TokenAwaiter cancel_token() noexcept { return {}; }
 // `Deadline d = co_await this_task::deadline();` — never() unless a with_timeout encloses us.
 inline DeadlineAwaiter deadline() noexcept { return {}; }
-// `Deadline d = co_await this_task::narrow_deadline(Deadline::after(now, 2min));` — what
-// with_timeout does for a child, done to ourselves: cheaper when the caller needs no release
-// at the deadline beyond what its own awaits already honour.
-inline NarrowDeadlineAwaiter narrow_deadline(Deadline d) noexcept { return {d}; }
+// `TaskContext c = co_await this_task::narrow_deadline(Deadline::after(now, 2min));` — what
+// with_timeout does for a child, done to ourselves (c.deadline is the effective one): cheaper
+// when the caller needs no release at the deadline beyond what its own awaits honour.
+inline NarrowDeadlineAwaiter narrow_deadline(Deadline d) noexcept { return {TaskContext{nullptr, {}, d}, std::nullopt}; }
+// The same, `d` from now.
+inline NarrowDeadlineAwaiter narrow_deadline(Duration d) noexcept { return {TaskContext{}, d}; }
 
 }  // namespace this_task
 

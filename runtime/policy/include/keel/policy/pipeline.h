@@ -109,10 +109,13 @@ class Pipeline {
 template <class F>
 std::invoke_result_t<F&> Pipeline::execute(F op) {
   using R = typename std::invoke_result_t<F&>::value_type;
-  Scheduler& sched = co_await this_task::scheduler();
-  const CancelToken token = co_await this_task::cancel_token();
-  const Deadline overall = co_await this_task::narrow_deadline(
-      overall_timeout_ ? Deadline::after(sched.now(), *overall_timeout_) : Deadline::never());
+  // One context read: scheduler, token and the overall deadline narrowed onto this frame.
+  auto narrow = overall_timeout_ ? this_task::narrow_deadline(*overall_timeout_)
+                                 : this_task::narrow_deadline(Deadline::never());
+  const this_task::TaskContext ctx = co_await narrow;
+  Scheduler& sched = *ctx.scheduler;
+  const CancelToken token = ctx.token;
+  const Deadline overall = ctx.deadline;
   Retry::Run run{retry_ ? &*retry_ : nullptr, overall};
   for (;;) {
     run.start_attempt(sched.now());
