@@ -76,26 +76,34 @@ model::ChatRequest request() {
   return r;
 }
 
+// The request both plain clients send (the target is provider "p"'s chat completions route).
+http::request<http::string_body> plain_request(std::string body) {
+  http::request<http::string_body> req{http::verb::post, "/p/v1/chat/completions", 11};
+  req.set(http::field::host, "127.0.0.1");
+  req.set(http::field::content_type, "application/json");
+  req.set(http::field::authorization, "Bearer bench");
+  req.body() = std::move(body);
+  req.prepare_payload();
+  return req;
+}
+
+// A keep-alive TCP connection to keel serve.
+void connect(beast::tcp_stream& stream) {
+  stream.connect(boost::asio::ip::tcp::endpoint(boost::asio::ip::make_address("127.0.0.1"), server().server.port()));
+}
+
 // Plain Beast: a synchronous keep-alive client, no policies, no parsing beyond the status.
 void BM_PlainBeastClient(benchmark::State& state) {
-  const live::serve::ProviderEndpoint& e = server().server.endpoints().front();
   boost::asio::io_context io;
   beast::tcp_stream stream(io);
-  stream.connect(boost::asio::ip::tcp::endpoint(boost::asio::ip::make_address("127.0.0.1"), server().server.port()));
-  const std::string target = "/p/v1/chat/completions";
+  connect(stream);
   const std::string body =
       R"({"model":"p","messages":[{"role":"user","content":"What is the weather in Paris today?"}],"max_tokens":1024})";
   std::vector<double> us;
   beast::flat_buffer buffer;
   for (auto _ : state) {
     const auto t0 = Clock::now();
-    http::request<http::string_body> req{http::verb::post, target, 11};
-    req.set(http::field::host, "127.0.0.1");
-    req.set(http::field::content_type, "application/json");
-    req.set(http::field::authorization, "Bearer bench");
-    req.body() = body;
-    req.prepare_payload();
-    http::write(stream, req);
+    http::write(stream, plain_request(body));
     http::response<http::string_body> res;
     http::read(stream, buffer, res);
     if (res.result() != http::status::ok) {
@@ -104,7 +112,6 @@ void BM_PlainBeastClient(benchmark::State& state) {
     }
     us.push_back(std::chrono::duration<double, std::micro>(Clock::now() - t0).count());
   }
-  (void)e;
   report(state, us);
 }
 BENCHMARK(BM_PlainBeastClient)->UseRealTime()->MinTime(2.0);
@@ -115,21 +122,17 @@ BENCHMARK(BM_PlainBeastClient)->UseRealTime()->MinTime(2.0);
 void BM_PlainBeastAsyncJson(benchmark::State& state) {
   boost::asio::io_context io;
   beast::tcp_stream stream(io);
-  stream.connect(boost::asio::ip::tcp::endpoint(boost::asio::ip::make_address("127.0.0.1"), server().server.port()));
+  connect(stream);
   std::vector<double> us;
   beast::flat_buffer buffer;
   bool failed = false;
   for (auto _ : state) {
     const auto t0 = Clock::now();
-    http::request<http::string_body> req{http::verb::post, "/p/v1/chat/completions", 11};
-    req.set(http::field::host, "127.0.0.1");
-    req.set(http::field::content_type, "application/json");
-    req.set(http::field::authorization, "Bearer bench");
-    req.body() = nlohmann::json{{"model", "p"},
-                                {"messages", {{{"role", "user"}, {"content", "What is the weather in Paris today?"}}}},
-                                {"max_tokens", 1024}}
-                     .dump();
-    req.prepare_payload();
+    http::request<http::string_body> req = plain_request(
+        nlohmann::json{{"model", "p"},
+                       {"messages", {{{"role", "user"}, {"content", "What is the weather in Paris today?"}}}},
+                       {"max_tokens", 1024}}
+            .dump());
     http::response<http::string_body> res;
     stream.expires_after(std::chrono::seconds(30));
     http::async_write(stream, req, [&](beast::error_code ec, std::size_t) {

@@ -282,8 +282,12 @@ Result<RunReport> run_scenario(const Scenario& scenario, const RunOptions& optio
   for (const Tool& t : scenario.tools) tool_names.push_back(t.name);
   const int tool_calls_per_step = agents_workload ? static_cast<int>(agents_workload->tool_calls_per_step) : 0;
   const sim::ScriptedResponder responder{{tool_calls_per_step, tool_names}};
-  for (std::size_t i = 0; env && i < scenario.providers.size(); ++i) w.transports.push_back(&env->provider(i));
-  for (const Provider& p : env ? std::vector<Provider>{} : scenario.providers) {
+  for (std::size_t i = 0; i < scenario.providers.size(); ++i) {
+    if (env) {  // the environment's transports stand for the providers
+      w.transports.push_back(&env->provider(i));
+      continue;
+    }
+    const Provider& p = scenario.providers[i];
     sim::MockProviderConfig pc{.name = p.name,
                                .api = p.api == Api::anthropic ? model::ProviderApi::anthropic : model::ProviderApi::openai,
                                .context_window = static_cast<int>(p.context_window),

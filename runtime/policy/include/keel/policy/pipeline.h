@@ -160,12 +160,11 @@ std::invoke_result_t<F&> Pipeline::execute(F op) {
     const RetryDecision& decision = run.failed(r->error(), token.cancelled() || overall_passed, sched.now());
     if (overall_passed && !token.cancelled()) co_return Error(ErrorCode::timeout, "deadline exceeded");
     if (decision.reason == RetryReason::cancelled && r->error().code != ErrorCode::cancelled) {
-      co_return Error(ErrorCode::cancelled, "retry cancelled").caused_by(std::move(*r).error());
+      co_return Retry::Run::cancelled(std::move(*r).error());
     }
     if (!decision.retry()) co_return std::move(*r);
     if (Status slept = co_await sleep_for(decision.delay); !slept) {
-      run.backoff_cancelled(r->error().code, sched.now());
-      co_return Error(ErrorCode::cancelled, "cancelled during retry backoff").caused_by(std::move(*r).error());
+      co_return run.backoff_cancelled(std::move(*r).error(), sched.now());
     }
   }
 }

@@ -220,9 +220,15 @@ class Retry {
       retry_->note(decision_, attempt_, e.code, now, outcome_);
       return decision_;
     }
-    // The caller was cancelled while waiting to retry (a second decision, `cancelled`).
-    void backoff_cancelled(ErrorCode code, TimePoint now) {
-      if (retry_) retry_->note(RetryDecision{RetryReason::cancelled}, attempt_, code, now, outcome_);
+    // The caller was cancelled while waiting to retry: a second decision (`cancelled`), and
+    // the error to return, caused by the last attempt's.
+    Error backoff_cancelled(Error last, TimePoint now) {
+      if (retry_) retry_->note(RetryDecision{RetryReason::cancelled}, attempt_, last.code, now, outcome_);
+      return Error(ErrorCode::cancelled, "cancelled during retry backoff").caused_by(std::move(last));
+    }
+    // The error to return when the caller was cancelled and the last attempt failed otherwise.
+    static Error cancelled(Error last) {
+      return Error(ErrorCode::cancelled, "retry cancelled").caused_by(std::move(last));
     }
     int attempt() const noexcept { return attempt_; }
 
@@ -278,13 +284,11 @@ std::invoke_result_t<F&> Retry::execute(F op, RetryOutcome* outcome) {
     }
     const RetryDecision& decision = run.failed(r->error(), token.cancelled(), sched.now());
     if (decision.reason == RetryReason::cancelled && r->error().code != ErrorCode::cancelled) {
-      co_return Error(ErrorCode::cancelled, "retry cancelled").caused_by(std::move(*r).error());
+      co_return Run::cancelled(std::move(*r).error());
     }
     if (!decision.retry()) co_return std::move(*r);
     if (Status slept = co_await sleep_for(decision.delay); !slept) {
-      run.backoff_cancelled(r->error().code, sched.now());
-      co_return Error(ErrorCode::cancelled, "cancelled during retry backoff")
-          .caused_by(std::move(*r).error());
+      co_return run.backoff_cancelled(std::move(*r).error(), sched.now());
     }
   }
 }
