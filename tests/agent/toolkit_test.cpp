@@ -72,7 +72,7 @@ TEST(Toolkit, SpecsAndNamesAreInRegistrationOrder) {
   Toolkit kit;
   for (const char* n : {"zeta", "alpha", "mid"}) kit.add(tool(n));
   EXPECT_EQ(kit.names(), (std::vector<std::string>{"zeta", "alpha", "mid"}));
-  const std::vector<model::ToolSpec> specs = kit.specs();
+  const auto specs = kit.specs();
   ASSERT_EQ(specs.size(), 3u);
   EXPECT_EQ(specs[0].name, "zeta");
   EXPECT_EQ(specs[1].name, "alpha");

@@ -2,23 +2,42 @@
 
 #include <nlohmann/json.hpp>
 
+#include "keel/core/trace_writer.h"
+
 namespace keel::agent {
 
+namespace {
+
+std::string_view trim_json_whitespace(std::string_view s) noexcept {
+  constexpr std::string_view kSpace = " \t\n\r";
+  const auto first = s.find_first_not_of(kSpace);
+  if (first == std::string_view::npos) return {};
+  return s.substr(first, s.find_last_not_of(kSpace) - first + 1);
+}
+
+}  // namespace
+
 std::string ToolResult::to_json() const {
-  nlohmann::ordered_json out;
-  out["ok"] = ok;
+  std::string out;
   if (ok) {
-    nlohmann::ordered_json parsed = nlohmann::ordered_json::parse(value, nullptr, /*allow_exceptions=*/false);
-    if (parsed.is_discarded())
-      out["value"] = value;
+    const std::string_view json = trim_json_whitespace(value);
+    out.reserve(value.size() + 24);
+    out += R"({"ok":true,"value":)";
+    // Validated by a SAX pass (no DOM), then spliced as the tool wrote it.
+    if (!json.empty() && nlohmann::json::accept(json))
+      out += json;
     else
-      out["value"] = std::move(parsed);
-  } else {
-    out["error"] = std::string{to_string(error.value_or(ErrorCode::internal))};
-    out["message"] = error_message;
-    if (maybe_executed) out["maybe_executed"] = true;
+      append_json_string(out, value);
+    out += '}';
+    return out;
   }
-  return out.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+  out += R"({"ok":false,"error":)";
+  append_json_string(out, to_string(error.value_or(ErrorCode::internal)));
+  out += R"(,"message":)";
+  append_json_string(out, error_message);
+  if (maybe_executed) out += R"(,"maybe_executed":true)";
+  out += '}';
+  return out;
 }
 
 }  // namespace keel::agent

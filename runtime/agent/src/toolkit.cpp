@@ -19,6 +19,7 @@ Tool& Toolkit::insert(Tool& tool, std::unique_ptr<Tool> owned) {
     throw std::invalid_argument("Toolkit::add: duplicate tool name '" + name + "'");
   by_name_.emplace(name, &tool);
   tools_.push_back(&tool);
+  specs_.push_back(tool.spec());
   if (owned) owned_.push_back(std::move(owned));
   return tool;
 }
@@ -28,12 +29,6 @@ Tool* Toolkit::find(std::string_view name) const noexcept {
   return it == by_name_.end() ? nullptr : it->second;
 }
 
-std::vector<model::ToolSpec> Toolkit::specs() const {
-  std::vector<model::ToolSpec> out;
-  out.reserve(tools_.size());
-  for (const Tool* t : tools_) out.push_back(t->spec());
-  return out;
-}
 
 std::vector<std::string> Toolkit::names() const {
   std::vector<std::string> out;

@@ -42,16 +42,16 @@ class Memory {
 
   // --- The system message ---
   void set_system(std::string text);
-  bool has_system() const noexcept { return system_.has_value(); }
-  const model::Message* system() const noexcept { return system_ ? &*system_ : nullptr; }
+  bool has_system() const noexcept { return has_system_; }
+  const model::Message* system() const noexcept { return has_system_ ? &messages_[0] : nullptr; }
   int system_tokens() const noexcept { return system_tokens_; }
 
   // --- The history (everything but the system message) ---
   void add(model::Message message);
-  std::span<const model::Message> history() const noexcept { return history_; }
-  std::size_t size() const noexcept { return history_.size(); }
-  bool empty() const noexcept { return history_.empty(); }
-  const model::Message& at(std::size_t index) const { return history_.at(index); }
+  std::span<const model::Message> history() const noexcept { return messages_.span().subspan(history_offset()); }
+  std::size_t size() const noexcept { return history_tokens_.size(); }
+  bool empty() const noexcept { return history_tokens_.empty(); }
+  const model::Message& at(std::size_t index) const { return messages_.at(history_offset() + index); }
   // The cached token count of history()[index].
   int tokens_at(std::size_t index) const { return history_tokens_.at(index); }
   // The index of the last history message with role `role`, or nullopt.
@@ -67,8 +67,9 @@ class Memory {
   void clear();
 
   // --- What a request built from this memory would hold ---
-  // The system message (if any) followed by the history.
-  std::vector<model::Message> messages() const;
+  // The system message (if any) followed by the history. O(1): the list is shared with the
+  // memory until either changes (shared_list.h).
+  const model::SharedList<model::Message>& messages() const noexcept { return messages_; }
   // Prompt tokens of messages(): request overhead + system + history. O(1).
   int tokens() const noexcept { return overhead_ + system_tokens_ + history_total_; }
   // The counter's per-request overhead, count({}).
@@ -79,13 +80,15 @@ class Memory {
 
  private:
   void recount_total() noexcept;
+  std::size_t history_offset() const noexcept { return has_system_ ? 1 : 0; }
 
   const model::TokenCounter& counter_;
   int overhead_ = 0;
-  std::optional<model::Message> system_;
+  // The system message (when has_system_) followed by the history: requests share it.
+  model::SharedList<model::Message> messages_;
+  bool has_system_ = false;
   int system_tokens_ = 0;
-  std::vector<model::Message> history_;
-  std::vector<int> history_tokens_;  // parallel to history_
+  std::vector<int> history_tokens_;  // parallel to the history
   int history_total_ = 0;
   std::uint64_t version_ = 0;
 };

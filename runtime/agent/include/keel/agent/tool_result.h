@@ -13,9 +13,11 @@
 //    cancelled before it started). `duration` is scheduler time from the call to its result.
 //  - `maybe_executed`: a non-idempotent tool that timed out or was cancelled after it started.
 //    It may have had its side effects; it is never re-run.
-//  - `to_json()`: `{"ok":true,"value":<value parsed as JSON, or the raw text as a JSON string>}`
-//    or `{"ok":false,"error":"<code>","message":"...","maybe_executed":true}` (the last key only
-//    when true). Compact, deterministic key order.
+//  - `to_json()`: `{"ok":true,"value":<value>}` where <value> is the tool's text as written
+//    (minus surrounding whitespace) when it is valid JSON — checked by a parser, not
+//    re-serialized, so numbers keep their digits — or else the raw text as a JSON string; or
+//    `{"ok":false,"error":"<code>","message":"...","maybe_executed":true}` (the last key only
+//    when true). Deterministic key order; strings escaped as in the trace (trace_writer.h).
 //
 // Example:
 //   ToolResult r = co_await runner.run(call);

@@ -7,7 +7,8 @@
 // Contract:
 //  - Names are unique and non-empty: adding a duplicate, an empty name or a null tool throws
 //    std::invalid_argument (configuration time; nothing is added).
-//  - `specs()` and `names()` list tools in registration order (deterministic requests).
+//  - `specs()` and `names()` list tools in registration order (deterministic requests). A
+//    tool's spec is read once, when it is added: it must not change afterwards.
 //  - `find` returns nullptr for an unknown name. Tool addresses are stable for the toolkit's
 //    lifetime; a borrowed tool must outlive the toolkit and every call in flight on it.
 //  - Not thread-safe; configure it before running calls. Move-only.
@@ -62,7 +63,8 @@ class Toolkit {
   bool contains(std::string_view name) const noexcept { return find(name) != nullptr; }
 
   // Every tool's spec, in registration order (for ChatRequest::tools).
-  std::vector<model::ToolSpec> specs() const;
+  // Shared with every request built from it: copying it copies no spec (shared_list.h).
+  const model::SharedList<model::ToolSpec>& specs() const noexcept { return specs_; }
   std::vector<std::string> names() const;
   std::size_t size() const noexcept { return tools_.size(); }
   bool empty() const noexcept { return tools_.empty(); }
@@ -73,6 +75,7 @@ class Toolkit {
   std::vector<Tool*> tools_;                          // registration order
   std::vector<std::unique_ptr<Tool>> owned_;
   std::map<std::string, Tool*, std::less<>> by_name_;
+  model::SharedList<model::ToolSpec> specs_;          // taken when each tool is added
 };
 
 }  // namespace keel::agent

@@ -19,6 +19,8 @@
 #include <string_view>
 #include <vector>
 
+#include "keel/model/shared_list.h"
+
 namespace keel::model {
 
 enum class Role : std::uint8_t { system, user, assistant, tool };
@@ -58,8 +60,8 @@ struct ToolSpec {
 
 struct ChatRequest {
   std::string model;  // provider model id; empty = the transport's default
-  std::vector<Message> messages;
-  std::vector<ToolSpec> tools;
+  SharedList<Message> messages;  // copies share the elements (shared_list.h)
+  SharedList<ToolSpec> tools;
   int max_output_tokens = 1024;
   int prompt_tokens = 0;  // counted by the caller (TokenCounter); 0 = not counted
   bool stream = false;
