@@ -179,5 +179,33 @@ TEST(MemoryTest, TokensEqualTheCounterAfterRandomEdits) {
   }
 }
 
+TEST(MemoryTest, ARequestKeepsWhatItWasBuiltFromWhileTheMemoryMovesOn) {
+  ApproxTokenCounter counter;
+  Memory memory{counter, "sys"};
+  memory.add(Message::user("one"));
+  memory.add(Message::assistant("two"));
+  const model::SharedList<Message> sent = memory.messages();  // shares, copies nothing
+  EXPECT_TRUE(sent.shared());
+
+  memory.add(Message::user("three"));
+  memory.erase(0, 1);
+  memory.set_system("new sys");
+  ASSERT_EQ(sent.size(), 3u);
+  EXPECT_EQ(sent[0], Message::system("sys"));
+  EXPECT_EQ(sent[1], Message::user("one"));
+  EXPECT_EQ(sent[2], Message::assistant("two"));
+
+  ASSERT_EQ(memory.messages().size(), 3u);
+  EXPECT_EQ(memory.messages()[0], Message::system("new sys"));
+  EXPECT_EQ(memory.at(0), Message::assistant("two"));
+  EXPECT_EQ(memory.at(1), Message::user("three"));
+  EXPECT_THROW((void)memory.at(2), std::out_of_range);
+  EXPECT_EQ(memory.tokens(), counter.count(memory.messages()));
+  memory.set_system("");
+  EXPECT_FALSE(memory.has_system());
+  EXPECT_EQ(memory.messages().size(), 2u);
+  EXPECT_EQ(memory.tokens(), counter.count(memory.messages()));
+}
+
 }  // namespace
 }  // namespace keel::agent

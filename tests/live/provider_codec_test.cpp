@@ -59,7 +59,7 @@ TEST(ProviderCodec, AnthropicRequestBody) {
 
 TEST(ProviderCodec, InvalidJsonTextInARequestIsInvalidRequest) {
   ChatRequest r = conversation();
-  r.tools[0].parameters_schema = "{oops";
+  r.tools.edit(0).parameters_schema = "{oops";
   for (ProviderApi api : {ProviderApi::openai, ProviderApi::anthropic}) {
     Result<std::string> body = encode_request(api, r, "m");
     ASSERT_FALSE(body);

@@ -69,7 +69,7 @@ void Memory::erase_indices(std::span<const std::size_t> ascending) {
       continue;
     }
     if (out != i) {
-      messages_[offset + out] = std::move(messages_[offset + i]);
+      messages_.edit(offset + out) = std::move(messages_.edit(offset + i));
       history_tokens_[out] = history_tokens_[i];
     }
     ++out;

@@ -6,10 +6,11 @@
 // one reference-count increment, and the agent's memory and its requests share one history.
 //
 // Contract:
-//  - Value semantics: a copy never sees a later change made through another copy. Any
-//    non-const access (push_back, non-const operator[]/back()/begin(), erase, clear...) first
-//    takes a private copy of the elements if they are shared (copy-on-write).
-//  - Const access never copies and never allocates. References and iterators obtained from a
+//  - Value semantics: a copy never sees a later change made through another copy. Every
+//    write (push_back, emplace_back, edit, erase, clear, resize, reserve) first takes a private
+//    copy of the elements if they are shared (copy-on-write).
+//  - Reading never copies and never allocates, even through a non-const list: operator[],
+//    front, back and iteration are read-only; write an element through `edit(i)`. References and iterators obtained from a
 //    list are invalidated by any non-const call on that list (as with std::vector, and also
 //    because the call may move the list to private storage).
 //  - Copies may be read on different threads; a list (one object) is not thread-safe itself.
@@ -18,6 +19,7 @@
 //   SharedList<Message> history{Message::user("hi")};
 //   SharedList<Message> sent = history;     // shares, no element copied
 //   history.push_back(Message::assistant("hello"));   // history copies, then appends
+//   history.edit(0).content = "hi!";                 // not shared any more: no copy
 //   assert(sent.size() == 1 && history.size() == 2);
 #pragma once
 
@@ -36,7 +38,6 @@ class SharedList {
  public:
   using value_type = T;
   using size_type = std::size_t;
-  using iterator = typename std::vector<T>::iterator;
   using const_iterator = typename std::vector<T>::const_iterator;
 
   SharedList() = default;
@@ -63,11 +64,9 @@ class SharedList {
   bool shared() const noexcept { return items_ && items_.use_count() > 1; }
 
   // --- Writes: copy the elements first if they are shared ---
-  T& operator[](std::size_t i) { return own()[i]; }
-  T& front() { return own().front(); }
-  T& back() { return own().back(); }
-  iterator begin() { return own().begin(); }
-  iterator end() { return own().end(); }
+  // Element access for writing is explicit, so that reading a non-const list never copies.
+  T& edit(std::size_t i) { return own().at(i); }
+  std::vector<T>& edit() { return own(); }
   void push_back(T value) { own().push_back(std::move(value)); }
   template <class... Args>
   T& emplace_back(Args&&... args) {
