@@ -6,6 +6,8 @@
 #include <limits>
 #include <sstream>
 
+#include <nlohmann/json.hpp>
+
 #include "keel/core/rng.h"
 
 using namespace std::chrono_literals;
@@ -24,6 +26,22 @@ std::string json_string(std::string_view s) {
   std::string out;
   append_json_string(out, s);
   return out;
+}
+
+// The renderer skips plain ASCII eight bytes at a time: every special byte at every offset of
+// a long string must still be escaped exactly as nlohmann::json (same rules for these bytes).
+TEST(TraceWriterTest, EscapesSpecialBytesAtEveryOffset) {
+  const std::string specials[] = {"\x01", "\"", "\\", "\n", "\x1f", "\t", "\xc3\xa9", "\xe2\x82\xac", "\x7f"};
+  for (const std::string& special : specials) {
+    for (std::size_t at = 0; at <= 24; ++at) {
+      std::string s(24, 'a');
+      s.insert(at, special);
+      EXPECT_EQ(json_string(s), nlohmann::json(s).dump()) << "byte " << int(static_cast<unsigned char>(special[0])) << " at " << at;
+    }
+  }
+  std::string invalid(20, 'b');
+  invalid[13] = '\xff';
+  EXPECT_EQ(json_string(invalid), "\"bbbbbbbbbbbbb\\ufffdbbbbbb\"");
 }
 
 TEST(TraceWriterTest, ExactLine) {

@@ -2,6 +2,7 @@
 #include "keel/core/trace_writer.h"
 
 #include <bit>
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstring>
@@ -48,21 +49,127 @@ std::size_t utf8_sequence_length(std::string_view s, std::size_t i) noexcept {
   return len;
 }
 
-template <class Int>
-void append_integer(std::string& out, Int v) {
-  char buf[24];
-  auto r = std::to_chars(buf, buf + sizeof buf, v);
-  out.append(buf, r.ptr);
+// The renderer writes through a raw pointer into space reserved from an upper bound
+// (json_string_bound, canonical_json_bound): no capacity check per piece.
+
+constexpr std::size_t json_string_bound(std::string_view s) noexcept { return 6 * s.size() + 2; }
+constexpr std::size_t kNumberBound = 32;  // int64, uint64, shortest double, "null"/"false"
+
+inline char* put(char* p, std::string_view s) noexcept {
+  std::memcpy(p, s.data(), s.size());
+  return p + s.size();
 }
 
-void append_double(std::string& out, double v) {
-  if (!std::isfinite(v)) {
-    out += "null";
-    return;
+template <class Int>
+char* put_integer(char* p, Int v) noexcept {
+  return std::to_chars(p, p + kNumberBound, v).ptr;
+}
+
+char* put_double(char* p, double v) noexcept {
+  if (!std::isfinite(v)) return put(p, "null");
+  return std::to_chars(p, p + kNumberBound, v).ptr;
+}
+
+// Whether any byte of the word is a control byte, '"', '\\' or non-ASCII (SWAR; false
+// positives are harmless: the caller then looks at the bytes one by one).
+constexpr bool needs_care(std::uint64_t w) noexcept {
+  constexpr std::uint64_t kOnes = 0x0101010101010101ULL, kHigh = 0x8080808080808080ULL;
+  const auto has_zero = [](std::uint64_t v) { return (v - kOnes) & ~v & kHigh; };
+  const std::uint64_t below_space = (w - kOnes * 0x20) & ~w & kHigh;
+  return (below_space | has_zero(w ^ (kOnes * '"')) | has_zero(w ^ (kOnes * '\\')) | (w & kHigh)) != 0;
+}
+
+// Writes `s` as a JSON string literal; needs json_string_bound(s) bytes.
+char* put_json_string(char* p, std::string_view s) noexcept {
+  static constexpr char kHex[] = "0123456789abcdef";
+  *p++ = '"';
+  std::size_t run = 0;  // start of the pending run of bytes copied verbatim
+  std::size_t i = 0;
+  const auto flush = [&] {
+    std::memcpy(p, s.data() + run, i - run);
+    p += i - run;
+  };
+  while (i < s.size()) {
+    if (i + 8 <= s.size() && !needs_care(load_le64(reinterpret_cast<const unsigned char*>(s.data()) + i))) {
+      i += 8;  // eight plain ASCII bytes at once
+      continue;
+    }
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x20 && c != '"' && c != '\\' && c < 0x80) {
+      ++i;
+      continue;
+    }
+    if (c >= 0x80) {
+      if (const std::size_t len = utf8_sequence_length(s, i)) {
+        i += len;
+        continue;
+      }
+      flush();
+      p = put(p, "\\ufffd");
+    } else {
+      flush();
+      *p++ = '\\';
+      switch (c) {
+        case '"': *p++ = '"'; break;
+        case '\\': *p++ = '\\'; break;
+        case '\b': *p++ = 'b'; break;
+        case '\f': *p++ = 'f'; break;
+        case '\n': *p++ = 'n'; break;
+        case '\r': *p++ = 'r'; break;
+        case '\t': *p++ = 't'; break;
+        default:
+          p = put(p, "u00");
+          *p++ = kHex[c >> 4];
+          *p++ = kHex[c & 0xF];
+      }
+    }
+    run = ++i;
   }
-  char buf[32];
-  auto r = std::to_chars(buf, buf + sizeof buf, v);
-  out.append(buf, r.ptr);
+  flush();
+  *p++ = '"';
+  return p;
+}
+
+std::size_t canonical_json_bound(const Event& e) noexcept {
+  std::size_t n = 16 + kNumberBound + json_string_bound(e.kind);  // {"t":<n>,"kind":<s>}
+  for (const Attr& a : e.attrs) {
+    n += 2 + json_string_bound(a.key);  // ,<key>:
+    const auto* s = std::get_if<std::string_view>(&a.value);
+    n += s ? json_string_bound(*s) : kNumberBound;
+  }
+  return n;
+}
+
+// Writes the canonical object; needs canonical_json_bound(e) bytes.
+char* put_canonical_json(char* p, const Event& e) noexcept {
+  p = put(p, "{\"t\":");
+  p = put_integer(p, e.time.time_since_epoch().count());
+  p = put(p, ",\"kind\":");
+  p = put_json_string(p, e.kind);
+  for (const Attr& a : e.attrs) {
+    *p++ = ',';
+    p = put_json_string(p, a.key);
+    *p++ = ':';
+    switch (a.value.index()) {
+      case 0: p = put_integer(p, *std::get_if<0>(&a.value)); break;
+      case 1: p = put_integer(p, *std::get_if<1>(&a.value)); break;
+      case 2: p = put_double(p, *std::get_if<2>(&a.value)); break;
+      case 3: p = put(p, *std::get_if<3>(&a.value) ? "true" : "false"); break;
+      case 4: p = put_json_string(p, *std::get_if<4>(&a.value)); break;
+      default: p = put(p, "null"); break;  // valueless (cannot happen: all alternatives are trivial)
+    }
+  }
+  *p++ = '}';
+  return p;
+}
+
+// Appends through `put_*` into `out` after reserving `bound` bytes.
+template <class Writer>
+void append_bounded(std::string& out, std::size_t bound, Writer write) {
+  const std::size_t at = out.size();
+  out.resize(at + bound);
+  char* const begin = out.data() + at;
+  out.resize(at + static_cast<std::size_t>(write(begin) - begin));
 }
 
 }  // namespace
@@ -111,73 +218,24 @@ std::string to_hex16(std::uint64_t v) {
 }
 
 void append_json_string(std::string& out, std::string_view s) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  out += '"';
-  std::size_t run = 0;  // start of the pending run of bytes copied verbatim
-  std::size_t i = 0;
-  const auto flush = [&] { out.append(s.data() + run, i - run); };
-  while (i < s.size()) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    if (c >= 0x20 && c != '"' && c != '\\' && c < 0x80) {
-      ++i;
-      continue;
-    }
-    if (c >= 0x80) {
-      if (const std::size_t len = utf8_sequence_length(s, i)) {
-        i += len;
-        continue;
-      }
-      flush();
-      out += "\\ufffd";
-    } else {
-      flush();
-      switch (c) {
-        case '"': out += "\\\""; break;
-        case '\\': out += "\\\\"; break;
-        case '\b': out += "\\b"; break;
-        case '\f': out += "\\f"; break;
-        case '\n': out += "\\n"; break;
-        case '\r': out += "\\r"; break;
-        case '\t': out += "\\t"; break;
-        default:
-          out += "\\u00";
-          out += kHex[c >> 4];
-          out += kHex[c & 0xF];
-      }
-    }
-    run = ++i;
-  }
-  flush();
-  out += '"';
+  append_bounded(out, json_string_bound(s), [&](char* p) { return put_json_string(p, s); });
 }
 
 void append_canonical_json(std::string& out, const Event& e) {
-  out += "{\"t\":";
-  append_integer(out, e.time.time_since_epoch().count());
-  out += ",\"kind\":";
-  append_json_string(out, e.kind);
-  for (const Attr& a : e.attrs) {
-    out += ',';
-    append_json_string(out, a.key);
-    out += ':';
-    switch (a.value.index()) {
-      case 0: append_integer(out, *std::get_if<0>(&a.value)); break;
-      case 1: append_integer(out, *std::get_if<1>(&a.value)); break;
-      case 2: append_double(out, *std::get_if<2>(&a.value)); break;
-      case 3: out += *std::get_if<3>(&a.value) ? "true" : "false"; break;
-      case 4: append_json_string(out, *std::get_if<4>(&a.value)); break;
-      default: out += "null"; break;  // valueless (cannot happen: all alternatives are trivial)
-    }
-  }
-  out += '}';
+  append_bounded(out, canonical_json_bound(e), [&](char* p) { return put_canonical_json(p, e); });
 }
 
 void TraceWriter::on_event(const Event& e) {
-  line_.clear();
-  append_canonical_json(line_, e);
-  line_ += '\n';
-  hash_.update(line_);
-  if (out_) out_->write(line_.data(), static_cast<std::streamsize>(line_.size()));
+  const std::size_t bound = canonical_json_bound(e) + 1;
+  if (bound > capacity_) {
+    capacity_ = std::max(bound, 2 * capacity_);
+    line_ = std::make_unique_for_overwrite<char[]>(capacity_);
+  }
+  char* end = put_canonical_json(line_.get(), e);
+  *end++ = '\n';
+  const std::string_view line{line_.get(), static_cast<std::size_t>(end - line_.get())};
+  hash_.update(line);
+  if (out_) out_->write(line.data(), static_cast<std::streamsize>(line.size()));
   ++lines_;
 }
 

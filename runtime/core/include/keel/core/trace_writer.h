@@ -25,6 +25,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <iosfwd>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -77,7 +78,7 @@ void append_canonical_json(std::string& out, const Event& e);
 class TraceWriter final : public EventSink {
  public:
   // `out` may be null (hash only); it must outlive the writer. Not flushed by the writer.
-  explicit TraceWriter(std::ostream* out = nullptr) : out_(out) { line_.reserve(256); }
+  explicit TraceWriter(std::ostream* out = nullptr) : out_(out) {}
 
   void on_event(const Event& e) override;
 
@@ -88,7 +89,8 @@ class TraceWriter final : public EventSink {
 
  private:
   std::ostream* out_;
-  std::string line_;
+  std::unique_ptr<char[]> line_;  // reused; grown to the largest line's upper bound
+  std::size_t capacity_ = 0;
   TraceHash hash_;
   std::uint64_t lines_ = 0;
 };
