@@ -1,7 +1,6 @@
 #include "keel/agent/tool_result.h"
 
-#include <nlohmann/json.hpp>
-
+#include "keel/core/json_check.h"
 #include "keel/core/trace_writer.h"
 
 namespace keel::agent {
@@ -23,8 +22,7 @@ std::string ToolResult::to_json() const {
     const std::string_view json = trim_json_whitespace(value);
     out.reserve(value.size() + 24);
     out += R"({"ok":true,"value":)";
-    // Validated by a SAX pass (no DOM), then spliced as the tool wrote it.
-    if (!json.empty() && nlohmann::json::accept(json))
+    if (is_json(json))  // checked in one pass, spliced as the tool wrote it
       out += json;
     else
       append_json_string(out, value);

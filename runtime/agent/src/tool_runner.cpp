@@ -5,8 +5,7 @@
 #include <string_view>
 #include <utility>
 
-#include <nlohmann/json.hpp>
-
+#include "keel/core/json_check.h"
 #include "keel/core/sleep.h"
 #include "keel/core/timeout.h"
 
@@ -20,13 +19,10 @@ bool only_whitespace(std::string_view s) noexcept {
 
 // Why `arguments` is not acceptable, or an empty string when it is a JSON object.
 std::string argument_problem(std::string_view arguments) {
-  // Fast path: a SAX pass that builds nothing; the DOM only to describe a rejection.
-  const auto first = arguments.find_first_not_of(" \t\n\r");
-  if (first != std::string_view::npos && arguments[first] == '{' && nlohmann::json::accept(arguments)) return {};
-  const nlohmann::json parsed = nlohmann::json::parse(arguments, nullptr, /*allow_exceptions=*/false);
-  if (parsed.is_discarded()) return "arguments are not valid JSON";
-  if (!parsed.is_object()) return std::string{"arguments must be a JSON object, got "} + parsed.type_name();
-  return {};
+  const std::optional<JsonType> type = json_type(arguments);
+  if (!type) return "arguments are not valid JSON";
+  if (*type == JsonType::object) return {};
+  return std::string{"arguments must be a JSON object, got "}.append(to_string(*type));
 }
 
 std::string whole_ms(Duration d) {

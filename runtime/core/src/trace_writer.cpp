@@ -1,52 +1,22 @@
 // keel/core/trace_writer.cpp — canonical JSON rendering and the trace hash.
 #include "keel/core/trace_writer.h"
 
-#include <bit>
 #include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstring>
 #include <ostream>
 
+#include "keel/core/detail/json_bytes.h"
+
 namespace keel {
 namespace {
 
 constexpr std::uint64_t rotl64(std::uint64_t x, int k) noexcept { return (x << k) | (x >> (64 - k)); }
 
-inline std::uint64_t load_le64(const unsigned char* p) noexcept {
-  std::uint64_t w;
-  std::memcpy(&w, p, 8);
-  if constexpr (std::endian::native == std::endian::big) {
-    std::uint64_t r = 0;
-    for (int i = 0; i < 8; ++i) r |= std::uint64_t{p[i]} << (8 * i);
-    w = r;
-  }
-  return w;
-}
-
 inline std::uint64_t hash_step(std::uint64_t acc, std::uint64_t w) noexcept {
   acc ^= rotl64(w * TraceHash::P2, 31) * TraceHash::P1;
   return rotl64(acc, 27) * TraceHash::P1 + TraceHash::P4;
-}
-
-// Length of the valid UTF-8 sequence starting at s[i] (a byte >= 0x80), or 0 if invalid.
-std::size_t utf8_sequence_length(std::string_view s, std::size_t i) noexcept {
-  const auto at = [&](std::size_t k) -> unsigned { return static_cast<unsigned char>(s[k]); };
-  const unsigned b0 = at(i);
-  std::size_t len;
-  unsigned lo = 0x80, hi = 0xBF;  // allowed range of the second byte
-  if (b0 >= 0xC2 && b0 <= 0xDF) len = 2;
-  else if (b0 == 0xE0) len = 3, lo = 0xA0;
-  else if (b0 >= 0xE1 && b0 <= 0xEF) len = 3, hi = (b0 == 0xED ? 0x9F : 0xBF);  // no surrogates
-  else if (b0 == 0xF0) len = 4, lo = 0x90;
-  else if (b0 >= 0xF1 && b0 <= 0xF3) len = 4;
-  else if (b0 == 0xF4) len = 4, hi = 0x8F;  // <= U+10FFFF
-  else return 0;
-  if (i + len > s.size()) return 0;
-  if (at(i + 1) < lo || at(i + 1) > hi) return 0;
-  for (std::size_t k = 2; k < len; ++k)
-    if (at(i + k) < 0x80 || at(i + k) > 0xBF) return 0;
-  return len;
 }
 
 // The renderer writes through a raw pointer into space reserved from an upper bound
@@ -70,19 +40,11 @@ char* put_double(char* p, double v) noexcept {
   return std::to_chars(p, p + kNumberBound, v).ptr;
 }
 
-// Whether any byte of the word is a control byte, '"', '\\' or non-ASCII (SWAR; false
-// positives are harmless: the caller then looks at the bytes one by one).
-constexpr bool needs_care(std::uint64_t w) noexcept {
-  constexpr std::uint64_t kOnes = 0x0101010101010101ULL, kHigh = 0x8080808080808080ULL;
-  const auto has_zero = [](std::uint64_t v) { return (v - kOnes) & ~v & kHigh; };
-  const std::uint64_t below_space = (w - kOnes * 0x20) & ~w & kHigh;
-  return (below_space | has_zero(w ^ (kOnes * '"')) | has_zero(w ^ (kOnes * '\\')) | (w & kHigh)) != 0;
-}
-
 // Writes `s` as a JSON string literal; needs json_string_bound(s) bytes.
 char* put_json_string(char* p, std::string_view s) noexcept {
   static constexpr char kHex[] = "0123456789abcdef";
   *p++ = '"';
+  const auto* bytes = reinterpret_cast<const unsigned char*>(s.data());
   std::size_t run = 0;  // start of the pending run of bytes copied verbatim
   std::size_t i = 0;
   const auto flush = [&] {
@@ -90,7 +52,7 @@ char* put_json_string(char* p, std::string_view s) noexcept {
     p += i - run;
   };
   while (i < s.size()) {
-    if (i + 8 <= s.size() && !needs_care(load_le64(reinterpret_cast<const unsigned char*>(s.data()) + i))) {
+    if (i + 8 <= s.size() && !detail::word_needs_json_care(detail::load_le64(bytes + i))) {
       i += 8;  // eight plain ASCII bytes at once
       continue;
     }
@@ -100,7 +62,7 @@ char* put_json_string(char* p, std::string_view s) noexcept {
       continue;
     }
     if (c >= 0x80) {
-      if (const std::size_t len = utf8_sequence_length(s, i)) {
+      if (const std::size_t len = detail::utf8_sequence_length(bytes + i, s.size() - i)) {
         i += len;
         continue;
       }
@@ -186,10 +148,10 @@ void TraceHash::update(std::string_view bytes) noexcept {
     p += take;
     n -= take;
     if (buf_len_ < 8) return;
-    acc_ = hash_step(acc_, load_le64(buf_));
+    acc_ = hash_step(acc_, detail::load_le64(buf_));
     buf_len_ = 0;
   }
-  for (; n >= 8; p += 8, n -= 8) acc_ = hash_step(acc_, load_le64(p));
+  for (; n >= 8; p += 8, n -= 8) acc_ = hash_step(acc_, detail::load_le64(p));
   if (n != 0) std::memcpy(buf_, p, n);
   buf_len_ = n;
 }
@@ -199,7 +161,7 @@ std::uint64_t TraceHash::digest() const noexcept {
   if (buf_len_ != 0) {
     unsigned char tail[8] = {};
     std::memcpy(tail, buf_, buf_len_);
-    acc = hash_step(acc, load_le64(tail));
+    acc = hash_step(acc, detail::load_le64(tail));
   }
   acc ^= total_;
   acc ^= acc >> 33;
