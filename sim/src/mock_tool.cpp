@@ -56,10 +56,10 @@ Result<std::string> MockTool::finish(std::uint64_t index, TimePoint started, Res
 Task<Result<std::string>> MockTool::invoke(std::string arguments_json) {
   const TimePoint started = scheduler_.now();
   const std::uint64_t index = stats_.executions++;
-  std::string call_id;
+  std::string_view call_id;  // a view into arguments_json, which lives in this frame
   if (auto id = detail::find_string_field(arguments_json, "call_id")) {
-    call_id = std::string{*id};
-    ++stats_.per_call[call_id];
+    call_id = *id;
+    stats_.count_execution(call_id);
   } else {
     ++stats_.untracked;
   }

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <string>
 
+#include "keel/core/sleep.h"
 #include "keel/core/timeout.h"
 
 namespace keel::model {
@@ -97,29 +98,37 @@ Task<Result<ChatResponse>> ModelManager::complete(ChatRequest request) {
   co_return co_await run_call(std::move(request));
 }
 
+std::optional<Error> ModelManager::begin_attempt(Slot& slot, policy::BreakerPermit& permit, TimePoint now) {
+  if (slot.breaker) {
+    permit = slot.breaker->try_acquire(now);
+    if (!permit) return permit.error().with_provider(slot.transport->info().name);
+  }
+  ++counters_.attempts;
+  emit(events_, now, "model.attempt", {{"model", slot.transport->info().name}});
+  return std::nullopt;
+}
+
+Deadline ModelManager::attempt_deadline(TimePoint start) const noexcept {
+  return config_.attempt_timeout ? Deadline::after(start, *config_.attempt_timeout) : Deadline::never();
+}
+
+void ModelManager::end_attempt(Slot& slot, const policy::BreakerPermit& permit, Result<ChatResponse>& r,
+                               TimePoint start, TimePoint now) {
+  if (!r && r.error().code == ErrorCode::timeout && r.error().provider.empty()) {
+    r.error().provider = slot.transport->info().name;
+  }
+  if (slot.breaker) slot.breaker->on_result(permit, policy::BreakerOutcome::of(r), now - start, now);
+  if (r && r->provider.empty()) r->provider = slot.transport->info().name;
+}
+
 Task<Result<ChatResponse>> ModelManager::attempt(std::size_t index, ChatRequest request) {
   Scheduler& sched = co_await this_task::scheduler();
   Slot& slot = *slots_[index];
   policy::BreakerPermit permit;
-  if (slot.breaker) {
-    permit = slot.breaker->try_acquire(sched.now());
-    if (!permit) co_return permit.error().with_provider(slot.transport->info().name);
-  }
-  ++counters_.attempts;
-  emit(events_, sched.now(), "model.attempt", {{"model", slot.transport->info().name}});
+  if (std::optional<Error> refused = begin_attempt(slot, permit, sched.now())) co_return std::move(*refused);
   const TimePoint start = sched.now();
-  // One co_await with an optional deadline (g++ 12 + ASan mis-handle a Result assigned from
-  // co_await in two branches).
-  const Deadline deadline =
-      config_.attempt_timeout ? Deadline::after(start, *config_.attempt_timeout) : Deadline::never();
-  Result<ChatResponse> r = co_await with_timeout(slot.transport->complete(std::move(request)), deadline);
-  if (!r && r.error().code == ErrorCode::timeout && r.error().provider.empty()) {
-    r.error().provider = slot.transport->info().name;
-  }
-  if (slot.breaker) {
-    slot.breaker->on_result(permit, policy::BreakerOutcome::of(r), sched.now() - start, sched.now());
-  }
-  if (r && r->provider.empty()) r->provider = slot.transport->info().name;
+  Result<ChatResponse> r = co_await with_timeout(slot.transport->complete(std::move(request)), attempt_deadline(start));
+  end_attempt(slot, permit, r, start, sched.now());
   co_return r;
 }
 
@@ -145,6 +154,8 @@ Error chain_failure(Error failure, const std::optional<Error>& previous) {
 
 Task<Result<ChatResponse>> ModelManager::run_call(ChatRequest request) {
   Scheduler& sched = co_await this_task::scheduler();
+  const CancelToken token = co_await this_task::cancel_token();
+  const Deadline deadline = co_await this_task::deadline();
   const std::uint64_t call = next_call_++;
   ++counters_.calls;
   emit(events_, sched.now(), "model.call.start", {{"call", call}, {"prompt_tokens", request.prompt_tokens}});
@@ -203,7 +214,37 @@ Task<Result<ChatResponse>> ModelManager::run_call(ChatRequest request) {
       continue;
     }
     ++tried;
-    Result<ChatResponse> r = co_await on_model(index, request);
+    // The model's retry loop and attempts, inline: what on_model() does for hedges, without a
+    // coroutine frame per layer (Retry::Run keeps the bookkeeping identical to execute()).
+    policy::Retry::Run run{&*slot.retry, deadline};
+    std::optional<Result<ChatResponse>> got;
+    for (;;) {
+      run.start_attempt(sched.now());
+      got.reset();
+      policy::BreakerPermit permit;
+      if (std::optional<Error> refused = begin_attempt(slot, permit, sched.now())) {
+        got.emplace(std::move(*refused));
+      } else {
+        const TimePoint start = sched.now();
+        got.emplace(co_await with_timeout(slot.transport->complete(request), attempt_deadline(start)));
+        end_attempt(slot, permit, *got, start, sched.now());
+      }
+      if (got->ok()) {
+        run.succeeded();
+        break;
+      }
+      const policy::RetryDecision& decision = run.failed(got->error(), token.cancelled(), sched.now());
+      if (decision.reason == policy::RetryReason::cancelled && got->error().code != ErrorCode::cancelled) {
+        got.emplace(policy::Retry::Run::cancelled(std::move(*got).error()));
+        break;
+      }
+      if (!decision.retry()) break;
+      if (Status slept = co_await sleep_for(decision.delay); !slept) {
+        got.emplace(run.backoff_cancelled(std::move(*got).error(), sched.now()));
+        break;
+      }
+    }
+    Result<ChatResponse> r = std::move(*got);
     if (r) {
       finish_ok(r);
       co_return r;

@@ -28,13 +28,14 @@
 //   EXPECT_EQ(search.stats().max_per_call(), 1u);
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <cstdint>
 #include <functional>
-#include <map>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 
 #include "keel/agent/tool.h"
 #include "keel/core/event.h"
@@ -58,7 +59,13 @@ struct MockToolStats {
   std::uint64_t faults_injected = 0;
   std::uint64_t untracked = 0;   // executions without a call_id
   std::array<std::uint64_t, kErrorCodes.size()> failures_by_code{};
-  std::map<std::string, std::uint64_t, std::less<>> per_call;  // call_id -> executions
+  std::uint64_t most_per_call = 0;  // the largest value in per_call
+
+  struct IdHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view id) const noexcept { return std::hash<std::string_view>{}(id); }
+  };
+  std::unordered_map<std::string, std::uint64_t, IdHash, std::equal_to<>> per_call;  // call_id -> executions
 
   std::uint64_t failures_of(ErrorCode c) const noexcept { return failures_by_code[static_cast<std::size_t>(c)]; }
   std::uint64_t executions_of(std::string_view call_id) const {
@@ -66,10 +73,11 @@ struct MockToolStats {
     return it == per_call.end() ? 0 : it->second;
   }
   // The most executions any one requested call got (0 if none was tracked).
-  std::uint64_t max_per_call() const noexcept {
-    std::uint64_t m = 0;
-    for (const auto& [id, n] : per_call) m = n > m ? n : m;
-    return m;
+  std::uint64_t max_per_call() const noexcept { return most_per_call; }
+  void count_execution(std::string_view call_id) {
+    auto it = per_call.find(call_id);
+    if (it == per_call.end()) it = per_call.emplace(std::string{call_id}, 0).first;
+    most_per_call = std::max(most_per_call, ++it->second);
   }
 };
 

@@ -117,8 +117,14 @@ class ModelManager final : public ChatModel {
   struct Slot;
   std::vector<std::size_t> order_for_call(std::uint64_t call_index);
   Task<Result<ChatResponse>> run_call(ChatRequest request);
-  Task<Result<ChatResponse>> on_model(std::size_t index, ChatRequest request);
+  Task<Result<ChatResponse>> on_model(std::size_t index, ChatRequest request);  // hedges
   Task<Result<ChatResponse>> attempt(std::size_t index, ChatRequest request);
+  // One attempt's bookkeeping, shared by attempt() and run_call's inline loop: the breaker's
+  // permission (or the refusal to return), and after the answer the breaker's record.
+  std::optional<Error> begin_attempt(Slot& slot, policy::BreakerPermit& permit, TimePoint now);
+  void end_attempt(Slot& slot, const policy::BreakerPermit& permit, Result<ChatResponse>& r, TimePoint start,
+                   TimePoint now);
+  Deadline attempt_deadline(TimePoint start) const noexcept;
 
   ModelManagerConfig config_;
   std::vector<std::unique_ptr<Slot>> slots_;
