@@ -209,7 +209,11 @@ Task<Result<ChatResponse>> ChatAgent::call_model(StepGuard guard, std::uint64_t 
   if (!fit) co_return std::move(fit).error();
   add_usage(usage, fit->usage);
   const int sent_tokens = fit->prompt_tokens;
-  Result<ChatResponse> answer = co_await send(build_request(sent_tokens), index, iteration, false);
+  Scheduler& sched = co_await this_task::scheduler();
+  TimePoint sent = sched.now();
+  ++counters_.model_calls;
+  Result<ChatResponse> answer = co_await model_.complete(build_request(sent_tokens));
+  note_model_call(answer, index, iteration, sent_tokens, sent, sched.now(), false);
   if (answer || answer.error().code != ErrorCode::context_overflow || interrupted(guard)) co_return answer;
 
   // The provider's window was smaller than we believed: shrink and retry once.
@@ -222,20 +226,19 @@ Task<Result<ChatResponse>> ChatAgent::call_model(StepGuard guard, std::uint64_t 
     co_return e;
   }
   add_usage(usage, refit->usage);
-  co_return co_await send(build_request(refit->prompt_tokens), index, iteration, true);
+  sent = sched.now();
+  ++counters_.model_calls;
+  Result<ChatResponse> again = co_await model_.complete(build_request(refit->prompt_tokens));
+  note_model_call(again, index, iteration, refit->prompt_tokens, sent, sched.now(), true);
+  co_return again;
 }
 
-Task<Result<ChatResponse>> ChatAgent::send(ChatRequest request, std::uint64_t index, int iteration, bool retry) {
-  Scheduler& sched = co_await this_task::scheduler();
-  const TimePoint started = sched.now();
-  const int prompt_tokens = request.prompt_tokens;
-  ++counters_.model_calls;
-  Result<ChatResponse> answer = co_await model_.complete(std::move(request));
+void ChatAgent::note_model_call(const Result<ChatResponse>& answer, std::uint64_t index, int iteration,
+                                int prompt_tokens, TimePoint sent, TimePoint now, bool retry) {
   const std::string_view code = answer ? std::string_view{"ok"} : to_string(answer.error().code);
-  emit(events_, sched.now(), "agent.model_call",
+  emit(events_, now, "agent.model_call",
        {{"step", index}, {"iteration", iteration}, {"ok", answer.ok()}, {"code", code},
-        {"prompt_tokens", prompt_tokens}, {"duration", sched.now() - started}, {"retry", retry}});
-  co_return answer;
+        {"prompt_tokens", prompt_tokens}, {"duration", now - sent}, {"retry", retry}});
 }
 
 Task<ToolResult> ChatAgent::run_tool(model::ToolCall call) {

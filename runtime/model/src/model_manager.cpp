@@ -75,7 +75,7 @@ const policy::HedgingCounters* ModelManager::hedging_counters() const noexcept {
   return hedging_ ? &hedging_->counters() : nullptr;
 }
 
-std::vector<std::size_t> ModelManager::order_for_call(std::uint64_t call_index) {
+std::size_t ModelManager::first_for_call(std::uint64_t call_index) {
   const std::size_t n = slots_.size();
   std::size_t first = 0;
   if (config_.custom_scheduling) {
@@ -85,9 +85,7 @@ std::vector<std::size_t> ModelManager::order_for_call(std::uint64_t call_index) 
   } else if (config_.scheduling == Scheduling::random) {
     first = static_cast<std::size_t>(scheduling_rng_.uniform_u64(n));
   }
-  std::vector<std::size_t> order(n);
-  for (std::size_t i = 0; i < n; ++i) order[i] = (first + i) % n;
-  return order;
+  return first;
 }
 
 Task<Result<ChatResponse>> ModelManager::complete(ChatRequest request) {
@@ -159,7 +157,10 @@ Task<Result<ChatResponse>> ModelManager::run_call(ChatRequest request) {
   const std::uint64_t call = next_call_++;
   ++counters_.calls;
   emit(events_, sched.now(), "model.call.start", {{"call", call}, {"prompt_tokens", request.prompt_tokens}});
-  const std::vector<std::size_t> order = order_for_call(call);
+  // The call's order: every model once, from `first`, wrapping around.
+  const std::size_t n = slots_.size();
+  const std::size_t first = first_for_call(call);
+  const auto model_at = [first, n](std::size_t pos) { return (first + pos) % n; };
 
   std::optional<Error> failures;  // each model's final error, latest first
   int tried = 0;
@@ -174,10 +175,10 @@ Task<Result<ChatResponse>> ModelManager::run_call(ChatRequest request) {
 
   // Optional hedging across the first models of the order.
   if (hedging_) {
-    const int width = static_cast<int>(std::min<std::size_t>(order.size(), 1 + config_.hedging->max_extra));
+    const int width = static_cast<int>(std::min<std::size_t>(n, 1 + config_.hedging->max_extra));
     const ChatRequest* req = &request;
     Result<ChatResponse> r = co_await hedging_->execute(
-        [this, &order, req, width](int i) { return on_model(order[static_cast<std::size_t>(i % width)], *req); });
+        [this, model_at, req, width](int i) { return on_model(model_at(static_cast<std::size_t>(i % width)), *req); });
     tried = width;
     if (r) {
       finish_ok(r);
@@ -190,11 +191,11 @@ Task<Result<ChatResponse>> ModelManager::run_call(ChatRequest request) {
     }
     failures = std::move(r).error();
     pos = static_cast<std::size_t>(width);
-    last_model = slots_[order[pos - 1]]->transport->info().name;  // moving on from it is a fallback
+    last_model = slots_[model_at(pos - 1)]->transport->info().name;  // moving on from it is a fallback
   }
 
-  for (; pos < order.size(); ++pos) {
-    const std::size_t index = order[pos];
+  for (; pos < n; ++pos) {
+    const std::size_t index = model_at(pos);
     Slot& slot = *slots_[index];
     const std::string& name = slot.transport->info().name;
     const int window = slot.transport->info().context_window;

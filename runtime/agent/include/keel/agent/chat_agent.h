@@ -130,7 +130,9 @@ class ChatAgent {
   Task<Result<StepResult>> wait_for_stop();
   Task<Result<model::ChatResponse>> call_model(StepGuard guard, std::uint64_t step, int iteration,
                                                model::Usage& usage);
-  Task<Result<model::ChatResponse>> send(model::ChatRequest request, std::uint64_t step, int iteration, bool retry);
+  // The agent.model_call event of one request sent at `sent` (`retry`: after an overflow).
+  void note_model_call(const Result<model::ChatResponse>& answer, std::uint64_t step, int iteration, int prompt_tokens,
+                       TimePoint sent, TimePoint now, bool retry);
   Task<ToolResult> run_tool(model::ToolCall call);
   model::ChatRequest build_request(int prompt_tokens) const;
 

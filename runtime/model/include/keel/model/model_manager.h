@@ -115,7 +115,7 @@ class ModelManager final : public ChatModel {
 
  private:
   struct Slot;
-  std::vector<std::size_t> order_for_call(std::uint64_t call_index);
+  std::size_t first_for_call(std::uint64_t call_index);  // the scheduling strategy's pick
   Task<Result<ChatResponse>> run_call(ChatRequest request);
   Task<Result<ChatResponse>> on_model(std::size_t index, ChatRequest request);  // hedges
   Task<Result<ChatResponse>> attempt(std::size_t index, ChatRequest request);
