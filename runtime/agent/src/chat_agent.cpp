@@ -192,7 +192,11 @@ Task<Result<StepResult>> ChatAgent::loop(std::uint64_t index, std::uint64_t epoc
     for (model::ToolCall& call : reply.tool_calls) {
       if (interrupted(guard)) co_return stopped_error();
       std::string id = call.id, name = call.name;
-      ToolResult result = co_await run_tool(std::move(call));
+      ++counters_.tool_calls;
+      std::optional<ToolResult> ran;
+      if (tools_) ran.emplace(co_await tools_->run(std::move(call)));
+      else ran.emplace(no_tools(std::move(call)));
+      ToolResult& result = *ran;
       if (interrupted(guard)) co_return stopped_error();
       memory_.add(Message::tool_result(std::move(id), std::move(name), result.to_json()));
       out.tool_results.push_back(std::move(result));
@@ -204,11 +208,16 @@ Task<Result<StepResult>> ChatAgent::loop(std::uint64_t index, std::uint64_t epoc
 
 Task<Result<ChatResponse>> ChatAgent::call_model(StepGuard guard, std::uint64_t index, int iteration,
                                                  model::Usage& usage) {
-  Result<ContextFit> fit = co_await context_.fit(memory_);
-  if (interrupted(guard)) co_return stopped_error();
-  if (!fit) co_return std::move(fit).error();
-  add_usage(usage, fit->usage);
-  const int sent_tokens = fit->prompt_tokens;
+  int sent_tokens = 0;
+  if (std::optional<ContextFit> as_is = context_.fits_as_is(memory_)) {  // the usual case: no frame
+    sent_tokens = as_is->prompt_tokens;
+  } else {
+    Result<ContextFit> fit = co_await context_.fit(memory_);
+    if (interrupted(guard)) co_return stopped_error();
+    if (!fit) co_return std::move(fit).error();
+    add_usage(usage, fit->usage);
+    sent_tokens = fit->prompt_tokens;
+  }
   Scheduler& sched = co_await this_task::scheduler();
   TimePoint sent = sched.now();
   ++counters_.model_calls;
@@ -241,17 +250,13 @@ void ChatAgent::note_model_call(const Result<ChatResponse>& answer, std::uint64_
         {"prompt_tokens", prompt_tokens}, {"duration", now - sent}, {"retry", retry}});
 }
 
-Task<ToolResult> ChatAgent::run_tool(model::ToolCall call) {
-  ++counters_.tool_calls;
-  if (!tools_) {
-    ToolResult r;
-    r.call_id = std::move(call.id);
-    r.tool = std::move(call.name);
-    r.error = ErrorCode::invalid_request;
-    r.error_message = "this agent has no tools";
-    co_return r;
-  }
-  co_return co_await tools_->run(std::move(call));
+ToolResult ChatAgent::no_tools(model::ToolCall call) {
+  ToolResult r;
+  r.call_id = std::move(call.id);
+  r.tool = std::move(call.name);
+  r.error = ErrorCode::invalid_request;
+  r.error_message = "this agent has no tools";
+  return r;
 }
 
 ChatRequest ChatAgent::build_request(int prompt_tokens) const {

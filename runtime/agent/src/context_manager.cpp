@@ -96,18 +96,23 @@ Task<Result<ContextFit>> ContextManager::recover(Memory& memory, int rejected_to
   return shrink(memory, true);
 }
 
+std::optional<ContextFit> ContextManager::fits_as_is(const Memory& memory) const noexcept {
+  const int tokens = memory.tokens();
+  const bool over_budget = tokens > budget();
+  const bool wants_summary = config_.on_overflow == ContextConfig::summarize && tokens > threshold();
+  if (over_budget || wants_summary) return std::nullopt;
+  ContextFit fit;
+  fit.prompt_tokens = tokens;
+  return fit;
+}
+
 Task<Result<ContextFit>> ContextManager::shrink(Memory& memory, bool reactive) {
   Scheduler& sched = co_await this_task::scheduler();
   const CancelToken token = co_await this_task::cancel_token();
+  if (std::optional<ContextFit> as_is = fits_as_is(memory)) co_return *as_is;
   ContextFit fit;
   const int limit = budget();
   int tokens = memory.tokens();
-  const bool over_budget = tokens > limit;
-  const bool wants_summary = config_.on_overflow == ContextConfig::summarize && tokens > threshold();
-  if (!over_budget && !wants_summary) {
-    fit.prompt_tokens = tokens;
-    co_return fit;
-  }
 
   ++counters_.overflows;
   emit(events_, sched.now(), "context.overflow",

@@ -133,7 +133,7 @@ class ChatAgent {
   // The agent.model_call event of one request sent at `sent` (`retry`: after an overflow).
   void note_model_call(const Result<model::ChatResponse>& answer, std::uint64_t step, int iteration, int prompt_tokens,
                        TimePoint sent, TimePoint now, bool retry);
-  Task<ToolResult> run_tool(model::ToolCall call);
+  static ToolResult no_tools(model::ToolCall call);  // the answer to a call when tools_ is null
   model::ChatRequest build_request(int prompt_tokens) const;
 
   model::ChatModel& model_;

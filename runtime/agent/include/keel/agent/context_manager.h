@@ -104,6 +104,9 @@ class ContextManager {
   ContextManager& operator=(const ContextManager&) = delete;
 
   Task<Result<ContextFit>> fit(Memory& memory);
+  // fit()'s answer when it has nothing to do (the memory is within budget and below the
+  // summarize threshold), computed synchronously; nullopt when fit() must act.
+  std::optional<ContextFit> fits_as_is(const Memory& memory) const noexcept;
   Task<Result<ContextFit>> recover(Memory& memory, int rejected_tokens);
 
   // Truncates `memory` until it fits `budget` (as described above). Returns messages removed.
