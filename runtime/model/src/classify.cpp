@@ -7,6 +7,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "keel/core/json_check.h"
+
 namespace keel::model {
 
 std::string_view to_string(ProviderApi api) noexcept {
@@ -30,6 +32,7 @@ std::string string_field(const json& obj, const char* key) {
 }
 
 std::optional<ErrorBody> parse_error_body(std::string_view body) {
+  if (json_type(body) != JsonType::object) return std::nullopt;  // HTML pages, empty bodies: no DOM
   json doc = json::parse(body, nullptr, /*allow_exceptions=*/false);
   if (!doc.is_object()) return std::nullopt;
   auto it = doc.find("error");
