@@ -2,6 +2,7 @@
 #include "keel/core/trace_writer.h"
 
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <cmath>
 #include <cstring>
@@ -40,6 +41,13 @@ char* put_double(char* p, double v) noexcept {
   return std::to_chars(p, p + kNumberBound, v).ptr;
 }
 
+// Printable ASCII other than '"' and '\\': copied as is.
+constexpr auto kPlainByte = [] {
+  std::array<bool, 256> plain{};
+  for (int c = 0x20; c < 0x80; ++c) plain[static_cast<std::size_t>(c)] = c != '"' && c != '\\';
+  return plain;
+}();
+
 // Writes `s` as a JSON string literal; needs json_string_bound(s) bytes.
 char* put_json_string(char* p, std::string_view s) noexcept {
   static constexpr char kHex[] = "0123456789abcdef";
@@ -51,16 +59,12 @@ char* put_json_string(char* p, std::string_view s) noexcept {
     std::memcpy(p, s.data() + run, i - run);
     p += i - run;
   };
-  while (i < s.size()) {
-    if (i + 8 <= s.size() && !detail::word_needs_json_care(detail::load_le64(bytes + i))) {
-      i += 8;  // eight plain ASCII bytes at once
-      continue;
-    }
-    const auto c = static_cast<unsigned char>(s[i]);
-    if (c >= 0x20 && c != '"' && c != '\\' && c < 0x80) {
-      ++i;
-      continue;
-    }
+  const std::size_t n = s.size();
+  for (;;) {
+    while (i + 8 <= n && !detail::word_needs_json_care(detail::load_le64(bytes + i))) i += 8;  // plain words
+    while (i < n && kPlainByte[bytes[i]]) ++i;
+    if (i == n) break;
+    const unsigned char c = bytes[i];
     if (c >= 0x80) {
       if (const std::size_t len = detail::utf8_sequence_length(bytes + i, s.size() - i)) {
         i += len;
