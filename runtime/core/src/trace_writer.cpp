@@ -41,6 +41,30 @@ char* put_double(char* p, double v) noexcept {
   return std::to_chars(p, p + kNumberBound, v).ptr;
 }
 
+// memcpy for the short runs of a trace line, inline: at most two loads and two stores of
+// overlapping words for n <= 16, the library call beyond.
+inline void copy_short(char* out, const unsigned char* in, std::size_t n) noexcept {
+  if (n >= 8) {
+    if (n > 16) {
+      std::memcpy(out, in, n);
+      return;
+    }
+    std::uint64_t head, tail;
+    std::memcpy(&head, in, 8);
+    std::memcpy(&tail, in + n - 8, 8);
+    std::memcpy(out, &head, 8);
+    std::memcpy(out + n - 8, &tail, 8);
+  } else if (n >= 4) {
+    std::uint32_t head, tail;
+    std::memcpy(&head, in, 4);
+    std::memcpy(&tail, in + n - 4, 4);
+    std::memcpy(out, &head, 4);
+    std::memcpy(out + n - 4, &tail, 4);
+  } else {
+    for (std::size_t k = 0; k < n; ++k) out[k] = static_cast<char>(in[k]);
+  }
+}
+
 // Printable ASCII other than '"' and '\\': copied as is.
 constexpr auto kPlainByte = [] {
   std::array<bool, 256> plain{};
@@ -56,7 +80,7 @@ char* put_json_string(char* p, std::string_view s) noexcept {
   std::size_t run = 0;  // start of the pending run of bytes copied verbatim
   std::size_t i = 0;
   const auto flush = [&] {
-    std::memcpy(p, s.data() + run, i - run);
+    copy_short(p, bytes + run, i - run);
     p += i - run;
   };
   const std::size_t n = s.size();
@@ -155,7 +179,9 @@ void TraceHash::update(std::string_view bytes) noexcept {
     acc_ = hash_step(acc_, detail::load_le64(buf_));
     buf_len_ = 0;
   }
-  for (; n >= 8; p += 8, n -= 8) acc_ = hash_step(acc_, detail::load_le64(p));
+  std::uint64_t acc = acc_;  // a local: stores through `this` could alias the input bytes
+  for (; n >= 8; p += 8, n -= 8) acc = hash_step(acc, detail::load_le64(p));
+  acc_ = acc;
   if (n != 0) std::memcpy(buf_, p, n);
   buf_len_ = n;
 }
