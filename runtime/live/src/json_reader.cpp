@@ -1,6 +1,10 @@
 #include "json_reader.h"
 
 #include <charconv>
+#include <clocale>
+#include <cmath>
+#include <cstdlib>
+#include <locale.h>
 
 namespace keel::live {
 
@@ -171,16 +175,24 @@ struct JsonDocument::Parser {
       while (p != end && *p >= '0' && *p <= '9') ++p;
     }
     JsonValue& v = doc.nodes_[i];
-    v.type = JsonValue::Type::number;
     if (integral) {
       std::int64_t n = 0;
       const auto r = std::from_chars(start, p, n);
       if (r.ec == std::errc{} && r.ptr == p) {
         v.type = JsonValue::Type::integer;
         v.integer = n;
+        return true;
       }
     }
-    return true;
+    v.type = JsonValue::Type::number;
+    return finite_double(start, p);
+  }
+
+  // nlohmann refuses a number that overflows a double (strtod gives inf); underflow is fine.
+  static bool finite_double(const char* first, const char* last) {
+    static const locale_t c_locale = newlocale(LC_NUMERIC_MASK, "C", nullptr);
+    const std::string text(first, last);
+    return std::isfinite(strtod_l(text.c_str(), nullptr, c_locale));
   }
 
   static int hex(char c) noexcept {
@@ -328,7 +340,8 @@ bool JsonDocument::parse(std::string_view text) {
     return false;
   }
   parser.skip_ws();
-  if (parser.p != parser.end) {
+  // nlohmann's lexer takes a NUL byte for the end of input; so do we, after the value.
+  if (parser.p != parser.end && *parser.p != '\0') {
     nodes_.clear();
     nodes_.emplace_back();
     return false;

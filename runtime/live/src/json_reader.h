@@ -9,12 +9,14 @@
 // Contract:
 //  - `parse(text)` accepts exactly what nlohmann::json::parse accepts (RFC 8259: one value,
 //    surrounding whitespace, an optional UTF-8 BOM; strings must be valid UTF-8 without raw
-//    control characters; \u escapes with paired surrogates), except nesting deeper than
-//    `kMaxDepth`, which is refused. The fuzz target checks this against nlohmann.
+//    control characters; \u escapes with paired surrogates; like nlohmann, a NUL byte after
+//    the value ends the input), except nesting deeper than `kMaxDepth`, which is refused.
+//    The fuzz target checks this against nlohmann.
 //  - `text` must outlive the document's views; a new parse invalidates every view and Value.
 //  - Duplicate object keys: `member` returns the last one (nlohmann's DOM keeps the last).
 //  - Numbers: integer when written without fraction or exponent and within int64; any other
-//    number is Type::number with no value kept (the codecs read only integers).
+//    number is Type::number with no value kept (the codecs read only integers). Like
+//    nlohmann, a number that overflows a double is refused.
 //  - Single-threaded; no exceptions.
 //
 // Example:
