@@ -42,7 +42,6 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
-#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -131,16 +130,23 @@ class HttpClient {
 
  private:
   struct Tls;
+  // Idle connections to one (scheme, host, port); looked up without building a key string.
+  struct IdleHost {
+    bool tls = false;
+    std::string host;
+    std::uint16_t port = 0;
+    std::vector<std::shared_ptr<Connection>> conns;
+  };
   Task<Result<std::shared_ptr<Connection>>> connect(const Url& url, Deadline deadline);
   Task<Result<HttpResponse>> exchange(std::shared_ptr<Connection> conn, const HttpRequest& request,
                                       BodySink* sink, Deadline total, bool* nothing_received);
   void put_idle(std::shared_ptr<Connection> conn);
-  std::shared_ptr<Connection> take_idle(const std::string& key);
+  std::shared_ptr<Connection> take_idle(const Url& url);
 
   AsioScheduler& scheduler_;
   HttpClientConfig config_;
   std::unique_ptr<Tls> tls_;
-  std::map<std::string, std::vector<std::shared_ptr<Connection>>> idle_;
+  std::vector<IdleHost> idle_;
   HttpClientCounters counters_;
 };
 
