@@ -9,6 +9,7 @@
 #include "keel/live/async_op.h"
 #include "keel/live/net.h"
 
+#include <boost/beast/core/buffers_suffix.hpp>
 #include <boost/beast/core/read_size.hpp>
 
 namespace keel::live {
@@ -99,7 +100,12 @@ bool iequals(std::string_view a, std::string_view b) noexcept {
   return true;
 }
 
-bool breaks_the_head(std::string_view text) noexcept { return text.find_first_of(std::string_view("\r\n\0", 3)) != std::string_view::npos; }
+bool breaks_the_head(std::string_view text) noexcept {
+  for (const char c : text) {
+    if (c == '\r' || c == '\n' || c == '\0') return true;
+  }
+  return false;
+}
 
 // One header field of the request head: `value` is written as prefix + value.
 struct HeadField {
@@ -254,6 +260,7 @@ Task<Result<std::shared_ptr<HttpClient::Connection>>> HttpClient::connect(const 
   }
   error_code ignored;
   conn->socket().set_option(tcp::no_delay(true), ignored);
+  if (!url.tls) conn->plain->non_blocking(true, ignored);  // for the immediate write in exchange()
   ++counters_.connections_opened;
   if (!url.tls) co_return conn;
 
@@ -316,18 +323,42 @@ Task<Result<HttpResponse>> HttpClient::exchange(std::shared_ptr<Connection> conn
   const Deadline first_byte = Deadline::earliest(total, Deadline::after(scheduler_.now(), limits.first_byte));
   // Head and body in one gather write, straight from the request (no copy of the body).
   const std::array<asio::const_buffer, 2> wire{asio::buffer(conn->head), asio::buffer(request.body)};
-  auto start_write = [&](auto handler) {
-    if (conn->tls) {
-      asio::async_write(*conn->tls, wire, handler);
-    } else {
-      asio::async_write(*conn->plain, wire, handler);
+  const std::size_t wire_size = conn->head.size() + request.body.size();
+  std::size_t sent = 0;
+  if (conn->plain) {
+    // Plain TCP (non-blocking socket): write at once. A request that fits the socket buffer,
+    // the usual case, then needs no async operation, timer or io_context round trip.
+    const CancelToken token = co_await this_task::cancel_token();
+    if (!token.cancelled() && !first_byte.passed(scheduler_.now())) {
+      error_code ec;
+      sent = conn->plain->write_some(wire, ec);
+      if (ec == asio::error::would_block || ec == asio::error::try_again) {
+        ec = {};
+        sent = 0;
+      }
+      if (ec) {
+        conn->close();
+        *nothing_received = true;
+        co_return op_error(OpResult<std::size_t>{ec}, "sending the request", limits.first_byte);
+      }
     }
-  };
-  OpResult<std::size_t> wrote = co_await async_op<std::size_t>(start_write, stop, first_byte, conn);
-  if (!wrote.ok()) {
-    conn->close();
-    *nothing_received = true;
-    co_return op_error(wrote, "sending the request", limits.first_byte);
+  }
+  if (sent < wire_size) {
+    boost::beast::buffers_suffix<std::array<asio::const_buffer, 2>> rest(wire);
+    rest.consume(sent);
+    auto start_write = [&](auto handler) {
+      if (conn->tls) {
+        asio::async_write(*conn->tls, rest, handler);
+      } else {
+        asio::async_write(*conn->plain, rest, handler);
+      }
+    };
+    OpResult<std::size_t> wrote = co_await async_op<std::size_t>(start_write, stop, first_byte, conn);
+    if (!wrote.ok()) {
+      conn->close();
+      *nothing_received = true;
+      co_return op_error(wrote, "sending the request", limits.first_byte);
+    }
   }
 
   http::response_parser<http::string_body> parser;

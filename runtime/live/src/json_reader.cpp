@@ -329,7 +329,6 @@ bool JsonDocument::parse(std::string_view text) {
   nodes_.clear();
   decoded_.clear();
   too_deep_ = false;
-  if (nodes_.capacity() == 0) nodes_.reserve(32);
   Parser parser{*this, text.data(), text.data() + text.size()};
   if (text.size() >= 3 && text.substr(0, 3) == "\xEF\xBB\xBF") parser.p += 3;  // a BOM, as nlohmann allows
   parser.skip_ws();

@@ -57,7 +57,10 @@ class JsonDocument {
  public:
   static constexpr int kMaxDepth = 512;
 
-  JsonDocument() { nodes_.emplace_back(); }
+  JsonDocument() {
+    nodes_.reserve(64);  // a typical answer or stream event fits
+    nodes_.emplace_back();
+  }
 
   bool parse(std::string_view text);
   bool too_deep() const noexcept { return too_deep_; }  // the last parse failed on nesting only
