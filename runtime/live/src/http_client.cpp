@@ -100,6 +100,15 @@ bool iequals(std::string_view a, std::string_view b) noexcept {
   return true;
 }
 
+// The media type of a content-type value is text/event-stream: compared without case, with
+// parameters (`; charset=utf-8`) and surrounding whitespace ignored (RFC 9110 §8.3.1).
+bool is_event_stream(std::string_view content_type) noexcept {
+  std::string_view type = content_type.substr(0, content_type.find(';'));
+  while (!type.empty() && (type.front() == ' ' || type.front() == '\t')) type.remove_prefix(1);
+  while (!type.empty() && (type.back() == ' ' || type.back() == '\t')) type.remove_suffix(1);
+  return iequals(type, "text/event-stream");
+}
+
 bool breaks_the_head(std::string_view text) noexcept {
   for (const char c : text) {
     if (c == '\r' || c == '\n' || c == '\0') return true;
@@ -361,40 +370,50 @@ Task<Result<HttpResponse>> HttpClient::exchange(std::shared_ptr<Connection> conn
     }
   }
 
-  http::response_parser<http::string_body> parser;
-  parser.body_limit(config_.max_body_bytes);
-  auto start_header = [&](auto handler) {
-    if (conn->tls) {
-      http::async_read_header(*conn->tls, conn->buffer, parser, handler);
-    } else {
-      http::async_read_header(*conn->plain, conn->buffer, parser, handler);
+  // The response header. Interim 1xx responses (100 Continue, 103 Early Hints, ...) are skipped
+  // as RFC 9110 §15.2 asks, each with a fresh parser, all within the first-byte deadline;
+  // 101 Switching Protocols is final (we never ask for an upgrade, so it is an error status).
+  std::optional<http::response_parser<http::string_body>> parser;
+  bool got_interim = false;
+  for (;;) {
+    parser.emplace();
+    parser->body_limit(config_.max_body_bytes);
+    auto start_header = [&](auto handler) {
+      if (conn->tls) {
+        http::async_read_header(*conn->tls, conn->buffer, *parser, handler);
+      } else {
+        http::async_read_header(*conn->plain, conn->buffer, *parser, handler);
+      }
+    };
+    OpResult<std::size_t> head = co_await async_op<std::size_t>(start_header, stop, first_byte, conn);
+    if (!head.ok()) {
+      conn->close();
+      *nothing_received = !got_interim && head.end == OpEnd::completed && conn->buffer.size() == 0 &&
+                          (head.ec == http::error::end_of_stream || head.ec == asio::error::connection_reset ||
+                           head.ec == asio::error::eof);
+      co_return op_error(head, "waiting for the response header", limits.first_byte);
     }
-  };
-  OpResult<std::size_t> head = co_await async_op<std::size_t>(start_header, stop, first_byte, conn);
-  if (!head.ok()) {
-    conn->close();
-    *nothing_received = head.end == OpEnd::completed && conn->buffer.size() == 0 &&
-                        (head.ec == http::error::end_of_stream || head.ec == asio::error::connection_reset ||
-                         head.ec == asio::error::eof);
-    co_return op_error(head, "waiting for the response header", limits.first_byte);
+    const unsigned status = parser->get().result_int();
+    if (status < 100 || status > 199 || status == 101) break;
+    got_interim = true;
   }
 
   HttpResponse response;
-  response.status = static_cast<int>(parser.get().result_int());
-  response.content_type = header(parser, "content-type").value_or("");
-  response.retry_after = header(parser, "retry-after");
-  response.retry_after_ms = header(parser, "retry-after-ms");
-  response.should_retry = header(parser, "x-should-retry");
-  response.date = header(parser, "date");
+  response.status = static_cast<int>(parser->get().result_int());
+  response.content_type = header(*parser, "content-type").value_or("");
+  response.retry_after = header(*parser, "retry-after");
+  response.retry_after_ms = header(*parser, "retry-after-ms");
+  response.should_retry = header(*parser, "x-should-retry");
+  response.date = header(*parser, "date");
   response.streamed = sink && response.status >= 200 && response.status <= 299 &&
-                      response.content_type.rfind("text/event-stream", 0) == 0;
+                      is_event_stream(response.content_type);
 
   // The body: parse what is already buffered (usually all of it, read with the header), and
   // read from the socket only for the rest, each read under the idle deadline.
   for (;;) {
-    while (!parser.is_done() && conn->buffer.size() > 0) {
+    while (!parser->is_done() && conn->buffer.size() > 0) {
       error_code ec;
-      const std::size_t used = parser.put(conn->buffer.data(), ec);
+      const std::size_t used = parser->put(conn->buffer.data(), ec);
       conn->buffer.consume(used);
       if (ec == http::error::need_more) break;
       if (ec) {
@@ -403,16 +422,16 @@ Task<Result<HttpResponse>> HttpClient::exchange(std::shared_ptr<Connection> conn
       }
       if (used == 0) break;
     }
-    if (response.streamed && !parser.get().body().empty()) {
+    if (response.streamed && !parser->get().body().empty()) {
       std::string chunk;
-      chunk.swap(parser.get().body());
+      chunk.swap(parser->get().body());
       Status s = (*sink)(chunk);
       if (!s) {
         conn->close();
         co_return std::move(s).error();
       }
     }
-    if (parser.is_done()) break;
+    if (parser->is_done()) break;
 
     const Deadline idle = Deadline::earliest(total, Deadline::after(scheduler_.now(), limits.idle));
     auto start_read = [&](auto handler) {
@@ -432,7 +451,7 @@ Task<Result<HttpResponse>> HttpClient::exchange(std::shared_ptr<Connection> conn
       // The server closed: that ends a body delimited by the connection, else it is cut short
       // (partial_message), as Beast's read reports it.
       got.ec = {};
-      parser.put_eof(got.ec);
+      parser->put_eof(got.ec);
       if (!got.ec) continue;
     }
     conn->close();
@@ -440,8 +459,8 @@ Task<Result<HttpResponse>> HttpClient::exchange(std::shared_ptr<Connection> conn
     co_return op_error(got, total_hit ? "the whole request" : "reading the response body (idle gap)",
                        total_hit ? limits.total : limits.idle);
   }
-  if (!response.streamed) response.body = std::move(parser.get().body());
-  if (parser.get().keep_alive()) {
+  if (!response.streamed) response.body = std::move(parser->get().body());
+  if (parser->get().keep_alive()) {
     put_idle(std::move(conn));
   } else {
     conn->close();
