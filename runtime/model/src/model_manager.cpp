@@ -124,6 +124,10 @@ Task<Result<ChatResponse>> ModelManager::attempt(std::size_t index, ChatRequest 
 }
 
 Task<Result<ChatResponse>> ModelManager::on_model(std::size_t index, ChatRequest request) {
+  co_return co_await retry_on(index, request);
+}
+
+Task<Result<ChatResponse>> ModelManager::retry_on(std::size_t index, const ChatRequest& request) {
   Slot& slot = *slots_[index];
   co_return co_await slot.retry->execute([this, index, &request] { return attempt(index, request); });
 }
@@ -203,7 +207,7 @@ Task<Result<ChatResponse>> ModelManager::run_call(ChatRequest request) {
       continue;
     }
     ++tried;
-    Result<ChatResponse> r = co_await on_model(index, request);
+    Result<ChatResponse> r = co_await retry_on(index, request);
     if (r) {
       finish_ok(r);
       co_return r;

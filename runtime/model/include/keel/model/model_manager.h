@@ -117,7 +117,10 @@ class ModelManager final : public ChatModel {
   struct Slot;
   std::vector<std::size_t> order_for_call(std::uint64_t call_index);
   Task<Result<ChatResponse>> run_call(ChatRequest request);
+  // By value for hedged attempts (a loser is not awaited and may outlive the caller's frame);
+  // run_call awaits retry_on directly, so it lends its request without a copy.
   Task<Result<ChatResponse>> on_model(std::size_t index, ChatRequest request);
+  Task<Result<ChatResponse>> retry_on(std::size_t index, const ChatRequest& request);
   Task<Result<ChatResponse>> attempt(std::size_t index, ChatRequest request);
 
   ModelManagerConfig config_;
