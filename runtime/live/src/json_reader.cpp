@@ -329,23 +329,32 @@ bool JsonDocument::parse(std::string_view text) {
   nodes_.clear();
   decoded_.clear();
   too_deep_ = false;
+  if (nodes_.capacity() < 64) nodes_.reserve(64);  // a typical answer or stream event fits
   Parser parser{*this, text.data(), text.data() + text.size()};
   if (text.size() >= 3 && text.substr(0, 3) == "\xEF\xBB\xBF") parser.p += 3;  // a BOM, as nlohmann allows
   parser.skip_ws();
   nodes_.emplace_back();
   if (!parser.value(0)) {
-    nodes_.clear();
-    nodes_.emplace_back();  // root() stays valid: null
+    nodes_.clear();  // root() is null
     return false;
   }
   parser.skip_ws();
   // nlohmann's lexer takes a NUL byte for the end of input; so do we, after the value.
   if (parser.p != parser.end && *parser.p != '\0') {
     nodes_.clear();
-    nodes_.emplace_back();
     return false;
   }
   return true;
+}
+
+const JsonValue JsonDocument::kNull{};
+
+void JsonDocument::trim(std::size_t max_nodes) noexcept {
+  decoded_.clear();
+  if (nodes_.capacity() > max_nodes) {
+    nodes_.clear();
+    nodes_.shrink_to_fit();
+  }
 }
 
 const JsonValue* JsonDocument::member(const JsonValue& object, std::string_view key) const noexcept {

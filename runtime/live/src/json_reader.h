@@ -57,15 +57,16 @@ class JsonDocument {
  public:
   static constexpr int kMaxDepth = 512;
 
-  JsonDocument() {
-    nodes_.reserve(64);  // a typical answer or stream event fits
-    nodes_.emplace_back();
-  }
+  JsonDocument() = default;  // allocates nothing until the first parse
+
+  // Frees the node storage if it grew past `max_nodes` (a document kept for reuse should not
+  // hold on to the memory of one huge answer).
+  void trim(std::size_t max_nodes) noexcept;
 
   bool parse(std::string_view text);
   bool too_deep() const noexcept { return too_deep_; }  // the last parse failed on nesting only
 
-  const JsonValue& root() const noexcept { return nodes_.front(); }
+  const JsonValue& root() const noexcept { return nodes_.empty() ? kNull : nodes_.front(); }
   // The member named `key` of an object (the last one if repeated); null if absent or not an object.
   const JsonValue* member(const JsonValue& object, std::string_view key) const noexcept;
   // Children of an array or object, in document order.
@@ -74,6 +75,7 @@ class JsonDocument {
 
  private:
   struct Parser;
+  static const JsonValue kNull;
   const JsonValue* at(std::uint32_t i) const noexcept { return i == JsonValue::kNone ? nullptr : &nodes_[i]; }
 
   std::vector<JsonValue> nodes_;

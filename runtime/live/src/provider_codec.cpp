@@ -52,6 +52,18 @@ Result<json> parse_json_text(std::string_view text, std::string_view what) {
   return j;
 }
 
+// The document decode_response parses into: one per thread, reused (no node allocation per
+// answer), trimmed after each use so one huge answer does not stay in memory.
+struct ScratchDocument {
+  ScratchDocument() : doc(instance()) {}
+  ~ScratchDocument() { doc.trim(4096); }
+  static JsonDocument& instance() {
+    thread_local JsonDocument d;
+    return d;
+  }
+  JsonDocument& doc;
+};
+
 // A body that is an error object: classified as if it came with `status`.
 std::optional<Error> error_object(ProviderApi api, const JsonDocument& doc, std::string_view text, int status) {
   const JsonValue* err = doc.member(doc.root(), "error");
@@ -165,7 +177,8 @@ Result<std::string> encode_openai(const ChatRequest& req, std::string_view defau
 }
 
 Result<ChatResponse> decode_openai(std::string_view text, int status) {
-  JsonDocument doc;
+  ScratchDocument scratch;
+  JsonDocument& doc = scratch.doc;
   if (!doc.parse(text) || !doc.root().is_object()) return malformed("response body is not a JSON object");
   if (auto e = error_object(ProviderApi::openai, doc, text, status)) return *e;
   const JsonValue* choices = member(doc, doc.root(), "choices");
@@ -386,7 +399,8 @@ Result<std::string> encode_anthropic(const ChatRequest& req, std::string_view de
 }
 
 Result<ChatResponse> decode_anthropic(std::string_view text, int status) {
-  JsonDocument doc;
+  ScratchDocument scratch;
+  JsonDocument& doc = scratch.doc;
   if (!doc.parse(text) || !doc.root().is_object()) return malformed("response body is not a JSON object");
   if (auto e = error_object(ProviderApi::anthropic, doc, text, status)) return *e;
   const JsonValue* content = member(doc, doc.root(), "content");
