@@ -2,6 +2,8 @@
 // on it (real time) as on the simulator (virtual time). Real time kept well under 200 ms.
 #include "keel/live/asio_scheduler.h"
 
+#include <algorithm>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -59,6 +61,59 @@ TEST(AsioScheduler, CancelReportsWhetherItCancelled) {
   EXPECT_FALSE(ran);
   EXPECT_FALSE(sched.cancel_timer(fired));
   EXPECT_FALSE(sched.cancel_timer(TimerId{12345}));
+}
+
+TEST(AsioScheduler, AStaleIdNeverCancelsTheTimerThatReusedItsSlot) {
+  boost::asio::io_context io;
+  live::AsioScheduler sched{io};
+  const TimerId first = sched.start_timer_after(1h, [] {});
+  ASSERT_TRUE(sched.cancel_timer(first));
+  bool ran = false;
+  const TimerId second = sched.start_timer_after(0ms, [&] { ran = true; });  // reuses the slot
+  EXPECT_NE(first, second);
+  EXPECT_FALSE(sched.cancel_timer(first));
+  io.run();
+  EXPECT_TRUE(ran);
+}
+
+TEST(AsioScheduler, ManyTimersWithCancellationsFireInDueThenSchedulingOrder) {
+  boost::asio::io_context io;
+  live::AsioScheduler sched{io};
+  const TimePoint base = sched.now() + 2ms;
+  std::vector<int> fired;
+  std::vector<std::pair<TimePoint, int>> expected;
+  std::vector<TimerId> ids;
+  for (int i = 0; i < 200; ++i) {
+    const TimePoint due = base + std::chrono::microseconds((i * 7919) % 23 * 100);  // many equal dues
+    ids.push_back(sched.start_timer(due, [&fired, i] { fired.push_back(i); }));
+    if (i % 3 != 0) expected.emplace_back(due, i);
+  }
+  for (int i = 0; i < 200; i += 3) EXPECT_TRUE(sched.cancel_timer(ids[static_cast<std::size_t>(i)]));
+  EXPECT_EQ(sched.pending(), expected.size());
+  std::stable_sort(expected.begin(), expected.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  io.run();
+  std::vector<int> order;
+  for (const auto& e : expected) order.push_back(e.second);
+  EXPECT_EQ(fired, order);
+  EXPECT_EQ(sched.pending(), 0u);
+}
+
+TEST(AsioScheduler, ACallbackRepostingItselfWaitsForTheNextDrain) {
+  boost::asio::io_context io;
+  live::AsioScheduler sched{io};
+  int reposts = 0;
+  bool io_ran = false;
+  std::function<void()> again = [&] {
+    if (++reposts < 1000) sched.post([&] { again(); });
+  };
+  sched.post([&] { again(); });
+  boost::asio::post(io, [&] { io_ran = true; });
+  io.run_one();  // the first drain
+  io.run_one();  // the io handler runs before the re-posted callback's drain
+  EXPECT_TRUE(io_ran);
+  EXPECT_LE(reposts, 2);
+  io.run();
+  EXPECT_EQ(reposts, 1000);
 }
 
 // A small program using every core combinator; it logs what happened, in order, with

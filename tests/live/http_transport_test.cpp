@@ -464,5 +464,74 @@ TEST_F(HttpTransport, GarbledHttpAndOversizedBodiesAreMalformedResponses) {
   EXPECT_NE(huge.error().message.find("too large"), std::string::npos);
 }
 
+
+TEST_F(HttpTransport, EventStreamContentTypeIsMatchedWithoutCaseAndWithParameters) {
+  const std::string events = "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"ok\"}}]}\n\ndata: [DONE]\n\n";
+  for (std::string_view type : {"Text/Event-Stream; charset=utf-8", "text/event-stream;charset=UTF-8", " TEXT/EVENT-STREAM "}) {
+    LoopbackServer server{[&](ServerConnection& c, const Request&) {
+      return c.write("HTTP/1.1 200 OK\r\ncontent-type: " + std::string(type) + "\r\ntransfer-encoding: chunked\r\n\r\n") &&
+             c.write(test::chunk(events)) && c.write(test::last_chunk());
+    }};
+    Rig rig;
+    HttpModelTransport t{rig.client, provider(ProviderApi::openai, server)};
+    Result<ChatResponse> r = rig.call(t, hello(true));
+    ASSERT_TRUE(r) << type << ": " << r.error();
+    EXPECT_EQ(r->message.content, "ok") << type;
+  }
+}
+
+TEST_F(HttpTransport, InterimResponsesAreSkippedAndA101IsFinal) {
+  int n = 0;
+  LoopbackServer server{[&](ServerConnection& c, const Request&) {
+    if (n++ == 0) {
+      return c.write("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nlink: </x>; rel=preload\r\n\r\n") &&
+             c.write("HTTP/1.1 102 Processing\r\n\r\n" + test::response(200, kOpenAiOk));
+    }
+    c.write("HTTP/1.1 101 Switching Protocols\r\nupgrade: x\r\nconnection: upgrade\r\n\r\n");
+    return false;
+  }};
+  Rig rig;
+  HttpModelTransport t{rig.client, provider(ProviderApi::openai, server)};
+  Result<ChatResponse> r = rig.call(t, hello());
+  ASSERT_TRUE(r) << r.error();
+  EXPECT_EQ(r->usage.prompt_tokens, 12);
+  Result<ChatResponse> upgraded = rig.call(t, hello());
+  ASSERT_FALSE(upgraded);
+  EXPECT_EQ(upgraded.error().http_status, 101) << upgraded.error();
+}
+
+TEST_F(HttpTransport, HeaderTextThatWouldInjectFieldsIsRefusedBeforeAnythingIsSent) {
+  LoopbackServer server{[](ServerConnection& c, const Request&) { return c.write(test::response(200, kOpenAiOk)); }};
+  Rig rig;
+  for (auto [name, value] : {std::pair<std::string, std::string>{"x-a", "v\r\nx-injected: 1"}, {"x-a\n", "v"}, {"x a", "v"},
+                             {"x-a", std::string("v\0w", 3)}}) {
+    HttpRequest req{.url = *Url::parse(server.url("127.0.0.1")), .target = "/v1/chat/completions", .body = "{}"};
+    req.headers.emplace_back(name, value);
+    Result<HttpResponse> r = test::run_task(rig.sched, rig.client.send(std::move(req)));
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().code, ErrorCode::invalid_request) << r.error();
+  }
+  EXPECT_TRUE(server.raw_requests().empty());
+}
+
+TEST_F(HttpTransport, ALargeRequestBodyAndABodyEndedByCloseArriveWhole) {
+  LoopbackServer server{[](ServerConnection& c, const Request& req) {
+    const std::string body = R"({"model":"m","choices":[{"index":0,"message":{"content":")" +
+                             std::to_string(req.body().size()) + R"("},"finish_reason":"stop"}]})";
+    c.write("HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n\r\n" + body);  // no length: ends at close
+    c.shutdown_send();
+    return false;
+  }};
+  Rig rig;
+  HttpModelTransport t{rig.client, provider(ProviderApi::openai, server)};
+  ChatRequest big = hello();
+  big.messages.push_back(Message::user(std::string(900u << 10, 'x')));  // more than a socket buffer takes at once (the test server reads up to 1 MB)
+  Result<ChatResponse> r = rig.call(t, std::move(big));
+  ASSERT_TRUE(r) << r.error();
+  const std::size_t sent = std::stoul(r->message.content);
+  EXPECT_GT(sent, 900u << 10);
+  EXPECT_EQ(server.raw_requests().size(), 1u);
+}
+
 }  // namespace
 }  // namespace keel::live

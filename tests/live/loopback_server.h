@@ -43,6 +43,8 @@ class ServerConnection {
   virtual bool wait_for_close() = 0;
   // Closes with a TCP reset (SO_LINGER 0).
   virtual void reset() = 0;
+  // Ends the response stream (TCP FIN): the client reads end-of-file.
+  virtual void shutdown_send() = 0;
 };
 
 // Return false to close the connection after this request.
@@ -126,6 +128,10 @@ class LoopbackServer {
       boost::system::error_code ec;
       stream_.read_some(asio::buffer(&byte, 1), ec);
       return ec == asio::error::eof || ec == asio::error::connection_reset || ec == asio::ssl::error::stream_truncated;
+    }
+    void shutdown_send() override {
+      boost::system::error_code ec;
+      socket_.shutdown(tcp::socket::shutdown_send, ec);
     }
     void reset() override {
       boost::system::error_code ec;

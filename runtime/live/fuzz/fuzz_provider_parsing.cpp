@@ -1,7 +1,9 @@
 // libFuzzer target: the live client's parsing path — an HTTP/1.1 response (Beast's parser,
 // as HttpClient uses it), its body as an OpenAI / Anthropic JSON answer, and as an SSE stream
 // split at a fuzzer-chosen byte fed through both providers' stream decoders. Any input must
-// give a value or a classified Error: no crash, no exception, no sanitizer report.
+// give a value or a classified Error: no crash, no exception, no sanitizer report. The codecs'
+// JSON reader must accept exactly what nlohmann accepts (and decode strings the same), and the
+// JSON writer's output must always parse back.
 // Built and run by scripts/fuzz-live (clang libFuzzer, or g++ over the corpus).
 #include "keel/live/net.h"
 
@@ -10,6 +12,10 @@
 #include <string>
 #include <string_view>
 
+#include <nlohmann/json.hpp>
+
+#include "json_reader.h"
+#include "json_writer.h"
 #include "keel/live/provider_codec.h"
 #include "keel/live/sse_parser.h"
 
@@ -37,6 +43,23 @@ void body_paths(std::string_view body, std::size_t cut, int status) {
   }
 }
 
+// JsonDocument against nlohmann (the reference), JsonWriter against nlohmann's parser.
+void json_text(std::string_view input) {
+  keel::live::JsonDocument doc;
+  const bool ours = doc.parse(input);
+  if (!doc.too_deep() && ours != nlohmann::json::accept(input)) __builtin_trap();
+  if (ours && doc.root().is_string()) {
+    if (doc.root().text != nlohmann::json::parse(input).get<std::string>()) __builtin_trap();
+  }
+  std::string out;
+  keel::live::JsonWriter w{out};
+  w.string(input);
+  if (!nlohmann::json::accept(out)) __builtin_trap();
+  std::string reread = nlohmann::json::parse(out).get<std::string>();
+  const bool valid_utf8 = nlohmann::json::accept("\"" + std::string(input) + "\"");  // roughly: no escapes needed
+  if (valid_utf8 && input.find_first_of("\"\\") == std::string_view::npos && reread != input) __builtin_trap();
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -46,6 +69,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
   // The raw bytes as a body.
   body_paths(input, cut, 200);
+  json_text(input);
 
   // The raw bytes as an HTTP response, parsed the way HttpClient parses.
   namespace http = boost::beast::http;

@@ -1,11 +1,16 @@
 #include "keel/live/http_client.h"
 
+#include <array>
+#include <charconv>
 #include <stdexcept>
 
 #include <openssl/ssl.h>
 
 #include "keel/live/async_op.h"
 #include "keel/live/net.h"
+
+#include <boost/beast/core/buffers_suffix.hpp>
+#include <boost/beast/core/read_size.hpp>
 
 namespace keel::live {
 
@@ -20,8 +25,8 @@ struct HttpClient::Tls {
 };
 
 struct HttpClient::Connection {
-  Connection(asio::io_context& io, ssl::context* tls_context, std::string pool_key)
-      : key(std::move(pool_key)) {
+  Connection(asio::io_context& io, ssl::context* tls_context, const Url& url)
+      : host(url.host), port(url.port), host_header(url.host_header()) {
     if (tls_context) {
       tls.emplace(io, *tls_context);
     } else {
@@ -35,10 +40,15 @@ struct HttpClient::Connection {
     socket().close(ignored);
   }
 
-  std::string key;
+  bool is_tls() const noexcept { return tls.has_value(); }
+
+  std::string host;         // the pool key: (is_tls, host, port)
+  std::uint16_t port;
+  std::string host_header;  // the Host field for every request on this connection
   std::optional<ssl::stream<tcp::socket>> tls;
   std::optional<tcp::socket> plain;
-  boost::beast::flat_buffer buffer;
+  boost::beast::flat_buffer buffer;  // response bytes; reused across requests
+  std::string head;                  // the request head being written; reused across requests
 };
 
 namespace {
@@ -81,8 +91,96 @@ std::optional<std::string> header(const http::response_parser<http::string_body>
   return std::string(it->value());
 }
 
-// Idle connections are shared only between requests to the same scheme, host and port.
-std::string pool_key(const Url& url) { return (url.tls ? "https://" : "http://") + url.authority(); }
+bool iequals(std::string_view a, std::string_view b) noexcept {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    const auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c; };
+    if (lower(a[i]) != lower(b[i])) return false;
+  }
+  return true;
+}
+
+// The media type of a content-type value is text/event-stream: compared without case, with
+// parameters (`; charset=utf-8`) and surrounding whitespace ignored (RFC 9110 §8.3.1).
+bool is_event_stream(std::string_view content_type) noexcept {
+  std::string_view type = content_type.substr(0, content_type.find(';'));
+  while (!type.empty() && (type.front() == ' ' || type.front() == '\t')) type.remove_prefix(1);
+  while (!type.empty() && (type.back() == ' ' || type.back() == '\t')) type.remove_suffix(1);
+  return iequals(type, "text/event-stream");
+}
+
+bool breaks_the_head(std::string_view text) noexcept {
+  for (const char c : text) {
+    if (c == '\r' || c == '\n' || c == '\0') return true;
+  }
+  return false;
+}
+
+// One header field of the request head: `value` is written as prefix + value.
+struct HeadField {
+  std::string_view name;
+  std::string_view prefix;
+  std::string_view value;
+};
+
+// The request line and header fields, written into `head` (no body). As Beast's message
+// set()/prepare_payload() did: a later field replaces an earlier one of the same name (so a
+// request header may replace User-Agent), Content-Length is computed (a caller's
+// content-length or transfer-encoding is ignored). Header text with CR, LF or NUL, or a name
+// with ':' or space, is refused (it would let a value inject fields).
+Status write_head(std::string& head, const HttpRequest& request, std::string_view host_header,
+                  std::string_view user_agent) {
+  const http::verb method = http::string_to_verb(request.method);
+  if (method == http::verb::unknown) return Error{ErrorCode::invalid_request, "unknown HTTP method"};
+  if (method == http::verb::trace && !request.body.empty()) {
+    return Error{ErrorCode::invalid_request, "a TRACE request cannot have a body"};
+  }
+  const std::string_view target = request.target.empty() ? std::string_view("/") : std::string_view(request.target);
+  if (breaks_the_head(target) || target.find(' ') != std::string_view::npos) {
+    return Error{ErrorCode::invalid_request, "bad request target"};
+  }
+  constexpr std::size_t kMaxFields = 32;
+  HeadField fields[kMaxFields];
+  std::size_t n = 0;
+  const std::size_t wanted = 2 + request.headers.size() + request.secret_headers.size();
+  if (wanted > kMaxFields) return Error{ErrorCode::invalid_request, "too many request header fields"};
+  fields[n++] = {"Host", {}, host_header};
+  fields[n++] = {"User-Agent", {}, user_agent};
+  for (const auto& [name, value] : request.headers) fields[n++] = {name, {}, value};
+  for (const SecretHeader& h : request.secret_headers) fields[n++] = {h.name, h.prefix, h.value.reveal()};
+
+  head.clear();
+  head += request.method;
+  head += ' ';
+  head += target;
+  head += " HTTP/1.1\r\n";
+  for (std::size_t i = 0; i < n; ++i) {
+    const HeadField& f = fields[i];
+    if (f.name.empty() || breaks_the_head(f.name) || f.name.find_first_of(": \t") != std::string_view::npos ||
+        breaks_the_head(f.prefix) || breaks_the_head(f.value)) {
+      return Error{ErrorCode::invalid_request, "a request header field contains a line break or a bad name"};
+    }
+    if (iequals(f.name, "content-length") || iequals(f.name, "transfer-encoding")) continue;
+    bool replaced = false;
+    for (std::size_t j = i + 1; j < n && !replaced; ++j) replaced = iequals(f.name, fields[j].name);
+    if (replaced) continue;
+    head += f.name;
+    head += ": ";
+    head += f.prefix;
+    head += f.value;
+    head += "\r\n";
+  }
+  if (!request.body.empty() || method == http::verb::post || method == http::verb::put ||
+      method == http::verb::options) {
+    char digits[24];
+    const auto r = std::to_chars(digits, digits + sizeof digits, request.body.size());
+    head += "Content-Length: ";
+    head.append(digits, r.ptr);
+    head += "\r\n";
+  }
+  head += "\r\n";
+  return {};
+}
 
 }  // namespace
 
@@ -104,23 +202,28 @@ HttpClient::~HttpClient() { close_idle(); }
 
 std::size_t HttpClient::idle_connections() const noexcept {
   std::size_t n = 0;
-  for (const auto& [key, conns] : idle_) n += conns.size();
+  for (const IdleHost& h : idle_) n += h.conns.size();
   return n;
 }
 
 void HttpClient::close_idle() noexcept {
-  for (auto& [key, conns] : idle_) {
-    for (auto& c : conns) c->close();
+  for (IdleHost& h : idle_) {
+    for (auto& c : h.conns) c->close();
   }
   idle_.clear();
 }
 
 void HttpClient::put_idle(std::shared_ptr<Connection> conn) {
-  auto& conns = idle_[conn->key];
   if (config_.max_idle_per_host == 0) {
     conn->close();
     return;
   }
+  IdleHost* pool = nullptr;
+  for (IdleHost& h : idle_) {
+    if (h.tls == conn->is_tls() && h.port == conn->port && h.host == conn->host) pool = &h;
+  }
+  if (!pool) pool = &idle_.emplace_back(IdleHost{conn->is_tls(), conn->host, conn->port, {}});
+  auto& conns = pool->conns;
   if (conns.size() >= config_.max_idle_per_host) {
     conns.front()->close();
     conns.erase(conns.begin());
@@ -128,13 +231,15 @@ void HttpClient::put_idle(std::shared_ptr<Connection> conn) {
   conns.push_back(std::move(conn));
 }
 
-std::shared_ptr<HttpClient::Connection> HttpClient::take_idle(const std::string& key) {
-  auto it = idle_.find(key);
-  if (it == idle_.end()) return nullptr;
-  while (!it->second.empty()) {
-    std::shared_ptr<Connection> c = std::move(it->second.back());
-    it->second.pop_back();
-    if (c->socket().is_open()) return c;
+std::shared_ptr<HttpClient::Connection> HttpClient::take_idle(const Url& url) {
+  for (IdleHost& h : idle_) {
+    if (h.tls != url.tls || h.port != url.port || h.host != url.host) continue;
+    while (!h.conns.empty()) {
+      std::shared_ptr<Connection> c = std::move(h.conns.back());
+      h.conns.pop_back();
+      if (c->socket().is_open()) return c;
+    }
+    return nullptr;
   }
   return nullptr;
 }
@@ -154,7 +259,7 @@ Task<Result<std::shared_ptr<HttpClient::Connection>>> HttpClient::connect(const 
     co_return e;
   }
 
-  auto conn = std::make_shared<Connection>(io, url.tls ? &tls_->context : nullptr, pool_key(url));
+  auto conn = std::make_shared<Connection>(io, url.tls ? &tls_->context : nullptr, url);
   auto stop = [conn] { conn->close(); };
   auto start_connect = [&](auto handler) { asio::async_connect(conn->socket(), resolved.value, handler); };
   OpResult<tcp::endpoint> connected = co_await async_op<tcp::endpoint>(start_connect, stop, deadline, conn);
@@ -164,6 +269,7 @@ Task<Result<std::shared_ptr<HttpClient::Connection>>> HttpClient::connect(const 
   }
   error_code ignored;
   conn->socket().set_option(tcp::no_delay(true), ignored);
+  if (!url.tls) conn->plain->non_blocking(true, ignored);  // for the immediate write in exchange()
   ++counters_.connections_opened;
   if (!url.tls) co_return conn;
 
@@ -193,10 +299,8 @@ Task<Result<HttpResponse>> HttpClient::send(HttpRequest request, BodySink* sink)
   const Deadline inherited = co_await this_task::deadline();
   const Deadline total = Deadline::earliest(inherited, Deadline::after(start, config_.timeouts.total));
   const Deadline connect_deadline = Deadline::earliest(total, Deadline::after(start, config_.timeouts.connect));
-  const std::string key = pool_key(url);
-
   for (int attempt = 0; attempt < 2; ++attempt) {
-    std::shared_ptr<Connection> conn = take_idle(key);
+    std::shared_ptr<Connection> conn = take_idle(url);
     const bool reused = conn != nullptr;
     if (reused) {
       ++counters_.connections_reused;
@@ -219,91 +323,144 @@ Task<Result<HttpResponse>> HttpClient::send(HttpRequest request, BodySink* sink)
 Task<Result<HttpResponse>> HttpClient::exchange(std::shared_ptr<Connection> conn, const HttpRequest& request,
                                                 BodySink* sink, Deadline total, bool* nothing_received) {
   const HttpTimeouts& limits = config_.timeouts;
-  http::request<http::string_body> msg;
-  msg.method(http::string_to_verb(request.method));
-  if (msg.method() == http::verb::unknown) co_return Error{ErrorCode::invalid_request, "unknown HTTP method"};
-  msg.target(request.target.empty() ? "/" : request.target);
-  msg.version(11);
-  msg.set(http::field::host, request.url.host_header());
-  msg.set(http::field::user_agent, config_.user_agent);
-  for (const auto& [name, value] : request.headers) msg.set(name, value);
-  for (const SecretHeader& h : request.secret_headers) msg.set(h.name, h.prefix + h.value.reveal());
-  msg.keep_alive(true);
-  msg.body() = request.body;
-  msg.prepare_payload();
+  if (Status s = write_head(conn->head, request, conn->host_header, config_.user_agent); !s) {
+    put_idle(std::move(conn));  // nothing was written: the connection is as good as before
+    co_return std::move(s).error();
+  }
 
   auto stop = [conn] { conn->close(); };
   const Deadline first_byte = Deadline::earliest(total, Deadline::after(scheduler_.now(), limits.first_byte));
-  auto start_write = [&](auto handler) {
-    if (conn->tls) {
-      http::async_write(*conn->tls, msg, handler);
-    } else {
-      http::async_write(*conn->plain, msg, handler);
+  // Head and body in one gather write, straight from the request (no copy of the body).
+  const std::array<asio::const_buffer, 2> wire{asio::buffer(conn->head), asio::buffer(request.body)};
+  const std::size_t wire_size = conn->head.size() + request.body.size();
+  std::size_t sent = 0;
+  if (conn->plain) {
+    // Plain TCP (non-blocking socket): write at once. A request that fits the socket buffer,
+    // the usual case, then needs no async operation, timer or io_context round trip.
+    const CancelToken token = co_await this_task::cancel_token();
+    if (!token.cancelled() && !first_byte.passed(scheduler_.now())) {
+      error_code ec;
+      sent = conn->plain->write_some(wire, ec);
+      if (ec == asio::error::would_block || ec == asio::error::try_again) {
+        ec = {};
+        sent = 0;
+      }
+      if (ec) {
+        conn->close();
+        *nothing_received = true;
+        co_return op_error(OpResult<std::size_t>{ec}, "sending the request", limits.first_byte);
+      }
     }
-  };
-  OpResult<std::size_t> wrote = co_await async_op<std::size_t>(start_write, stop, first_byte, conn);
-  if (!wrote.ok()) {
-    conn->close();
-    *nothing_received = true;
-    co_return op_error(wrote, "sending the request", limits.first_byte);
+  }
+  if (sent < wire_size) {
+    boost::beast::buffers_suffix<std::array<asio::const_buffer, 2>> rest(wire);
+    rest.consume(sent);
+    auto start_write = [&](auto handler) {
+      if (conn->tls) {
+        asio::async_write(*conn->tls, rest, handler);
+      } else {
+        asio::async_write(*conn->plain, rest, handler);
+      }
+    };
+    OpResult<std::size_t> wrote = co_await async_op<std::size_t>(start_write, stop, first_byte, conn);
+    if (!wrote.ok()) {
+      conn->close();
+      *nothing_received = true;
+      co_return op_error(wrote, "sending the request", limits.first_byte);
+    }
   }
 
-  http::response_parser<http::string_body> parser;
-  parser.body_limit(config_.max_body_bytes);
-  auto start_header = [&](auto handler) {
-    if (conn->tls) {
-      http::async_read_header(*conn->tls, conn->buffer, parser, handler);
-    } else {
-      http::async_read_header(*conn->plain, conn->buffer, parser, handler);
+  // The response header. Interim 1xx responses (100 Continue, 103 Early Hints, ...) are skipped
+  // as RFC 9110 §15.2 asks, each with a fresh parser, all within the first-byte deadline;
+  // 101 Switching Protocols is final (we never ask for an upgrade, so it is an error status).
+  std::optional<http::response_parser<http::string_body>> parser;
+  bool got_interim = false;
+  for (;;) {
+    parser.emplace();
+    parser->body_limit(config_.max_body_bytes);
+    auto start_header = [&](auto handler) {
+      if (conn->tls) {
+        http::async_read_header(*conn->tls, conn->buffer, *parser, handler);
+      } else {
+        http::async_read_header(*conn->plain, conn->buffer, *parser, handler);
+      }
+    };
+    OpResult<std::size_t> head = co_await async_op<std::size_t>(start_header, stop, first_byte, conn);
+    if (!head.ok()) {
+      conn->close();
+      *nothing_received = !got_interim && head.end == OpEnd::completed && conn->buffer.size() == 0 &&
+                          (head.ec == http::error::end_of_stream || head.ec == asio::error::connection_reset ||
+                           head.ec == asio::error::eof);
+      co_return op_error(head, "waiting for the response header", limits.first_byte);
     }
-  };
-  OpResult<std::size_t> head = co_await async_op<std::size_t>(start_header, stop, first_byte, conn);
-  if (!head.ok()) {
-    conn->close();
-    *nothing_received = head.end == OpEnd::completed && conn->buffer.size() == 0 &&
-                        (head.ec == http::error::end_of_stream || head.ec == asio::error::connection_reset ||
-                         head.ec == asio::error::eof);
-    co_return op_error(head, "waiting for the response header", limits.first_byte);
+    const unsigned status = parser->get().result_int();
+    if (status < 100 || status > 199 || status == 101) break;
+    got_interim = true;
   }
 
   HttpResponse response;
-  response.status = static_cast<int>(parser.get().result_int());
-  response.content_type = header(parser, "content-type").value_or("");
-  response.retry_after = header(parser, "retry-after");
-  response.retry_after_ms = header(parser, "retry-after-ms");
-  response.should_retry = header(parser, "x-should-retry");
-  response.date = header(parser, "date");
+  response.status = static_cast<int>(parser->get().result_int());
+  response.content_type = header(*parser, "content-type").value_or("");
+  response.retry_after = header(*parser, "retry-after");
+  response.retry_after_ms = header(*parser, "retry-after-ms");
+  response.should_retry = header(*parser, "x-should-retry");
+  response.date = header(*parser, "date");
   response.streamed = sink && response.status >= 200 && response.status <= 299 &&
-                      response.content_type.rfind("text/event-stream", 0) == 0;
+                      is_event_stream(response.content_type);
 
-  while (!parser.is_done()) {
-    const Deadline idle = Deadline::earliest(total, Deadline::after(scheduler_.now(), limits.idle));
-    auto start_read = [&](auto handler) {
-      if (conn->tls) {
-        http::async_read_some(*conn->tls, conn->buffer, parser, handler);
-      } else {
-        http::async_read_some(*conn->plain, conn->buffer, parser, handler);
+  // The body: parse what is already buffered (usually all of it, read with the header), and
+  // read from the socket only for the rest, each read under the idle deadline.
+  for (;;) {
+    while (!parser->is_done() && conn->buffer.size() > 0) {
+      error_code ec;
+      const std::size_t used = parser->put(conn->buffer.data(), ec);
+      conn->buffer.consume(used);
+      if (ec == http::error::need_more) break;
+      if (ec) {
+        conn->close();
+        co_return op_error(OpResult<std::size_t>{ec}, "reading the response body", limits.idle);
       }
-    };
-    OpResult<std::size_t> got = co_await async_op<std::size_t>(start_read, stop, idle, conn);
-    if (!got.ok()) {
-      conn->close();
-      const bool total_hit = got.end == OpEnd::timed_out && total.passed(scheduler_.now());
-      co_return op_error(got, total_hit ? "the whole request" : "reading the response body (idle gap)",
-                         total_hit ? limits.total : limits.idle);
+      if (used == 0) break;
     }
-    if (response.streamed && !parser.get().body().empty()) {
+    if (response.streamed && !parser->get().body().empty()) {
       std::string chunk;
-      chunk.swap(parser.get().body());
+      chunk.swap(parser->get().body());
       Status s = (*sink)(chunk);
       if (!s) {
         conn->close();
         co_return std::move(s).error();
       }
     }
+    if (parser->is_done()) break;
+
+    const Deadline idle = Deadline::earliest(total, Deadline::after(scheduler_.now(), limits.idle));
+    auto start_read = [&](auto handler) {
+      const auto space = conn->buffer.prepare(boost::beast::read_size(conn->buffer, 65536));
+      if (conn->tls) {
+        conn->tls->async_read_some(space, handler);
+      } else {
+        conn->plain->async_read_some(space, handler);
+      }
+    };
+    OpResult<std::size_t> got = co_await async_op<std::size_t>(start_read, stop, idle, conn);
+    if (got.ok()) {
+      conn->buffer.commit(got.value);
+      continue;
+    }
+    if (got.end == OpEnd::completed && got.ec == asio::error::eof) {
+      // The server closed: that ends a body delimited by the connection, else it is cut short
+      // (partial_message), as Beast's read reports it.
+      got.ec = {};
+      parser->put_eof(got.ec);
+      if (!got.ec) continue;
+    }
+    conn->close();
+    const bool total_hit = got.end == OpEnd::timed_out && total.passed(scheduler_.now());
+    co_return op_error(got, total_hit ? "the whole request" : "reading the response body (idle gap)",
+                       total_hit ? limits.total : limits.idle);
   }
-  if (!response.streamed) response.body = std::move(parser.get().body());
-  if (parser.get().keep_alive()) {
+  if (!response.streamed) response.body = std::move(parser->get().body());
+  if (parser->get().keep_alive()) {
     put_idle(std::move(conn));
   } else {
     conn->close();

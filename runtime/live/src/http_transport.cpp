@@ -66,7 +66,7 @@ Task<Result<model::ChatResponse>> HttpModelTransport::complete(model::ChatReques
   }
 
   SseParser sse;
-  std::unique_ptr<StreamDecoder> decoder = make_stream_decoder(config_.api);
+  std::unique_ptr<StreamDecoder> decoder = request.stream ? make_stream_decoder(config_.api) : nullptr;
   BodySink sink = [&sse, &decoder](std::string_view chunk) -> Status {
     Result<std::vector<SseEvent>> events = sse.feed(chunk);
     if (!events) return std::move(events).error();

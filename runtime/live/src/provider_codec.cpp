@@ -5,6 +5,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "json_reader.h"
+#include "json_writer.h"
+
 #include "keel/model/classify.h"
 
 namespace keel::live {
@@ -23,31 +26,47 @@ Error malformed(std::string what) { return Error{ErrorCode::malformed_response, 
 
 std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
 
-const json* member(const json& obj, const char* key) {
-  if (!obj.is_object()) return nullptr;
-  auto it = obj.find(key);
-  return it == obj.end() ? nullptr : &*it;
+// Reading answers: JsonDocument (json_reader.h), which views the body instead of copying it.
+const JsonValue* member(const JsonDocument& doc, const JsonValue& obj, std::string_view key) {
+  return doc.member(obj, key);
 }
-std::string string_or(const json& obj, const char* key, std::string fallback = {}) {
-  const json* v = member(obj, key);
-  return v && v->is_string() ? v->get<std::string>() : fallback;
+std::string string_or(const JsonDocument& doc, const JsonValue& obj, std::string_view key, std::string_view fallback = {}) {
+  const JsonValue* v = doc.member(obj, key);
+  return std::string(v && v->is_string() ? v->text : fallback);
 }
-int int_or(const json& obj, const char* key, int fallback = 0) {
-  const json* v = member(obj, key);
-  if (!v || !v->is_number_integer()) return fallback;
-  const auto n = v->get<std::int64_t>();
+std::string_view view_or(const JsonDocument& doc, const JsonValue& obj, std::string_view key, std::string_view fallback = {}) {
+  const JsonValue* v = doc.member(obj, key);
+  return v && v->is_string() ? v->text : fallback;
+}
+int int_or(const JsonDocument& doc, const JsonValue& obj, std::string_view key, int fallback = 0) {
+  const JsonValue* v = doc.member(obj, key);
+  if (!v || !v->is_integer()) return fallback;
+  const std::int64_t n = v->integer;
   return n < 0 || n > 1'000'000'000 ? fallback : static_cast<int>(n);
 }
 
+// Text that must be JSON (tool schemas, tool-call arguments): validated and re-serialized.
 Result<json> parse_json_text(std::string_view text, std::string_view what) {
   json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded()) return Error{ErrorCode::invalid_request, std::string(what) + " is not valid JSON"};
   return j;
 }
 
+// The document decode_response parses into: one per thread, reused (no node allocation per
+// answer), trimmed after each use so one huge answer does not stay in memory.
+struct ScratchDocument {
+  ScratchDocument() : doc(instance()) {}
+  ~ScratchDocument() { doc.trim(4096); }
+  static JsonDocument& instance() {
+    thread_local JsonDocument d;
+    return d;
+  }
+  JsonDocument& doc;
+};
+
 // A body that is an error object: classified as if it came with `status`.
-std::optional<Error> error_object(ProviderApi api, const json& doc, std::string_view text, int status) {
-  const json* err = member(doc, "error");
+std::optional<Error> error_object(ProviderApi api, const JsonDocument& doc, std::string_view text, int status) {
+  const JsonValue* err = doc.member(doc.root(), "error");
   if (!err || !err->is_object()) return std::nullopt;
   return model::classify_failure(api, "", model::HttpFailure{.status = status, .body = text});
 }
@@ -71,69 +90,119 @@ FinishReason anthropic_finish(std::string_view r) {
 // ---------------------------------------------------------------------------------- OpenAI
 
 Result<std::string> encode_openai(const ChatRequest& req, std::string_view default_model) {
-  json body;
-  body["model"] = req.model.empty() ? std::string(default_model) : req.model;
-  json messages = json::array();
+  std::size_t estimate = 128;
+  for (const model::Message& m : req.messages) estimate += m.content.size() + 48;
+  std::string body;
+  body.reserve(estimate);
+  JsonWriter w{body};
+  w.begin_object();
+  w.key("model");
+  w.string(req.model.empty() ? default_model : std::string_view(req.model));
+  w.key("messages");
+  w.begin_array();
   for (const model::Message& m : req.messages) {
-    json msg;
-    msg["role"] = std::string(model::to_string(m.role));
+    w.begin_object();
+    w.key("role");
+    w.string(model::to_string(m.role));
+    w.key("content");
     if (m.role == Role::assistant && !m.tool_calls.empty()) {
-      msg["content"] = m.content.empty() ? json(nullptr) : json(m.content);
-      json calls = json::array();
-      for (const ToolCall& c : m.tool_calls) {
-        calls.push_back({{"id", c.id}, {"type", "function"}, {"function", {{"name", c.name}, {"arguments", c.arguments}}}});
+      if (m.content.empty()) {
+        w.null();
+      } else {
+        w.string(m.content);
       }
-      msg["tool_calls"] = std::move(calls);
+      w.key("tool_calls");
+      w.begin_array();
+      for (const ToolCall& c : m.tool_calls) {
+        w.begin_object();
+        w.key("id");
+        w.string(c.id);
+        w.key("type");
+        w.string("function");
+        w.key("function");
+        w.begin_object();
+        w.key("name");
+        w.string(c.name);
+        w.key("arguments");
+        w.string(c.arguments);
+        w.end_object();
+        w.end_object();
+      }
+      w.end_array();
     } else {
-      msg["content"] = m.content;
+      w.string(m.content);
     }
-    if (m.role == Role::tool) msg["tool_call_id"] = m.tool_call_id;
-    messages.push_back(std::move(msg));
+    if (m.role == Role::tool) {
+      w.key("tool_call_id");
+      w.string(m.tool_call_id);
+    }
+    w.end_object();
   }
-  body["messages"] = std::move(messages);
+  w.end_array();
   if (!req.tools.empty()) {
-    json tools = json::array();
+    w.key("tools");
+    w.begin_array();
     for (const model::ToolSpec& t : req.tools) {
       Result<json> schema = parse_json_text(t.parameters_schema, "tool parameter schema");
       if (!schema) return std::move(schema).error();
-      tools.push_back({{"type", "function"},
-                       {"function", {{"name", t.name}, {"description", t.description}, {"parameters", *schema}}}});
+      w.begin_object();
+      w.key("type");
+      w.string("function");
+      w.key("function");
+      w.begin_object();
+      w.key("name");
+      w.string(t.name);
+      w.key("description");
+      w.string(t.description);
+      w.key("parameters");
+      w.raw(dump(*schema));
+      w.end_object();
+      w.end_object();
     }
-    body["tools"] = std::move(tools);
+    w.end_array();
   }
-  body["max_tokens"] = req.max_output_tokens;
+  w.key("max_tokens");
+  w.integer(req.max_output_tokens);
   if (req.stream) {
-    body["stream"] = true;
-    body["stream_options"] = {{"include_usage", true}};
+    w.key("stream");
+    w.boolean(true);
+    w.key("stream_options");
+    w.begin_object();
+    w.key("include_usage");
+    w.boolean(true);
+    w.end_object();
   }
-  return dump(body);
+  w.end_object();
+  return body;
 }
 
 Result<ChatResponse> decode_openai(std::string_view text, int status) {
-  json doc = json::parse(text, nullptr, false);
-  if (doc.is_discarded() || !doc.is_object()) return malformed("response body is not a JSON object");
+  ScratchDocument scratch;
+  JsonDocument& doc = scratch.doc;
+  if (!doc.parse(text) || !doc.root().is_object()) return malformed("response body is not a JSON object");
   if (auto e = error_object(ProviderApi::openai, doc, text, status)) return *e;
-  const json* choices = member(doc, "choices");
-  if (!choices || !choices->is_array() || choices->empty()) return malformed("response has no choices");
-  const json& choice = (*choices)[0];
-  const json* message = member(choice, "message");
+  const JsonValue* choices = member(doc, doc.root(), "choices");
+  if (!choices || !choices->is_array() || choices->size == 0) return malformed("response has no choices");
+  const JsonValue& choice = *doc.first(*choices);
+  const JsonValue* message = member(doc, choice, "message");
   if (!message || !message->is_object()) return malformed("choice has no message");
   ChatResponse r;
   r.message.role = Role::assistant;
-  r.message.content = string_or(*message, "content");
-  if (const json* calls = member(*message, "tool_calls"); calls && calls->is_array()) {
-    for (const json& c : *calls) {
-      const json* fn = member(c, "function");
+  r.message.content = string_or(doc, *message, "content");
+  if (const JsonValue* calls = member(doc, *message, "tool_calls"); calls && calls->is_array()) {
+    for (const JsonValue* c = doc.first(*calls); c; c = doc.next(*c)) {
+      const JsonValue* fn = member(doc, *c, "function");
       if (!fn || !fn->is_object()) return malformed("tool call without function");
-      r.message.tool_calls.push_back({string_or(c, "id"), string_or(*fn, "name"), string_or(*fn, "arguments", "{}")});
+      r.message.tool_calls.push_back(
+          {string_or(doc, *c, "id"), string_or(doc, *fn, "name"), string_or(doc, *fn, "arguments", "{}")});
     }
   }
-  r.finish_reason = openai_finish(string_or(choice, "finish_reason", "stop"));
-  if (const json* usage = member(doc, "usage")) {
-    r.usage.prompt_tokens = int_or(*usage, "prompt_tokens");
-    r.usage.completion_tokens = int_or(*usage, "completion_tokens");
+  r.finish_reason = openai_finish(view_or(doc, choice, "finish_reason", "stop"));
+  if (const JsonValue* usage = member(doc, doc.root(), "usage")) {
+    r.usage.prompt_tokens = int_or(doc, *usage, "prompt_tokens");
+    r.usage.completion_tokens = int_or(doc, *usage, "completion_tokens");
   }
-  r.model = string_or(doc, "model");
+  r.model = string_or(doc, doc.root(), "model");
   return r;
 }
 
@@ -145,31 +214,31 @@ class OpenAiStream final : public StreamDecoder {
       done_ = true;
       return {};
     }
-    json doc = json::parse(e.data, nullptr, false);
-    if (doc.is_discarded() || !doc.is_object()) return malformed("stream chunk is not a JSON object");
-    if (auto err = error_object(ProviderApi::openai, doc, e.data, 200)) return *err;
-    if (model_.empty()) model_ = string_or(doc, "model");
-    if (const json* usage = member(doc, "usage"); usage && usage->is_object()) {
-      usage_.prompt_tokens = int_or(*usage, "prompt_tokens");
-      usage_.completion_tokens = int_or(*usage, "completion_tokens");
+    if (!doc_.parse(e.data) || !doc_.root().is_object()) return malformed("stream chunk is not a JSON object");
+    const JsonValue& root = doc_.root();
+    if (auto err = error_object(ProviderApi::openai, doc_, e.data, 200)) return *err;
+    if (model_.empty()) model_ = string_or(doc_, root, "model");
+    if (const JsonValue* usage = member(doc_, root, "usage"); usage && usage->is_object()) {
+      usage_.prompt_tokens = int_or(doc_, *usage, "prompt_tokens");
+      usage_.completion_tokens = int_or(doc_, *usage, "completion_tokens");
     }
-    const json* choices = member(doc, "choices");
+    const JsonValue* choices = member(doc_, root, "choices");
     if (!choices) return {};
     if (!choices->is_array()) return malformed("stream chunk choices is not an array");
-    for (const json& choice : *choices) {
-      if (int_or(choice, "index") != 0) continue;
-      if (std::string f = string_or(choice, "finish_reason"); !f.empty()) finish_ = openai_finish(f);
-      const json* delta = member(choice, "delta");
+    for (const JsonValue* choice = doc_.first(*choices); choice; choice = doc_.next(*choice)) {
+      if (int_or(doc_, *choice, "index") != 0) continue;
+      if (std::string_view f = view_or(doc_, *choice, "finish_reason"); !f.empty()) finish_ = openai_finish(f);
+      const JsonValue* delta = member(doc_, *choice, "delta");
       if (!delta) continue;
       if (!delta->is_object()) return malformed("stream delta is not an object");
-      content_ += string_or(*delta, "content");
-      if (const json* calls = member(*delta, "tool_calls"); calls && calls->is_array()) {
-        for (const json& c : *calls) {
-          ToolCall& call = calls_[int_or(c, "index")];
-          if (std::string id = string_or(c, "id"); !id.empty()) call.id = id;
-          if (const json* fn = member(c, "function"); fn && fn->is_object()) {
-            call.name += string_or(*fn, "name");
-            call.arguments += string_or(*fn, "arguments");
+      content_ += view_or(doc_, *delta, "content");
+      if (const JsonValue* calls = member(doc_, *delta, "tool_calls"); calls && calls->is_array()) {
+        for (const JsonValue* c = doc_.first(*calls); c; c = doc_.next(*c)) {
+          ToolCall& call = calls_[int_or(doc_, *c, "index")];
+          if (std::string_view id = view_or(doc_, *c, "id"); !id.empty()) call.id = id;
+          if (const JsonValue* fn = member(doc_, *c, "function"); fn && fn->is_object()) {
+            call.name += view_or(doc_, *fn, "name");
+            call.arguments += view_or(doc_, *fn, "arguments");
           }
         }
       }
@@ -189,6 +258,7 @@ class OpenAiStream final : public StreamDecoder {
   }
 
  private:
+  JsonDocument doc_;  // reused for every chunk
   bool done_ = false;
   std::string content_;
   std::map<int, ToolCall> calls_;
@@ -200,85 +270,159 @@ class OpenAiStream final : public StreamDecoder {
 // ------------------------------------------------------------------------------- Anthropic
 
 Result<std::string> encode_anthropic(const ChatRequest& req, std::string_view default_model) {
-  json body;
-  body["model"] = req.model.empty() ? std::string(default_model) : req.model;
-  body["max_tokens"] = req.max_output_tokens;
+  std::size_t estimate = 128;
   std::string system;
-  json messages = json::array();
+  for (const model::Message& m : req.messages) {
+    estimate += m.content.size() + 48;
+    if (m.role == Role::system) {
+      if (!system.empty()) system += "\n\n";
+      system += m.content;
+    }
+  }
+  std::string body;
+  body.reserve(estimate);
+  JsonWriter w{body};
+  w.begin_object();
+  w.key("model");
+  w.string(req.model.empty() ? default_model : std::string_view(req.model));
+  w.key("max_tokens");
+  w.integer(req.max_output_tokens);
+  if (!system.empty()) {
+    w.key("system");
+    w.string(system);
+  }
+  w.key("messages");
+  w.begin_array();
+  bool tool_results_open = false;  // the last message is a user message of tool_result blocks
+  const auto close_tool_results = [&] {
+    if (!tool_results_open) return;
+    w.end_array();
+    w.end_object();
+    tool_results_open = false;
+  };
   for (const model::Message& m : req.messages) {
     switch (m.role) {
       case Role::system:
-        if (!system.empty()) system += "\n\n";
-        system += m.content;
         break;
       case Role::user:
-        messages.push_back({{"role", "user"}, {"content", m.content}});
+        close_tool_results();
+        w.begin_object();
+        w.key("role");
+        w.string("user");
+        w.key("content");
+        w.string(m.content);
+        w.end_object();
         break;
       case Role::assistant: {
-        json blocks = json::array();
-        if (!m.content.empty()) blocks.push_back({{"type", "text"}, {"text", m.content}});
+        close_tool_results();
+        w.begin_object();
+        w.key("role");
+        w.string("assistant");
+        w.key("content");
+        w.begin_array();
+        if (!m.content.empty()) {
+          w.begin_object();
+          w.key("type");
+          w.string("text");
+          w.key("text");
+          w.string(m.content);
+          w.end_object();
+        }
         for (const ToolCall& c : m.tool_calls) {
-          json input = json::object();
-          if (!c.arguments.empty()) {
+          w.begin_object();
+          w.key("type");
+          w.string("tool_use");
+          w.key("id");
+          w.string(c.id);
+          w.key("name");
+          w.string(c.name);
+          w.key("input");
+          if (c.arguments.empty()) {
+            w.raw("{}");
+          } else {
             Result<json> parsed = parse_json_text(c.arguments, "tool call arguments");
             if (!parsed) return std::move(parsed).error();
-            input = std::move(*parsed);
+            w.raw(dump(*parsed));
           }
-          blocks.push_back({{"type", "tool_use"}, {"id", c.id}, {"name", c.name}, {"input", std::move(input)}});
+          w.end_object();
         }
-        messages.push_back({{"role", "assistant"}, {"content", std::move(blocks)}});
+        w.end_array();
+        w.end_object();
         break;
       }
       case Role::tool: {
-        json block = {{"type", "tool_result"}, {"tool_use_id", m.tool_call_id}, {"content", m.content}};
-        json* last = messages.empty() ? nullptr : &messages.back();
-        if (last && (*last)["role"] == "user" && (*last)["content"].is_array()) {
-          (*last)["content"].push_back(std::move(block));
-        } else {
-          messages.push_back({{"role", "user"}, {"content", json::array({std::move(block)})}});
+        if (!tool_results_open) {
+          w.begin_object();
+          w.key("role");
+          w.string("user");
+          w.key("content");
+          w.begin_array();
+          tool_results_open = true;
         }
+        w.begin_object();
+        w.key("type");
+        w.string("tool_result");
+        w.key("tool_use_id");
+        w.string(m.tool_call_id);
+        w.key("content");
+        w.string(m.content);
+        w.end_object();
         break;
       }
     }
   }
-  if (!system.empty()) body["system"] = system;
-  body["messages"] = std::move(messages);
+  close_tool_results();
+  w.end_array();
   if (!req.tools.empty()) {
-    json tools = json::array();
+    w.key("tools");
+    w.begin_array();
     for (const model::ToolSpec& t : req.tools) {
       Result<json> schema = parse_json_text(t.parameters_schema, "tool parameter schema");
       if (!schema) return std::move(schema).error();
-      tools.push_back({{"name", t.name}, {"description", t.description}, {"input_schema", *schema}});
+      w.begin_object();
+      w.key("name");
+      w.string(t.name);
+      w.key("description");
+      w.string(t.description);
+      w.key("input_schema");
+      w.raw(dump(*schema));
+      w.end_object();
     }
-    body["tools"] = std::move(tools);
+    w.end_array();
   }
-  if (req.stream) body["stream"] = true;
-  return dump(body);
+  if (req.stream) {
+    w.key("stream");
+    w.boolean(true);
+  }
+  w.end_object();
+  return body;
 }
 
 Result<ChatResponse> decode_anthropic(std::string_view text, int status) {
-  json doc = json::parse(text, nullptr, false);
-  if (doc.is_discarded() || !doc.is_object()) return malformed("response body is not a JSON object");
+  ScratchDocument scratch;
+  JsonDocument& doc = scratch.doc;
+  if (!doc.parse(text) || !doc.root().is_object()) return malformed("response body is not a JSON object");
   if (auto e = error_object(ProviderApi::anthropic, doc, text, status)) return *e;
-  const json* content = member(doc, "content");
+  const JsonValue* content = member(doc, doc.root(), "content");
   if (!content || !content->is_array()) return malformed("response has no content array");
   ChatResponse r;
   r.message.role = Role::assistant;
-  for (const json& block : *content) {
-    const std::string type = string_or(block, "type");
+  for (const JsonValue* block = doc.first(*content); block; block = doc.next(*block)) {
+    const std::string_view type = view_or(doc, *block, "type");
     if (type == "text") {
-      r.message.content += string_or(block, "text");
+      r.message.content += view_or(doc, *block, "text");
     } else if (type == "tool_use") {
-      const json* input = member(block, "input");
-      r.message.tool_calls.push_back({string_or(block, "id"), string_or(block, "name"), input ? dump(*input) : "{}"});
+      const JsonValue* input = member(doc, *block, "input");
+      r.message.tool_calls.push_back({string_or(doc, *block, "id"), string_or(doc, *block, "name"),
+                                      input ? dump(json::parse(input->raw)) : "{}"});
     }
   }
-  r.finish_reason = anthropic_finish(string_or(doc, "stop_reason", "end_turn"));
-  if (const json* usage = member(doc, "usage")) {
-    r.usage.prompt_tokens = int_or(*usage, "input_tokens");
-    r.usage.completion_tokens = int_or(*usage, "output_tokens");
+  r.finish_reason = anthropic_finish(view_or(doc, doc.root(), "stop_reason", "end_turn"));
+  if (const JsonValue* usage = member(doc, doc.root(), "usage")) {
+    r.usage.prompt_tokens = int_or(doc, *usage, "input_tokens");
+    r.usage.completion_tokens = int_or(doc, *usage, "output_tokens");
   }
-  r.model = string_or(doc, "model");
+  r.model = string_or(doc, doc.root(), "model");
   return r;
 }
 
@@ -286,44 +430,44 @@ class AnthropicStream final : public StreamDecoder {
  public:
   Status on_event(const SseEvent& e) override {
     if (stopped_) return {};
-    json doc = json::parse(e.data, nullptr, false);
-    if (doc.is_discarded() || !doc.is_object()) return malformed("stream event is not a JSON object");
-    const std::string type = string_or(doc, "type", e.event);
+    if (!doc_.parse(e.data) || !doc_.root().is_object()) return malformed("stream event is not a JSON object");
+    const JsonValue& root = doc_.root();
+    const std::string_view type = view_or(doc_, root, "type", e.event);
     if (type == "error" || e.event == "error") {
-      if (auto err = error_object(ProviderApi::anthropic, doc, e.data, 200)) return *err;
+      if (auto err = error_object(ProviderApi::anthropic, doc_, e.data, 200)) return *err;
       return malformed("stream error event without an error object");
     }
     if (type == "message_start") {
-      const json* message = member(doc, "message");
+      const JsonValue* message = member(doc_, root, "message");
       if (!message || !message->is_object()) return malformed("message_start without message");
-      model_ = string_or(*message, "model");
-      if (const json* usage = member(*message, "usage")) {
-        usage_.prompt_tokens = int_or(*usage, "input_tokens");
-        usage_.completion_tokens = int_or(*usage, "output_tokens");
+      model_ = string_or(doc_, *message, "model");
+      if (const JsonValue* usage = member(doc_, *message, "usage")) {
+        usage_.prompt_tokens = int_or(doc_, *usage, "input_tokens");
+        usage_.completion_tokens = int_or(doc_, *usage, "output_tokens");
       }
       started_ = true;
     } else if (type == "content_block_start") {
-      const json* block = member(doc, "content_block");
+      const JsonValue* block = member(doc_, root, "content_block");
       if (!block || !block->is_object()) return malformed("content_block_start without content_block");
-      Block& b = blocks_[int_or(doc, "index")];
-      b.type = string_or(*block, "type");
-      b.id = string_or(*block, "id");
-      b.name = string_or(*block, "name");
-      b.text = string_or(*block, "text");
+      Block& b = blocks_[int_or(doc_, root, "index")];
+      b.type = string_or(doc_, *block, "type");
+      b.id = string_or(doc_, *block, "id");
+      b.name = string_or(doc_, *block, "name");
+      b.text = string_or(doc_, *block, "text");
     } else if (type == "content_block_delta") {
-      const json* delta = member(doc, "delta");
+      const JsonValue* delta = member(doc_, root, "delta");
       if (!delta || !delta->is_object()) return malformed("content_block_delta without delta");
-      auto it = blocks_.find(int_or(doc, "index", -1));
+      auto it = blocks_.find(int_or(doc_, root, "index", -1));
       if (it == blocks_.end()) return malformed("content_block_delta for an unknown block");
-      const std::string delta_type = string_or(*delta, "type");
-      if (delta_type == "text_delta") it->second.text += string_or(*delta, "text");
-      if (delta_type == "input_json_delta") it->second.json += string_or(*delta, "partial_json");
+      const std::string_view delta_type = view_or(doc_, *delta, "type");
+      if (delta_type == "text_delta") it->second.text += view_or(doc_, *delta, "text");
+      if (delta_type == "input_json_delta") it->second.json += view_or(doc_, *delta, "partial_json");
     } else if (type == "message_delta") {
-      if (const json* delta = member(doc, "delta"); delta && delta->is_object()) {
-        if (std::string r = string_or(*delta, "stop_reason"); !r.empty()) finish_ = anthropic_finish(r);
+      if (const JsonValue* delta = member(doc_, root, "delta"); delta && delta->is_object()) {
+        if (std::string_view r = view_or(doc_, *delta, "stop_reason"); !r.empty()) finish_ = anthropic_finish(r);
       }
-      if (const json* usage = member(doc, "usage"); usage && usage->is_object()) {
-        usage_.completion_tokens = int_or(*usage, "output_tokens", usage_.completion_tokens);
+      if (const JsonValue* usage = member(doc_, root, "usage"); usage && usage->is_object()) {
+        usage_.completion_tokens = int_or(doc_, *usage, "output_tokens", usage_.completion_tokens);
       }
     } else if (type == "message_stop") {
       stopped_ = true;
@@ -349,6 +493,7 @@ class AnthropicStream final : public StreamDecoder {
   struct Block {
     std::string type, id, name, text, json;
   };
+  JsonDocument doc_;  // reused for every event
   bool started_ = false;
   bool stopped_ = false;
   std::map<int, Block> blocks_;

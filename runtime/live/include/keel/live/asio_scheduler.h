@@ -15,6 +15,9 @@
 //  - The io_context may outlive the scheduler: handlers left in it become no-ops.
 //  - Cancelling the last pending timer disarms the wakeup, so io.run() returns as soon as no
 //    I/O remains (it does not wait out a cancelled timeout).
+//  - Cost: start_timer and cancel_timer are O(log n) on a binary heap whose slots are reused,
+//    so a steady stream of timers allocates nothing once the heap has grown; a TimerId names a
+//    slot and its generation, so a stale id never cancels a later timer.
 //
 // Example:
 //   boost::asio::io_context io;
@@ -24,9 +27,8 @@
 #pragma once
 
 #include <cstdint>
-#include <map>
 #include <memory>
-#include <unordered_map>
+#include <vector>
 
 #include "keel/core/scheduler.h"
 #include "keel/live/asio.h"
@@ -46,19 +48,40 @@ class AsioScheduler final : public Scheduler {
   bool cancel_timer(TimerId id) noexcept override;
 
   boost::asio::io_context& io() noexcept { return io_; }
-  std::size_t pending() const noexcept { return queue_.size(); }
+  std::size_t pending() const noexcept { return heap_.size(); }
 
  private:
-  using Key = std::pair<TimePoint, std::uint64_t>;  // (due, sequence = timer id)
+  static constexpr std::uint32_t kNotQueued = UINT32_MAX;
+  struct Entry {  // a heap element, ordered by (due, seq)
+    TimePoint due;
+    std::uint64_t seq;
+    std::uint32_t slot;
+  };
+  struct Slot {  // a pending timer's callback; reused once the timer fired or was cancelled
+    Callback cb;
+    std::uint32_t generation = 1;
+    std::uint32_t heap_index = kNotQueued;
+  };
+  static bool before(const Entry& a, const Entry& b) noexcept {
+    return a.due < b.due || (a.due == b.due && a.seq < b.seq);
+  }
+  void place(std::size_t i, Entry e) noexcept;
+  void sift_up(std::size_t i) noexcept;
+  void sift_down(std::size_t i) noexcept;
+  void remove_at(std::size_t i) noexcept;
+  void push(Entry e);
+  Callback release(std::uint32_t slot) noexcept;  // frees the slot, returns its callback
   void arm();
   void drain();
 
   boost::asio::io_context& io_;
   boost::asio::steady_timer wakeup_;
   std::chrono::steady_clock::time_point epoch_;
-  std::map<Key, Callback> queue_;
-  std::unordered_map<std::uint64_t, TimePoint> due_;  // id -> due, for cancel
-  std::uint64_t next_id_ = 1;
+  std::vector<Entry> heap_;
+  std::vector<Slot> slots_;
+  std::vector<std::uint32_t> free_slots_;
+  std::uint64_t next_seq_ = 1;
+  TimePoint draining_until_ = TimePoint::min();  // the running drain's cut-off
   bool drain_posted_ = false;
   TimePoint armed_for_ = TimePoint::max();
   std::shared_ptr<AsioScheduler*> alive_;  // handlers hold a weak_ptr: no-ops once we are gone

@@ -13,8 +13,8 @@
 //    invalid_request.
 //  - Timeouts (each also capped by `total` and by the awaiting task's deadline):
 //    `connect` covers DNS + TCP connect + TLS handshake; `first_byte` runs from the start of
-//    the request write to the end of the response header; `idle` is the longest gap between
-//    two body reads; `total` is the whole exchange. On expiry, or when the task is
+//    the request write to the end of the final response header; `idle` is the longest gap
+//    between two body reads; `total` is the whole exchange. On expiry, or when the task is
 //    cancelled, the socket is closed at once and the call returns ErrorCode::timeout
 //    (message naming the phase) or ErrorCode::cancelled.
 //  - Connection errors (refused, reset, EOF before a complete response, DNS failure) are
@@ -24,9 +24,21 @@
 //    back to a per-host idle pool of at most `max_idle_per_host` (oldest closed first). A
 //    request on a reused connection that fails before any response byte is retried once on
 //    a fresh connection (the server may have closed an idle connection).
-//  - Streaming: when `sink` is given and the response is 2xx with content-type
-//    text/event-stream, each body chunk is passed to `sink` as it arrives (and not kept in
-//    `HttpResponse::body`); a sink error closes the connection and is returned as is.
+//  - Interim 1xx responses (100 Continue, 103 Early Hints, ...) are read and skipped (RFC 9110
+//    §15.2); 101 is returned as the final status (keel never asks for an upgrade).
+//  - Streaming: when `sink` is given and the response is 2xx whose content-type media type is
+//    text/event-stream (any case, parameters such as `; charset=utf-8` allowed), each body
+//    chunk is passed to `sink` as it arrives (and not kept in `HttpResponse::body`); a sink
+//    error closes the connection and is returned as is.
+//  - The request head is written by the client: Host, User-Agent (a request header of the same
+//    name replaces it, as does any later field of the same name), the caller's headers and
+//    secret headers, and Content-Length (a caller's content-length or transfer-encoding is
+//    ignored). Header text containing CR, LF or NUL, or a name with ':' or whitespace, is
+//    invalid_request, before anything is sent.
+//  - Cost: per request on a kept-alive plain connection, the head is written into a buffer the
+//    connection reuses and sent with the body in one gather write, at once when the socket
+//    takes it (else asynchronously); a body that arrived with the header is parsed without
+//    another read.
 //  - Secret headers are revealed only when the request is serialized onto the wire.
 //  - Single-threaded: use from tasks on the AsioScheduler given at construction. Destroying
 //    the client closes its idle connections; in-flight requests keep their connection alive
@@ -42,7 +54,6 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
-#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -131,16 +142,23 @@ class HttpClient {
 
  private:
   struct Tls;
+  // Idle connections to one (scheme, host, port); looked up without building a key string.
+  struct IdleHost {
+    bool tls = false;
+    std::string host;
+    std::uint16_t port = 0;
+    std::vector<std::shared_ptr<Connection>> conns;
+  };
   Task<Result<std::shared_ptr<Connection>>> connect(const Url& url, Deadline deadline);
   Task<Result<HttpResponse>> exchange(std::shared_ptr<Connection> conn, const HttpRequest& request,
                                       BodySink* sink, Deadline total, bool* nothing_received);
   void put_idle(std::shared_ptr<Connection> conn);
-  std::shared_ptr<Connection> take_idle(const std::string& key);
+  std::shared_ptr<Connection> take_idle(const Url& url);
 
   AsioScheduler& scheduler_;
   HttpClientConfig config_;
   std::unique_ptr<Tls> tls_;
-  std::map<std::string, std::vector<std::shared_ptr<Connection>>> idle_;
+  std::vector<IdleHost> idle_;
   HttpClientCounters counters_;
 };
 
