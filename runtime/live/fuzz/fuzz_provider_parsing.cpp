@@ -5,6 +5,7 @@
 // JSON reader must accept exactly what nlohmann accepts (and decode strings the same), and the
 // JSON writer's output must always parse back.
 // Built and run by scripts/fuzz-live (clang libFuzzer, or g++ over the corpus).
+#include "keel/core/json_check.h"
 #include "keel/live/net.h"
 
 #include <cstddef>
@@ -47,7 +48,14 @@ void body_paths(std::string_view body, std::size_t cut, int status) {
 void json_text(std::string_view input) {
   keel::live::JsonDocument doc;
   const bool ours = doc.parse(input);
-  if (!doc.too_deep() && ours != nlohmann::json::accept(input)) __builtin_trap();
+  const bool reference = nlohmann::json::accept(input);
+  if (!doc.too_deep() && ours != reference) __builtin_trap();
+  // keel::json_type (core/json_check.h) too, but for its documented strictness: a leading BOM
+  // and any NUL byte are refused there.
+  const bool bom = input.substr(0, 3) == "\xEF\xBB\xBF";
+  const bool nul = input.find('\0') != std::string_view::npos;
+  if (!bom && !nul && keel::is_json(input) != reference) __builtin_trap();
+  if (keel::is_json(input) && !reference) __builtin_trap();
   if (ours && doc.root().is_string()) {
     if (doc.root().text != nlohmann::json::parse(input).get<std::string>()) __builtin_trap();
   }
