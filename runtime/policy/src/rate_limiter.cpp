@@ -61,11 +61,18 @@ TokenBucket::TokenBucket(std::int64_t per_minute, std::int64_t burst) : per_minu
   if (burst <= 0) throw std::invalid_argument("TokenBucket: burst must be > 0");
 }
 
+bool TokenBucket::fits_now(std::int64_t cost, TimePoint now) const noexcept {
+  cost = std::max<std::int64_t>(cost, 0);
+  if (cost > burst_) return false;
+  const Wide need = tat_ + (Wide{cost} - burst_) * kNsPerMinute;  // scaled instant
+  return need <= ns_of(now) * Wide{per_minute_};
+}
+
 TimePoint TokenBucket::earliest(std::int64_t cost, TimePoint now) const noexcept {
+  if (fits_now(cost, now)) return now;
   cost = std::max<std::int64_t>(cost, 0);
   if (cost > burst_) return TimePoint::max();
   const Wide need = tat_ + (Wide{cost} - burst_) * kNsPerMinute;  // scaled instant
-  if (need <= ns_of(now) * Wide{per_minute_}) return now;
   return TimePoint{Duration{static_cast<std::int64_t>(std::min(kMaxNs, ceil_div(need, per_minute_)))}};
 }
 
@@ -137,12 +144,17 @@ void RateLimiter::give_back(const Reservation& r) noexcept {
 
 void RateLimiter::record(RateLimitReason r, TimePoint now, std::int64_t tokens, Duration delay) noexcept {
   ++counters_[r];
+  if (!sink_) return;  // skip building the attributes: this is on every call's path
   emit(sink_, now, "ratelimit.decision", {{"reason", to_string(r)}, {"tokens", tokens}, {"delay", delay}});
 }
 
 bool RateLimiter::try_admit(std::int64_t tokens, TimePoint now) noexcept {
-  if (earliest(tokens, now) != now) return false;
-  take(tokens, now);
+  // earliest() == now, then take() at now — without the undo snapshots nobody would read.
+  if (requests_ && !requests_->fits_now(1, now)) return false;
+  if (tokens_ && !tokens_->fits_now(tokens, now)) return false;
+  ++last_seq_;
+  if (requests_) requests_->take(1, now);
+  if (tokens_) tokens_->take(tokens, now);
   record(RateLimitReason::admitted, now, tokens, Duration::zero());
   return true;
 }

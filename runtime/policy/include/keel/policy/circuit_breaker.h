@@ -308,6 +308,20 @@ class CircuitBreaker {
   void open(TimePoint start, BreakerReason reason, TimePoint now);
   void transition(BreakerState to, BreakerReason reason, TimePoint now);
 
+  // `count / calls >= rate` exactly as that double division decides it, without dividing per
+  // call: the smallest such count for the last `calls` seen (a count window's calls stay at its
+  // size once full). The division is monotonic in `count`, so the smallest passing count is a
+  // threshold.
+  struct RateThreshold {
+    std::uint64_t calls = 0;      // the calls the threshold is for; 0: none computed yet
+    std::uint64_t min_count = 0;  // smallest count with count / calls >= rate
+    bool reached(std::uint64_t count, std::uint64_t total, double rate) noexcept {
+      if (total != calls) [[unlikely]] recompute(total, rate);
+      return count >= min_count;
+    }
+    void recompute(std::uint64_t total, double rate) noexcept;
+  };
+
   CircuitBreakerConfig config_;
   EventSink* events_;
   SlidingWindow window_;
@@ -315,6 +329,8 @@ class CircuitBreaker {
   std::uint32_t success_threshold_;
   Duration slow_threshold_;  // Duration::max() when slow calls are off
   bool slow_enabled_;
+  RateThreshold failure_rate_threshold_;
+  RateThreshold slow_rate_threshold_;
   BreakerState state_ = BreakerState::closed;
   std::uint64_t generation_ = 1;
   std::uint32_t consecutive_failures_ = 0;

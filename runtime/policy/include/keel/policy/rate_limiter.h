@@ -70,6 +70,8 @@ class TokenBucket {
 
   // Earliest instant >= now at which `cost` units can be taken; TimePoint::max() if cost > burst.
   TimePoint earliest(std::int64_t cost, TimePoint now) const noexcept;
+  // earliest(cost, now) == now: `cost` units can be taken right away.
+  bool fits_now(std::int64_t cost, TimePoint now) const noexcept;
   // Takes `cost` units at instant `at` (callers pass at >= earliest(cost, now)).
   void take(std::int64_t cost, TimePoint at) noexcept;
   // Whole units available at `now` (negative while capacity is promised to waiters).
