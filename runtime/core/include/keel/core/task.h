@@ -27,6 +27,8 @@
 
 #include <coroutine>
 #include <exception>
+#include <memory>
+#include <new>
 #include <optional>
 #include <type_traits>
 #include <utility>
@@ -67,22 +69,62 @@ struct PromiseBase : FrameAllocated {
 template <class P>
 concept KeelPromise = std::is_base_of_v<PromiseBase, P>;
 
-// Storage for a task's outcome: nothing yet, a value, or an exception.
+// Storage for a task's outcome: nothing yet, a value, or an exception. A tagged union (not
+// std::variant): every awaited task's value passes through one, so its set/take are kept to a
+// branch each.
 template <class T>
 class TaskOutcome {
  public:
+  TaskOutcome() noexcept {}
+  TaskOutcome(TaskOutcome&& o) noexcept(std::is_nothrow_move_constructible_v<T>) { construct_from(std::move(o)); }
+  TaskOutcome& operator=(TaskOutcome&& o) noexcept(std::is_nothrow_move_constructible_v<T>) {
+    if (this != &o) {
+      reset();
+      construct_from(std::move(o));
+    }
+    return *this;
+  }
+  ~TaskOutcome() { reset(); }
+
   template <class U>
   void set_value(U&& v) {
-    state_.template emplace<1>(std::forward<U>(v));
+    reset();
+    ::new (static_cast<void*>(std::addressof(value_))) T(std::forward<U>(v));
+    state_ = State::value;
   }
-  void set_exception(std::exception_ptr e) noexcept { state_.template emplace<2>(std::move(e)); }
+  void set_exception(std::exception_ptr e) noexcept {
+    reset();
+    ::new (static_cast<void*>(std::addressof(error_))) std::exception_ptr(std::move(e));
+    state_ = State::error;
+  }
+  // The value (moved out), or the exception rethrown; std::bad_variant_access if neither is set.
   T take() {
-    if (state_.index() == 2) std::rethrow_exception(std::get<2>(state_));
-    return std::move(std::get<1>(state_));
+    if (state_ != State::value) [[unlikely]] {
+      if (state_ == State::error) std::rethrow_exception(error_);
+      throw std::bad_variant_access{};
+    }
+    return std::move(value_);
   }
 
  private:
-  std::variant<std::monostate, T, std::exception_ptr> state_;
+  enum class State : unsigned char { empty, value, error };
+  void reset() noexcept {
+    if (state_ == State::value) value_.~T();
+    else if (state_ == State::error) error_.~exception_ptr();
+    state_ = State::empty;
+  }
+  // Into empty storage: takes `o`'s content (o keeps a moved-from one).
+  void construct_from(TaskOutcome&& o) noexcept(std::is_nothrow_move_constructible_v<T>) {
+    if (o.state_ == State::value) ::new (static_cast<void*>(std::addressof(value_))) T(std::move(o.value_));
+    else if (o.state_ == State::error) ::new (static_cast<void*>(std::addressof(error_))) std::exception_ptr(std::move(o.error_));
+    state_ = o.state_;
+  }
+
+  union {
+    T value_;
+    std::exception_ptr error_;
+  };
+  State state_ = State::empty;
 };
 
 template <>
