@@ -61,19 +61,21 @@ TokenBucket::TokenBucket(std::int64_t per_minute, std::int64_t burst) : per_minu
   if (burst <= 0) throw std::invalid_argument("TokenBucket: burst must be > 0");
 }
 
-bool TokenBucket::fits_now(std::int64_t cost, TimePoint now) const noexcept {
-  cost = std::max<std::int64_t>(cost, 0);
-  if (cost > burst_) return false;
-  const Wide need = tat_ + (Wide{cost} - burst_) * kNsPerMinute;  // scaled instant
-  return need <= ns_of(now) * Wide{per_minute_};
-}
-
 TimePoint TokenBucket::earliest(std::int64_t cost, TimePoint now) const noexcept {
-  if (fits_now(cost, now)) return now;
   cost = std::max<std::int64_t>(cost, 0);
   if (cost > burst_) return TimePoint::max();
   const Wide need = tat_ + (Wide{cost} - burst_) * kNsPerMinute;  // scaled instant
+  if (need <= ns_of(now) * Wide{per_minute_}) return now;
   return TimePoint{Duration{static_cast<std::int64_t>(std::min(kMaxNs, ceil_div(need, per_minute_)))}};
+}
+
+std::optional<TokenBucket::Snapshot> TokenBucket::taken_now(std::int64_t cost, TimePoint now) const noexcept {
+  cost = std::max<std::int64_t>(cost, 0);
+  if (cost > burst_) return std::nullopt;
+  const Wide scaled_now = ns_of(now) * Wide{per_minute_};
+  const Wide charge = Wide{cost} * kNsPerMinute;
+  if (tat_ + charge - Wide{burst_} * kNsPerMinute > scaled_now) return std::nullopt;  // earliest() > now
+  return Snapshot{std::max(tat_, scaled_now) + charge};                                // take(cost, now)
 }
 
 void TokenBucket::take(std::int64_t cost, TimePoint at) noexcept {
@@ -149,12 +151,14 @@ void RateLimiter::record(RateLimitReason r, TimePoint now, std::int64_t tokens, 
 }
 
 bool RateLimiter::try_admit(std::int64_t tokens, TimePoint now) noexcept {
-  // earliest() == now, then take() at now — without the undo snapshots nobody would read.
-  if (requests_ && !requests_->fits_now(1, now)) return false;
-  if (tokens_ && !tokens_->fits_now(tokens, now)) return false;
+  // earliest() == now, then take() at now: each bucket's state after the take, computed once,
+  // applied when both admit (no undo snapshots: nobody would read them).
+  std::optional<TokenBucket::Snapshot> r, t;
+  if (requests_ && !(r = requests_->taken_now(1, now))) return false;
+  if (tokens_ && !(t = tokens_->taken_now(tokens, now))) return false;
   ++last_seq_;
-  if (requests_) requests_->take(1, now);
-  if (tokens_) tokens_->take(tokens, now);
+  if (r) requests_->restore(*r);
+  if (t) tokens_->restore(*t);
   record(RateLimitReason::admitted, now, tokens, Duration::zero());
   return true;
 }

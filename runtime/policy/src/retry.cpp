@@ -56,10 +56,7 @@ void Retry::record_outcome(const Error* e) noexcept {
   }
 }
 
-void Retry::note_attempt(int attempt, TimePoint now, RetryOutcome* outcome) {
-  ++counters_.attempts;
-  if (outcome) outcome->attempts = attempt;
-  if (!sink_) return;  // skip building the attributes: this is on every call's path
+void Retry::emit_attempt(int attempt, TimePoint now) {
   emit(sink_, now, "retry.attempt", {{"attempt", attempt}, {"target", std::string_view{target_}}});
 }
 

@@ -70,8 +70,6 @@ class TokenBucket {
 
   // Earliest instant >= now at which `cost` units can be taken; TimePoint::max() if cost > burst.
   TimePoint earliest(std::int64_t cost, TimePoint now) const noexcept;
-  // earliest(cost, now) == now: `cost` units can be taken right away.
-  bool fits_now(std::int64_t cost, TimePoint now) const noexcept;
   // Takes `cost` units at instant `at` (callers pass at >= earliest(cost, now)).
   void take(std::int64_t cost, TimePoint at) noexcept;
   // Whole units available at `now` (negative while capacity is promised to waiters).
@@ -86,6 +84,8 @@ class TokenBucket {
   };
   Snapshot snapshot() const noexcept { return {tat_}; }
   void restore(Snapshot s) noexcept { tat_ = s.tat; }
+  // If earliest(cost, now) == now: the state take(cost, now) would leave (restore() applies it).
+  std::optional<Snapshot> taken_now(std::int64_t cost, TimePoint now) const noexcept;
 
  private:
   std::int64_t per_minute_;
