@@ -308,16 +308,23 @@ class CircuitBreaker {
   void open(TimePoint start, BreakerReason reason, TimePoint now);
   void transition(BreakerState to, BreakerReason reason, TimePoint now);
 
-  // `count / calls >= rate` exactly as that double division decides it, without dividing per
-  // call: the smallest such count for the last `calls` seen (a count window's calls stay at its
-  // size once full). The division is monotonic in `count`, so the smallest passing count is a
-  // threshold.
+  // `count / total >= rate` exactly as that double division decides it, without dividing per
+  // call once the total settles (a count window's stays at its size once full): then the
+  // smallest passing count is cached (the division is monotonic in `count`, so it is a
+  // threshold). While the total keeps changing (a time window), it divides as before, except
+  // for count 0, which never passes (rate > 0).
   struct RateThreshold {
-    std::uint64_t calls = 0;      // the calls the threshold is for; 0: none computed yet
+    std::uint64_t calls = 0;      // the total the threshold is for; 0: none computed yet
     std::uint64_t min_count = 0;  // smallest count with count / calls >= rate
+    std::uint64_t last_total = 0; // the previous call's total
     bool reached(std::uint64_t count, std::uint64_t total, double rate) noexcept {
-      if (total != calls) [[unlikely]] recompute(total, rate);
-      return count >= min_count;
+      if (total == calls) [[likely]] return count >= min_count;
+      if (total == last_total) {  // the same total twice in a row: settled, cache its threshold
+        recompute(total, rate);
+        return count >= min_count;
+      }
+      last_total = total;
+      return count != 0 && static_cast<double>(count) / static_cast<double>(total) >= rate;
     }
     void recompute(std::uint64_t total, double rate) noexcept;
   };
