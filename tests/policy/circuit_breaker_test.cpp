@@ -208,6 +208,64 @@ TEST_F(CircuitBreakerTest, SlowCallRateOpens) {
   EXPECT_EQ(b.counters().benign_errors, 1u);
 }
 
+// The rate checks open at exactly the count where `count / calls >= rate` first holds in
+// double arithmetic (the breaker caches that threshold instead of dividing per call), for
+// rates that are not exact binary fractions and window sizes that make the quotient round.
+TEST_F(CircuitBreakerTest, RateThresholdsMatchTheDoubleDivisionExactly) {
+  const std::vector<double> rates = {0.1, 0.2, 0.3, 1.0 / 3.0, 0.5, 0.6, 0.7, 2.0 / 3.0, 0.9, 0.99, 1.0};
+  const std::vector<std::uint32_t> sizes = {1, 3, 7, 10, 30, 49, 100, 333};
+  for (const double rate : rates) {
+    for (const std::uint32_t size : sizes) {
+      for (const bool slow_rate : {false, true}) {
+        SCOPED_TRACE(::testing::Message() << "rate " << rate << " size " << size << (slow_rate ? " slow" : " failure"));
+        CircuitBreakerConfig c;
+        c.size = size;
+        c.min_calls = size;
+        if (slow_rate) {
+          c.slow_call_duration = 1s;
+          c.slow_call_rate = rate;
+        } else {
+          c.failure_rate = rate;
+        }
+        CircuitBreaker b{c};
+        const BreakerOutcome bad = slow_rate ? kOk : kFail;
+        const Duration latency = slow_rate ? 2s : 0ms;
+        std::uint32_t expected_open_at = size;  // the first count with count / size >= rate
+        for (std::uint32_t k = 1; k <= size; ++k) {
+          if (static_cast<double>(k) / static_cast<double>(size) >= rate) {
+            expected_open_at = k;
+            break;
+          }
+        }
+        for (std::uint32_t i = 0; i < size; ++i) call(b, at(0ms), kOk);  // a full, clean window
+        for (std::uint32_t k = 1; k <= expected_open_at; ++k) {
+          ASSERT_EQ(b.state(at(0ms)), BreakerState::closed) << "opened early at " << k - 1;
+          call(b, at(0ms), bad, latency);  // the window now holds k bad calls of `size`
+        }
+        EXPECT_EQ(b.state(at(0ms)), BreakerState::open);
+        EXPECT_EQ(b.counters().transitions(slow_rate ? BreakerReason::slow_call_rate : BreakerReason::failure_rate), 1u);
+      }
+    }
+  }
+}
+
+// A time window's call total changes with every record: the threshold follows it.
+TEST_F(CircuitBreakerTest, RateThresholdFollowsAGrowingTimeWindow) {
+  CircuitBreakerConfig c;
+  c.window = WindowKind::time;
+  c.duration = 10s;
+  c.min_calls = 4;
+  c.failure_rate = 0.3;
+  CircuitBreaker b{c};
+  // 7 successes, then failures: 3 of 10 calls is the first point where f / calls >= 0.3.
+  for (int i = 0; i < 7; ++i) call(b, at(1s), kOk);
+  call(b, at(1s), kFail);  // 1 / 8
+  call(b, at(1s), kFail);  // 2 / 9
+  EXPECT_EQ(b.state(at(1s)), BreakerState::closed);
+  call(b, at(1s), kFail);  // 3 / 10
+  EXPECT_EQ(b.state(at(1s)), BreakerState::open);
+}
+
 TEST_F(CircuitBreakerTest, SlowCallsAreOffWithoutADuration) {
   CircuitBreaker b{{.size = 2, .min_calls = 2, .slow_call_rate = 0.1}};
   call(b, at(0s), kOk, 1h);

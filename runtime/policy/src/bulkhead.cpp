@@ -26,6 +26,7 @@ std::uint64_t& BulkheadCounters::operator[](BulkheadReason r) noexcept {
 
 void Bulkhead::record(BulkheadReason r, TimePoint now, Duration waited) noexcept {
   ++counters_[r];
+  if (!sink_) return;  // skip building the attributes: this is on every call's path
   emit(sink_, now, "bulkhead.decision",
        {{"reason", to_string(r)}, {"active", active_}, {"queued", queued_}, {"waited", waited}});
 }

@@ -207,12 +207,25 @@ void CircuitBreaker::record_closed(bool failure, bool slow, TimePoint now) {
   }
   const WindowStats& w = window_.totals();
   if (w.calls < min_calls_) return;
-  const double calls = static_cast<double>(w.calls);
-  if (static_cast<double>(w.failures) / calls >= config_.failure_rate) [[unlikely]] {
+  if (failure_rate_threshold_.reached(w.failures, w.calls, config_.failure_rate)) [[unlikely]] {
     open(now, BreakerReason::failure_rate, now);
-  } else if (slow_enabled_ && static_cast<double>(w.slow) / calls >= config_.slow_call_rate) [[unlikely]] {
+  } else if (slow_enabled_ && slow_rate_threshold_.reached(w.slow, w.calls, config_.slow_call_rate)) [[unlikely]] {
     open(now, BreakerReason::slow_call_rate, now);
   }
+}
+
+void CircuitBreaker::RateThreshold::recompute(std::uint64_t total, double rate) noexcept {
+  // total >= 1 and rate in (0, 1]: count == total always passes, so the threshold is in
+  // [1, total]. Start from ceil(rate * total) and step to the exact boundary of the division.
+  const auto passes = [&](std::uint64_t count) {
+    return static_cast<double>(count) / static_cast<double>(total) >= rate;
+  };
+  const double guess = std::ceil(rate * static_cast<double>(total));
+  std::uint64_t k = guess >= static_cast<double>(total) ? total : static_cast<std::uint64_t>(std::max(guess, 0.0));
+  while (k < total && !passes(k)) ++k;
+  while (k > 0 && passes(k - 1)) --k;
+  calls = total;
+  min_count = k;
 }
 
 void CircuitBreaker::record_probe(bool failure, bool slow, TimePoint now) {

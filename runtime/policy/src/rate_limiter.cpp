@@ -69,6 +69,15 @@ TimePoint TokenBucket::earliest(std::int64_t cost, TimePoint now) const noexcept
   return TimePoint{Duration{static_cast<std::int64_t>(std::min(kMaxNs, ceil_div(need, per_minute_)))}};
 }
 
+std::optional<TokenBucket::Snapshot> TokenBucket::taken_now(std::int64_t cost, TimePoint now) const noexcept {
+  cost = std::max<std::int64_t>(cost, 0);
+  if (cost > burst_) return std::nullopt;
+  const Wide scaled_now = ns_of(now) * Wide{per_minute_};
+  const Wide charge = Wide{cost} * kNsPerMinute;
+  if (tat_ + charge - Wide{burst_} * kNsPerMinute > scaled_now) return std::nullopt;  // earliest() > now
+  return Snapshot{std::max(tat_, scaled_now) + charge};                                // take(cost, now)
+}
+
 void TokenBucket::take(std::int64_t cost, TimePoint at) noexcept {
   cost = std::max<std::int64_t>(cost, 0);
   tat_ = std::max(tat_, ns_of(at) * Wide{per_minute_}) + Wide{cost} * kNsPerMinute;
@@ -137,12 +146,19 @@ void RateLimiter::give_back(const Reservation& r) noexcept {
 
 void RateLimiter::record(RateLimitReason r, TimePoint now, std::int64_t tokens, Duration delay) noexcept {
   ++counters_[r];
+  if (!sink_) return;  // skip building the attributes: this is on every call's path
   emit(sink_, now, "ratelimit.decision", {{"reason", to_string(r)}, {"tokens", tokens}, {"delay", delay}});
 }
 
 bool RateLimiter::try_admit(std::int64_t tokens, TimePoint now) noexcept {
-  if (earliest(tokens, now) != now) return false;
-  take(tokens, now);
+  // earliest() == now, then take() at now: each bucket's state after the take, computed once,
+  // applied when both admit (no undo snapshots: nobody would read them).
+  std::optional<TokenBucket::Snapshot> r, t;
+  if (requests_ && !(r = requests_->taken_now(1, now))) return false;
+  if (tokens_ && !(t = tokens_->taken_now(tokens, now))) return false;
+  ++last_seq_;
+  if (r) requests_->restore(*r);
+  if (t) tokens_->restore(*t);
   record(RateLimitReason::admitted, now, tokens, Duration::zero());
   return true;
 }

@@ -56,9 +56,7 @@ void Retry::record_outcome(const Error* e) noexcept {
   }
 }
 
-void Retry::note_attempt(int attempt, TimePoint now, RetryOutcome* outcome) {
-  ++counters_.attempts;
-  if (outcome) outcome->attempts = attempt;
+void Retry::emit_attempt(int attempt, TimePoint now) {
   emit(sink_, now, "retry.attempt", {{"attempt", attempt}, {"target", std::string_view{target_}}});
 }
 

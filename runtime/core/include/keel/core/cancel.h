@@ -95,4 +95,55 @@ class CancelSource {
 
 inline bool CancelToken::cancelled() const noexcept { return source_ && source_->cancelled(); }
 
+// The registration paths are inline: every with_timeout links a source and every awaitable that
+// waits arms a callback, so a call through a policy pipeline pays for these several times.
+
+inline void CancelCallback::arm(CancelToken token, Callback cb) {
+  disarm();
+  if (!token.source_) return;  // never cancelled: nothing to register
+  if (token.source_->cancelled()) {
+    cb();
+    return;
+  }
+  callback_ = std::move(cb);
+  token.source_->push_back(*this);
+}
+
+inline void CancelCallback::disarm() noexcept {
+  if (source_) source_->remove(*this);
+  callback_.reset();
+}
+
+inline CancelSource::~CancelSource() {
+  // Callbacks still registered outlive us only through misuse; unlink them so they do not
+  // touch freed memory when they disarm.
+  while (head_) remove(*head_);
+}
+
+inline void CancelSource::push_back(CancelCallback& cb) noexcept {
+  cb.source_ = this;
+  cb.prev_ = tail_;
+  cb.next_ = nullptr;
+  if (tail_) tail_->next_ = &cb;
+  else head_ = &cb;
+  tail_ = &cb;
+}
+
+inline void CancelSource::remove(CancelCallback& cb) noexcept {
+  if (cb.prev_) cb.prev_->next_ = cb.next_;
+  else head_ = cb.next_;
+  if (cb.next_) cb.next_->prev_ = cb.prev_;
+  else tail_ = cb.prev_;
+  cb.source_ = nullptr;
+  cb.prev_ = cb.next_ = nullptr;
+}
+
+inline void CancelSource::link_to(CancelToken parent) {
+  if (!parent.source_) {  // a parent that can never cancel: only drop an earlier link
+    parent_link_.disarm();
+    return;
+  }
+  parent_link_.arm(parent, [this] { cancel(); });
+}
+
 }  // namespace keel

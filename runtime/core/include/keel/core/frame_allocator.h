@@ -9,9 +9,12 @@
 //  - Blocks up to kMaxPooledBytes are pooled per thread (thread_local lists: a block freed on
 //    another thread joins that thread's list, which is safe). Larger blocks use ::operator new.
 //  - Each list keeps at most kMaxPooledPerClass blocks; beyond that, blocks go back to the heap.
+//    A thread's lists are freed when the thread exits; blocks freed after that go to the heap.
 //  - Under AddressSanitizer pooling is off, so use-after-free stays detectable.
 //  - `frame_heap_allocations()` counts blocks this thread took from ::operator new (benchmarks
 //    use it to prove zero allocations per operation once warm).
+//  - The reuse paths (a block from a non-empty list, a block onto a list with room) are inline:
+//    every coroutine call takes one of each.
 //
 // Example:
 //   struct promise_type : keel::detail::FrameAllocated { ... };  // frames now pooled
@@ -20,14 +23,73 @@
 #include <cstddef>
 #include <cstdint>
 
+#if defined(__SANITIZE_ADDRESS__)
+#define KEEL_FRAME_POOL 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define KEEL_FRAME_POOL 0
+#endif
+#endif
+#ifndef KEEL_FRAME_POOL
+#define KEEL_FRAME_POOL 1
+#endif
+
 namespace keel {
 
 std::uint64_t frame_heap_allocations() noexcept;
 
 namespace detail {
 
-void* allocate_frame(std::size_t bytes);
-void deallocate_frame(void* p, std::size_t bytes) noexcept;
+inline constexpr std::size_t kFrameGranule = 64;
+inline constexpr std::size_t kMaxPooledBytes = 2048;
+inline constexpr std::size_t kFrameClasses = kMaxPooledBytes / kFrameGranule;
+inline constexpr std::uint32_t kMaxPooledPerClass = 4096;
+
+struct FreeFrame {
+  FreeFrame* next;
+};
+
+// One thread's free lists. Constant-initialized and trivially destructible, so the inline
+// paths reach it with no initialization guard; the out-of-line paths arm its cleanup at thread
+// exit (frame_allocator.cpp) the first time this thread pools or takes a block.
+struct FramePool {
+  enum class State : unsigned char { unarmed, armed, dead };
+  FreeFrame* heads[kFrameClasses] = {};
+  std::uint32_t room[kFrameClasses] = {};  // blocks each list may still take; 0 until armed
+  State state = State::unarmed;
+};
+inline constinit thread_local FramePool frame_pool{};
+
+void* allocate_frame_slow(std::size_t bytes);
+void deallocate_frame_slow(void* p, std::size_t bytes) noexcept;
+
+inline void* allocate_frame(std::size_t bytes) {
+  if (KEEL_FRAME_POOL && bytes - 1 < kMaxPooledBytes) {  // 1..kMaxPooledBytes
+    const std::size_t c = (bytes - 1) / kFrameGranule;
+    FramePool& pool = frame_pool;
+    if (FreeFrame* b = pool.heads[c]) [[likely]] {
+      pool.heads[c] = b->next;
+      ++pool.room[c];
+      return b;
+    }
+  }
+  return allocate_frame_slow(bytes);
+}
+
+inline void deallocate_frame(void* p, std::size_t bytes) noexcept {
+  if (KEEL_FRAME_POOL && bytes - 1 < kMaxPooledBytes) {
+    const std::size_t c = (bytes - 1) / kFrameGranule;
+    FramePool& pool = frame_pool;
+    if (pool.room[c] != 0) [[likely]] {
+      --pool.room[c];
+      auto* b = static_cast<FreeFrame*>(p);
+      b->next = pool.heads[c];
+      pool.heads[c] = b;
+      return;
+    }
+  }
+  deallocate_frame_slow(p, bytes);
+}
 
 struct FrameAllocated {
   static void* operator new(std::size_t bytes) { return allocate_frame(bytes); }

@@ -20,10 +20,11 @@
 //   Status done = {};                                // Result<void> success
 #pragma once
 
+#include <memory>
+#include <new>
 #include <optional>
 #include <type_traits>
 #include <utility>
-#include <variant>
 
 #include "keel/core/error.h"
 #include "keel/core/frame_allocator.h"
@@ -91,12 +92,53 @@ class [[nodiscard]] Result {
                                      !std::is_same_v<std::remove_cvref_t<U>, Error> &&
                                      !std::is_same_v<std::remove_cvref_t<U>, std::in_place_t>>>
   Result(U&& v) noexcept(std::is_nothrow_constructible_v<T, U&&>)  // NOLINT: implicit by design
-      : v_(std::in_place_index<0>, std::forward<U>(v)) {}
+      : value_(std::forward<U>(v)), ok_(true) {}
   template <class... A>
-  explicit Result(std::in_place_t, A&&... a) : v_(std::in_place_index<0>, std::forward<A>(a)...) {}
-  Result(Error e) noexcept : v_(std::in_place_index<1>, std::move(e)) {}  // NOLINT: implicit
+  explicit Result(std::in_place_t, A&&... a) : value_(std::forward<A>(a)...), ok_(true) {}
+  Result(Error e) noexcept : error_(std::move(e)), ok_(false) {}  // NOLINT: implicit
 
-  bool ok() const noexcept { return v_.index() == 0; }
+  // A tagged union rather than std::variant: a Result is moved several times per call through
+  // each policy layer, and variant's index-dispatched moves and destruction cost several times
+  // a branch on `ok_`.
+  Result(const Result& o) requires std::is_copy_constructible_v<T> : ok_(o.ok_) {
+    if (ok_) ::new (static_cast<void*>(std::addressof(value_))) T(o.value_);
+    else ::new (static_cast<void*>(std::addressof(error_))) detail::ErrorBox(o.error_);
+  }
+  Result(Result&& o) noexcept(std::is_nothrow_move_constructible_v<T>) requires std::is_move_constructible_v<T>
+      : ok_(o.ok_) {
+    if (ok_) ::new (static_cast<void*>(std::addressof(value_))) T(std::move(o.value_));
+    else ::new (static_cast<void*>(std::addressof(error_))) detail::ErrorBox(std::move(o.error_));
+  }
+  Result& operator=(const Result& o) requires std::is_copy_constructible_v<T> && std::is_copy_assignable_v<T> {
+    if (this == &o) return *this;
+    if (ok_ && o.ok_) {
+      value_ = o.value_;
+    } else if (!ok_ && !o.ok_) {
+      error_ = o.error_;
+    } else {
+      Result copy(o);
+      destroy();
+      construct_from(std::move(copy));
+    }
+    return *this;
+  }
+  Result& operator=(Result&& o) noexcept(std::is_nothrow_move_constructible_v<T> && std::is_nothrow_move_assignable_v<T>)
+    requires std::is_move_constructible_v<T> && std::is_move_assignable_v<T>
+  {
+    if (this == &o) return *this;
+    if (ok_ && o.ok_) {
+      value_ = std::move(o.value_);
+    } else if (!ok_ && !o.ok_) {
+      error_ = std::move(o.error_);
+    } else {
+      destroy();
+      construct_from(std::move(o));
+    }
+    return *this;
+  }
+  ~Result() { destroy(); }
+
+  bool ok() const noexcept { return ok_; }
   explicit operator bool() const noexcept { return ok(); }
 
   T& value() & { return *check_value(); }
@@ -114,11 +156,11 @@ class [[nodiscard]] Result {
 
   template <class U>
   T value_or(U&& fallback) const& {
-    return ok() ? *std::get_if<0>(&v_) : static_cast<T>(std::forward<U>(fallback));
+    return ok_ ? value_ : static_cast<T>(std::forward<U>(fallback));
   }
   template <class U>
   T value_or(U&& fallback) && {
-    return ok() ? std::move(*std::get_if<0>(&v_)) : static_cast<T>(std::forward<U>(fallback));
+    return ok_ ? std::move(value_) : static_cast<T>(std::forward<U>(fallback));
   }
 
   // f(T) -> U gives Result<U> (U may be void); the error passes through unchanged.
@@ -133,14 +175,23 @@ class [[nodiscard]] Result {
   auto and_then(F&& f) && { return and_then_impl(std::move(*this), std::forward<F>(f)); }
 
  private:
+  void destroy() noexcept {
+    if (ok_) value_.~T();
+    else error_.~ErrorBox();
+  }
+  // Into destroyed storage: takes `o`'s alternative.
+  void construct_from(Result&& o) noexcept(std::is_nothrow_move_constructible_v<T>) {
+    ok_ = o.ok_;
+    if (ok_) ::new (static_cast<void*>(std::addressof(value_))) T(std::move(o.value_));
+    else ::new (static_cast<void*>(std::addressof(error_))) detail::ErrorBox(std::move(o.error_));
+  }
   T* check_value() {
-    if (auto* p = std::get_if<0>(&v_)) [[likely]] return p;
-    const detail::ErrorBox* e = std::get_if<1>(&v_);
-    detail::bad_result_access("Result::value() on an error", e ? e->get() : nullptr);
+    if (ok_) [[likely]] return std::addressof(value_);
+    detail::bad_result_access("Result::value() on an error", error_.get());
   }
   const T* check_value() const { return const_cast<Result*>(this)->check_value(); }
   Error* check_error() {
-    if (auto* p = std::get_if<1>(&v_); p && *p) [[likely]] return p->get();
+    if (!ok_ && error_) [[likely]] return error_.get();
     detail::bad_result_access("Result::error() on a value", nullptr);
   }
   const Error* check_error() const { return const_cast<Result*>(this)->check_error(); }
@@ -164,7 +215,11 @@ class [[nodiscard]] Result {
     return std::forward<F>(f)(std::forward<Self>(self).value());
   }
 
-  std::variant<T, detail::ErrorBox> v_;
+  union {
+    T value_;
+    detail::ErrorBox error_;
+  };
+  bool ok_;
 };
 
 // Result<void>: success, or an Error.

@@ -308,6 +308,27 @@ class CircuitBreaker {
   void open(TimePoint start, BreakerReason reason, TimePoint now);
   void transition(BreakerState to, BreakerReason reason, TimePoint now);
 
+  // `count / total >= rate` exactly as that double division decides it, without dividing per
+  // call once the total settles (a count window's stays at its size once full): then the
+  // smallest passing count is cached (the division is monotonic in `count`, so it is a
+  // threshold). While the total keeps changing (a time window), it divides as before, except
+  // for count 0, which never passes (rate > 0).
+  struct RateThreshold {
+    std::uint64_t calls = 0;      // the total the threshold is for; 0: none computed yet
+    std::uint64_t min_count = 0;  // smallest count with count / calls >= rate
+    std::uint64_t last_total = 0; // the previous call's total
+    bool reached(std::uint64_t count, std::uint64_t total, double rate) noexcept {
+      if (total == calls) [[likely]] return count >= min_count;
+      if (total == last_total) {  // the same total twice in a row: settled, cache its threshold
+        recompute(total, rate);
+        return count >= min_count;
+      }
+      last_total = total;
+      return count != 0 && static_cast<double>(count) / static_cast<double>(total) >= rate;
+    }
+    void recompute(std::uint64_t total, double rate) noexcept;
+  };
+
   CircuitBreakerConfig config_;
   EventSink* events_;
   SlidingWindow window_;
@@ -315,6 +336,8 @@ class CircuitBreaker {
   std::uint32_t success_threshold_;
   Duration slow_threshold_;  // Duration::max() when slow calls are off
   bool slow_enabled_;
+  RateThreshold failure_rate_threshold_;
+  RateThreshold slow_rate_threshold_;
   BreakerState state_ = BreakerState::closed;
   std::uint64_t generation_ = 1;
   std::uint32_t consecutive_failures_ = 0;

@@ -118,38 +118,43 @@ std::invoke_result_t<F&> Pipeline::execute(F op) {
   const Deadline overall = ctx.deadline;
   Retry::Run run{retry_ ? &*retry_ : nullptr, overall};
   for (;;) {
-    run.start_attempt(sched.now());
+    // `now` is read once per stretch without a suspension point (one virtual call each).
+    TimePoint now = sched.now();
+    run.start_attempt(now);
     std::optional<R> r;
     BreakerPermit permit;
     if (breaker_) {
-      permit = breaker_->try_acquire(sched.now());
+      permit = breaker_->try_acquire(now);
       if (!permit) r.emplace(permit.error());
     }
     // Bulkhead and limiter: synchronous when there is room now; awaited only to wait.
     Bulkhead::Permit slot;
     if (!r && bulkhead_) {
-      if (!token.cancelled()) slot = bulkhead_->try_acquire(sched.now());
+      if (!token.cancelled()) slot = bulkhead_->try_acquire(now);
       if (!slot) {
         Result<Bulkhead::Permit> p = co_await bulkhead_->acquire();
+        now = sched.now();
         if (p) slot = std::move(*p);
         else r.emplace(release(permit, std::move(p).error(), sched));
       }
     }
-    if (!r && limiter_ && (token.cancelled() || !limiter_->try_admit(0, sched.now()))) {
+    if (!r && limiter_ && (token.cancelled() || !limiter_->try_admit(0, now))) {
       Status s = co_await limiter_->acquire();
+      now = sched.now();
       if (!s) r.emplace(release(permit, std::move(s).error(), sched));
     }
     if (!r) {
-      const TimePoint start = sched.now();
+      const TimePoint start = now;
       const Deadline own = attempt_timeout_ ? Deadline::after(start, *attempt_timeout_) : Deadline::never();
       const Deadline deadline = Deadline::earliest(overall, own);
       r.emplace(co_await with_timeout(op(), deadline));
       slot.release();
+      const TimePoint end = sched.now();
       // Cut short by the overall deadline rather than its own: not the target's fault.
-      const bool overall_ended = !*r && deadline == overall && overall.passed(sched.now());
+      const bool overall_ended = !*r && deadline == overall && overall.passed(end);
       if (breaker_) {
         const BreakerOutcome outcome = overall_ended ? BreakerOutcome::error(ErrorCode::cancelled) : BreakerOutcome::of(*r);
-        breaker_->on_result(permit, outcome, sched.now() - start, sched.now());
+        breaker_->on_result(permit, outcome, end - start, end);
       }
     }
     if (r->ok()) {

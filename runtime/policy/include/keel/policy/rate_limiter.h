@@ -84,6 +84,8 @@ class TokenBucket {
   };
   Snapshot snapshot() const noexcept { return {tat_}; }
   void restore(Snapshot s) noexcept { tat_ = s.tat; }
+  // If earliest(cost, now) == now: the state take(cost, now) would leave (restore() applies it).
+  std::optional<Snapshot> taken_now(std::int64_t cost, TimePoint now) const noexcept;
 
  private:
   std::int64_t per_minute_;

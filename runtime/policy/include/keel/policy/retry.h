@@ -203,7 +203,7 @@ class Retry {
     }
     void succeeded() noexcept {
       if (!retry_) return;
-      retry_->record_outcome(nullptr);
+      if (retry_->budget_) retry_->record_outcome(nullptr);
       ++retry_->counters_.successes;
     }
     // The attempt failed with `e`: the decision (`cancelled` if the caller was). Without a
@@ -244,7 +244,13 @@ class Retry {
  private:
   void record_outcome(const Error* e) noexcept;  // into the budget; null = success
   void note(const RetryDecision& d, int attempt, ErrorCode code, TimePoint now, RetryOutcome* outcome);
-  void note_attempt(int attempt, TimePoint now, RetryOutcome* outcome);
+  // Inline: once per attempt; the event (with a sink) is built out of line.
+  void note_attempt(int attempt, TimePoint now, RetryOutcome* outcome) {
+    ++counters_.attempts;
+    if (outcome) outcome->attempts = attempt;
+    if (sink_) emit_attempt(attempt, now);
+  }
+  void emit_attempt(int attempt, TimePoint now);
 
   RetryConfig cfg_;
   Rng* rng_;

@@ -80,17 +80,20 @@ class SlidingWindow {
 
   void record_count(bool failure, bool slow) noexcept {
     std::uint8_t& slot = ring_[pos_];
+    // The evicted entry's counts, then one update per total (modulo 2^64, so adding 0 - 1
+    // subtracts): each total is loaded and stored once, which keeps the next call's loads
+    // forwardable from these stores. A full window's call count does not change.
+    std::uint64_t out_failures = 0, out_slow = 0;
     if (filled_ == capacity_) {
-      totals_.calls -= 1;
-      totals_.failures -= (slot & kFailureBit) ? 1 : 0;
-      totals_.slow -= (slot & kSlowBit) ? 1 : 0;
+      out_failures = (slot & kFailureBit) ? 1 : 0;
+      out_slow = (slot & kSlowBit) ? 1 : 0;
     } else {
       ++filled_;
+      ++totals_.calls;
     }
     slot = static_cast<std::uint8_t>((failure ? kFailureBit : 0) | (slow ? kSlowBit : 0));
-    totals_.calls += 1;
-    totals_.failures += failure ? 1 : 0;
-    totals_.slow += slow ? 1 : 0;
+    totals_.failures += (failure ? 1 : 0) - out_failures;
+    totals_.slow += (slow ? 1 : 0) - out_slow;
     pos_ = pos_ + 1 == capacity_ ? 0 : pos_ + 1;
   }
   void record_time(bool failure, bool slow, TimePoint now) noexcept;
