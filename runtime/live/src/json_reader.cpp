@@ -6,6 +6,8 @@
 #include <cstdlib>
 #include <locale.h>
 
+#include "keel/core/detail/json_bytes.h"
+
 namespace keel::live {
 
 struct JsonDocument::Parser {
@@ -71,6 +73,35 @@ struct JsonDocument::Parser {
     return true;
   }
 
+  // A new last child of container `i`, linked after `last` (which it becomes).
+  std::uint32_t add_child(std::uint32_t i, std::uint32_t& last) {
+    const std::uint32_t child = add();
+    if (last == JsonValue::kNone) {
+      doc.nodes_[i].first = child;
+    } else {
+      doc.nodes_[last].next = child;
+    }
+    last = child;
+    ++doc.nodes_[i].size;
+    return child;
+  }
+
+  enum class After { more, closed, bad };
+  // After a member or element: ',' and more to come, or `close` ending the container.
+  After after_element(char close) {
+    skip_ws();
+    if (p == end) return After::bad;
+    if (*p == ',') {
+      ++p;
+      skip_ws();
+      return After::more;
+    }
+    if (*p != close) return After::bad;
+    ++p;
+    --depth;
+    return After::closed;
+  }
+
   bool object(std::uint32_t i) {
     if (!enter()) return false;
     doc.nodes_[i].type = JsonValue::Type::object;
@@ -90,27 +121,11 @@ struct JsonDocument::Parser {
       if (p == end || *p != ':') return false;
       ++p;
       skip_ws();
-      const std::uint32_t child = add();
+      const std::uint32_t child = add_child(i, last);
       doc.nodes_[child].key = key;
-      if (last == JsonValue::kNone) {
-        doc.nodes_[i].first = child;
-      } else {
-        doc.nodes_[last].next = child;
-      }
-      last = child;
-      ++doc.nodes_[i].size;
       if (!value(child)) return false;
-      skip_ws();
-      if (p == end) return false;
-      if (*p == ',') {
-        ++p;
-        skip_ws();
-        continue;
-      }
-      if (*p != '}') return false;
-      ++p;
-      --depth;
-      return true;
+      const After after = after_element('}');
+      if (after != After::more) return after == After::closed;
     }
   }
 
@@ -126,26 +141,9 @@ struct JsonDocument::Parser {
     }
     std::uint32_t last = JsonValue::kNone;
     for (;;) {
-      const std::uint32_t child = add();
-      if (last == JsonValue::kNone) {
-        doc.nodes_[i].first = child;
-      } else {
-        doc.nodes_[last].next = child;
-      }
-      last = child;
-      ++doc.nodes_[i].size;
-      if (!value(child)) return false;
-      skip_ws();
-      if (p == end) return false;
-      if (*p == ',') {
-        ++p;
-        skip_ws();
-        continue;
-      }
-      if (*p != ']') return false;
-      ++p;
-      --depth;
-      return true;
+      if (!value(add_child(i, last))) return false;
+      const After after = after_element(']');
+      if (after != After::more) return after == After::closed;
     }
   }
 
@@ -232,34 +230,10 @@ struct JsonDocument::Parser {
 
   // A UTF-8 sequence starting with the non-ASCII byte at p (RFC 3629, as nlohmann checks it).
   bool utf8() noexcept {
-    const auto b = [&](std::ptrdiff_t k) { return static_cast<unsigned char>(p[k]); };
-    const unsigned char c = b(0);
-    int n = 0;
-    unsigned char lo = 0x80, hi = 0xBF;  // range of the second byte
-    if (c >= 0xC2 && c <= 0xDF) {
-      n = 1;
-    } else if (c == 0xE0) {
-      n = 2, lo = 0xA0;
-    } else if ((c >= 0xE1 && c <= 0xEC) || c == 0xEE || c == 0xEF) {
-      n = 2;
-    } else if (c == 0xED) {
-      n = 2, hi = 0x9F;
-    } else if (c == 0xF0) {
-      n = 3, lo = 0x90;
-    } else if (c >= 0xF1 && c <= 0xF3) {
-      n = 3;
-    } else if (c == 0xF4) {
-      n = 3, hi = 0x8F;
-    } else {
-      return false;
-    }
-    if (end - p <= n) return false;
-    if (b(1) < lo || b(1) > hi) return false;
-    for (int k = 2; k <= n; ++k) {
-      if (b(k) < 0x80 || b(k) > 0xBF) return false;
-    }
-    p += n + 1;
-    return true;
+    const std::size_t n = keel::detail::utf8_sequence_length(reinterpret_cast<const unsigned char*>(p),
+                                                       static_cast<std::size_t>(end - p));
+    p += n;
+    return n != 0;
   }
 
   // A string at p (the opening quote); `out` views the input, or decoded storage if escaped.

@@ -2,39 +2,15 @@
 
 #include <charconv>
 
+#include "keel/core/detail/json_bytes.h"
+
 namespace keel::live {
 
 namespace {
 
 // Length of the valid UTF-8 sequence at s[i] (a non-ASCII byte), or 0 if invalid (RFC 3629).
 std::size_t utf8_length(std::string_view s, std::size_t i) noexcept {
-  const auto b = [&](std::size_t k) { return static_cast<unsigned char>(s[i + k]); };
-  const unsigned char c = b(0);
-  std::size_t n = 0;
-  unsigned char lo = 0x80, hi = 0xBF;
-  if (c >= 0xC2 && c <= 0xDF) {
-    n = 1;
-  } else if (c == 0xE0) {
-    n = 2, lo = 0xA0;
-  } else if ((c >= 0xE1 && c <= 0xEC) || c == 0xEE || c == 0xEF) {
-    n = 2;
-  } else if (c == 0xED) {
-    n = 2, hi = 0x9F;
-  } else if (c == 0xF0) {
-    n = 3, lo = 0x90;
-  } else if (c >= 0xF1 && c <= 0xF3) {
-    n = 3;
-  } else if (c == 0xF4) {
-    n = 3, hi = 0x8F;
-  } else {
-    return 0;
-  }
-  if (s.size() - i <= n) return 0;
-  if (b(1) < lo || b(1) > hi) return 0;
-  for (std::size_t k = 2; k <= n; ++k) {
-    if (b(k) < 0x80 || b(k) > 0xBF) return 0;
-  }
-  return n + 1;
+  return keel::detail::utf8_sequence_length(reinterpret_cast<const unsigned char*>(s.data()) + i, s.size() - i);
 }
 
 }  // namespace

@@ -52,6 +52,20 @@ Result<json> parse_json_text(std::string_view text, std::string_view what) {
   return j;
 }
 
+// A tool's name, description and parameter schema (under `schema_key`: the APIs differ only
+// there) as members of the object `w` has open.
+Status write_tool(JsonWriter& w, const model::ToolSpec& t, std::string_view schema_key) {
+  Result<json> schema = parse_json_text(t.parameters_schema, "tool parameter schema");
+  if (!schema) return std::move(schema).error();
+  w.key("name");
+  w.string(t.name);
+  w.key("description");
+  w.string(t.description);
+  w.key(schema_key);
+  w.raw(dump(*schema));
+  return {};
+}
+
 // The document decode_response parses into: one per thread, reused (no node allocation per
 // answer), trimmed after each use so one huge answer does not stay in memory.
 struct ScratchDocument {
@@ -143,19 +157,12 @@ Result<std::string> encode_openai(const ChatRequest& req, std::string_view defau
     w.key("tools");
     w.begin_array();
     for (const model::ToolSpec& t : req.tools) {
-      Result<json> schema = parse_json_text(t.parameters_schema, "tool parameter schema");
-      if (!schema) return std::move(schema).error();
       w.begin_object();
       w.key("type");
       w.string("function");
       w.key("function");
       w.begin_object();
-      w.key("name");
-      w.string(t.name);
-      w.key("description");
-      w.string(t.description);
-      w.key("parameters");
-      w.raw(dump(*schema));
+      if (Status s = write_tool(w, t, "parameters"); !s) return std::move(s).error();
       w.end_object();
       w.end_object();
     }
@@ -377,15 +384,8 @@ Result<std::string> encode_anthropic(const ChatRequest& req, std::string_view de
     w.key("tools");
     w.begin_array();
     for (const model::ToolSpec& t : req.tools) {
-      Result<json> schema = parse_json_text(t.parameters_schema, "tool parameter schema");
-      if (!schema) return std::move(schema).error();
       w.begin_object();
-      w.key("name");
-      w.string(t.name);
-      w.key("description");
-      w.string(t.description);
-      w.key("input_schema");
-      w.raw(dump(*schema));
+      if (Status s = write_tool(w, t, "input_schema"); !s) return std::move(s).error();
       w.end_object();
     }
     w.end_array();
