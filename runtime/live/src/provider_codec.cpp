@@ -52,6 +52,16 @@ Result<json> parse_json_text(std::string_view text, std::string_view what) {
   return j;
 }
 
+// Reserves about the body's size and opens its object with the model (both APIs start so).
+void begin_body(std::string& body, JsonWriter& w, const ChatRequest& req, std::string_view default_model) {
+  std::size_t estimate = 128;
+  for (const model::Message& m : req.messages) estimate += m.content.size() + 48;
+  body.reserve(estimate);
+  w.begin_object();
+  w.key("model");
+  w.string(req.model.empty() ? default_model : std::string_view(req.model));
+}
+
 // A tool's name, description and parameter schema (under `schema_key`: the APIs differ only
 // there) as members of the object `w` has open.
 Status write_tool(JsonWriter& w, const model::ToolSpec& t, std::string_view schema_key) {
@@ -104,14 +114,9 @@ FinishReason anthropic_finish(std::string_view r) {
 // ---------------------------------------------------------------------------------- OpenAI
 
 Result<std::string> encode_openai(const ChatRequest& req, std::string_view default_model) {
-  std::size_t estimate = 128;
-  for (const model::Message& m : req.messages) estimate += m.content.size() + 48;
   std::string body;
-  body.reserve(estimate);
   JsonWriter w{body};
-  w.begin_object();
-  w.key("model");
-  w.string(req.model.empty() ? default_model : std::string_view(req.model));
+  begin_body(body, w, req, default_model);
   w.key("messages");
   w.begin_array();
   for (const model::Message& m : req.messages) {
@@ -277,21 +282,16 @@ class OpenAiStream final : public StreamDecoder {
 // ------------------------------------------------------------------------------- Anthropic
 
 Result<std::string> encode_anthropic(const ChatRequest& req, std::string_view default_model) {
-  std::size_t estimate = 128;
   std::string system;
   for (const model::Message& m : req.messages) {
-    estimate += m.content.size() + 48;
     if (m.role == Role::system) {
       if (!system.empty()) system += "\n\n";
       system += m.content;
     }
   }
   std::string body;
-  body.reserve(estimate);
   JsonWriter w{body};
-  w.begin_object();
-  w.key("model");
-  w.string(req.model.empty() ? default_model : std::string_view(req.model));
+  begin_body(body, w, req, default_model);
   w.key("max_tokens");
   w.integer(req.max_output_tokens);
   if (!system.empty()) {

@@ -54,19 +54,15 @@ class SharedList {
   const T& back() const noexcept { return items_->back(); }
   const_iterator begin() const noexcept { return view().begin(); }
   const_iterator end() const noexcept { return view().end(); }
-  const_iterator cbegin() const noexcept { return begin(); }
-  const_iterator cend() const noexcept { return end(); }
   const T* data() const noexcept { return view().data(); }
   std::span<const T> span() const noexcept { return {data(), size()}; }
   operator std::span<const T>() const noexcept { return span(); }  // NOLINT: read as a span
-  const std::vector<T>& vector() const noexcept { return view(); }
   // True when another list shares these elements (a write would copy them first).
   bool shared() const noexcept { return items_ && items_.use_count() > 1; }
 
   // --- Writes: copy the elements first if they are shared ---
   // Element access for writing is explicit, so that reading a non-const list never copies.
   T& edit(std::size_t i) { return own().at(i); }
-  std::vector<T>& edit() { return own(); }
   void push_back(T value) { own().push_back(std::move(value)); }
   template <class... Args>
   T& emplace_back(Args&&... args) {
