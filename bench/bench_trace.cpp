@@ -1,9 +1,12 @@
-// bench_trace — the per-event and per-tool-call text work of a simulated run: rendering and
-// hashing one canonical trace line (TraceWriter), and checking a tool's JSON (json_type)
+// bench_trace — the per-event and per-tool-call text work of a simulated run: hashing one event
+// (TraceWriter without a file, as `keel run` without --trace), hashing and writing its canonical
+// line (with --trace, into a discarding stream), and checking a tool's JSON (json_type)
 // against nlohmann's SAX accept and DOM parse in the same binary (what the agent used before).
 #include <benchmark/benchmark.h>
 
 #include <chrono>
+#include <ostream>
+#include <streambuf>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -16,20 +19,38 @@ namespace {
 using namespace keel;
 using namespace std::chrono_literals;
 
+void emit_sample(TraceWriter& trace, TimePoint t) {
+  emit(&trace, t, "provider.response",
+       {{"target", "openai-primary"}, {"index", 12345}, {"ok", false}, {"code", ErrorCode::rate_limited},
+        {"status", 429}, {"latency", 812ms}});
+}
+
 void BM_TraceWriterEvent(benchmark::State& state) {
-  TraceWriter trace;  // hash only, as `keel run` without --trace
+  TraceWriter trace;  // hash only
   TimePoint t = time_point_at(1s);
-  for (auto _ : state) {
-    t += 1ms;
-    emit(&trace, t, "provider.response",
-         {{"target", "openai-primary"}, {"index", 12345}, {"ok", false}, {"code", ErrorCode::rate_limited},
-          {"status", 429}, {"latency", 812ms}});
-  }
+  for (auto _ : state) emit_sample(trace, t += 1ms);
+  benchmark::DoNotOptimize(trace.hash());
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_TraceWriterEvent);
+
+// Accepts and drops everything written to it.
+struct DiscardingBuffer final : std::streambuf {
+  int overflow(int c) override { return c; }
+  std::streamsize xsputn(const char*, std::streamsize n) override { return n; }
+};
+
+void BM_TraceWriterEventWritten(benchmark::State& state) {
+  DiscardingBuffer buffer;
+  std::ostream out{&buffer};
+  TraceWriter trace{&out};
+  TimePoint t = time_point_at(1s);
+  for (auto _ : state) emit_sample(trace, t += 1ms);
   benchmark::DoNotOptimize(trace.hash());
   state.SetItemsProcessed(state.iterations());
   state.counters["bytes_per_event"] = static_cast<double>(trace.bytes()) / static_cast<double>(trace.lines());
 }
-BENCHMARK(BM_TraceWriterEvent);
+BENCHMARK(BM_TraceWriterEventWritten);
 
 // A typical tool result: a small object with strings, numbers and an array.
 const std::string kToolResult =

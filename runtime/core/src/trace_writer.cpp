@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <charconv>
 #include <cmath>
 #include <cstring>
@@ -12,13 +13,6 @@
 
 namespace keel {
 namespace {
-
-constexpr std::uint64_t rotl64(std::uint64_t x, int k) noexcept { return (x << k) | (x >> (64 - k)); }
-
-inline std::uint64_t hash_step(std::uint64_t acc, std::uint64_t w) noexcept {
-  acc ^= rotl64(w * TraceHash::P2, 31) * TraceHash::P1;
-  return rotl64(acc, 27) * TraceHash::P1 + TraceHash::P4;
-}
 
 // The renderer writes through a raw pointer into space reserved from an upper bound
 // (json_string_bound, canonical_json_bound): no capacity check per piece.
@@ -162,44 +156,188 @@ void append_bounded(std::string& out, std::size_t bound, Writer write) {
   out.resize(at + static_cast<std::size_t>(write(begin) - begin));
 }
 
+// --- keel trace hash v2 (see trace_writer.h) ---
+
+constexpr std::uint64_t kTagNonNegative = 1, kTagNegative = 2, kTagNumber = 3, kTagFalse = 4, kTagTrue = 5,
+                        kTagNull = 6;
+
+inline std::uint64_t hash_pair(std::uint64_t acc, std::uint64_t x, std::uint64_t y) noexcept {
+  __extension__ typedef unsigned __int128 u128;
+  const std::uint64_t a = acc ^ x ^ TraceHash::K0;
+  const std::uint64_t b = y ^ TraceHash::K1;
+  const u128 p = static_cast<u128>(a) * b;
+  return a ^ b ^ static_cast<std::uint64_t>(p) ^ static_cast<std::uint64_t>(p >> 64);
+}
+
+constexpr std::size_t string_words(std::string_view s) noexcept { return 1 + (s.size() + 7) / 8; }
+
+// The last n % 8 (1..7) bytes of p[0..n) as a zero-padded little-endian word.
+inline std::uint64_t load_tail(const unsigned char* p, std::size_t n) noexcept {
+  const std::size_t r = n % 8;
+  if (n >= 8) return detail::load_le64(p + n - 8) >> (8 * (8 - r));
+  const unsigned char* t = p + n - r;
+  std::uint64_t w = 0;
+  if (std::endian::native == std::endian::little && r >= 4) {
+    std::uint32_t lo, hi;  // two overlapping loads
+    std::memcpy(&lo, t, 4);
+    std::memcpy(&hi, t + r - 4, 4);
+    w = lo | (std::uint64_t{hi} << (8 * (r - 4)));
+  } else {
+    for (std::size_t k = 0; k < r; ++k) w |= std::uint64_t{t[k]} << (8 * k);
+  }
+  return w;
+}
+
+bool valid_utf8(const unsigned char* p, std::size_t n) noexcept {
+  for (std::size_t i = 0; i < n;) {
+    if (p[i] < 0x80) {
+      ++i;
+    } else if (const std::size_t len = detail::utf8_sequence_length(p + i, n - i)) {
+      i += len;
+    } else {
+      return false;
+    }
+  }
+  return true;
+}
+
+// `s` as its JSON string value: each byte of an invalid UTF-8 sequence becomes U+FFFD.
+void repair_utf8(std::string_view s, std::string& out) {
+  out.clear();
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  for (std::size_t i = 0; i < s.size();) {
+    std::size_t len = p[i] < 0x80 ? 1 : detail::utf8_sequence_length(p + i, s.size() - i);
+    if (len == 0) {
+      out += "\xEF\xBF\xBD";
+      len = 1;
+    } else {
+      out.append(s.data() + i, len);
+    }
+    i += len;
+  }
+}
+
+inline std::uint64_t* put_integer_words(std::uint64_t* w, std::int64_t v) noexcept {
+  *w++ = v >= 0 ? kTagNonNegative : kTagNegative;
+  *w++ = static_cast<std::uint64_t>(v);
+  return w;
+}
+
+// A double hashes as the number its JSON token reads back as: an integer token if to_chars
+// writes one that fits 64 bits (100.0 → "100"), else binary64 bits; null if not finite.
+std::uint64_t* put_number_words(std::uint64_t* w, double v) noexcept {
+  if (!std::isfinite(v)) {
+    *w++ = kTagNull;
+    return w;
+  }
+  char text[kNumberBound];
+  const char* end = std::to_chars(text, text + sizeof text, v).ptr;
+  if (std::string_view(text, end).find_first_of(".eE") == std::string_view::npos) {
+    if (text[0] == '-') {
+      std::int64_t i;
+      if (std::from_chars(text, end, i).ec == std::errc{}) return put_integer_words(w, i);
+    } else {
+      std::uint64_t u;
+      if (std::from_chars(text, end, u).ec == std::errc{}) {
+        *w++ = kTagNonNegative;
+        *w++ = u;
+        return w;
+      }
+    }
+  }
+  *w++ = kTagNumber;
+  *w++ = std::bit_cast<std::uint64_t>(v);
+  return w;
+}
+
 }  // namespace
 
-void TraceHash::update(std::string_view bytes) noexcept {
-  const auto* p = reinterpret_cast<const unsigned char*>(bytes.data());
-  std::size_t n = bytes.size();
-  if (n == 0) return;  // also avoids memcpy from a null data()
-  total_ += n;
-  if (buf_len_ != 0) {
-    const std::size_t take = n < 8 - buf_len_ ? n : 8 - buf_len_;
-    std::memcpy(buf_ + buf_len_, p, take);
-    buf_len_ += take;
-    p += take;
-    n -= take;
-    if (buf_len_ < 8) return;
-    acc_ = hash_step(acc_, detail::load_le64(buf_));
-    buf_len_ = 0;
+TraceHash::TraceHash() = default;
+TraceHash::~TraceHash() = default;
+TraceHash::TraceHash(TraceHash&&) noexcept = default;
+TraceHash& TraceHash::operator=(TraceHash&&) noexcept = default;
+
+std::uint64_t* TraceHash::reserve(std::size_t words) {
+  if (words > capacity_) {
+    const std::size_t grown = std::max(words, 2 * capacity_);
+    auto bigger = std::make_unique_for_overwrite<std::uint64_t[]>(grown);
+    if (capacity_ != 0) std::memcpy(bigger.get(), scratch_.get(), capacity_ * sizeof(std::uint64_t));
+    scratch_ = std::move(bigger);
+    capacity_ = grown;
   }
-  std::uint64_t acc = acc_;  // a local: stores through `this` could alias the input bytes
-  for (; n >= 8; p += 8, n -= 8) acc = hash_step(acc, detail::load_le64(p));
-  acc_ = acc;
-  if (n != 0) std::memcpy(buf_, p, n);
-  buf_len_ = n;
+  return scratch_.get();
+}
+
+std::uint64_t* TraceHash::put_string(std::uint64_t* w, std::string_view s) {
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  const std::size_t n = s.size();
+  std::uint64_t* const start = w;
+  *w++ = std::uint64_t{n} << 3;
+  std::uint64_t high = 0;  // any byte >= 0x80: the UTF-8 must be checked
+  std::size_t i = 0;
+  for (; i + 8 <= n; i += 8) high |= *w++ = detail::load_le64(p + i);
+  if (i < n) high |= *w++ = load_tail(p, n);
+  if ((high & 0x8080808080808080ULL) == 0 || valid_utf8(p, n)) return w;
+  // Rare: hash the string's JSON value, each byte of an invalid sequence replaced by U+FFFD.
+  repair_utf8(s, repaired_);
+  const std::size_t at = static_cast<std::size_t>(start - scratch_.get());
+  const std::size_t extra = string_words(repaired_) - string_words(s);
+  needed_ += extra;  // the event's bound counted the raw string
+  std::uint64_t* base = reserve(needed_);
+  return put_string(base + at, repaired_);
+}
+
+void TraceHash::add(const Event& e) {
+  std::size_t bound = 3 + string_words(e.kind);  // t, count, kind, the padding word
+  for (const Attr& a : e.attrs) {
+    const auto* s = std::get_if<std::string_view>(&a.value);
+    bound += string_words(a.key) + (s ? string_words(*s) : 2);
+  }
+  needed_ = bound;
+  std::uint64_t* w = reserve(bound);
+  *w++ = static_cast<std::uint64_t>(e.time.time_since_epoch().count());
+  *w++ = e.attrs.size();
+  w = put_string(w, e.kind);
+  for (const Attr& a : e.attrs) {
+    w = put_string(w, a.key);
+    switch (a.value.index()) {
+      case 0: w = put_integer_words(w, *std::get_if<0>(&a.value)); break;
+      case 1: *w++ = kTagNonNegative, *w++ = *std::get_if<1>(&a.value); break;
+      case 2: w = put_number_words(w, *std::get_if<2>(&a.value)); break;
+      case 3: *w++ = *std::get_if<3>(&a.value) ? kTagTrue : kTagFalse; break;
+      case 4: w = put_string(w, *std::get_if<4>(&a.value)); break;
+      default: *w++ = kTagNull; break;  // valueless (cannot happen: all alternatives are trivial)
+    }
+  }
+  const std::uint64_t* words = scratch_.get();  // put_string may have moved the scratch
+  std::size_t n = static_cast<std::size_t>(w - words);
+  if (n % 2 != 0) *w++ = 0, ++n;
+  // `a` is the lane of the next pair, `b` the other: two multiply chains run side by side.
+  std::uint64_t a = lanes_[odd_], b = lanes_[!odd_];
+  std::size_t k = 0;
+  for (; k + 4 <= n; k += 4) {
+    a = hash_pair(a, words[k], words[k + 1]);
+    b = hash_pair(b, words[k + 2], words[k + 3]);
+  }
+  if (k < n) {
+    a = hash_pair(a, words[k], words[k + 1]);
+    std::swap(a, b);
+    odd_ = !odd_;
+  }
+  lanes_[odd_] = a;
+  lanes_[!odd_] = b;
+  words_ += n;
+  ++events_;
 }
 
 std::uint64_t TraceHash::digest() const noexcept {
-  std::uint64_t acc = acc_;
-  if (buf_len_ != 0) {
-    unsigned char tail[8] = {};
-    std::memcpy(tail, buf_, buf_len_);
-    acc = hash_step(acc, detail::load_le64(tail));
-  }
-  acc ^= total_;
-  acc ^= acc >> 33;
-  acc *= P2;
-  acc ^= acc >> 29;
-  acc *= P3;
-  acc ^= acc >> 32;
-  return acc;
+  std::uint64_t h = hash_pair(lanes_[0], lanes_[1], words_);
+  h ^= h >> 33;
+  h *= P2;
+  h ^= h >> 29;
+  h *= P3;
+  h ^= h >> 32;
+  return h;
 }
 
 std::string to_hex16(std::uint64_t v) {
@@ -218,6 +356,8 @@ void append_canonical_json(std::string& out, const Event& e) {
 }
 
 void TraceWriter::on_event(const Event& e) {
+  hash_.add(e);
+  if (!out_) return;
   const std::size_t bound = canonical_json_bound(e) + 1;
   if (bound > capacity_) {
     capacity_ = std::max(bound, 2 * capacity_);
@@ -225,10 +365,9 @@ void TraceWriter::on_event(const Event& e) {
   }
   char* end = put_canonical_json(line_.get(), e);
   *end++ = '\n';
-  const std::string_view line{line_.get(), static_cast<std::size_t>(end - line_.get())};
-  hash_.update(line);
-  if (out_) out_->write(line.data(), static_cast<std::streamsize>(line.size()));
-  ++lines_;
+  const auto size = static_cast<std::size_t>(end - line_.get());
+  out_->write(line_.get(), static_cast<std::streamsize>(size));
+  bytes_ += size;
 }
 
 }  // namespace keel

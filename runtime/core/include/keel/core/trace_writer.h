@@ -1,19 +1,21 @@
 // keel/core/trace_writer.h — the canonical JSON-lines trace and its determinism hash.
 //
 // Purpose: "same scenario, seed and build give a byte-identical trace; keel prints its hash"
-// (DESIGN.md). TraceWriter is an EventSink that renders each event as one canonical JSON
-// line, optionally writes it to a stream, and hashes exactly the bytes it renders.
+// (DESIGN.md). TraceWriter is an EventSink that hashes every event (TraceHash, below) and,
+// when given a stream, writes it as one canonical JSON line. The hash is computed from the
+// event's fields, not from rendered text, so `keel run` without --trace renders nothing; it is
+// defined over the values the JSON line carries, so the written file determines it (a test
+// recomputes it from the file with an independent JSON reader).
 //
 // Contract:
 //  - Line format: {"t":<int ns>,"kind":"<kind>","<key>":<value>,...}\n — attributes in
 //    emission order, no whitespace. int64/uint64 in decimal; doubles in std::to_chars
-//    shortest round-trip form (e.g. 0.1, 1e+20), NaN/inf as null; bools true/false.
+//    shortest round-trip form (e.g. 0.1, 100, 1e+20), NaN/inf as null; bools true/false.
 //  - Strings (kind, keys, values): '"' and '\\' escaped, \b \f \n \r \t short forms, other
 //    bytes < 0x20 as \u00xx (lowercase hex); valid UTF-8 passes through; each byte of an
 //    invalid UTF-8 sequence becomes \ufffd. (RFC 8785 string rules, plus that repair.)
-//  - hash() is TraceHash over the concatenation of every line including its '\n', so
-//    `TraceHash::of(whole_file_text) == writer.hash()`. Not cryptographic.
-//  - After warm-up, on_event allocates nothing (one reused line buffer).
+//  - hash() is TraceHash over every event, in order, whether or not lines are written.
+//  - After warm-up, on_event allocates nothing.
 //
 // Example:
 //   std::ofstream file{"trace.jsonl"};
@@ -33,38 +35,59 @@
 
 namespace keel {
 
-// keel trace hash v1: a streaming, word-at-a-time 64-bit hash, fully specified here (it is
-// XXH64's single-lane round and avalanche; the output is NOT XXH64's):
-//   P1..P5 = the XXH64 primes below; acc = P5; n = total byte count.
-//   For each 8-byte word w of the input, read little-endian (on every platform):
-//     acc ^= rotl64(w * P2, 31) * P1;   acc = rotl64(acc, 27) * P1 + P4
-//   If 1..7 bytes remain, zero-pad them to a word (little-endian) and apply the same step.
-//   acc ^= n; then avalanche: acc ^= acc >> 33; acc *= P2; acc ^= acc >> 29; acc *= P3;
-//   acc ^= acc >> 32. All arithmetic mod 2^64. The result depends only on the byte sequence,
-//   not on how it was split across update() calls.
+// keel trace hash v2: a 64-bit fingerprint of a sequence of events, fully specified here so
+// that it can be recomputed from a written trace. Not cryptographic.
+//
+// Each event becomes a sequence of 64-bit words, from the values of its JSON line:
+//   t (the int64 nanoseconds as two's complement), the attribute count, the kind (a string),
+//   then per attribute its key (a string) and its value:
+//     string   (len << 3) | 0, then the bytes as little-endian words, the last zero-padded;
+//              the bytes are the string's JSON value (invalid UTF-8 repaired as above)
+//     integer  a number whose JSON token has no '.', 'e' or 'E' and fits 64 bits:
+//              1, value (if >= 0, as uint64) — or 2, value (if < 0, as int64)
+//     number   any other number token: 3, the IEEE-754 binary64 bits of its value
+//     false 4;  true 5;  null 6 (NaN and infinities are written as null)
+//   padded with one zero word to an even count. (So a double attribute whose shortest form is
+//   an integer token, like 100.0 → "100", hashes as that integer, as it reads back.)
+// The words of all events form one stream w0 w1 w2 ...; its pairs (w0,w1), (w2,w3), ... are
+// folded alternately into two accumulators (pair 0, 2, 4, ... into A; 1, 3, 5, ... into B:
+// two independent multiply chains), with K0..K3 below and P2/P3 the XXH64 primes:
+//   step(acc, x, y):  a = acc ^ x ^ K0;  b = y ^ K1;  p = a * b as a 128-bit product;
+//                     return a ^ b ^ low64(p) ^ high64(p)
+//   A = K2, B = K3; fold every pair; then h = step(A, B, number of words) and the avalanche
+//   h ^= h >> 33; h *= P2; h ^= h >> 29; h *= P3; h ^= h >> 32.
+// All arithmetic mod 2^64.
 class TraceHash {
  public:
-  static constexpr std::uint64_t P1 = 0x9E3779B185EBCA87ULL;
+  static constexpr std::uint64_t K0 = 0x2d358dccaa6c78a5ULL;
+  static constexpr std::uint64_t K1 = 0x8bb84b93962eacc9ULL;
+  static constexpr std::uint64_t K2 = 0x4b33a62ed433d4a3ULL;
+  static constexpr std::uint64_t K3 = 0x4d5a2da51de1aa47ULL;
   static constexpr std::uint64_t P2 = 0xC2B2AE3D27D4EB4FULL;
   static constexpr std::uint64_t P3 = 0x165667B19E3779F9ULL;
-  static constexpr std::uint64_t P4 = 0x85EBCA77C2B2AE63ULL;
-  static constexpr std::uint64_t P5 = 0x27D4EB2F165667C5ULL;
 
-  void update(std::string_view bytes) noexcept;
-  // The hash of everything so far; does not end the stream.
+  TraceHash();
+  ~TraceHash();
+  TraceHash(TraceHash&&) noexcept;
+  TraceHash& operator=(TraceHash&&) noexcept;
+
+  void add(const Event& e);
+  // The hash of every event so far; does not end the stream.
   std::uint64_t digest() const noexcept;
-  std::uint64_t size() const noexcept { return total_; }
-  static std::uint64_t of(std::string_view bytes) noexcept {
-    TraceHash h;
-    h.update(bytes);
-    return h.digest();
-  }
+  std::uint64_t events() const noexcept { return events_; }
 
  private:
-  std::uint64_t acc_ = P5;
-  std::uint64_t total_ = 0;
-  unsigned char buf_[8] = {};
-  std::size_t buf_len_ = 0;
+  std::uint64_t* reserve(std::size_t words);
+  std::uint64_t* put_string(std::uint64_t* w, std::string_view s);
+
+  std::uint64_t lanes_[2] = {K2, K3};  // A and B
+  bool odd_ = false;                    // whether the next pair goes to B
+  std::uint64_t words_ = 0;
+  std::uint64_t events_ = 0;
+  std::unique_ptr<std::uint64_t[]> scratch_;  // one event's words; grown, never shrunk
+  std::size_t capacity_ = 0;
+  std::size_t needed_ = 0;                     // the current event's bound, in words
+  std::string repaired_;                       // a string with invalid UTF-8, as its JSON value
 };
 
 // 16 lowercase hex digits.
@@ -84,15 +107,16 @@ class TraceWriter final : public EventSink {
 
   std::uint64_t hash() const noexcept { return hash_.digest(); }
   std::string hash_hex() const { return to_hex16(hash()); }
-  std::uint64_t lines() const noexcept { return lines_; }
-  std::uint64_t bytes() const noexcept { return hash_.size(); }
+  std::uint64_t lines() const noexcept { return hash_.events(); }
+  // Bytes written to the stream (0 when hashing only).
+  std::uint64_t bytes() const noexcept { return bytes_; }
 
  private:
   std::ostream* out_;
   std::unique_ptr<char[]> line_;  // reused; grown to the largest line's upper bound
   std::size_t capacity_ = 0;
   TraceHash hash_;
-  std::uint64_t lines_ = 0;
+  std::uint64_t bytes_ = 0;
 };
 
 }  // namespace keel
