@@ -370,6 +370,84 @@ TEST_F(TaskTest, CancellingTheParentReleasesWithTimeoutAndCancelsNestedChildren)
   EXPECT_EQ(log.size(), 2u);
 }
 
+TEST_F(TaskTest, TheSecondTokenReleasesWithTimeoutLikeItsOwnCancellation) {
+  Simulator sim;
+  CancelSource also;
+  bool saw_cancel = false;
+  Result<int> got = 0;
+  TimePoint resumed{};
+  auto body = [&]() -> Task<void> {
+    got = co_await with_timeout(hang_forever(&saw_cancel), Deadline::never(), also.token());
+    resumed = (co_await this_task::scheduler()).now();
+  };
+  spawn(sim, body());
+  sim.run_for(3s);
+  EXPECT_FALSE(saw_cancel);
+  also.cancel();
+  sim.run_until_idle();
+  ASSERT_FALSE(got);
+  EXPECT_EQ(got.error().code, ErrorCode::cancelled);
+  EXPECT_EQ(resumed, at(3s)) << "released within the instant of the cancellation";
+  EXPECT_TRUE(saw_cancel) << "the task's token fired";
+  EXPECT_EQ(sim.detached_count(), 0u);
+}
+
+TEST_F(TaskTest, WithBothTokensCancelledTheCallerIsReleasedOnce) {
+  Simulator sim;
+  CancelSource own, also;
+  bool saw_cancel = false;
+  int resumes = 0;
+  Result<int> got = 0;
+  auto body = [&]() -> Task<void> {
+    got = co_await with_timeout(hang_forever(&saw_cancel), Deadline::never(), also.token());
+    ++resumes;
+  };
+  spawn(sim, body(), [] {}, {}, own.token());
+  sim.run_for(1s);
+  also.cancel();
+  own.cancel();
+  sim.run_until_idle();
+  EXPECT_EQ(resumes, 1);
+  ASSERT_FALSE(got);
+  EXPECT_EQ(got.error().code, ErrorCode::cancelled);
+  EXPECT_TRUE(saw_cancel);
+}
+
+TEST_F(TaskTest, AnAlreadyCancelledSecondTokenNeverStartsTheTask) {
+  Simulator sim;
+  CancelSource also;
+  also.cancel();
+  bool started = false;
+  Result<int> got = 0;
+  auto inner = [&]() -> Task<int> {
+    started = true;
+    co_return 1;
+  };
+  auto body = [&]() -> Task<void> { got = co_await with_timeout(inner(), Deadline::never(), also.token()); };
+  spawn(sim, body());
+  sim.run_until_idle();
+  EXPECT_FALSE(started);
+  ASSERT_FALSE(got);
+  EXPECT_EQ(got.error().code, ErrorCode::cancelled);
+}
+
+TEST_F(TaskTest, TheDeadlineStillAppliesWithASecondToken) {
+  Simulator sim;
+  CancelSource also;
+  bool saw_cancel = false;
+  Result<int> got = 0;
+  auto body = [&]() -> Task<void> {
+    got = co_await with_timeout(hang_forever(&saw_cancel), Deadline::at(at(2s)), also.token());
+  };
+  spawn(sim, body());
+  sim.run_until_idle();
+  ASSERT_FALSE(got);
+  EXPECT_EQ(got.error().code, ErrorCode::timeout);
+  EXPECT_EQ(sim.now(), at(2s));
+  also.cancel();  // after the release: nothing is armed on it any more
+  EXPECT_TRUE(saw_cancel);
+}
+
 TEST_F(TaskTest, DeadlinesPropagateAndAChildNeverGetsMoreTimeThanItsParentHasLeft) {
   Simulator sim;
   Deadline outside{}, seen_by_inner{}, seen_by_child_of_when_all{};

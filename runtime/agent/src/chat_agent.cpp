@@ -7,7 +7,6 @@
 #include "keel/agent/tool_runner.h"
 #include "keel/agent/toolkit.h"
 #include "keel/core/timeout.h"
-#include "keel/core/when.h"
 
 namespace keel::agent {
 
@@ -25,54 +24,6 @@ void add_usage(model::Usage& total, const model::Usage& more) noexcept {
 
 Error stopped_error() { return Error(ErrorCode::cancelled, "the step was stopped"); }
 
-// Suspends until `stop` is cancelled (→ true) or the awaiting task is (→ false), and resumes
-// from the scheduler, never inline from a cancel callback (cancel.h).
-class StopAwaiter {
- public:
-  explicit StopAwaiter(CancelToken stop) noexcept : stop_(stop) {}
-  StopAwaiter(const StopAwaiter&) = delete;
-  StopAwaiter& operator=(const StopAwaiter&) = delete;
-  ~StopAwaiter() {
-    if (timer_) scheduler_->cancel_timer(timer_);
-  }
-
-  bool await_ready() noexcept {
-    stopped_ = stop_.cancelled();
-    return stopped_;
-  }
-  template <detail::KeelPromise P>
-  bool await_suspend(std::coroutine_handle<P> h) {
-    scheduler_ = h.promise().scheduler;
-    const CancelToken own = h.promise().token;
-    if (own.cancelled()) return false;
-    waiter_ = h;
-    on_stop_.arm(stop_, [this] { wake(true); });
-    on_own_.arm(own, [this] { wake(false); });
-    return true;
-  }
-  bool await_resume() const noexcept { return stopped_; }
-
- private:
-  void wake(bool stopped) {
-    if (woken_) return;
-    woken_ = true;
-    stopped_ = stopped;
-    on_stop_.disarm();
-    on_own_.disarm();
-    timer_ = scheduler_->start_timer(scheduler_->now(), [this] {
-      timer_ = {};
-      waiter_.resume();
-    });
-  }
-
-  CancelToken stop_;  // read only before suspending: reset() may retire its source later
-  Scheduler* scheduler_ = nullptr;
-  std::coroutine_handle<> waiter_;
-  TimerId timer_;
-  CancelCallback on_stop_, on_own_;
-  bool stopped_ = false;
-  bool woken_ = false;
-};
 
 }  // namespace
 
@@ -139,7 +90,13 @@ Task<Result<StepResult>> ChatAgent::run_step(std::string input, std::uint64_t in
   Scheduler& sched = co_await this_task::scheduler();
   const Deadline deadline =
       config_.step_timeout ? Deadline::after(sched.now(), *config_.step_timeout) : Deadline::never();
-  Result<StepResult> result = co_await with_timeout(race(index, epoch), deadline);
+  // Released at the step deadline, on the caller's cancellation or on stop(): the loop is
+  // cancelled in each case and never touches the memory again (it checks the epoch).
+  // (The token is not read after the await: reset() retires its source.)
+  Result<StepResult> result = co_await with_timeout(loop(index, epoch), deadline, stop_->token());
+  if (!result && result.error().code == ErrorCode::cancelled && (terminated_ || epoch_ != epoch)) {
+    result = Error(ErrorCode::cancelled, "the agent was stopped");
+  }
 
   running_ = false;
   iterations = result ? result->iterations : iterations_;
@@ -150,20 +107,6 @@ Task<Result<StepResult>> ChatAgent::run_step(std::string input, std::uint64_t in
     if (!config_.keep_history) memory_.clear();
   }
   co_return result;
-}
-
-Task<Result<StepResult>> ChatAgent::race(std::uint64_t index, std::uint64_t epoch) {
-  std::vector<Task<Result<StepResult>>> racers;
-  racers.push_back(loop(index, epoch));
-  racers.push_back(wait_for_stop());
-  auto won = co_await when_any(std::move(racers));
-  co_return std::move(won.value);
-}
-
-Task<Result<StepResult>> ChatAgent::wait_for_stop() {
-  const bool stopped = co_await StopAwaiter{stop_->token()};
-  if (stopped) co_return Error(ErrorCode::cancelled, "the agent was stopped");
-  co_return Error(ErrorCode::cancelled, "the step ended first");  // lost the race: unread
 }
 
 Task<Result<StepResult>> ChatAgent::loop(std::uint64_t index, std::uint64_t epoch) {

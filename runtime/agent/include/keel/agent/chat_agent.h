@@ -125,9 +125,7 @@ class ChatAgent {
   bool interrupted(const StepGuard& g) const noexcept;
 
   Task<Result<StepResult>> run_step(std::string input, std::uint64_t step, int& iterations);
-  Task<Result<StepResult>> race(std::uint64_t step, std::uint64_t epoch);
   Task<Result<StepResult>> loop(std::uint64_t step, std::uint64_t epoch);
-  Task<Result<StepResult>> wait_for_stop();
   Task<Result<model::ChatResponse>> call_model(StepGuard guard, std::uint64_t step, int iteration,
                                                model::Usage& usage);
   // The agent.model_call event of one request sent at `sent` (`retry`: after an overflow).

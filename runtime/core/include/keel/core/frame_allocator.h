@@ -41,7 +41,7 @@ std::uint64_t frame_heap_allocations() noexcept;
 namespace detail {
 
 inline constexpr std::size_t kFrameGranule = 64;
-inline constexpr std::size_t kMaxPooledBytes = 2048;
+inline constexpr std::size_t kMaxPooledBytes = 4096;
 inline constexpr std::size_t kFrameClasses = kMaxPooledBytes / kFrameGranule;
 inline constexpr std::uint32_t kMaxPooledPerClass = 4096;
 

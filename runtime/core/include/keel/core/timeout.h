@@ -10,7 +10,9 @@
 //  - the deadline (virtual time exactly, in the simulator): ErrorCode::timeout, and the task's
 //    cancellation fires; the task is not waited for — it finishes on its own and frees itself;
 //  - the awaiter's own cancellation: ErrorCode::cancelled within the current instant (the task
-//    is cancelled too and may win that instant with its own result).
+//    is cancelled too and may win that instant with its own result) — or the cancellation of
+//    the optional `also` token, the same way (a step that must end on stop() as on its
+//    caller's cancellation: `with_timeout(loop(), deadline, stop.token())`).
 // A deadline already passed when awaited gives `timeout` without starting the task.
 // Deadline::never() just runs the task (still cancellable).
 // Deadlines propagate: the effective deadline is the earlier of this one and the awaiter's own
@@ -56,6 +58,8 @@ struct TimeoutState final : SharedState, FrameKeeper {
   TimerId timer;                      // the deadline, or the prompt resume after cancellation
   std::optional<ErrorCode> failure;   // timeout or cancelled, when the task did not win
   CancelCallback on_parent_cancel;
+  CancelCallback on_also_cancel;      // the optional second token's
+  bool releasing = false;             // a cancellation scheduled the release
   DetachedNode node;                  // the abandoned task's registration
   Shared<TimeoutState> self;          // keeps this alive while an abandoned task runs
 
@@ -67,6 +71,7 @@ struct TimeoutState final : SharedState, FrameKeeper {
   // Stops waiting: the awaiter no longer wants the task (deadline, cancellation, teardown).
   void stop_waiting() noexcept {
     on_parent_cancel.disarm();
+    on_also_cancel.disarm();
     if (timer) scheduler->cancel_timer(std::exchange(timer, {}));
     waiter = {};
   }
@@ -97,6 +102,8 @@ struct TimeoutState final : SharedState, FrameKeeper {
     release_waiter(ErrorCode::timeout);
   }
   void parent_cancelled() {
+    if (releasing) return;  // both tokens fired: the release is already on its way
+    releasing = true;
     child.cancel();  // the task may still finish within this instant and win
     if (timer) scheduler->cancel_timer(timer);
     timer = scheduler->start_timer(scheduler->now(), [this] {
@@ -111,8 +118,8 @@ class TimeoutAwaiter {
  public:
   using R = typename AsResult<T>::type;
 
-  TimeoutAwaiter(Task<T> task, Deadline deadline, std::optional<Duration> relative)
-      : task_(std::move(task)), deadline_(deadline), relative_(relative) {}
+  TimeoutAwaiter(Task<T> task, Deadline deadline, std::optional<Duration> relative, CancelToken also = {})
+      : task_(std::move(task)), deadline_(deadline), relative_(relative), also_(also) {}
   TimeoutAwaiter(TimeoutAwaiter&&) = default;
   ~TimeoutAwaiter() {
     if (!state_) return;
@@ -139,7 +146,7 @@ class TimeoutAwaiter {
       s.failure = ErrorCode::timeout;
       return false;
     }
-    if (parent.cancelled()) {
+    if (parent.cancelled() || also_.cancelled()) {
       s.failure = ErrorCode::cancelled;
       return false;
     }
@@ -156,6 +163,7 @@ class TimeoutAwaiter {
       s.timer = sched.start_timer(deadline.time(), [p = &s] { p->deadline_reached(); });
     }
     s.on_parent_cancel.arm(parent, [p = &s] { p->parent_cancelled(); });
+    if (also_.can_be_cancelled()) s.on_also_cancel.arm(also_, [p = &s] { p->parent_cancelled(); });
     s.waiter = h;
     return true;
   }
@@ -178,6 +186,7 @@ class TimeoutAwaiter {
   Task<T> task_;
   Deadline deadline_;
   std::optional<Duration> relative_;
+  CancelToken also_;
   Shared<TimeoutState<T>> state_;
 };
 
@@ -186,6 +195,12 @@ class TimeoutAwaiter {
 template <class T>
 detail::TimeoutAwaiter<T> with_timeout(Task<T> task, Deadline deadline) {
   return {std::move(task), deadline, std::nullopt};
+}
+
+// Also released (ErrorCode::cancelled, the task cancelled) when `also` is cancelled.
+template <class T>
+detail::TimeoutAwaiter<T> with_timeout(Task<T> task, Deadline deadline, CancelToken also) {
+  return {std::move(task), deadline, std::nullopt, also};
 }
 
 // Deadline = now + `timeout`, taken when the result is awaited.
