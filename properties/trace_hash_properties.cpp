@@ -30,6 +30,7 @@ void put_string(std::vector<std::uint64_t>& w, const std::string& s) {
       word |= std::uint64_t{static_cast<unsigned char>(s[i + k])} << (8 * k);
     w.push_back(word);
   }
+  if (w.size() % 2 != 0) w.push_back(0);  // every field is an even number of words
 }
 
 void put_value(std::vector<std::uint64_t>& w, const nlohmann::ordered_json& v) {
@@ -42,8 +43,8 @@ void put_value(std::vector<std::uint64_t>& w, const nlohmann::ordered_json& v) {
       break;
     }
     case nlohmann::json::value_t::number_float: w.push_back(3), w.push_back(std::bit_cast<std::uint64_t>(v.get<double>())); break;
-    case nlohmann::json::value_t::boolean: w.push_back(v.get<bool>() ? 5 : 4); break;
-    case nlohmann::json::value_t::null: w.push_back(6); break;
+    case nlohmann::json::value_t::boolean: w.push_back(v.get<bool>() ? 5 : 4), w.push_back(0); break;
+    case nlohmann::json::value_t::null: w.push_back(6), w.push_back(0); break;
     default: RC_FAIL("unexpected JSON value in a trace line: " + v.dump());
   }
 }
@@ -65,7 +66,6 @@ std::uint64_t reference_hash(const std::string& file) {
       put_string(w, it.key());
       put_value(w, *it);
     }
-    if (w.size() % 2 != 0) w.push_back(0);
     words.insert(words.end(), w.begin(), w.end());
   }
   __extension__ typedef unsigned __int128 u128;

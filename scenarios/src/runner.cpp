@@ -81,8 +81,10 @@ constexpr std::int64_t kWorkforcePromptTokens = 500;
 
 std::string padded_input(std::int64_t agent, std::int64_t step, std::int64_t tokens) {
   // The approximate counter charges a token per 4 bytes: make the input `tokens` tokens long.
-  std::string text = "agent " + std::to_string(agent) + " step " + std::to_string(step) + ": ";
   const std::size_t bytes = static_cast<std::size_t>(std::max<std::int64_t>(tokens, 1)) * 4;
+  std::string text;
+  text.reserve(std::max<std::size_t>(bytes, 64));  // one allocation
+  text.append("agent ").append(std::to_string(agent)).append(" step ").append(std::to_string(step)).append(": ");
   if (text.size() < bytes) text.append(bytes - text.size(), 'x');
   return text;
 }

@@ -83,7 +83,9 @@ Task<Result<std::string>> MockTool::invoke(std::string arguments_json) {
     co_return finish(index, started, Error{ErrorCode::tool_error, "injected fault: tool " + config_.name + " failed"});
   }
 
-  std::string out = "{\"tool\":";
+  std::string out;
+  out.reserve(48 + config_.name.size() + call_id.size());  // one allocation for the usual result
+  out += "{\"tool\":";
   detail::append_json_string(out, config_.name);
   out += ",\"call\":";
   out += std::to_string(index);

@@ -17,8 +17,14 @@ std::string text_of_tokens(std::string prefix, int tokens) {
     s.resize(size);
     return s;
   }
+  // The filler repeated, built once: the text is appended a few KiB at a time.
+  static const std::string kRepeated = [] {
+    std::string r;
+    while (r.size() < 4096) r += kFiller;
+    return r;
+  }();
   s.reserve(size);
-  while (s.size() < size) s.append(kFiller.substr(0, std::min(kFiller.size(), size - s.size())));
+  while (s.size() < size) s.append(kRepeated, 0, std::min(kRepeated.size(), size - s.size()));
   return s;
 }
 

@@ -169,23 +169,24 @@ inline std::uint64_t hash_pair(std::uint64_t acc, std::uint64_t x, std::uint64_t
   return a ^ b ^ static_cast<std::uint64_t>(p) ^ static_cast<std::uint64_t>(p >> 64);
 }
 
-constexpr std::size_t string_words(std::string_view s) noexcept { return 1 + (s.size() + 7) / 8; }
-
-// The last n % 8 (1..7) bytes of p[0..n) as a zero-padded little-endian word.
-inline std::uint64_t load_tail(const unsigned char* p, std::size_t n) noexcept {
-  const std::size_t r = n % 8;
-  if (n >= 8) return detail::load_le64(p + n - 8) >> (8 * (8 - r));
-  const unsigned char* t = p + n - r;
+// p[0..n), n <= 8, as a zero-padded little-endian word (reads only those bytes).
+inline std::uint64_t load_short(const unsigned char* p, std::size_t n) noexcept {
+  if (n == 8) return detail::load_le64(p);
   std::uint64_t w = 0;
-  if (std::endian::native == std::endian::little && r >= 4) {
+  if (std::endian::native == std::endian::little && n >= 4) {
     std::uint32_t lo, hi;  // two overlapping loads
-    std::memcpy(&lo, t, 4);
-    std::memcpy(&hi, t + r - 4, 4);
-    w = lo | (std::uint64_t{hi} << (8 * (r - 4)));
+    std::memcpy(&lo, p, 4);
+    std::memcpy(&hi, p + n - 4, 4);
+    w = lo | (std::uint64_t{hi} << (8 * (n - 4)));
   } else {
-    for (std::size_t k = 0; k < r; ++k) w |= std::uint64_t{t[k]} << (8 * k);
+    for (std::size_t k = 0; k < n; ++k) w |= std::uint64_t{p[k]} << (8 * k);
   }
   return w;
+}
+
+// The last r (1..8) bytes of p[0..n), n >= 8, as a zero-padded little-endian word.
+inline std::uint64_t load_last(const unsigned char* p, std::size_t n, std::size_t r) noexcept {
+  return detail::load_le64(p + n - 8) >> (8 * (8 - r));
 }
 
 bool valid_utf8(const unsigned char* p, std::size_t n) noexcept {
@@ -217,121 +218,100 @@ void repair_utf8(std::string_view s, std::string& out) {
   }
 }
 
-inline std::uint64_t* put_integer_words(std::uint64_t* w, std::int64_t v) noexcept {
-  *w++ = v >= 0 ? kTagNonNegative : kTagNegative;
-  *w++ = static_cast<std::uint64_t>(v);
-  return w;
-}
-
-// A double hashes as the number its JSON token reads back as: an integer token if to_chars
-// writes one that fits 64 bits (100.0 → "100"), else binary64 bits; null if not finite.
-std::uint64_t* put_number_words(std::uint64_t* w, double v) noexcept {
-  if (!std::isfinite(v)) {
-    *w++ = kTagNull;
-    return w;
+// Two multiply chains side by side: `a` takes the next pair, then the lanes trade places.
+struct Lanes {
+  std::uint64_t a, b, pairs;
+  void fold(std::uint64_t x, std::uint64_t y) noexcept {
+    const std::uint64_t r = hash_pair(a, x, y);
+    a = b;
+    b = r;
+    ++pairs;
   }
-  char text[kNumberBound];
-  const char* end = std::to_chars(text, text + sizeof text, v).ptr;
-  if (std::string_view(text, end).find_first_of(".eE") == std::string_view::npos) {
-    if (text[0] == '-') {
+  void fold_integer(std::int64_t v) noexcept { fold(v >= 0 ? kTagNonNegative : kTagNegative, static_cast<std::uint64_t>(v)); }
+  // A double as the number its JSON token reads back as: an integer token if to_chars writes
+  // one that fits 64 bits (100.0 → "100"), else binary64 bits; null if not finite.
+  void fold_number(double v) noexcept {
+    if (!std::isfinite(v)) return fold(kTagNull, 0);
+    char text[kNumberBound];
+    const char* end = std::to_chars(text, text + sizeof text, v).ptr;
+    if (std::string_view(text, end).find_first_of(".eE") == std::string_view::npos) {
       std::int64_t i;
-      if (std::from_chars(text, end, i).ec == std::errc{}) return put_integer_words(w, i);
-    } else {
       std::uint64_t u;
-      if (std::from_chars(text, end, u).ec == std::errc{}) {
-        *w++ = kTagNonNegative;
-        *w++ = u;
-        return w;
-      }
+      if (text[0] == '-' && std::from_chars(text, end, i).ec == std::errc{}) return fold_integer(i);
+      if (text[0] != '-' && std::from_chars(text, end, u).ec == std::errc{}) return fold(kTagNonNegative, u);
     }
+    fold(kTagNumber, std::bit_cast<std::uint64_t>(v));
   }
-  *w++ = kTagNumber;
-  *w++ = std::bit_cast<std::uint64_t>(v);
-  return w;
-}
+  // Folds the string's words as they are; returns the OR of its data words, so the caller
+  // can tell whether any byte is >= 0x80.
+  std::uint64_t fold_raw_string(std::string_view s) noexcept {
+    const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+    const std::size_t n = s.size();
+    const std::uint64_t head = std::uint64_t{n} << 3;
+    if (n <= 8) {
+      const std::uint64_t w = n ? load_short(p, n) : 0;
+      fold(head, w);
+      return w;
+    }
+    std::uint64_t x = detail::load_le64(p), y, seen = x;
+    fold(head, x);
+    std::size_t i = 8;
+    for (; n - i >= 16; i += 16) {
+      x = detail::load_le64(p + i);
+      y = detail::load_le64(p + i + 8);
+      seen |= x | y;
+      fold(x, y);
+    }
+    const std::size_t r = n - i;  // 0..15 bytes left
+    if (r > 8) {
+      x = detail::load_le64(p + i);
+      y = load_last(p, n, r - 8);
+      seen |= x | y;
+      fold(x, y);
+    } else if (r > 0) {
+      x = load_last(p, n, r);
+      seen |= x;
+      fold(x, 0);
+    }
+    return seen;
+  }
+  void fold_string(std::string_view s, std::string& repaired) {
+    const Lanes before = *this;
+    if ((fold_raw_string(s) & 0x8080808080808080ULL) == 0) return;
+    const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+    if (valid_utf8(p, s.size())) return;
+    // Rare: hash the string's JSON value, each byte of an invalid sequence replaced by U+FFFD.
+    *this = before;
+    repair_utf8(s, repaired);
+    fold_raw_string(repaired);
+  }
+};
 
 }  // namespace
 
-TraceHash::TraceHash() = default;
-TraceHash::~TraceHash() = default;
-TraceHash::TraceHash(TraceHash&&) noexcept = default;
-TraceHash& TraceHash::operator=(TraceHash&&) noexcept = default;
-
-std::uint64_t* TraceHash::reserve(std::size_t words) {
-  if (words > capacity_) {
-    const std::size_t grown = std::max(words, 2 * capacity_);
-    auto bigger = std::make_unique_for_overwrite<std::uint64_t[]>(grown);
-    if (capacity_ != 0) std::memcpy(bigger.get(), scratch_.get(), capacity_ * sizeof(std::uint64_t));
-    scratch_ = std::move(bigger);
-    capacity_ = grown;
-  }
-  return scratch_.get();
-}
-
-std::uint64_t* TraceHash::put_string(std::uint64_t* w, std::string_view s) {
-  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
-  const std::size_t n = s.size();
-  std::uint64_t* const start = w;
-  *w++ = std::uint64_t{n} << 3;
-  std::uint64_t high = 0;  // any byte >= 0x80: the UTF-8 must be checked
-  std::size_t i = 0;
-  for (; i + 8 <= n; i += 8) high |= *w++ = detail::load_le64(p + i);
-  if (i < n) high |= *w++ = load_tail(p, n);
-  if ((high & 0x8080808080808080ULL) == 0 || valid_utf8(p, n)) return w;
-  // Rare: hash the string's JSON value, each byte of an invalid sequence replaced by U+FFFD.
-  repair_utf8(s, repaired_);
-  const std::size_t at = static_cast<std::size_t>(start - scratch_.get());
-  const std::size_t extra = string_words(repaired_) - string_words(s);
-  needed_ += extra;  // the event's bound counted the raw string
-  std::uint64_t* base = reserve(needed_);
-  return put_string(base + at, repaired_);
-}
-
 void TraceHash::add(const Event& e) {
-  std::size_t bound = 3 + string_words(e.kind);  // t, count, kind, the padding word
+  Lanes l{lanes_[pairs_ % 2], lanes_[(pairs_ + 1) % 2], pairs_};
+  l.fold(static_cast<std::uint64_t>(e.time.time_since_epoch().count()), e.attrs.size());
+  l.fold_string(e.kind, repaired_);
   for (const Attr& a : e.attrs) {
-    const auto* s = std::get_if<std::string_view>(&a.value);
-    bound += string_words(a.key) + (s ? string_words(*s) : 2);
-  }
-  needed_ = bound;
-  std::uint64_t* w = reserve(bound);
-  *w++ = static_cast<std::uint64_t>(e.time.time_since_epoch().count());
-  *w++ = e.attrs.size();
-  w = put_string(w, e.kind);
-  for (const Attr& a : e.attrs) {
-    w = put_string(w, a.key);
+    l.fold_string(a.key, repaired_);
     switch (a.value.index()) {
-      case 0: w = put_integer_words(w, *std::get_if<0>(&a.value)); break;
-      case 1: *w++ = kTagNonNegative, *w++ = *std::get_if<1>(&a.value); break;
-      case 2: w = put_number_words(w, *std::get_if<2>(&a.value)); break;
-      case 3: *w++ = *std::get_if<3>(&a.value) ? kTagTrue : kTagFalse; break;
-      case 4: w = put_string(w, *std::get_if<4>(&a.value)); break;
-      default: *w++ = kTagNull; break;  // valueless (cannot happen: all alternatives are trivial)
+      case 0: l.fold_integer(*std::get_if<0>(&a.value)); break;
+      case 1: l.fold(kTagNonNegative, *std::get_if<1>(&a.value)); break;
+      case 2: l.fold_number(*std::get_if<2>(&a.value)); break;
+      case 3: l.fold(*std::get_if<3>(&a.value) ? kTagTrue : kTagFalse, 0); break;
+      case 4: l.fold_string(*std::get_if<4>(&a.value), repaired_); break;
+      default: l.fold(kTagNull, 0); break;  // valueless (cannot happen: all alternatives are trivial)
     }
   }
-  const std::uint64_t* words = scratch_.get();  // put_string may have moved the scratch
-  std::size_t n = static_cast<std::size_t>(w - words);
-  if (n % 2 != 0) *w++ = 0, ++n;
-  // `a` is the lane of the next pair, `b` the other: two multiply chains run side by side.
-  std::uint64_t a = lanes_[odd_], b = lanes_[!odd_];
-  std::size_t k = 0;
-  for (; k + 4 <= n; k += 4) {
-    a = hash_pair(a, words[k], words[k + 1]);
-    b = hash_pair(b, words[k + 2], words[k + 3]);
-  }
-  if (k < n) {
-    a = hash_pair(a, words[k], words[k + 1]);
-    std::swap(a, b);
-    odd_ = !odd_;
-  }
-  lanes_[odd_] = a;
-  lanes_[!odd_] = b;
-  words_ += n;
+  pairs_ = l.pairs;
+  lanes_[pairs_ % 2] = l.a;  // the lane of the next pair
+  lanes_[(pairs_ + 1) % 2] = l.b;
   ++events_;
 }
 
 std::uint64_t TraceHash::digest() const noexcept {
-  std::uint64_t h = hash_pair(lanes_[0], lanes_[1], words_);
+  std::uint64_t h = hash_pair(lanes_[0], lanes_[1], 2 * pairs_);
   h ^= h >> 33;
   h *= P2;
   h ^= h >> 29;

@@ -38,17 +38,19 @@ namespace keel {
 // keel trace hash v2: a 64-bit fingerprint of a sequence of events, fully specified here so
 // that it can be recomputed from a written trace. Not cryptographic.
 //
-// Each event becomes a sequence of 64-bit words, from the values of its JSON line:
-//   t (the int64 nanoseconds as two's complement), the attribute count, the kind (a string),
-//   then per attribute its key (a string) and its value:
-//     string   (len << 3) | 0, then the bytes as little-endian words, the last zero-padded;
-//              the bytes are the string's JSON value (invalid UTF-8 repaired as above)
+// Each event becomes a sequence of 64-bit words, from the values of its JSON line, field by
+// field, each field an even number of words:
+//   t (the int64 nanoseconds as two's complement) and the attribute count; the kind (a
+//   string); then per attribute its key (a string) and its value:
+//     string   (len << 3), then the bytes as little-endian words, the last zero-padded, then
+//              a zero word if that makes the count odd; the bytes are the string's JSON value
+//              (invalid UTF-8 repaired as above)
 //     integer  a number whose JSON token has no '.', 'e' or 'E' and fits 64 bits:
 //              1, value (if >= 0, as uint64) — or 2, value (if < 0, as int64)
 //     number   any other number token: 3, the IEEE-754 binary64 bits of its value
-//     false 4;  true 5;  null 6 (NaN and infinities are written as null)
-//   padded with one zero word to an even count. (So a double attribute whose shortest form is
-//   an integer token, like 100.0 → "100", hashes as that integer, as it reads back.)
+//     false 4, 0;  true 5, 0;  null 6, 0 (NaN and infinities are written as null)
+//   (So a double attribute whose shortest form is an integer token, like 100.0 → "100",
+//   hashes as that integer, as it reads back.)
 // The words of all events form one stream w0 w1 w2 ...; its pairs (w0,w1), (w2,w3), ... are
 // folded alternately into two accumulators (pair 0, 2, 4, ... into A; 1, 3, 5, ... into B:
 // two independent multiply chains), with K0..K3 below and P2/P3 the XXH64 primes:
@@ -66,28 +68,16 @@ class TraceHash {
   static constexpr std::uint64_t P2 = 0xC2B2AE3D27D4EB4FULL;
   static constexpr std::uint64_t P3 = 0x165667B19E3779F9ULL;
 
-  TraceHash();
-  ~TraceHash();
-  TraceHash(TraceHash&&) noexcept;
-  TraceHash& operator=(TraceHash&&) noexcept;
-
   void add(const Event& e);
   // The hash of every event so far; does not end the stream.
   std::uint64_t digest() const noexcept;
   std::uint64_t events() const noexcept { return events_; }
 
  private:
-  std::uint64_t* reserve(std::size_t words);
-  std::uint64_t* put_string(std::uint64_t* w, std::string_view s);
-
   std::uint64_t lanes_[2] = {K2, K3};  // A and B
-  bool odd_ = false;                    // whether the next pair goes to B
-  std::uint64_t words_ = 0;
+  std::uint64_t pairs_ = 0;            // pairs folded; pair k goes to lanes_[k % 2]
   std::uint64_t events_ = 0;
-  std::unique_ptr<std::uint64_t[]> scratch_;  // one event's words; grown, never shrunk
-  std::size_t capacity_ = 0;
-  std::size_t needed_ = 0;                     // the current event's bound, in words
-  std::string repaired_;                       // a string with invalid UTF-8, as its JSON value
+  std::string repaired_;               // a string with invalid UTF-8, as its JSON value
 };
 
 // 16 lowercase hex digits.
