@@ -89,10 +89,7 @@ std::size_t ModelManager::first_for_call(std::uint64_t call_index) {
 }
 
 Task<Result<ChatResponse>> ModelManager::complete(ChatRequest request) {
-  if (config_.call_timeout) {
-    Result<ChatResponse> r = co_await with_timeout(run_call(std::move(request)), *config_.call_timeout);
-    co_return r;
-  }
+  if (config_.call_timeout) co_return co_await with_timeout(run_call(std::move(request)), *config_.call_timeout);
   co_return co_await run_call(std::move(request));
 }
 
@@ -245,13 +242,12 @@ Task<Result<ChatResponse>> ModelManager::run_call(ChatRequest request) {
         break;
       }
     }
-    Result<ChatResponse> r = std::move(*got);
-    if (r) {
-      finish_ok(r);
-      co_return r;
+    if (*got) {
+      finish_ok(*got);
+      co_return std::move(*got);
     }
-    const ErrorCode code = r.error().code;
-    failures = chain_failure(std::move(r).error(), failures);
+    const ErrorCode code = (*got).error().code;
+    failures = chain_failure(std::move(*got).error(), failures);
     if (code == ErrorCode::cancelled) break;
     if (code == ErrorCode::context_overflow) {
       if (!config_.context_window_fallback) break;
