@@ -1,7 +1,8 @@
-// JsonDocument and JsonWriter (runtime/live/src, private to the provider codecs): the reader
-// accepts exactly what nlohmann accepts and reads the same values; the writer's output parses
-// back to the same strings, with invalid UTF-8 replaced as nlohmann's dump(replace) does.
-#include "json_reader.h"
+// JsonDocument (keel/core/json_document.h) and JsonWriter (runtime/live/src, private to the
+// provider codecs): the reader accepts exactly what nlohmann accepts and reads the same values;
+// the writer's output parses back to the same strings, with invalid UTF-8 replaced as
+// nlohmann's dump(replace) does.
+#include "keel/core/json_document.h"
 #include "json_writer.h"
 
 #include <gtest/gtest.h>

@@ -90,5 +90,19 @@ TEST(Classify, MessageIsTheProvidersTruncated) {
   EXPECT_EQ(openai(500, body).message.size(), 200u);
 }
 
+// Escapes are decoded, the last of repeated members wins (as a JSON DOM keeps it), and a body
+// read earlier never leaks into a later classification (the reader is reused).
+TEST(Classify, BodiesAreReadAsJsonValues) {
+  const Error e = openai(429, R"({"error":{"code":"x","code":"insufficient_quota","message":"quota \"gone\"\n\u00e9"}})");
+  EXPECT_EQ(e.code, ErrorCode::quota_exhausted);
+  EXPECT_EQ(e.message, "quota \"gone\"\n\xc3\xa9");
+  const Error next = openai(400, R"({"error":{"message":"bad","code":null}, "extra":[1,2,{"a":"\t"}]})");
+  EXPECT_EQ(next.code, ErrorCode::invalid_request);
+  EXPECT_EQ(next.message, "bad");
+  EXPECT_EQ(openai(503, R"({"error":{"message":"\ud800"}})").message, "HTTP 503") << "invalid JSON: not read";
+  EXPECT_EQ(anthropic(400, R"( {"type":"error","error":{"type":"invalid_request_error","message":"prompt is too long: 9 tokens"}} )").code,
+            ErrorCode::context_overflow);
+}
+
 }  // namespace
 }  // namespace keel::model

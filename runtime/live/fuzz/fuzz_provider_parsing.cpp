@@ -15,7 +15,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "json_reader.h"
+#include "keel/core/json_document.h"
 #include "json_writer.h"
 #include "keel/live/provider_codec.h"
 #include "keel/live/sse_parser.h"
@@ -46,7 +46,7 @@ void body_paths(std::string_view body, std::size_t cut, int status) {
 
 // JsonDocument against nlohmann (the reference), JsonWriter against nlohmann's parser.
 void json_text(std::string_view input) {
-  keel::live::JsonDocument doc;
+  keel::JsonDocument doc;
   const bool ours = doc.parse(input);
   const bool reference = nlohmann::json::accept(input);
   if (!doc.too_deep() && ours != reference) __builtin_trap();

@@ -5,7 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "json_reader.h"
+#include "keel/core/json_document.h"
 #include "json_writer.h"
 
 #include "keel/model/classify.h"
@@ -26,7 +26,7 @@ Error malformed(std::string what) { return Error{ErrorCode::malformed_response, 
 
 std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
 
-// Reading answers: JsonDocument (json_reader.h), which views the body instead of copying it.
+// Reading answers: JsonDocument (keel/core/json_document.h), which views the body instead of copying it.
 const JsonValue* member(const JsonDocument& doc, const JsonValue& obj, std::string_view key) {
   return doc.member(obj, key);
 }

@@ -5,9 +5,7 @@
 #include <cctype>
 #include <string>
 
-#include <nlohmann/json.hpp>
-
-#include "keel/core/json_check.h"
+#include "keel/core/json_document.h"
 
 namespace keel::model {
 
@@ -17,8 +15,6 @@ std::string_view to_string(ProviderApi api) noexcept {
 
 namespace {
 
-using json = nlohmann::json;
-
 // The structured fields of an error body, if it has them.
 struct ErrorBody {
   std::string code;     // OpenAI error.code
@@ -26,18 +22,24 @@ struct ErrorBody {
   std::string message;  // error.message
 };
 
-std::string string_field(const json& obj, const char* key) {
-  auto it = obj.find(key);
-  return it != obj.end() && it->is_string() ? it->get<std::string>() : std::string{};
+std::string string_field(const JsonDocument& doc, const JsonValue& obj, std::string_view key) {
+  const JsonValue* v = doc.member(obj, key);
+  return v && v->is_string() ? std::string(v->text) : std::string{};
 }
 
+// (A body nested deeper than JsonDocument::kMaxDepth has no structured fields here.)
 std::optional<ErrorBody> parse_error_body(std::string_view body) {
-  if (json_type(body) != JsonType::object) return std::nullopt;  // HTML pages, empty bodies: no DOM
-  json doc = json::parse(body, nullptr, /*allow_exceptions=*/false);
-  if (!doc.is_object()) return std::nullopt;
-  auto it = doc.find("error");
-  if (it == doc.end() || !it->is_object()) return std::nullopt;
-  return ErrorBody{string_field(*it, "code"), string_field(*it, "type"), string_field(*it, "message")};
+  thread_local JsonDocument doc;  // reused: a parse allocates nothing once warm
+  std::optional<ErrorBody> out;
+  if (doc.parse(body) && doc.root().is_object()) {
+    const JsonValue* error = doc.member(doc.root(), "error");
+    if (error && error->is_object()) {
+      out = ErrorBody{string_field(doc, *error, "code"), string_field(doc, *error, "type"),
+                      string_field(doc, *error, "message")};
+    }
+  }
+  doc.trim(256);  // after the copies: keeps no decoded string, nor the nodes of a huge body
+  return out;
 }
 
 bool contains_ci(std::string_view text, std::string_view needle) {

@@ -1,4 +1,5 @@
-// json_reader.h — a small, strict JSON reader for the provider codecs (private to runtime/live).
+// keel/core/json_document.h — a small, strict JSON reader: the provider codecs (runtime/live) and
+// the error classifier (runtime/model) read members out of provider answers with it.
 //
 // Purpose: decoding a provider answer needs a handful of members out of a small document.
 // nlohmann's DOM allocates a map node and a string per key and value; this reader builds a
@@ -31,7 +32,7 @@
 #include <string_view>
 #include <vector>
 
-namespace keel::live {
+namespace keel {
 
 struct JsonValue {
   enum class Type : std::uint8_t { null, boolean, integer, number, string, array, object };
@@ -83,4 +84,4 @@ class JsonDocument {
   bool too_deep_ = false;
 };
 
-}  // namespace keel::live
+}  // namespace keel

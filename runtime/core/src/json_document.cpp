@@ -1,4 +1,5 @@
-#include "json_reader.h"
+// keel/core/json_document.cpp — see the header.
+#include "keel/core/json_document.h"
 
 #include <charconv>
 #include <clocale>
@@ -8,7 +9,7 @@
 
 #include "keel/core/detail/json_bytes.h"
 
-namespace keel::live {
+namespace keel {
 
 struct JsonDocument::Parser {
   JsonDocument& doc;
@@ -340,4 +341,4 @@ const JsonValue* JsonDocument::member(const JsonValue& object, std::string_view 
   return found;
 }
 
-}  // namespace keel::live
+}  // namespace keel
