@@ -105,5 +105,20 @@ TEST(JsonCheck, Examples) {
   EXPECT_TRUE(is_json(std::string(100000, '[') + std::string(100000, ']')));  // no recursion
 }
 
+// Strings are scanned eight bytes at a time: a byte that matters at any offset of a long string
+// (quote, escape, control byte, valid or broken UTF-8) must still be seen, exactly as nlohmann.
+TEST(JsonCheck, EverySpecialByteAtEveryOffset) {
+  const std::string specials[] = {"\"",     "\\\\",  "\\n",          "\\u00e9", "\\x",  "\x01",
+                                  "\x1f",   "\n",     "\xc3\xa9",     "\xe2\x82", "\xff", "\xf0\x9f\x98\x80"};
+  for (const std::string& special : specials) {
+    for (std::size_t at = 0; at <= 20; ++at) {
+      std::string body(20, 'a');
+      body.insert(at, special);
+      const std::string doc = "{\"k\":\"" + body + "\"}";
+      EXPECT_EQ(is_json(doc), nlohmann::json::accept(doc)) << doc;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace keel

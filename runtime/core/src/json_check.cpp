@@ -2,6 +2,7 @@
 // bounded by memory, not by the call stack).
 #include "keel/core/json_check.h"
 
+#include <bit>
 #include <charconv>
 #include <cstddef>
 #include <string>
@@ -118,7 +119,15 @@ class Checker {
   bool string() noexcept {
     ++p_;  // the opening quote
     for (;;) {
-      while (end_ - p_ >= 8 && !detail::word_needs_json_care(detail::load_le64(p_))) p_ += 8;
+      // Eight bytes at a time up to the first byte that needs a look (the mask's lowest bit).
+      while (end_ - p_ >= 8) {
+        const std::uint64_t care = detail::json_care_mask(detail::load_le64(p_));
+        if (care != 0) {
+          p_ += std::countr_zero(care) / 8;
+          break;
+        }
+        p_ += 8;
+      }
       if (p_ == end_) return false;
       const unsigned char c = *p_;
       if (c == '"') {

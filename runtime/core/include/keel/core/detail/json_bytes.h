@@ -21,14 +21,19 @@ inline std::uint64_t load_le64(const unsigned char* p) noexcept {
   return w;
 }
 
-// Whether any byte of the word is a control byte (< 0x20), '"', '\\' or non-ASCII (SWAR).
-// Never a false negative; a caller that gets true looks at the bytes one by one.
-constexpr bool word_needs_json_care(std::uint64_t w) noexcept {
+// A mask with the high bit set in the byte of the word (little-endian order: byte k is bits
+// 8k..8k+7) that is a control byte (< 0x20), '"', '\\' or non-ASCII (SWAR). The lowest set
+// bit marks the first such byte exactly; bits above it may be false positives (a borrow), so
+// a caller looks at the bytes from there one by one.
+constexpr std::uint64_t json_care_mask(std::uint64_t w) noexcept {
   constexpr std::uint64_t kOnes = 0x0101010101010101ULL, kHigh = 0x8080808080808080ULL;
   const auto has_zero = [](std::uint64_t v) { return (v - kOnes) & ~v & kHigh; };
   const std::uint64_t below_space = (w - kOnes * 0x20) & ~w & kHigh;
-  return (below_space | has_zero(w ^ (kOnes * '"')) | has_zero(w ^ (kOnes * '\\')) | (w & kHigh)) != 0;
+  return below_space | has_zero(w ^ (kOnes * '"')) | has_zero(w ^ (kOnes * '\\')) | (w & kHigh);
 }
+
+// Whether any byte of the word needs a JSON string's attention. Never a false negative.
+constexpr bool word_needs_json_care(std::uint64_t w) noexcept { return json_care_mask(w) != 0; }
 
 // Length of the valid UTF-8 sequence (RFC 3629: no overlongs, no surrogates, <= U+10FFFF)
 // starting at p[0], a byte >= 0x80, with `avail` bytes readable from p; 0 if invalid.
