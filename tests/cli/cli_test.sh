@@ -3,7 +3,8 @@
 #   --help everywhere; bad arguments and bad files exit 2 (with a JSON pointer); `run` exit
 #   codes, --json fields and --chrome-trace; `explore` output identical for --jobs 1 and 2 and
 #   shards that partition the seeds exactly; `conformance` exit codes and JUnit XML; `shrink`
-#   writes a smaller scenario that still validates and still fails.
+#   writes a smaller scenario that still validates and still fails; `trace-hash` recomputes the
+#   hash `run` printed from the trace file it wrote.
 #
 # Usage: tests/cli/cli_test.sh KEEL_BINARY SOURCE_DIR
 set -uo pipefail
@@ -63,7 +64,7 @@ JSON
 
 # ---- --help on every subcommand; bad arguments ---------------------------------------------------
 expect_status 0 "keel --help" -- "$KEEL" --help
-for sub in demo run validate explore shrink conformance; do
+for sub in demo run validate explore shrink trace-hash conformance; do
   expect_status 0 "keel $sub --help" -- "$KEEL" "$sub" --help
 done
 contains "$TMP/out" "--shard" "conformance --help mentions --shard"
@@ -118,6 +119,18 @@ j = json.load(open(sys.argv[1]))
 assert j["passed"] is False and j["preset"] == "camel_parity"
 assert any(e["name"] == "success_rate_min" and not e["passed"] for e in j["expectations"])
 PY
+expect_status 1 "run --trace --json" -- "$KEEL" run "$TMP/failing.json" --preset camel_parity --trace "$TMP/t.jsonl" --json
+cp "$TMP/out" "$TMP/run-trace.json"
+expect_status 0 "trace-hash of the written trace" -- "$KEEL" trace-hash "$TMP/t.jsonl" --json
+if py "$TMP/run-trace.json" "$TMP/out" <<'PY'; then pass "trace-hash recomputes the hash the run printed"; else fail "trace-hash differs from run"; fi
+import json, sys
+run, th = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
+assert th["trace_hash"] == run["trace_hash"] and th["trace_events"] == run["trace_events"] > 0, (th, run)
+PY
+head -c 100 "$TMP/t.jsonl" > "$TMP/cut.jsonl"
+expect_status 2 "trace-hash of a cut trace" -- "$KEEL" trace-hash "$TMP/cut.jsonl"
+contains "$TMP/err" "trace line " "trace-hash names the bad line"
+expect_status 2 "trace-hash of a missing file" -- "$KEEL" trace-hash "$TMP/none.jsonl"
 expect_status 0 "run --chrome-trace" -- "$KEEL" run "$TMP/failing.json" --chrome-trace "$TMP/chrome.json"
 if py "$TMP/chrome.json" <<'PY'; then pass "--chrome-trace writes trace-event JSON with named tracks and spans"; else fail "--chrome-trace output"; fi
 import json, sys
