@@ -171,17 +171,20 @@ inline std::uint64_t hash_pair(std::uint64_t acc, std::uint64_t x, std::uint64_t
 
 // p[0..n), n <= 8, as a zero-padded little-endian word (reads only those bytes).
 inline std::uint64_t load_short(const unsigned char* p, std::size_t n) noexcept {
-  if (n == 8) return detail::load_le64(p);
-  std::uint64_t w = 0;
-  if (std::endian::native == std::endian::little && n >= 4) {
-    std::uint32_t lo, hi;  // two overlapping loads
+  if constexpr (std::endian::native != std::endian::little) {
+    std::uint64_t w = 0;
+    for (std::size_t k = 0; k < n; ++k) w |= std::uint64_t{p[k]} << (8 * k);
+    return w;
+  }
+  if (n >= 4) {
+    std::uint32_t lo, hi;  // two overlapping loads (equal bytes where they overlap)
     std::memcpy(&lo, p, 4);
     std::memcpy(&hi, p + n - 4, 4);
-    w = lo | (std::uint64_t{hi} << (8 * (n - 4)));
-  } else {
-    for (std::size_t k = 0; k < n; ++k) w |= std::uint64_t{p[k]} << (8 * k);
+    return lo | (std::uint64_t{hi} << (8 * (n - 4)));
   }
-  return w;
+  if (n == 0) return 0;
+  // 1..3 bytes: first, middle and last (some of them the same byte), no loop.
+  return std::uint64_t{p[0]} | (std::uint64_t{p[n / 2]} << (8 * (n / 2))) | (std::uint64_t{p[n - 1]} << (8 * (n - 1)));
 }
 
 // The last r (1..8) bytes of p[0..n), n >= 8, as a zero-padded little-endian word.
@@ -249,7 +252,7 @@ struct Lanes {
     const std::size_t n = s.size();
     const std::uint64_t head = std::uint64_t{n} << 3;
     if (n <= 8) {
-      const std::uint64_t w = n ? load_short(p, n) : 0;
+      const std::uint64_t w = load_short(p, n);
       fold(head, w);
       return w;
     }
