@@ -124,16 +124,21 @@ Task<Result<StepResult>> ChatAgent::loop(std::uint64_t index, std::uint64_t epoc
     add_usage(out.usage, answer->usage);
     Message reply = std::move(answer->message);
     reply.role = Role::assistant;
-    memory_.add(reply);
     if (reply.tool_calls.empty()) {
+      // Without keep_history the memory is cleared when the step ends: no one would read it there.
+      if (config_.keep_history) memory_.add(reply);
       out.answer = std::move(reply);
       co_return out;
     }
-    emit(events_, sched.now(), "agent.tool_calls",
-         {{"step", index}, {"iteration", iteration}, {"count", reply.tool_calls.size()}});
+    const std::size_t calls = reply.tool_calls.size();
+    emit(events_, sched.now(), "agent.tool_calls", {{"step", index}, {"iteration", iteration}, {"count", calls}});
+    memory_.add(std::move(reply));
     if (iteration == config_.max_iterations) break;  // no model would see these results
-    for (model::ToolCall& call : reply.tool_calls) {
-      if (interrupted(guard)) co_return stopped_error();
+    const std::size_t asked_at = memory_.size() - 1;  // the message asking for the tools
+    for (std::size_t k = 0; k < calls; ++k) {
+      if (interrupted(guard)) co_return stopped_error();  // also before the memory could change
+      // A copy for the runner; indexed anew each time, as the results below grow the memory.
+      model::ToolCall call = memory_.history()[asked_at].tool_calls[k];
       std::string id = call.id, name = call.name;
       ++counters_.tool_calls;
       std::optional<ToolResult> ran;
