@@ -91,7 +91,12 @@ Task<ToolResult> ToolRunner::run(model::ToolCall call) {
     r.attempts = attempt;
     const TimePoint attempt_started = sched.now();
     emit(events_, attempt_started, "tool.start", {{"tool", r.tool}, {"call_id", r.call_id}, {"attempt", attempt}});
-    Result<std::string> out = co_await run_attempt(*tool, arguments, deadline);
+    // The last possible attempt takes the arguments; earlier ones get a copy for the next.
+    // (A local, not a ?: inside the co_await: g++ 12 destroys such a temporary twice.)
+    std::string attempt_arguments;
+    if (attempt == max_attempts) attempt_arguments = std::move(arguments);
+    else attempt_arguments = arguments;
+    Result<std::string> out = co_await run_attempt(*tool, std::move(attempt_arguments), deadline);
     if (out) {
       r.ok = true;
       r.value = std::move(*out);
