@@ -262,7 +262,18 @@ class CircuitBreaker {
     return acquire_slow(now);
   }
   // Records the result of a granted permit; `latency` decides slowness. See the contract.
-  void on_result(const BreakerPermit& permit, BreakerOutcome outcome, Duration latency, TimePoint now);
+  void on_result(const BreakerPermit& permit, BreakerOutcome outcome, Duration latency, TimePoint now) {
+    // The common case inline: a success on the CLOSED breaker that issued the permit.
+    if (outcome.ok && permit.kind_ == BreakerPermit::Kind::call && permit.generation_ == generation_ &&
+        state_ == BreakerState::closed) [[likely]] {
+      const bool slow = latency > slow_threshold_;
+      ++counters_.successes;
+      counters_.slow_calls += slow ? 1 : 0;
+      record_closed(false, slow, now);
+      return;
+    }
+    record_result(permit, outcome, latency, now);
+  }
   void on_result(const BreakerPermit& permit, const Status& status, Duration latency, TimePoint now) {
     on_result(permit, BreakerOutcome::of(status), latency, now);
   }
@@ -302,6 +313,7 @@ class CircuitBreaker {
 
  private:
   BreakerPermit acquire_slow(TimePoint now);
+  void record_result(const BreakerPermit& permit, BreakerOutcome outcome, Duration latency, TimePoint now);
   void settle(TimePoint now);
   void record_closed(bool failure, bool slow, TimePoint now);
   void record_probe(bool failure, bool slow, TimePoint now);

@@ -191,7 +191,7 @@ class Retry {
   class Run {
    public:
     Run(Retry* retry, Deadline overall, RetryOutcome* outcome = nullptr)
-        : retry_(retry), overall_(overall), outcome_(outcome), backoff_(retry ? retry->cfg_.backoff : BackoffConfig{}) {
+        : retry_(retry), overall_(overall), outcome_(outcome) {
       if (outcome_) *outcome_ = RetryOutcome{};
     }
     // An attempt starts now (the retry's budget grant starts with it).
@@ -214,9 +214,10 @@ class Retry {
         return decision_;
       }
       retry_->record_outcome(&e);
+      if (!backoff_) backoff_.emplace(retry_->cfg_.backoff);
       decision_ = caller_cancelled ? RetryDecision{RetryReason::cancelled}
                                    : decide(retry_->cfg_, e, should_retry_hint(e), attempt_, now, overall_,
-                                            retry_->budget_, *retry_->rng_, backoff_);
+                                            retry_->budget_, *retry_->rng_, *backoff_);
       retry_->note(decision_, attempt_, e.code, now, outcome_);
       return decision_;
     }
@@ -236,7 +237,7 @@ class Retry {
     Retry* retry_;
     Deadline overall_;
     RetryOutcome* outcome_;
-    Backoff backoff_;
+    std::optional<Backoff> backoff_;  // from the first failure on (most calls never need it)
     RetryDecision decision_;  // the last decision; holds the grant of the retry about to start
     int attempt_ = 0;
   };
