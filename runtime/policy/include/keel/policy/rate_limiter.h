@@ -191,7 +191,16 @@ class RateLimiter::AcquireAwaiter {
   bool await_ready() const noexcept { return false; }
   template <keel::detail::KeelPromise P>
   bool await_suspend(std::coroutine_handle<P> h) {
-    return suspend(*h.promise().scheduler, h.promise().token, h.promise().deadline, h);
+    Scheduler& sched = *h.promise().scheduler;
+    const CancelToken token = h.promise().token;
+    if (!token.cancelled()) {  // capacity now: admitted without waiting (try_admit counts it)
+      const TimePoint now = sched.now();
+      if (limiter_->try_admit(tokens_, now)) {
+        decision_ = {RateLimitReason::admitted, now, Duration::zero()};
+        return false;
+      }
+    }
+    return suspend(sched, token, h.promise().deadline, h);
   }
   Status await_resume() noexcept;
 
@@ -214,7 +223,7 @@ inline RateLimiter::AcquireAwaiter RateLimiter::acquire(std::int64_t tokens) noe
   return AcquireAwaiter{*this, tokens};
 }
 
-inline bool RateLimiter::try_admit(std::int64_t tokens, TimePoint now) noexcept {
+KEEL_INLINE_HOT bool RateLimiter::try_admit(std::int64_t tokens, TimePoint now) noexcept {
   // earliest() == now, then take() at now: each bucket's state after the take, computed once,
   // applied when both admit (no undo snapshots: nobody would read them).
   TokenBucket::Snapshot r, t;

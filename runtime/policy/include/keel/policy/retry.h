@@ -195,7 +195,7 @@ class Retry {
       if (outcome_) *outcome_ = RetryOutcome{};
     }
     // An attempt starts now (the retry's budget grant starts with it).
-    void start_attempt(TimePoint now) {
+    KEEL_INLINE_HOT void start_attempt(TimePoint now) {
       ++attempt_;
       if (!retry_) return;
       decision_.grant.start();
@@ -274,9 +274,10 @@ std::invoke_result_t<F&> Retry::execute(F op, RetryOutcome* outcome) {
   static_assert(retry_task_of_result_v<TaskType>, "Retry::execute: op() must return Task<Result<T>>");
   using R = typename TaskType::value_type;
 
-  Scheduler& sched = co_await this_task::scheduler();
-  const CancelToken token = co_await this_task::cancel_token();
-  Run run{this, co_await this_task::deadline(), outcome};
+  const this_task::TaskContext ctx = co_await this_task::context();
+  Scheduler& sched = *ctx.scheduler;
+  const CancelToken token = ctx.token;
+  Run run{this, ctx.deadline, outcome};
   for (;;) {
     run.start_attempt(sched.now());
     std::optional<R> r;
