@@ -169,7 +169,8 @@ BreakerPermit CircuitBreaker::acquire_slow(TimePoint now) {
   return p;
 }
 
-void CircuitBreaker::on_result(const BreakerPermit& permit, BreakerOutcome outcome, Duration latency, TimePoint now) {
+void CircuitBreaker::record_result(const BreakerPermit& permit, BreakerOutcome outcome, Duration latency,
+                                   TimePoint now) {
   if (!permit.granted()) return;
   if (permit.generation_ != generation_ || state_ != BreakerState::closed) [[unlikely]] {
     settle(now);

@@ -56,7 +56,8 @@ std::uint64_t& RateLimiterCounters::operator[](RateLimitReason r) noexcept {
 // Times are scaled by the rate r (units/min): instant t ns is t*r, one unit costs 60e9, and the
 // bucket holds `burst` units, i.e. the TAT may run at most burst*60e9 ahead of now.
 
-TokenBucket::TokenBucket(std::int64_t per_minute, std::int64_t burst) : per_minute_(per_minute), burst_(burst) {
+TokenBucket::TokenBucket(std::int64_t per_minute, std::int64_t burst)
+    : per_minute_(per_minute), burst_(burst), capacity_(Wide{burst} * kNsPerMinute) {
   if (per_minute <= 0) throw std::invalid_argument("TokenBucket: per_minute must be > 0");
   if (burst <= 0) throw std::invalid_argument("TokenBucket: burst must be > 0");
 }
@@ -67,15 +68,6 @@ TimePoint TokenBucket::earliest(std::int64_t cost, TimePoint now) const noexcept
   const Wide need = tat_ + (Wide{cost} - burst_) * kNsPerMinute;  // scaled instant
   if (need <= ns_of(now) * Wide{per_minute_}) return now;
   return TimePoint{Duration{static_cast<std::int64_t>(std::min(kMaxNs, ceil_div(need, per_minute_)))}};
-}
-
-std::optional<TokenBucket::Snapshot> TokenBucket::taken_now(std::int64_t cost, TimePoint now) const noexcept {
-  cost = std::max<std::int64_t>(cost, 0);
-  if (cost > burst_) return std::nullopt;
-  const Wide scaled_now = ns_of(now) * Wide{per_minute_};
-  const Wide charge = Wide{cost} * kNsPerMinute;
-  if (tat_ + charge - Wide{burst_} * kNsPerMinute > scaled_now) return std::nullopt;  // earliest() > now
-  return Snapshot{std::max(tat_, scaled_now) + charge};                                // take(cost, now)
 }
 
 void TokenBucket::take(std::int64_t cost, TimePoint at) noexcept {
@@ -146,21 +138,11 @@ void RateLimiter::give_back(const Reservation& r) noexcept {
 
 void RateLimiter::record(RateLimitReason r, TimePoint now, std::int64_t tokens, Duration delay) noexcept {
   ++counters_[r];
-  if (!sink_) return;  // skip building the attributes: this is on every call's path
-  emit(sink_, now, "ratelimit.decision", {{"reason", to_string(r)}, {"tokens", tokens}, {"delay", delay}});
+  if (sink_) emit_decision(r, now, tokens, delay);  // attributes built only with a sink
 }
 
-bool RateLimiter::try_admit(std::int64_t tokens, TimePoint now) noexcept {
-  // earliest() == now, then take() at now: each bucket's state after the take, computed once,
-  // applied when both admit (no undo snapshots: nobody would read them).
-  std::optional<TokenBucket::Snapshot> r, t;
-  if (requests_ && !(r = requests_->taken_now(1, now))) return false;
-  if (tokens_ && !(t = tokens_->taken_now(tokens, now))) return false;
-  ++last_seq_;
-  if (r) requests_->restore(*r);
-  if (t) tokens_->restore(*t);
-  record(RateLimitReason::admitted, now, tokens, Duration::zero());
-  return true;
+void RateLimiter::emit_decision(RateLimitReason r, TimePoint now, std::int64_t tokens, Duration delay) noexcept {
+  emit(sink_, now, "ratelimit.decision", {{"reason", to_string(r)}, {"tokens", tokens}, {"delay", delay}});
 }
 
 // --- AcquireAwaiter ---------------------------------------------------------------------------

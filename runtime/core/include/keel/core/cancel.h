@@ -77,6 +77,8 @@ class CancelSource {
 
   CancelToken token() noexcept { return CancelToken{this}; }
   bool cancelled() const noexcept { return cancelled_; }
+  // Whether any callback is registered on this source (not counting its own parent link).
+  bool has_callbacks() const noexcept { return head_ != nullptr; }
   // Requests cancellation. True iff this call did it (it was not cancelled before).
   bool cancel();
   // Links to a parent token after construction (replaces an earlier link).
@@ -110,7 +112,8 @@ inline void CancelCallback::arm(CancelToken token, Callback cb) {
 }
 
 inline void CancelCallback::disarm() noexcept {
-  if (source_) source_->remove(*this);
+  if (!source_) return;  // unarmed: its callback is already empty (run, moved out or never set)
+  source_->remove(*this);
   callback_.reset();
 }
 

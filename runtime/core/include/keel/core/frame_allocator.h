@@ -34,6 +34,11 @@
 #define KEEL_FRAME_POOL 1
 #endif
 
+// Marks a small step that coroutine bodies run on every call (an awaiter's synchronous path, a
+// policy's admission check) for inlining: GCC does not inline into a coroutine's actor function
+// by itself, and there the call (saved registers, spills) costs more than the step.
+#define KEEL_INLINE_HOT [[gnu::always_inline]] inline
+
 namespace keel {
 
 std::uint64_t frame_heap_allocations() noexcept;

@@ -277,7 +277,7 @@ struct NarrowDeadlineAwaiter {
   std::optional<Duration> relative;  // set: the deadline is now + relative
   bool await_ready() const noexcept { return false; }
   template <detail::KeelPromise P>
-  bool await_suspend(std::coroutine_handle<P> h) noexcept {
+  KEEL_INLINE_HOT bool await_suspend(std::coroutine_handle<P> h) noexcept {
     auto& p = h.promise();
     const Deadline own = relative ? Deadline::after(p.scheduler->now(), *relative) : context.deadline;
     p.deadline = Deadline::earliest(p.deadline, own);
@@ -297,6 +297,8 @@ struct TokenAwaiter {
   CancelToken await_resume() const noexcept { return token; }
 };
 
+// `TaskContext c = co_await this_task::context();` — scheduler, token and deadline in one read.
+inline NarrowDeadlineAwaiter context() noexcept { return {TaskContext{nullptr, {}, Deadline::never()}, std::nullopt}; }
 // `Scheduler& s = co_await this_task::scheduler();`
 inline SchedulerAwaiter scheduler() noexcept { return {}; }
 // `CancelToken t = co_await this_task::cancel_token();`

@@ -25,6 +25,8 @@
 //   auto r2 = co_await with_timeout(call_model(req), 500ms);   // relative to now
 #pragma once
 
+#include <cstdint>
+#include <optional>
 #include <type_traits>
 
 #include "keel/core/detail/detached.h"
@@ -47,26 +49,56 @@ struct AsResult<Result<U>> {
 // (the task and its children hold tokens to it) and, once the task is abandoned, the task's
 // frame, which then destroys itself when it finishes (FrameKeeper) and is registered with the
 // scheduler meanwhile so shutdown frees it.
+//
+// Ownership is single, never shared: the awaiter owns the state until it abandons the task,
+// then the task's frame does (frame_destroyed() frees it). A task that finished without being
+// cancelled leaves the state clean (no link, no callbacks, nothing pending), and a clean state
+// goes back to a per-thread free list still constructed, so the next with_timeout on this
+// thread skips both construction and destruction (most calls finish before their deadline).
 template <class T>
-struct TimeoutState final : SharedState, FrameKeeper {
+struct TimeoutState final : FrameKeeper, FrameAllocated {
   using Handle = typename Task<T>::Handle;
 
   CancelSource child;                 // the task's token, linked to the awaiter's
   Handle task;                        // the started task's frame
   std::coroutine_handle<> waiter;     // set while the awaiter is suspended
+  std::optional<ErrorCode>* failure_out = nullptr;  // the awaiter's, while it waits
   Scheduler* scheduler = nullptr;
   TimerId timer;                      // the deadline, or the prompt resume after cancellation
-  std::optional<ErrorCode> failure;   // timeout or cancelled, when the task did not win
   CancelCallback on_parent_cancel;
   CancelCallback on_also_cancel;      // the optional second token's
   bool releasing = false;             // a cancellation scheduled the release
   DetachedNode node;                  // the abandoned task's registration
-  Shared<TimeoutState> self;          // keeps this alive while an abandoned task runs
+  TimeoutState* next_free = nullptr;  // free-list link
 
   // User-provided, so `new TimeoutState()` runs only the member initializers above instead of
-  // first zero-filling all ~300 bytes (value-initialization of an aggregate-like class): that
-  // fill was a third of with_timeout's cost per call.
+  // first zero-filling the whole object (value-initialization of an aggregate-like class).
   TimeoutState() noexcept {}
+
+  // A clean state: from this thread's free list, else a new one.
+  static TimeoutState* acquire() {
+    FreeList& list = free_list;
+    if (TimeoutState* s = list.head) [[likely]] {
+      list.head = s->next_free;
+      --list.size;
+      return s;
+    }
+    list.arm();
+    return new TimeoutState();
+  }
+  // The awaiter is done with the state and the task's frame is gone: back to the free list if
+  // nothing refers to it any more (a cancelled source stays cancelled: such a state is freed).
+  void release() noexcept {
+    FreeList& list = free_list;
+    if (child.cancelled() || child.has_callbacks() || !list.has_room()) [[unlikely]] {
+      delete this;
+      return;
+    }
+    child.link_to(CancelToken{});
+    next_free = list.head;
+    list.head = this;
+    ++list.size;
+  }
 
   // Stops waiting: the awaiter no longer wants the task (deadline, cancellation, teardown).
   void stop_waiting() noexcept {
@@ -74,10 +106,11 @@ struct TimeoutState final : SharedState, FrameKeeper {
     on_also_cancel.disarm();
     if (timer) scheduler->cancel_timer(std::exchange(timer, {}));
     waiter = {};
+    failure_out = nullptr;
   }
-  // Hands the task's frame to itself: it is cancelled and frees itself when it finishes.
+  // Hands the task's frame to itself, and this state to the frame: the task is cancelled and
+  // frees itself (and then this) when it finishes.
   void abandon_task() {
-    self = Shared<TimeoutState>(this);
     auto& p = task.promise();
     p.keeper = this;
     p.continuation = {};
@@ -88,10 +121,10 @@ struct TimeoutState final : SharedState, FrameKeeper {
   }
   void frame_destroyed() noexcept override {
     scheduler->unregister_detached(node);
-    Shared<TimeoutState> last = std::move(self);  // may free this on return
+    delete this;
   }
   void release_waiter(ErrorCode why) {
-    failure = why;
+    *failure_out = why;
     std::coroutine_handle<> w = waiter;
     stop_waiting();
     abandon_task();
@@ -111,6 +144,36 @@ struct TimeoutState final : SharedState, FrameKeeper {
       release_waiter(ErrorCode::cancelled);
     });
   }
+
+ private:
+  // This thread's clean states. Constant-initialized and trivially destructible (no guard on
+  // the inline paths); the first acquire() on a thread arms a reaper that frees the list at
+  // thread exit and stops further pooling. Off under AddressSanitizer, like the frame pool.
+  struct FreeList {
+    static constexpr std::uint32_t kMax = 256;
+    TimeoutState* head = nullptr;
+    std::uint32_t size = 0;
+    bool armed = false;
+    bool has_room() const noexcept { return KEEL_FRAME_POOL && armed && size < kMax; }
+    void arm() {
+      if (armed || !KEEL_FRAME_POOL) return;
+      static thread_local Reaper reaper;  // constructed once per thread, destroyed at its exit
+      (void)reaper;
+      armed = true;
+    }
+  };
+  struct Reaper {
+    ~Reaper() {
+      FreeList& list = free_list;
+      list.armed = false;
+      while (TimeoutState* s = list.head) {
+        list.head = s->next_free;
+        delete s;
+      }
+      list.size = 0;
+    }
+  };
+  static constinit inline thread_local FreeList free_list{};
 };
 
 template <class T>
@@ -120,16 +183,20 @@ class TimeoutAwaiter {
 
   TimeoutAwaiter(Task<T> task, Deadline deadline, std::optional<Duration> relative, CancelToken also = {})
       : task_(std::move(task)), deadline_(deadline), relative_(relative), also_(also) {}
-  TimeoutAwaiter(TimeoutAwaiter&&) = default;
+  TimeoutAwaiter(TimeoutAwaiter&& o) noexcept
+      : task_(std::move(o.task_)), deadline_(o.deadline_), relative_(o.relative_), also_(o.also_),
+        failure_(o.failure_), state_(std::exchange(o.state_, nullptr)) {}
   ~TimeoutAwaiter() {
-    if (!state_) return;
-    if (state_->waiter) {  // torn down while waiting: the task goes on alone, cancelled
-      state_->stop_waiting();
-      state_->abandon_task();
-    } else if (state_->task) {
-      state_->task.destroy();  // finished (or never started): before its cancel source goes
-      state_->task = {};
+    TimeoutState<T>* s = state_;
+    if (!s || failure_) return;  // not started, or abandoned (the task's frame owns the state)
+    if (s->waiter) {  // torn down while waiting: the task goes on alone, cancelled
+      s->stop_waiting();
+      s->abandon_task();
+      return;
     }
+    s->task.destroy();  // finished: before its cancel source is reused or freed
+    s->task = {};
+    s->release();
   }
 
   bool await_ready() const noexcept { return false; }
@@ -137,19 +204,21 @@ class TimeoutAwaiter {
   bool await_suspend(std::coroutine_handle<P> h) {
     Scheduler& sched = *h.promise().scheduler;
     const CancelToken parent = h.promise().token;
+    const TimePoint now = sched.now();
     const Deadline deadline = Deadline::earliest(
-        h.promise().deadline, relative_ ? Deadline::after(sched.now(), *relative_) : deadline_);
-    state_ = make_shared_state<TimeoutState<T>>();
-    TimeoutState<T>& s = *state_;
-    s.scheduler = &sched;
-    if (deadline.passed(sched.now())) {
-      s.failure = ErrorCode::timeout;
+        h.promise().deadline, relative_ ? Deadline::after(now, *relative_) : deadline_);
+    // Refused before starting: no state; the task (never started) is freed with task_.
+    if (deadline.passed(now)) {
+      failure_ = ErrorCode::timeout;
       return false;
     }
     if (parent.cancelled() || also_.cancelled()) {
-      s.failure = ErrorCode::cancelled;
+      failure_ = ErrorCode::cancelled;
       return false;
     }
+    state_ = TimeoutState<T>::acquire();
+    TimeoutState<T>& s = *state_;
+    s.scheduler = &sched;
     s.child.link_to(parent);
     s.task = task_.release();
     auto& child = s.task.promise();
@@ -165,15 +234,17 @@ class TimeoutAwaiter {
     s.on_parent_cancel.arm(parent, [p = &s] { p->parent_cancelled(); });
     if (also_.can_be_cancelled()) s.on_also_cancel.arm(also_, [p = &s] { p->parent_cancelled(); });
     s.waiter = h;
+    s.failure_out = &failure_;
     return true;
   }
 
   R await_resume() {
-    TimeoutState<T>& s = *state_;
-    if (s.failure) {
-      return Error(*s.failure, *s.failure == ErrorCode::timeout ? "deadline exceeded" : "cancelled");
+    if (failure_) {
+      state_ = nullptr;  // abandoned (or never created): not ours any more
+      return Error(*failure_, *failure_ == ErrorCode::timeout ? "deadline exceeded" : "cancelled");
     }
-    s.stop_waiting();
+    TimeoutState<T>& s = *state_;
+    if (s.waiter) s.stop_waiting();
     if constexpr (std::is_void_v<T>) {
       s.task.promise().outcome.take();
       return R{};
@@ -187,7 +258,8 @@ class TimeoutAwaiter {
   Deadline deadline_;
   std::optional<Duration> relative_;
   CancelToken also_;
-  Shared<TimeoutState<T>> state_;
+  std::optional<ErrorCode> failure_;  // timeout or cancelled, when the task did not win
+  TimeoutState<T>* state_ = nullptr;  // owned until the task is abandoned
 };
 
 }  // namespace detail

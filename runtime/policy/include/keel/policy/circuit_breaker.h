@@ -262,7 +262,19 @@ class CircuitBreaker {
     return acquire_slow(now);
   }
   // Records the result of a granted permit; `latency` decides slowness. See the contract.
-  void on_result(const BreakerPermit& permit, BreakerOutcome outcome, Duration latency, TimePoint now);
+  KEEL_INLINE_HOT void on_result(const BreakerPermit& permit, BreakerOutcome outcome, Duration latency,
+                                 TimePoint now) {
+    // The common case inline: a success on the CLOSED breaker that issued the permit.
+    if (outcome.ok && permit.kind_ == BreakerPermit::Kind::call && permit.generation_ == generation_ &&
+        state_ == BreakerState::closed) [[likely]] {
+      const bool slow = latency > slow_threshold_;
+      ++counters_.successes;
+      counters_.slow_calls += slow ? 1 : 0;
+      record_closed(false, slow, now);
+      return;
+    }
+    record_result(permit, outcome, latency, now);
+  }
   void on_result(const BreakerPermit& permit, const Status& status, Duration latency, TimePoint now) {
     on_result(permit, BreakerOutcome::of(status), latency, now);
   }
@@ -302,6 +314,7 @@ class CircuitBreaker {
 
  private:
   BreakerPermit acquire_slow(TimePoint now);
+  void record_result(const BreakerPermit& permit, BreakerOutcome outcome, Duration latency, TimePoint now);
   void settle(TimePoint now);
   void record_closed(bool failure, bool slow, TimePoint now);
   void record_probe(bool failure, bool slow, TimePoint now);
@@ -359,9 +372,9 @@ auto CircuitBreaker::execute(F op) -> Task<typename std::invoke_result_t<F&>::va
   using R = typename std::invoke_result_t<F&>::value_type;  // Result<T>
   static_assert(keel::detail::is_result_v<R>, "execute: op() must return Task<Result<T>>");
   Scheduler& sched = co_await this_task::scheduler();
-  const BreakerPermit permit = try_acquire(sched.now());
-  if (!permit) co_return permit.error();
   const TimePoint start = sched.now();
+  const BreakerPermit permit = try_acquire(start);
+  if (!permit) co_return permit.error();
   std::exception_ptr thrown;
   std::optional<R> result;
   try {

@@ -84,13 +84,24 @@ class TokenBucket {
   };
   Snapshot snapshot() const noexcept { return {tat_}; }
   void restore(Snapshot s) noexcept { tat_ = s.tat; }
-  // If earliest(cost, now) == now: the state take(cost, now) would leave (restore() applies it).
-  std::optional<Snapshot> taken_now(std::int64_t cost, TimePoint now) const noexcept;
+  // If earliest(cost, now) == now: true, with the state take(cost, now) would leave in `after`
+  // (restore() applies it). Inline and division-free: every call admitted at once asks.
+  bool fits_now(std::int64_t cost, TimePoint now, Snapshot& after) const noexcept {
+    cost = cost < 0 ? 0 : cost;
+    if (cost > burst_) return false;
+    const Wide scaled_now = Wide{now.time_since_epoch().count()} * per_minute_;
+    const Wide charge = Wide{cost} * kUnit;
+    if (tat_ + charge - capacity_ > scaled_now) return false;  // earliest() > now
+    after.tat = (tat_ > scaled_now ? tat_ : scaled_now) + charge;
+    return true;
+  }
 
  private:
+  static constexpr std::int64_t kUnit = 60'000'000'000;  // one unit, scaled: ns per minute
   std::int64_t per_minute_;
   std::int64_t burst_;
-  // Theoretical arrival time, in units of 1/per_minute ns: a unit costs 60e9 of these.
+  Wide capacity_;  // burst * kUnit: how far the TAT may run ahead of now
+  // Theoretical arrival time, in units of 1/per_minute ns: a unit costs kUnit of these.
   Wide tat_ = 0;
 };
 
@@ -160,6 +171,7 @@ class RateLimiter {
   Reservation take(std::int64_t tokens, TimePoint at) noexcept;
   void give_back(const Reservation& r) noexcept;  // exact undo, only if nobody reserved since
   void record(RateLimitReason r, TimePoint now, std::int64_t tokens, Duration delay) noexcept;
+  void emit_decision(RateLimitReason r, TimePoint now, std::int64_t tokens, Duration delay) noexcept;
 
   RateLimiterConfig config_;
   EventSink* sink_;
@@ -179,7 +191,16 @@ class RateLimiter::AcquireAwaiter {
   bool await_ready() const noexcept { return false; }
   template <keel::detail::KeelPromise P>
   bool await_suspend(std::coroutine_handle<P> h) {
-    return suspend(*h.promise().scheduler, h.promise().token, h.promise().deadline, h);
+    Scheduler& sched = *h.promise().scheduler;
+    const CancelToken token = h.promise().token;
+    if (!token.cancelled()) {  // capacity now: admitted without waiting (try_admit counts it)
+      const TimePoint now = sched.now();
+      if (limiter_->try_admit(tokens_, now)) {
+        decision_ = {RateLimitReason::admitted, now, Duration::zero()};
+        return false;
+      }
+    }
+    return suspend(sched, token, h.promise().deadline, h);
   }
   Status await_resume() noexcept;
 
@@ -200,6 +221,20 @@ class RateLimiter::AcquireAwaiter {
 
 inline RateLimiter::AcquireAwaiter RateLimiter::acquire(std::int64_t tokens) noexcept {
   return AcquireAwaiter{*this, tokens};
+}
+
+KEEL_INLINE_HOT bool RateLimiter::try_admit(std::int64_t tokens, TimePoint now) noexcept {
+  // earliest() == now, then take() at now: each bucket's state after the take, computed once,
+  // applied when both admit (no undo snapshots: nobody would read them).
+  TokenBucket::Snapshot r, t;
+  if (requests_ && !requests_->fits_now(1, now, r)) return false;
+  if (tokens_ && !tokens_->fits_now(tokens, now, t)) return false;
+  ++last_seq_;
+  if (requests_) requests_->restore(r);
+  if (tokens_) tokens_->restore(t);
+  ++counters_.admitted;
+  if (sink_) [[unlikely]] emit_decision(RateLimitReason::admitted, now, tokens, Duration::zero());
+  return true;
 }
 
 template <class F>

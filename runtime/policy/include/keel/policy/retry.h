@@ -191,11 +191,11 @@ class Retry {
   class Run {
    public:
     Run(Retry* retry, Deadline overall, RetryOutcome* outcome = nullptr)
-        : retry_(retry), overall_(overall), outcome_(outcome), backoff_(retry ? retry->cfg_.backoff : BackoffConfig{}) {
+        : retry_(retry), overall_(overall), outcome_(outcome) {
       if (outcome_) *outcome_ = RetryOutcome{};
     }
     // An attempt starts now (the retry's budget grant starts with it).
-    void start_attempt(TimePoint now) {
+    KEEL_INLINE_HOT void start_attempt(TimePoint now) {
       ++attempt_;
       if (!retry_) return;
       decision_.grant.start();
@@ -214,9 +214,10 @@ class Retry {
         return decision_;
       }
       retry_->record_outcome(&e);
+      if (!backoff_) backoff_.emplace(retry_->cfg_.backoff);
       decision_ = caller_cancelled ? RetryDecision{RetryReason::cancelled}
                                    : decide(retry_->cfg_, e, should_retry_hint(e), attempt_, now, overall_,
-                                            retry_->budget_, *retry_->rng_, backoff_);
+                                            retry_->budget_, *retry_->rng_, *backoff_);
       retry_->note(decision_, attempt_, e.code, now, outcome_);
       return decision_;
     }
@@ -236,7 +237,7 @@ class Retry {
     Retry* retry_;
     Deadline overall_;
     RetryOutcome* outcome_;
-    Backoff backoff_;
+    std::optional<Backoff> backoff_;  // from the first failure on (most calls never need it)
     RetryDecision decision_;  // the last decision; holds the grant of the retry about to start
     int attempt_ = 0;
   };
@@ -273,9 +274,10 @@ std::invoke_result_t<F&> Retry::execute(F op, RetryOutcome* outcome) {
   static_assert(retry_task_of_result_v<TaskType>, "Retry::execute: op() must return Task<Result<T>>");
   using R = typename TaskType::value_type;
 
-  Scheduler& sched = co_await this_task::scheduler();
-  const CancelToken token = co_await this_task::cancel_token();
-  Run run{this, co_await this_task::deadline(), outcome};
+  const this_task::TaskContext ctx = co_await this_task::context();
+  Scheduler& sched = *ctx.scheduler;
+  const CancelToken token = ctx.token;
+  Run run{this, ctx.deadline, outcome};
   for (;;) {
     run.start_attempt(sched.now());
     std::optional<R> r;
