@@ -85,20 +85,24 @@ MockProvider::Plan MockProvider::plan(const std::optional<InjectedFault>& fault,
   return Plan{Plan::Kind::answer, saturating_add(latency, extra)};
 }
 
-Result<model::ChatResponse> MockProvider::finish(std::uint64_t index, TimePoint arrived, Result<model::ChatResponse> r) {
+void MockProvider::record_end(std::uint64_t index, TimePoint arrived, const Error* failure) {
   const TimePoint now = scheduler_.now();
-  if (r) {
+  if (!failure) {
     ++stats_.successes;
     emit(events_, now, "provider.response",
          {{"target", config_.name}, {"index", index}, {"ok", true}, {"status", 200}, {"latency", now - arrived}});
   } else {
     ++stats_.failures;
-    ++stats_.failures_by_code[static_cast<std::size_t>(r.error().code)];
+    ++stats_.failures_by_code[static_cast<std::size_t>(failure->code)];
     emit(events_, now, "provider.response",
-         {{"target", config_.name}, {"index", index}, {"ok", false}, {"code", r.error().code},
-          {"status", r.error().http_status}, {"latency", now - arrived}});
+         {{"target", config_.name}, {"index", index}, {"ok", false}, {"code", failure->code},
+          {"status", failure->http_status}, {"latency", now - arrived}});
   }
-  return r;
+}
+
+Error MockProvider::fail(std::uint64_t index, TimePoint arrived, Error e) {
+  record_end(index, arrived, &e);
+  return e;
 }
 
 Task<Result<model::ChatResponse>> MockProvider::complete(model::ChatRequest request) {
@@ -120,12 +124,12 @@ Task<Result<model::ChatResponse>> MockProvider::complete(model::ChatRequest requ
     Status s = co_await until_cancelled();  // only the caller's cancellation ends a hang
     Error e = s ? Error{ErrorCode::cancelled, "cancelled"} : std::move(s).error();
     e.provider = config_.name;
-    co_return finish(index, arrived, std::move(e));
+    co_return fail(index, arrived, std::move(e));
   }
   if (Status s = co_await sleep_for(p.delay); !s) {
     Error e = std::move(s).error();
     e.provider = config_.name;
-    co_return finish(index, arrived, std::move(e));
+    co_return fail(index, arrived, std::move(e));
   }
 
   switch (p.kind) {
@@ -133,10 +137,10 @@ Task<Result<model::ChatResponse>> MockProvider::complete(model::ChatRequest requ
       Error e = model::classify_failure(config_.api, config_.name,
                                         model::HttpFailure{p.http.status, p.http.body, p.retry_after});
       if (p.http.status == 200) e.message = "unparseable response body (HTTP 200)";
-      co_return finish(index, arrived, std::move(e));
+      co_return fail(index, arrived, std::move(e));
     }
     case Plan::Kind::network_reset:
-      co_return finish(index, arrived, Error{ErrorCode::network, "connection reset by peer"}.with_provider(config_.name));
+      co_return fail(index, arrived, Error{ErrorCode::network, "connection reset by peer"}.with_provider(config_.name));
     case Plan::Kind::hang:
     case Plan::Kind::answer: break;
   }
@@ -149,7 +153,8 @@ Task<Result<model::ChatResponse>> MockProvider::complete(model::ChatRequest requ
   response.finish_reason = answer.finish_reason;
   response.model = info_.model;
   response.provider = config_.name;
-  co_return finish(index, arrived, std::move(response));
+  record_end(index, arrived, nullptr);
+  co_return std::move(response);  // straight into the promise: no Result moved on the way
 }
 
 }  // namespace keel::sim

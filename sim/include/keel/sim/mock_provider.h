@@ -94,7 +94,9 @@ class MockProvider final : public model::ModelTransport {
  private:
   struct Plan;
   Plan plan(const std::optional<InjectedFault>& fault, int prompt_tokens, Duration latency, TimePoint now);
-  Result<model::ChatResponse> finish(std::uint64_t index, TimePoint arrived, Result<model::ChatResponse> r);
+  // Counts the request's end and emits "provider.response" (`failure` null: it succeeded).
+  void record_end(std::uint64_t index, TimePoint arrived, const Error* failure);
+  Error fail(std::uint64_t index, TimePoint arrived, Error e);  // record_end, then `e`
 
   Scheduler& scheduler_;
   MockProviderConfig config_;
