@@ -8,6 +8,7 @@ packages=(
   libboost-dev nlohmann-json3-dev librapidcheck-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libspdlog-dev libfmt-dev libcli11-dev libssl-dev
+  libjemalloc-dev  # the keel command and the benchmarks allocate through jemalloc (README, Performance)
   openssl ca-certificates  # the TLS tests make their CA with the openssl CLI
 )
 
