@@ -116,7 +116,27 @@ Task<Result<StepResult>> ChatAgent::loop(std::uint64_t index, std::uint64_t epoc
   for (int iteration = 1; iteration <= config_.max_iterations; ++iteration) {
     if (interrupted(guard)) co_return stopped_error();
     iterations_ = iteration;
-    Result<ChatResponse> answer = co_await call_model(guard, index, iteration, out.usage);
+    // The model call, inline (one coroutine frame and two moves of the answer fewer than a
+    // helper coroutine): fit the memory, send, and on a context_overflow shrink and send again.
+    int sent_tokens = 0;
+    if (std::optional<ContextFit> as_is = context_.fits_as_is(memory_)) {  // the usual case: no frame
+      sent_tokens = as_is->prompt_tokens;
+    } else {
+      Result<ContextFit> fit = co_await context_.fit(memory_);
+      if (interrupted(guard)) co_return stopped_error();
+      if (!fit) co_return std::move(fit).error();
+      add_usage(out.usage, fit->usage);
+      sent_tokens = fit->prompt_tokens;
+    }
+    const TimePoint sent = sched.now();
+    ++counters_.model_calls;
+    Result<ChatResponse> answer = co_await model_.complete(build_request(sent_tokens));
+    note_model_call(answer, index, iteration, sent_tokens, sent, sched.now(), false);
+    if (!answer && answer.error().code == ErrorCode::context_overflow && !interrupted(guard)) {
+      Result<ChatResponse> again = co_await resend_after_overflow(guard, index, iteration, out.usage, sent_tokens,
+                                                                  std::move(answer).error());
+      answer = std::move(again);
+    }
     if (interrupted(guard)) co_return stopped_error();
     if (!answer) co_return std::move(answer).error();
 
@@ -154,27 +174,9 @@ Task<Result<StepResult>> ChatAgent::loop(std::uint64_t index, std::uint64_t epoc
                   "max_iterations (" + std::to_string(config_.max_iterations) + ") reached without a final answer");
 }
 
-Task<Result<ChatResponse>> ChatAgent::call_model(StepGuard guard, std::uint64_t index, int iteration,
-                                                 model::Usage& usage) {
-  int sent_tokens = 0;
-  if (std::optional<ContextFit> as_is = context_.fits_as_is(memory_)) {  // the usual case: no frame
-    sent_tokens = as_is->prompt_tokens;
-  } else {
-    Result<ContextFit> fit = co_await context_.fit(memory_);
-    if (interrupted(guard)) co_return stopped_error();
-    if (!fit) co_return std::move(fit).error();
-    add_usage(usage, fit->usage);
-    sent_tokens = fit->prompt_tokens;
-  }
-  Scheduler& sched = co_await this_task::scheduler();
-  TimePoint sent = sched.now();
-  ++counters_.model_calls;
-  Result<ChatResponse> answer = co_await model_.complete(build_request(sent_tokens));
-  note_model_call(answer, index, iteration, sent_tokens, sent, sched.now(), false);
-  if (answer || answer.error().code != ErrorCode::context_overflow || interrupted(guard)) co_return answer;
-
+Task<Result<ChatResponse>> ChatAgent::resend_after_overflow(StepGuard guard, std::uint64_t index, int iteration,
+                                                           model::Usage& usage, int sent_tokens, Error overflow) {
   // The provider's window was smaller than we believed: shrink and retry once.
-  Error overflow = std::move(answer).error();
   Result<ContextFit> refit = co_await context_.recover(memory_, sent_tokens);
   if (interrupted(guard)) co_return stopped_error();
   if (!refit) {
@@ -183,7 +185,8 @@ Task<Result<ChatResponse>> ChatAgent::call_model(StepGuard guard, std::uint64_t 
     co_return e;
   }
   add_usage(usage, refit->usage);
-  sent = sched.now();
+  Scheduler& sched = co_await this_task::scheduler();
+  const TimePoint sent = sched.now();
   ++counters_.model_calls;
   Result<ChatResponse> again = co_await model_.complete(build_request(refit->prompt_tokens));
   note_model_call(again, index, iteration, refit->prompt_tokens, sent, sched.now(), true);

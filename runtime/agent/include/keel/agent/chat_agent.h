@@ -126,8 +126,10 @@ class ChatAgent {
 
   Task<Result<StepResult>> run_step(std::string input, std::uint64_t step, int& iterations);
   Task<Result<StepResult>> loop(std::uint64_t step, std::uint64_t epoch);
-  Task<Result<model::ChatResponse>> call_model(StepGuard guard, std::uint64_t step, int iteration,
-                                               model::Usage& usage);
+  // After a context_overflow answer to a request of `sent_tokens`: shrink the memory and send
+  // once more (the step's usage grows by the summarization's).
+  Task<Result<model::ChatResponse>> resend_after_overflow(StepGuard guard, std::uint64_t step, int iteration,
+                                                          model::Usage& usage, int sent_tokens, Error overflow);
   // The agent.model_call event of one request sent at `sent` (`retry`: after an overflow).
   void note_model_call(const Result<model::ChatResponse>& answer, std::uint64_t step, int iteration, int prompt_tokens,
                        TimePoint sent, TimePoint now, bool retry);
