@@ -58,13 +58,15 @@ Task<ToolResult> ToolRunner::run(model::ToolCall call) {
     ++counters_.rejected;
     r.error = ErrorCode::invalid_request;
     r.error_message = "unknown tool '" + r.tool + "'";
-    co_return finish(std::move(r), started, sched.now());
+    record_end(r, started, sched.now());
+    co_return std::move(r);
   }
   if (std::string problem = argument_problem(arguments); !problem.empty()) {
     ++counters_.rejected;
     r.error = ErrorCode::invalid_request;
     r.error_message = "tool '" + r.tool + "': " + problem;
-    co_return finish(std::move(r), started, sched.now());
+    record_end(r, started, sched.now());
+    co_return std::move(r);
   }
 
   const ToolOptions& opts = tool->options();
@@ -96,7 +98,15 @@ Task<ToolResult> ToolRunner::run(model::ToolCall call) {
     std::string attempt_arguments;
     if (attempt == max_attempts) attempt_arguments = std::move(arguments);
     else attempt_arguments = arguments;
-    Result<std::string> out = co_await run_attempt(*tool, std::move(attempt_arguments), deadline);
+    std::optional<Result<std::string>> attempt_out;  // the attempt, inline: no coroutine frame of its own
+    try {
+      attempt_out.emplace(co_await with_timeout(tool->invoke(std::move(attempt_arguments)), deadline));
+    } catch (const std::exception& thrown) {
+      attempt_out.emplace(Error(ErrorCode::tool_error, std::string{"tool threw an exception: "} + thrown.what()));
+    } catch (...) {
+      attempt_out.emplace(Error(ErrorCode::tool_error, "tool threw a non-standard exception"));
+    }
+    Result<std::string>& out = *attempt_out;
     if (out) {
       r.ok = true;
       r.value = std::move(*out);
@@ -137,20 +147,11 @@ Task<ToolResult> ToolRunner::run(model::ToolCall call) {
       break;
     }
   }
-  co_return finish(std::move(r), started, sched.now());
+  record_end(r, started, sched.now());
+  co_return std::move(r);
 }
 
-Task<Result<std::string>> ToolRunner::run_attempt(Tool& tool, std::string arguments, Deadline deadline) {
-  try {
-    co_return co_await with_timeout(tool.invoke(std::move(arguments)), deadline);
-  } catch (const std::exception& e) {
-    co_return Error(ErrorCode::tool_error, std::string{"tool threw an exception: "} + e.what());
-  } catch (...) {
-    co_return Error(ErrorCode::tool_error, "tool threw a non-standard exception");
-  }
-}
-
-ToolResult ToolRunner::finish(ToolResult r, TimePoint started, TimePoint now) {
+void ToolRunner::record_end(ToolResult& r, TimePoint started, TimePoint now) {
   r.duration = now - started;
   if (r.ok) {
     ++counters_.successes;
@@ -166,7 +167,6 @@ ToolResult ToolRunner::finish(ToolResult r, TimePoint started, TimePoint now) {
         {"attempts", r.attempts},
         {"duration", r.duration},
         {"maybe_executed", r.maybe_executed}});
-  return r;
 }
 
 }  // namespace keel::agent

@@ -87,8 +87,8 @@ class ToolRunner {
   std::optional<Duration> timeout_for(const Tool& tool) const noexcept;
 
  private:
-  Task<Result<std::string>> run_attempt(Tool& tool, std::string arguments, Deadline deadline);
-  ToolResult finish(ToolResult r, TimePoint started, TimePoint now);
+  // Sets r.duration, counts the outcome and emits "tool.end".
+  void record_end(ToolResult& r, TimePoint started, TimePoint now);
 
   Toolkit& toolkit_;
   ToolRunnerConfig config_;
