@@ -51,7 +51,6 @@ class QuotaMistakenForOverflow final : public model::ModelTransport {
   model::ModelTransport& inner_;
 };
 
-// Collects what only the event stream knows: when each breaker first opened.
 // Every event of a run: into the trace, breaker openings noted for the report, then the
 // caller's extra sink. One virtual call per event where a FanoutSink of the three made four.
 class RunSink final : public EventSink {
@@ -62,7 +61,8 @@ class RunSink final : public EventSink {
     if (e.kind == "breaker.state") note_breaker(e);
     if (extra_) extra_->on_event(e);
   }
-  std::map<std::string, Duration, std::less<>> first_open;  // provider -> its first opening
+  // What only the event stream knows: provider -> when its breaker first opened.
+  std::map<std::string, Duration, std::less<>> first_open;
 
  private:
   void note_breaker(const Event& e) {
