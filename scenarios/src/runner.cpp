@@ -143,7 +143,7 @@ struct World {
   std::unique_ptr<workforce::Workforce> workforce;
   Scheduler* scheduler = nullptr;       // the simulator, or the environment's
   std::size_t running = 0;              // root tasks not finished yet
-  std::optional<sim::Simulator> sim;    // last: destroyed first
+  std::unique_ptr<sim::Simulator> sim;  // last: destroyed first
 };
 
 // Spawns a root task of the run, counted in w.running while it runs.
@@ -284,8 +284,8 @@ Result<RunReport> run_scenario(const Scenario& scenario, const RunOptions& optio
   if (env) {
     w.scheduler = &env->scheduler();
   } else {
-    w.sim.emplace(sim::Simulator::Options{.seed = seed});
-    w.scheduler = &*w.sim;
+    w.sim = std::make_unique<sim::Simulator>(sim::Simulator::Options{.seed = seed});
+    w.scheduler = w.sim.get();
   }
   Scheduler& sched = *w.scheduler;
 
