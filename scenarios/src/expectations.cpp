@@ -85,6 +85,7 @@ std::vector<ExpectationResult> evaluate_expectations(const Expect& e, const RunR
     const std::int64_t* n = find_keyed(r.max_prompt_tokens, provider);
     j.at_most("max_prompt_tokens_sent." + provider, n ? *n : 0, limit);
   }
+  if (e.truncated_answers_max) j.at_most("truncated_answers_max", r.truncated_answers, *e.truncated_answers_max);
   if (e.finished_before) {
     const bool ok = r.unfinished == 0 && r.virtual_end < *e.finished_before;
     j.out.push_back({"finished_before", ok,

@@ -29,7 +29,8 @@ using faults::tool_name_of;
 // ---- providers, tools ------------------------------------------------------------------------
 
 void read_provider(Ctx& ctx, const Json& v, const std::string& ptr, Provider& p, bool& named) {
-  Obj o(ctx, v, ptr, {"name", "api", "context_window", "latency", "output_tokens", "limits"});
+  Obj o(ctx, v, ptr, {"name", "api", "context_window", "latency", "output_tokens", "limits", "token_interval",
+                      "supports_prefill"});
   named = false;
   if (!o.ok()) return;
   if (const Json* n = o.require("name")) {
@@ -55,6 +56,8 @@ void read_provider(Ctx& ctx, const Json& v, const std::string& ptr, Provider& p,
       p.limits = lim;
     }
   }
+  put(p.token_interval, o.opt("token_interval", [&](const Json& x, const std::string& at) { return read_duration(ctx, x, at); }));
+  put(p.supports_prefill, o.opt("supports_prefill", [&](const Json& x, const std::string& at) { return read_bool(ctx, x, at); }));
 }
 
 void read_tool(Ctx& ctx, const Json& v, const std::string& ptr, Tool& t, bool& named) {
@@ -75,7 +78,7 @@ void read_tool(Ctx& ctx, const Json& v, const std::string& ptr, Tool& t, bool& n
 
 void read_fault(Ctx& ctx, const Names& names, const Json& v, const std::string& ptr, Fault& f) {
   Obj o(ctx, v, ptr, {"target", "kind", "from", "until", "probability", "every_nth", "first_n", "retry_after", "status",
-                      "extra_latency"});
+                      "extra_latency", "after_tokens", "stall", "at_token"});
   if (!o.ok()) return;
   bool target_ok = false;
   if (const Json* t = o.require("target")) {
@@ -141,27 +144,43 @@ void read_fault(Ctx& ctx, const Names& names, const Json& v, const std::string& 
   });
 
   // Kind-specific fields: only where the kind has them.
-  auto only_for = [&](std::string_view field, sim::FaultKind k) {
-    if (!o.has(field) || !kind || *kind == k) return false;
-    ctx.error(o.at(field), "field \"" + std::string(field) + "\" applies only to kind \"" + std::string(fault_kind_name(k)) +
-                               "\", not to " + q(fault_kind_name(*kind)));
+  using K = sim::FaultKind;
+  auto only_for = [&](std::string_view field, std::initializer_list<K> kinds) {
+    if (!o.has(field) || !kind || std::find(kinds.begin(), kinds.end(), *kind) != kinds.end()) return false;
+    std::string names;
+    for (K k : kinds) names += std::string(names.empty() ? "" : " and ") + "\"" + std::string(fault_kind_name(k)) + "\"";
+    ctx.error(o.at(field), "field \"" + std::string(field) + "\" applies only to kind " + names + ", not to " +
+                               q(fault_kind_name(*kind)));
     return true;
   };
-  if (!only_for("retry_after", sim::FaultKind::rate_limit)) {
+  if (!only_for("retry_after", {K::rate_limit})) {
     f.retry_after = o.opt("retry_after", [&](const Json& x, const std::string& at) { return read_duration(ctx, x, at); });
   }
-  if (!only_for("status", sim::FaultKind::server_error)) {
+  if (!only_for("status", {K::server_error})) {
     put(f.status, o.opt("status", [&](const Json& x, const std::string& at) -> std::optional<int> {
       auto n = read_int(ctx, x, at, 500, 599);
       return n ? std::optional<int>(static_cast<int>(*n)) : std::nullopt;
     }));
   }
-  if (!only_for("extra_latency", sim::FaultKind::slow)) {
-    if (kind == sim::FaultKind::slow && !o.has("extra_latency")) {
+  if (!only_for("extra_latency", {K::slow, K::slow_first_token})) {
+    if ((kind == K::slow || kind == K::slow_first_token) && !o.has("extra_latency")) {
       o.require("extra_latency");
     } else {
       f.extra_latency = o.opt("extra_latency", [&](const Json& x, const std::string& at) { return read_latency(ctx, x, at); });
     }
+  }
+  if (!only_for("after_tokens", {K::stream_cut, K::stream_stall})) {
+    f.after_tokens = o.opt("after_tokens", [&](const Json& x, const std::string& at) {
+      return read_int(ctx, x, at, 0, faults::kMaxStreamTokens);
+    });
+  }
+  if (!only_for("stall", {K::stream_stall})) {
+    f.stall = o.opt("stall", [&](const Json& x, const std::string& at) { return read_duration(ctx, x, at); });
+  }
+  if (!only_for("at_token", {K::malformed_chunk})) {
+    put(f.at_token, o.opt("at_token", [&](const Json& x, const std::string& at) {
+      return read_int(ctx, x, at, 1, faults::kMaxStreamTokens);
+    }));
   }
 }
 
@@ -193,7 +212,7 @@ Expect read_expect(Ctx& ctx, const Names& names, const Json& v, const std::strin
   Expect e;
   Obj o(ctx, v, ptr, {"success_rate_min", "tasks_failed_max", "latency", "calls", "retries_max", "fallbacks_min", "fallbacks_max",
                       "breaker", "summarizations_min", "summarizations_max", "tool_executions", "max_prompt_tokens_sent",
-                      "finished_before"});
+                      "finished_before", "truncated_answers_max"});
   if (!o.ok()) return e;
   auto count = [&](const Obj& obj, std::string_view key) {
     return obj.opt(key, [&](const Json& x, const std::string& at) { return read_int(ctx, x, at, 0); });
@@ -252,6 +271,7 @@ Expect read_expect(Ctx& ctx, const Names& names, const Json& v, const std::strin
                                                         [&](const Json& x, const std::string& p) { return read_int(ctx, x, p, 0); });
   }
   e.finished_before = dur(o, "finished_before");
+  e.truncated_answers_max = count(o, "truncated_answers_max");
   return e;
 }
 

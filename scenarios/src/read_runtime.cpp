@@ -111,7 +111,7 @@ std::optional<BreakerSettings> read_breaker(Ctx& ctx, const Json& v, const std::
 
 Timeouts read_timeouts(Ctx& ctx, const Json& v, const std::string& ptr) {
   Timeouts t;
-  Obj o(ctx, v, ptr, {"attempt", "call", "step", "tool"});
+  Obj o(ctx, v, ptr, {"attempt", "call", "step", "tool", "first_token", "idle"});
   auto one = [&](std::string_view key, Override<Duration>& out) {
     const Json* f = o.get(key);
     if (!f) return;
@@ -129,6 +129,8 @@ Timeouts read_timeouts(Ctx& ctx, const Json& v, const std::string& ptr) {
   one("call", t.call);
   one("step", t.step);
   one("tool", t.tool);
+  one("first_token", t.first_token);
+  one("idle", t.idle);
   return t;
 }
 
@@ -145,7 +147,7 @@ ContextSettings read_context(Ctx& ctx, const Json& v, const std::string& ptr) {
 Runtime read_runtime(Ctx& ctx, const Names& names, const Json& v, const std::string& ptr) {
   Runtime rt;
   Obj o(ctx, v, ptr, {"preset", "models", "scheduling", "fallback_on_error", "retry", "circuit_breaker", "timeouts", "context",
-                      "hedging"});
+                      "hedging", "on_timeout", "stream_recovery"});
   if (!o.ok()) return rt;
   rt.preset = o.opt("preset", [&](const Json& x, const std::string& at) { return read_enum<Preset>(ctx, x, at, kPresetNames); });
   rt.models = o.opt("models", [&](const Json& x, const std::string& at) {
@@ -175,6 +177,10 @@ Runtime read_runtime(Ctx& ctx, const Names& names, const Json& v, const std::str
       return hs;
     });
   }
+  rt.on_timeout = o.opt("on_timeout", [&](const Json& x, const std::string& at) { return read_enum<OnTimeout>(ctx, x, at, kOnTimeoutNames); });
+  rt.stream_recovery = o.opt("stream_recovery", [&](const Json& x, const std::string& at) {
+    return read_enum<StreamRecovery>(ctx, x, at, kStreamRecoveryNames);
+  });
   return rt;
 }
 

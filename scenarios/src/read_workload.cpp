@@ -64,12 +64,13 @@ AgentsWorkload read_agents(Ctx& ctx, const Names& names, const Obj& o) {
     ctx.error(o.at("tool_calls_per_step"), "expected 0: the scenario defines no tools, found " + found(*o.get("tool_calls_per_step")));
   }
   if (const Json* s = o.get("stop")) a.stop = read_stop(ctx, *s, o.at("stop"));
+  put(a.stream, o.opt("stream", [&](const Json& x, const std::string& at) { return read_bool(ctx, x, at); }));
   return a;
 }
 
 void read_worker(Ctx& ctx, const Names& names, const Json& v, const std::string& ptr, Worker& w, bool& named) {
   named = false;
-  Obj o(ctx, v, ptr, {"name", "models", "tool"});
+  Obj o(ctx, v, ptr, {"name", "models", "tool", "stream"});
   if (!o.ok()) return;
   if (const Json* n = o.require("name")) {
     if (auto s = read_string(ctx, *n, o.at("name"), true)) {
@@ -88,6 +89,11 @@ void read_worker(Ctx& ctx, const Names& names, const Json& v, const std::string&
   } else if (auto t = read_string(ctx, *o.get("tool"), o.at("tool"), true)) {
     check_tool(ctx, names, o.at("tool"), *t);
     w.tool = *t;
+  }
+  if (o.has("stream") && o.has("tool")) {
+    ctx.error(o.at("stream"), "field \"stream\" applies only to a chat agent (\"models\"), not to a tool worker");
+  } else {
+    w.stream = o.opt("stream", [&](const Json& x, const std::string& at) { return read_bool(ctx, x, at); });
   }
 }
 
@@ -229,6 +235,7 @@ WorkforceWorkload read_workforce(Ctx& ctx, const Names& names, const Obj& o) {
     }
   }
   if (const Json* t = o.require("tasks")) read_tasks(ctx, *t, o.at("tasks"), worker_names, workers_complete, wf);
+  put(wf.stream, o.opt("stream", [&](const Json& x, const std::string& at) { return read_bool(ctx, x, at); }));
   wf.max_concurrency = o.opt("max_concurrency", [&](const Json& x, const std::string& at) { return read_int(ctx, x, at, 1); });
   put(wf.rounds, o.opt("rounds", [&](const Json& x, const std::string& at) { return read_int(ctx, x, at, 1); }));
   if (const Json* fh = o.get("failure_handling")) {
@@ -264,16 +271,16 @@ std::optional<Workload> read_workload(Ctx& ctx, const Names& names, const Json& 
     kind = read_enum<std::size_t>(ctx, *k, join(ptr, "kind"), kWorkloadKinds);
   }
   if (kind == 0u) {
-    Obj o(ctx, v, ptr, {"kind", "count", "steps", "start", "prompt_tokens", "history", "tool_calls_per_step", "stop"});
+    Obj o(ctx, v, ptr, {"kind", "count", "steps", "start", "prompt_tokens", "history", "tool_calls_per_step", "stop", "stream"});
     return read_agents(ctx, names, o);
   }
   if (kind == 1u) {
-    Obj o(ctx, v, ptr, {"kind", "mode", "workers", "tasks", "max_concurrency", "rounds", "failure_handling"});
+    Obj o(ctx, v, ptr, {"kind", "mode", "workers", "tasks", "max_concurrency", "rounds", "failure_handling", "stream"});
     return read_workforce(ctx, names, o);
   }
   // Unknown kind: still flag fields that belong to neither kind.
   Obj o(ctx, v, ptr, {"kind", "count", "steps", "start", "prompt_tokens", "history", "tool_calls_per_step", "stop", "mode", "workers",
-                      "tasks", "max_concurrency", "rounds", "failure_handling"});
+                      "tasks", "max_concurrency", "rounds", "failure_handling", "stream"});
   return std::nullopt;
 }
 

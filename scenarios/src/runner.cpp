@@ -303,7 +303,9 @@ Result<RunReport> run_scenario(const Scenario& scenario, const RunOptions& optio
                                .api = p.api == Api::anthropic ? model::ProviderApi::anthropic : model::ProviderApi::openai,
                                .context_window = static_cast<int>(p.context_window),
                                .latency = p.latency,
-                               .output_tokens = static_cast<int>(p.output_tokens)};
+                               .output_tokens = static_cast<int>(p.output_tokens),
+                               .token_interval = p.token_interval,
+                               .supports_prefill = p.supports_prefill};
     if (p.limits) {
       if (p.limits->requests_per_minute) pc.requests_per_minute = static_cast<int>(*p.limits->requests_per_minute);
       if (p.limits->tokens_per_minute) pc.tokens_per_minute = static_cast<int>(*p.limits->tokens_per_minute);
@@ -486,6 +488,7 @@ nlohmann::json to_json(const RunReport& r) {
   j["first_open_ms"] = nlohmann::json::object();
   for (const auto& [k, v] : r.first_open) j["first_open_ms"][k] = v ? nlohmann::json(ms(*v)) : nlohmann::json(nullptr);
   j["summarizations"] = r.summarizations;
+  j["truncated_answers"] = r.truncated_answers;
   j["tools"] = nlohmann::json::object();
   for (const auto& [k, v] : r.tools) j["tools"][k] = {{"executions", v.executions}, {"max_per_call", v.max_per_call}};
   j["max_prompt_tokens"] = nlohmann::json::object();

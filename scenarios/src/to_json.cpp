@@ -42,6 +42,9 @@ Json provider_json(const Provider& p) {
     put_opt(l, "tokens_per_minute", p.limits->tokens_per_minute);
     j["limits"] = std::move(l);
   }
+  // v1.1 fields only when they differ from their defaults: v1 files round-trip unchanged.
+  if (p.token_interval != Duration::zero()) j["token_interval"] = dur(p.token_interval);
+  if (!p.supports_prefill) j["supports_prefill"] = false;
   return j;
 }
 
@@ -100,6 +103,8 @@ Json runtime_json(const Runtime& rt) {
     one("call", rt.timeouts.call);
     one("step", rt.timeouts.step);
     one("tool", rt.timeouts.tool);
+    one("first_token", rt.timeouts.first_token);
+    one("idle", rt.timeouts.idle);
     j["timeouts"] = std::move(tj);
   }
   if (!rt.context.empty()) {
@@ -111,6 +116,8 @@ Json runtime_json(const Runtime& rt) {
   put_override(j, "hedging", rt.hedging, false, [](const HedgingSettings& h) {
     return Json{{"delay", dur(h.delay)}, {"max_extra", h.max_extra}};
   });
+  put_opt(j, "on_timeout", rt.on_timeout, [](OnTimeout o) { return Json(to_string(o)); });
+  put_opt(j, "stream_recovery", rt.stream_recovery, [](StreamRecovery r) { return Json(to_string(r)); });
   return j;
 }
 
@@ -134,6 +141,7 @@ Json workload_json(const Workload& w) {
     j["history"] = to_string(a->history);
     j["tool_calls_per_step"] = a->tool_calls_per_step;
     if (a->stop) j["stop"] = Json{{"at", dur(a->stop->at)}};
+    if (a->stream) j["stream"] = true;
     return j;
   }
   const auto& wf = std::get<WorkforceWorkload>(w);
@@ -148,6 +156,7 @@ Json workload_json(const Workload& w) {
     } else {
       x["models"] = wk.models;
     }
+    put_opt(x, "stream", wk.stream);
     workers.push_back(std::move(x));
   }
   j["workers"] = std::move(workers);
@@ -171,6 +180,7 @@ Json workload_json(const Workload& w) {
                                {"retry_delay", dur(h.retry_delay)},
                                {"strategy", to_string(h.strategy)},
                                {"fallback_workers", h.fallback_workers}};
+  if (wf.stream) j["stream"] = true;
   return j;
 }
 
@@ -227,6 +237,7 @@ Json expect_json(const Expect& e) {
     j["max_prompt_tokens_sent"] = std::move(m);
   }
   put_dur(j, "finished_before", e.finished_before);
+  put_opt(j, "truncated_answers_max", e.truncated_answers_max);
   return j;
 }
 
@@ -253,7 +264,11 @@ nlohmann::ordered_json to_json(const Fault& f) {
   put_opt(j, "first_n", f.first_n);
   if (f.kind == sim::FaultKind::rate_limit) put_dur(j, "retry_after", f.retry_after);
   if (f.kind == sim::FaultKind::server_error) j["status"] = f.status;
-  if (f.kind == sim::FaultKind::slow && f.extra_latency) j["extra_latency"] = to_json(*f.extra_latency);
+  using K = sim::FaultKind;
+  if ((f.kind == K::slow || f.kind == K::slow_first_token) && f.extra_latency) j["extra_latency"] = to_json(*f.extra_latency);
+  if (f.kind == K::stream_cut || f.kind == K::stream_stall) put_opt(j, "after_tokens", f.after_tokens);
+  if (f.kind == K::stream_stall) put_dur(j, "stall", f.stall);
+  if (f.kind == K::malformed_chunk) j["at_token"] = f.at_token;
   return j;
 }
 

@@ -17,14 +17,21 @@ MockProviderConfig validated(MockProviderConfig c) {
   if (c.name.empty()) throw std::invalid_argument("MockProvider: empty name");
   if (c.context_window < 1) throw std::invalid_argument("MockProvider " + c.name + ": context_window < 1");
   if (c.output_tokens < 0) throw std::invalid_argument("MockProvider " + c.name + ": output_tokens < 0");
+  if (c.token_interval < Duration::zero()) throw std::invalid_argument("MockProvider " + c.name + ": token_interval < 0");
   return c;
 }
 
 }  // namespace
 
+Duration paced(Duration interval, std::int64_t tokens) noexcept {
+  if (tokens <= 0 || interval <= Duration::zero()) return Duration::zero();
+  if (interval.count() > Duration::max().count() / tokens) return Duration::max();
+  return interval * tokens;
+}
+
 // How one request will be answered, decided when it arrives.
 struct MockProvider::Plan {
-  enum class Kind : std::uint8_t { answer, http_failure, network_reset, hang };
+  enum class Kind : std::uint8_t { answer, http_failure, network_reset, body_cut, hang };
   Kind kind = Kind::answer;
   Duration delay{};
   HttpErrorResponse http;
@@ -55,8 +62,17 @@ MockProvider::Plan MockProvider::plan(const std::optional<InjectedFault>& fault,
   if (fault) {
     switch (fault->kind) {
       case FaultKind::slow:
+      case FaultKind::slow_first_token:  // a whole answer's first token is the answer: like slow
         if (fault->extra_latency) extra = fault->extra_latency->sample(extra_rng_);
         break;
+      case FaultKind::missing_done: break;  // nothing to miss in a whole answer
+      case FaultKind::content_filter: return http(content_filter_error(api), reject);
+      case FaultKind::malformed_chunk: return http(malformed_success(api), latency);
+      case FaultKind::stream_cut:  // the headers promise a body that is cut short
+        return Plan{Plan::Kind::body_cut, latency};
+      case FaultKind::stream_stall:  // headers, then silence for `stall` (or forever), then the close
+        if (!fault->stall) return Plan{Plan::Kind::hang};
+        return Plan{Plan::Kind::body_cut, saturating_add(latency, *fault->stall)};
       case FaultKind::rate_limit: return http(rate_limit_error(api, nullptr, fault->retry_after), reject, fault->retry_after);
       case FaultKind::server_error: return http(server_error(api, fault->status), latency);
       case FaultKind::hang: return Plan{Plan::Kind::hang};
@@ -82,7 +98,8 @@ MockProvider::Plan MockProvider::plan(const std::optional<InjectedFault>& fault,
     if (d.available_at) retry_after = std::max(Duration::zero(), *d.available_at - saturating_add(now, delay));
     return http(rate_limit_error(api, &d, retry_after), delay, retry_after);
   }
-  return Plan{Plan::Kind::answer, saturating_add(latency, extra)};
+  const Duration generation = paced(config_.token_interval, config_.output_tokens);
+  return Plan{Plan::Kind::answer, saturating_add(saturating_add(latency, extra), generation)};
 }
 
 void MockProvider::record_end(std::uint64_t index, TimePoint arrived, const Error* failure) {
@@ -141,6 +158,9 @@ Task<Result<model::ChatResponse>> MockProvider::complete(model::ChatRequest requ
     }
     case Plan::Kind::network_reset:
       co_return fail(index, arrived, Error{ErrorCode::network, "connection reset by peer"}.with_provider(config_.name));
+    case Plan::Kind::body_cut:
+      co_return fail(index, arrived,
+                     Error{ErrorCode::network, "connection closed before the response body ended"}.with_provider(config_.name));
     case Plan::Kind::hang:
     case Plan::Kind::answer: break;
   }

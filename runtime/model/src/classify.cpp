@@ -67,6 +67,9 @@ constexpr std::array kOpenAiText = {
 constexpr std::array kAnthropicText = {
     TextRule{400, "prompt is too long", ErrorCode::context_overflow},
     TextRule{400, "credit balance is too low", ErrorCode::quota_exhausted},
+    // Anthropic has no error type of its own for a policy refusal: the text is the signal
+    // (status 0: it also comes as a mid-stream error event of a 200).
+    TextRule{0, "content filtering policy", ErrorCode::content_filter},
 };
 
 template <std::size_t N>
@@ -79,6 +82,7 @@ std::optional<ErrorCode> match_text(const std::array<TextRule, N>& table, int st
 
 std::optional<ErrorCode> classify_openai(int status, const ErrorBody& b) {
   if (b.code == "insufficient_quota" || b.type == "insufficient_quota") return ErrorCode::quota_exhausted;
+  if (b.code == "content_policy_violation" || b.code == "content_filter") return ErrorCode::content_filter;
   if (b.code == "context_length_exceeded" || b.code == "string_above_max_length") return ErrorCode::context_overflow;
   if (b.code == "rate_limit_exceeded" || b.type == "rate_limit_error") return ErrorCode::rate_limited;
   if (b.code == "invalid_api_key" || b.type == "authentication_error") return ErrorCode::auth;

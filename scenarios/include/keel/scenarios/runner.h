@@ -94,6 +94,9 @@ struct RunReport {
   Keyed<std::int64_t> breaker_opens;    // provider -> opens
   Keyed<std::optional<Duration>> first_open;
   std::int64_t summarizations = 0;
+  // Steps that succeeded with fewer answer tokens than the provider produced for the attempt
+  // used (format v1.1); counted per accepted streamed answer (a whole answer is never short).
+  std::int64_t truncated_answers = 0;
   Keyed<ToolStats> tools;
   Keyed<std::int64_t> max_prompt_tokens;  // provider -> largest prompt that reached it
   std::optional<WorkforceStats> workforce;

@@ -54,6 +54,8 @@ enum class History : std::uint8_t { keep, none };
 enum class WorkforceMode : std::uint8_t { parallel, pipeline, loop };
 enum class FailureStrategy : std::uint8_t { retry, skip, fallback, terminate };
 enum class Outcome : std::uint8_t { pass, fail };  // extension: `expected`
+enum class OnTimeout : std::uint8_t { retry, next_model };
+enum class StreamRecovery : std::uint8_t { restart, continue_, fail };
 
 inline constexpr std::array<std::string_view, 2> kApiNames = {"openai", "anthropic"};
 inline constexpr std::array<std::string_view, 2> kPresetNames = {"keel_default", "camel_parity"};
@@ -65,6 +67,8 @@ inline constexpr std::array<std::string_view, 2> kHistoryNames = {"keep", "none"
 inline constexpr std::array<std::string_view, 3> kWorkforceModeNames = {"parallel", "pipeline", "loop"};
 inline constexpr std::array<std::string_view, 4> kFailureStrategyNames = {"retry", "skip", "fallback", "terminate"};
 inline constexpr std::array<std::string_view, 2> kOutcomeNames = {"pass", "fail"};
+inline constexpr std::array<std::string_view, 2> kOnTimeoutNames = {"retry", "next_model"};
+inline constexpr std::array<std::string_view, 3> kStreamRecoveryNames = {"restart", "continue", "fail"};
 
 constexpr std::string_view to_string(Api v) noexcept { return kApiNames[static_cast<std::size_t>(v)]; }
 constexpr std::string_view to_string(Preset v) noexcept { return kPresetNames[static_cast<std::size_t>(v)]; }
@@ -76,6 +80,8 @@ constexpr std::string_view to_string(History v) noexcept { return kHistoryNames[
 constexpr std::string_view to_string(WorkforceMode v) noexcept { return kWorkforceModeNames[static_cast<std::size_t>(v)]; }
 constexpr std::string_view to_string(FailureStrategy v) noexcept { return kFailureStrategyNames[static_cast<std::size_t>(v)]; }
 constexpr std::string_view to_string(Outcome v) noexcept { return kOutcomeNames[static_cast<std::size_t>(v)]; }
+constexpr std::string_view to_string(OnTimeout v) noexcept { return kOnTimeoutNames[static_cast<std::size_t>(v)]; }
+constexpr std::string_view to_string(StreamRecovery v) noexcept { return kStreamRecoveryNames[static_cast<std::size_t>(v)]; }
 
 // The preset named `name`, or nullopt (for `--preset`).
 constexpr std::optional<Preset> preset_from_string(std::string_view name) noexcept {
@@ -127,6 +133,8 @@ struct Provider {
   Latency latency = Latency::fixed(std::chrono::milliseconds{500});
   std::int64_t output_tokens = 200;                 // >= 0
   std::optional<ProviderLimits> limits;             // none = unlimited
+  Duration token_interval{};                        // v1.1: pace of output tokens, >= 0
+  bool supports_prefill = true;                     // v1.1: false refuses a continuation (400)
   friend bool operator==(const Provider&, const Provider&) = default;
 };
 
@@ -182,9 +190,10 @@ struct BreakerSettings {
   friend bool operator==(const BreakerSettings&, const BreakerSettings&) = default;
 };
 
-// Each: inherit, disabled (`null` = no timeout) or a duration > 0.
+// Each: inherit, disabled (`null` = no timeout) or a duration > 0. first_token and idle (v1.1)
+// apply to streamed attempts only.
 struct Timeouts {
-  Override<Duration> attempt, call, step, tool;
+  Override<Duration> attempt, call, step, tool, first_token, idle;
   bool empty() const noexcept { return *this == Timeouts{}; }
   friend bool operator==(const Timeouts&, const Timeouts&) = default;
 };
@@ -212,6 +221,8 @@ struct Runtime {
   Timeouts timeouts;
   ContextSettings context;
   Override<HedgingSettings> hedging;               // `false` = no hedging
+  std::optional<OnTimeout> on_timeout;             // v1.1
+  std::optional<StreamRecovery> stream_recovery;   // v1.1
   bool empty() const noexcept { return *this == Runtime{}; }
   friend bool operator==(const Runtime&, const Runtime&) = default;
 };
@@ -242,6 +253,7 @@ struct AgentsWorkload {
   History history = History::none;
   std::int64_t tool_calls_per_step = 0;  // >= 0; > 0 needs at least one tool
   std::optional<Stop> stop;              // extension; none: the agents are never stopped
+  bool stream = false;                   // v1.1: every model request streams
   friend bool operator==(const AgentsWorkload&, const AgentsWorkload&) = default;
 };
 
@@ -250,6 +262,7 @@ struct Worker {
   std::string name;                 // required, unique
   std::vector<std::string> models;  // provider names
   std::optional<std::string> tool;  // a tool name (without "tool:")
+  std::optional<bool> stream;       // v1.1, chat agents only; unset: the workload's `stream`
   bool is_tool() const noexcept { return tool.has_value(); }
   friend bool operator==(const Worker&, const Worker&) = default;
 };
@@ -276,6 +289,7 @@ struct WorkforceWorkload {
   std::optional<std::int64_t> max_concurrency;                  // >= 1; unset: unbounded
   std::int64_t rounds = 1;                                      // >= 1 (loop mode)
   FailureHandling failure_handling;
+  bool stream = false;  // v1.1: chat workers' model requests stream (a worker's own `stream` wins)
   // The task list with `tasks: n` expanded to ids "task-0" .. "task-(n-1)" (no worker, no deps).
   std::vector<TaskSpec> task_list() const;
   friend bool operator==(const WorkforceWorkload&, const WorkforceWorkload&) = default;
@@ -318,6 +332,7 @@ struct Expect {
   Keyed<ToolExpect> tool_executions;       // tool -> bounds
   Keyed<std::int64_t> max_prompt_tokens_sent;  // provider -> tokens
   std::optional<Duration> finished_before;
+  std::optional<std::int64_t> truncated_answers_max;  // v1.1
   bool empty() const noexcept { return *this == Expect{}; }
   friend bool operator==(const Expect&, const Expect&) = default;
 };

@@ -19,11 +19,17 @@
 //     request gets 429 with the API's rate-limit body and a retry-after measured from when the
 //     429 reaches the caller: a caller that waits exactly that long after the answer is
 //     admitted (unless someone else took the room first); 1 ns earlier is refused.
-//  5. Success: after L, the Responder's answer with usage {prompt tokens, output_tokens}.
+//  5. Success: after L + output_tokens x token_interval, the Responder's answer with usage
+//     {prompt tokens, output_tokens}.
 //  When answers arrive (R = L / 10, "rejection time", for what a real API refuses up front):
 //    400/401/429 (overflow, limits, rate_limit, quota, auth faults) after R;
 //    5xx and malformed_response (200, unparseable body → malformed_response) after L;
 //    network_reset (Error{network} "connection reset by peer", no HTTP status) after L / 2;
+//    the stream faults on a whole answer (format v1.1): slow_first_token acts as slow,
+//    missing_done as nothing, malformed_chunk as malformed_response, content_filter is the
+//    API's 400 content-policy refusal after R, stream_cut is Error{network} after L (the body
+//    promised by the headers is cut short), stream_stall is silence for `stall` then that
+//    cut (forever without `stall`: like hang);
 //    hang: never — only the caller's cancellation ends it; success after L.
 //  Cancellation while waiting ends the request at once with ErrorCode::cancelled. Every answer
 //  emits "provider.response" {target, index, ok, code (failures), status, latency}. Errors carry
@@ -62,6 +68,8 @@ struct MockProviderConfig {
   int output_tokens = 200;
   std::optional<int> requests_per_minute;
   std::optional<int> tokens_per_minute;
+  Duration token_interval{};     // pace of output tokens (format v1.1)
+  bool supports_prefill = true;  // false: a continuation request is refused (400)
 };
 
 struct MockProviderStats {
@@ -76,6 +84,9 @@ struct MockProviderStats {
     return failures_by_code[static_cast<std::size_t>(c)];
   }
 };
+
+// `tokens` x `interval`, saturating at Duration::max() (0 for no tokens or no interval).
+Duration paced(Duration interval, std::int64_t tokens) noexcept;
 
 class MockProvider final : public model::ModelTransport {
  public:

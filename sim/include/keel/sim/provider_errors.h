@@ -13,6 +13,9 @@
 //    too long: X tokens > N maximum" (400), rate_limit_error (429), the low-credit
 //    invalid_request_error (400), authentication_error (401), api_error (5xx), overloaded_error
 //    (529).
+//  - content-policy refusals (400): OpenAI `content_policy_violation` (type
+//    invalid_request_error); Anthropic invalid_request_error "Output blocked by content
+//    filtering policy".
 //  - `malformed_success`: status 200 with a truncated (unparseable) success body.
 // Messages carry numbers only (no names, keys or headers), so no escaping is ever needed.
 //
@@ -45,6 +48,7 @@ HttpErrorResponse rate_limit_error(model::ProviderApi api, const RateDecision* r
 HttpErrorResponse quota_error(model::ProviderApi api);
 HttpErrorResponse auth_error(model::ProviderApi api);
 HttpErrorResponse server_error(model::ProviderApi api, int status);
+HttpErrorResponse content_filter_error(model::ProviderApi api);
 HttpErrorResponse malformed_success(model::ProviderApi api);
 
 }  // namespace keel::sim

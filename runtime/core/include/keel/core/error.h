@@ -48,6 +48,7 @@ namespace keel {
   X(circuit_open, false, "refused locally by an open breaker: retrying defeats the breaker")       \
   X(cancelled, false, "the caller gave up: nobody wants the result any more")                      \
   X(tool_error, false, "a tool failed: may have side effects; only idempotent tools opt in")       \
+  X(content_filter, false, "the provider's content policy refused: the same model refuses again")  \
   /* Runtime (local) outcomes. */                                                                  \
   X(budget_exhausted, false, "the retry budget refused this retry: retrying is the overload")      \
   X(bulkhead_full, false, "no concurrency slot: shed load rather than queue retries")              \

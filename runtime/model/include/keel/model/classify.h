@@ -8,7 +8,10 @@
 //  - Decided from the HTTP status and the structured error body (`error.code`/`error.type`
 //    for OpenAI-compatible APIs, `error.type` for Anthropic). Message text is consulted only
 //    through the per-provider tables in classify.cpp, for the rare cases a provider gives no
-//    structured code (Anthropic's "prompt is too long", its low-credit 400).
+//    structured code (Anthropic's "prompt is too long", its low-credit 400, its "Output
+//    blocked by content filtering policy" 400).
+//  - A content-policy refusal (OpenAI `content_policy_violation`, Azure `content_filter`,
+//    Anthropic's content-filtering 400) is content_filter: never retried on the same model.
 //  - quota_exhausted and auth are never retryable; 529 (Anthropic overloaded) is server_error;
 //    408 is timeout; 409 and every 5xx are server_error; an unknown 4xx is invalid_request.
 //  - Retry hints: `retry-after-ms` (ms) wins over `retry-after` (seconds or HTTP date); the

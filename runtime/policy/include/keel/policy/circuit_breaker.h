@@ -42,7 +42,7 @@
 //    reached the target, or nobody wanted the result). A success is a non-failure. An ignored
 //    probe result gives its probe slot back. Defaults:
 //      failure:     rate_limited, server_error, timeout, network, malformed_response, tool_error
-//      non_failure: context_overflow, quota_exhausted, auth, invalid_request
+//      non_failure: context_overflow, quota_exhausted, auth, invalid_request, content_filter
 //      ignored:     cancelled, circuit_open, budget_exhausted, bulkhead_full, throttled,
 //                   horizon, internal
 //  - Generations: every state transition, and every reset, starts a new generation. A permit
@@ -147,7 +147,8 @@ class BreakerCodeTable {
       case ErrorCode::context_overflow:
       case ErrorCode::quota_exhausted:
       case ErrorCode::auth:
-      case ErrorCode::invalid_request: return BreakerCodeClass::non_failure;
+      case ErrorCode::invalid_request:
+      case ErrorCode::content_filter: return BreakerCodeClass::non_failure;
       case ErrorCode::circuit_open:
       case ErrorCode::cancelled:
       case ErrorCode::budget_exhausted:
