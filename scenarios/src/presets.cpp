@@ -32,6 +32,13 @@ RuntimeConfig keel_default() {
   m.breaker->counts_as_failure.set(ErrorCode::rate_limited, policy::BreakerCodeClass::non_failure);
   m.attempt_timeout = 30s;
   m.call_timeout = 120s;
+  // Streams (scenarios/FORMAT.md, "keel_default for streams"): a reasoning model may think
+  // for tens of seconds before its first token; a gap of 15 s between events is a stall; a
+  // silent route moves on after one attempt timeout; a broken stream is asked again whole.
+  m.stream.first_token = 60s;
+  m.stream.idle = 15s;
+  m.stream.on_timeout = model::StreamPolicy::OnTimeout::next_model;
+  m.stream.recovery = model::StreamPolicy::Recovery::restart;
   m.hedging.reset();
   c.agent.step_timeout = 300s;
   c.agent.context.on_overflow = agent::ContextConfig::summarize;
@@ -54,6 +61,12 @@ RuntimeConfig camel_parity() {
   m.breaker.reset();
   m.attempt_timeout.reset();
   m.call_timeout.reset();
+  // The SDK's streams: no first-token or idle limit, a timeout retried like any error (only
+  // rate_limited is, so in effect not), a broken stream fails the call.
+  m.stream.first_token.reset();
+  m.stream.idle.reset();
+  m.stream.on_timeout = model::StreamPolicy::OnTimeout::retry;
+  m.stream.recovery = model::StreamPolicy::Recovery::fail;
   m.hedging.reset();
   c.agent.step_timeout.reset();
   c.agent.context.on_overflow = agent::ContextConfig::summarize;
@@ -153,6 +166,17 @@ RuntimeConfig resolve_runtime(const Scenario& s, std::optional<Preset> preset_ov
   m.call_timeout = r.timeouts.call.over(m.call_timeout);
   c.agent.step_timeout = r.timeouts.step.over(c.agent.step_timeout);
   c.tool_timeout = r.timeouts.tool.over(c.tool_timeout);
+  m.stream.first_token = r.timeouts.first_token.over(m.stream.first_token);
+  m.stream.idle = r.timeouts.idle.over(m.stream.idle);
+  if (r.on_timeout) {
+    m.stream.on_timeout = *r.on_timeout == OnTimeout::next_model ? model::StreamPolicy::OnTimeout::next_model
+                                                                  : model::StreamPolicy::OnTimeout::retry;
+  }
+  if (r.stream_recovery) {
+    m.stream.recovery = *r.stream_recovery == StreamRecovery::continue_ ? model::StreamPolicy::Recovery::continue_
+                        : *r.stream_recovery == StreamRecovery::fail    ? model::StreamPolicy::Recovery::fail
+                                                                        : model::StreamPolicy::Recovery::restart;
+  }
   if (r.context.token_limit) c.agent.context.token_limit = static_cast<int>(*r.context.token_limit);
   if (r.context.on_overflow) {
     c.agent.context.on_overflow = *r.context.on_overflow == OnOverflow::truncate ? agent::ContextConfig::truncate

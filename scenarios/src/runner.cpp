@@ -59,10 +59,17 @@ class RunSink final : public EventSink {
   void on_event(const Event& e) override {
     trace_.on_event(e);  // TraceWriter is final: a direct call
     if (e.kind == "breaker.state") note_breaker(e);
+    if (e.kind == "model.stream.answer") note_stream_answer(e);
     if (extra_) extra_->on_event(e);
   }
   // What only the event stream knows: provider -> when its breaker first opened.
   std::map<std::string, Duration, std::less<>> first_open;
+  // Streamed answers the runtime accepted: (provider, response id, answer tokens received).
+  struct StreamAnswer {
+    std::string provider, id;
+    std::int64_t tokens = 0;
+  };
+  std::vector<StreamAnswer> stream_answers;
 
  private:
   void note_breaker(const Event& e) {
@@ -74,9 +81,35 @@ class RunSink final : public EventSink {
     if (!to_name || !name || *to_name != "open") return;
     first_open.try_emplace(std::string(*name), e.time.time_since_epoch());
   }
+  void note_stream_answer(const Event& e) {
+    const AttrValue* model = e.find("model");
+    const AttrValue* id = e.find("id");
+    const AttrValue* tokens = e.find("tokens");
+    const auto* m = model ? std::get_if<std::string_view>(model) : nullptr;
+    const auto* i = id ? std::get_if<std::string_view>(id) : nullptr;
+    const auto* n = tokens ? std::get_if<std::int64_t>(tokens) : nullptr;
+    if (m && i && n) stream_answers.push_back({std::string(*m), std::string(*i), *n});
+  }
   TraceWriter& trace_;
   EventSink* extra_;
 };
+
+// Accepted streamed answers with fewer tokens than their provider produced (format v1.1,
+// "truncated answer"). The mock's response id ends with its request index.
+std::int64_t count_truncated(const RunSink& events, const std::vector<std::unique_ptr<sim::MockProvider>>& providers) {
+  std::int64_t truncated = 0;
+  for (const RunSink::StreamAnswer& a : events.stream_answers) {
+    const auto digits = a.id.find_last_not_of("0123456789");
+    if (digits == std::string::npos || digits + 1 >= a.id.size()) continue;
+    const std::uint64_t index = std::stoull(a.id.substr(digits + 1));
+    for (const auto& p : providers) {
+      if (p->config().name != a.provider) continue;
+      const int produced = p->streamed_tokens(index);
+      if (produced >= 0 && a.tokens < produced) ++truncated;
+    }
+  }
+  return truncated;
+}
 
 struct TaskRecord {
   TimePoint started{};
@@ -237,6 +270,7 @@ void start_workforce(World& w, const Scenario& scenario, const WorkforceWorkload
     } else {
       w.worker_managers.push_back(std::make_unique<model::ModelManager>(
           cfg.manager, chain_of(w, scenario, cfg, spec.models), root.substream("worker." + spec.name), events));
+      agent_cfg.stream = spec.stream.value_or(wl.stream);
       auto agent_worker = std::make_unique<workforce::AgentWorker>(spec.name, *w.worker_managers.back(), nullptr,
                                                                    w.counter, events, agent_cfg);
       w.agent_workers.push_back(agent_worker.get());
@@ -331,6 +365,7 @@ Result<RunReport> run_scenario(const Scenario& scenario, const RunOptions& optio
     model::ChatModel* chat = w.manager.get();
     agent::ChatAgentConfig agent_cfg = cfg.agent;
     agent_cfg.keep_history = wl.history == History::keep;
+    agent_cfg.stream = wl.stream;
     agent_cfg.max_iterations = static_cast<int>(std::max<std::int64_t>(10, wl.tool_calls_per_step + 2));
     w.tasks.resize(static_cast<std::size_t>(wl.count * wl.steps));
     const std::vector<Duration> starts = start_times(wl, root.substream("workload.arrivals"));
@@ -443,6 +478,7 @@ Result<RunReport> run_scenario(const Scenario& scenario, const RunOptions& optio
   for (const workforce::AgentWorker* worker : w.agent_workers) {
     for (const auto& a : worker->agents()) rep.summarizations += static_cast<std::int64_t>(a->context().counters().summarizations);
   }
+  rep.truncated_answers = count_truncated(events, w.providers);
   for (const auto& t : w.tools) {
     rep.tools.emplace_back(t->config().name, ToolStats{static_cast<std::int64_t>(t->stats().executions),
                                                        static_cast<std::int64_t>(t->stats().max_per_call())});

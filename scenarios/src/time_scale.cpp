@@ -47,6 +47,8 @@ void scale_durations(RuntimeConfig& cfg, double f) noexcept {
   scale(m.retry, f);
   scale(m.attempt_timeout, f);
   scale(m.call_timeout, f);
+  scale(m.stream.first_token, f);
+  scale(m.stream.idle, f);
   if (m.breaker) scale(*m.breaker, f);
   if (m.hedging) m.hedging->delay = scaled(m.hedging->delay, f);
   scale(cfg.agent.step_timeout, f);

@@ -49,6 +49,8 @@ HttpErrorResponse quota_error(model::ProviderApi api);
 HttpErrorResponse auth_error(model::ProviderApi api);
 HttpErrorResponse server_error(model::ProviderApi api, int status);
 HttpErrorResponse content_filter_error(model::ProviderApi api);
+// 400 invalid_request_error: this model does not continue a partial assistant message.
+HttpErrorResponse prefill_refused(model::ProviderApi api);
 HttpErrorResponse malformed_success(model::ProviderApi api);
 
 }  // namespace keel::sim

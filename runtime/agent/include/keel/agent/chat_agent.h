@@ -77,6 +77,7 @@ struct ChatAgentConfig {
   std::optional<Duration> step_timeout = std::chrono::seconds{300};
   ContextConfig context;
   bool keep_history = true;
+  bool stream = false;  // stream every model request (model/stream.h; the ModelManager's stream policies)
 };
 
 struct StepResult {
