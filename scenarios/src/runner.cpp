@@ -1,5 +1,7 @@
 #include "keel/scenarios/runner.h"
 
+#include "keel/model/stream.h"
+
 #include <algorithm>
 #include <map>
 #include <memory>
@@ -14,6 +16,7 @@
 #include "keel/core/trace_writer.h"
 #include "keel/faults/fault_plan.h"
 #include "keel/model/model_manager.h"
+#include "keel/model/stream.h"
 #include "keel/model/token_counter.h"
 #include "keel/scenarios/presets.h"
 #include "keel/scenarios/run_environment.h"
@@ -38,16 +41,21 @@ class QuotaMistakenForOverflow final : public model::ModelTransport {
   const model::TransportInfo& info() const noexcept override { return inner_.info(); }
   Task<Result<model::ChatResponse>> complete(model::ChatRequest request) override {
     Result<model::ChatResponse> r = co_await inner_.complete(std::move(request));
-    if (!r && r.error().code == ErrorCode::quota_exhausted) {
-      Error e = r.error();
-      e.code = ErrorCode::context_overflow;
-      e.message = "quota error matched a token-limit marker (camel_parity): " + e.message;
-      co_return e;
-    }
+    if (!r && r.error().code == ErrorCode::quota_exhausted) co_return mistaken(std::move(r).error());
     co_return r;
+  }
+  Task<Status> stream(model::ChatRequest request, model::StreamSink& sink) override {
+    Status s = co_await inner_.stream(std::move(request), sink);
+    if (!s && s.error().code == ErrorCode::quota_exhausted) co_return mistaken(std::move(s).error());
+    co_return s;
   }
 
  private:
+  static Error mistaken(Error e) {
+    e.code = ErrorCode::context_overflow;
+    e.message = "quota error matched a token-limit marker (camel_parity): " + e.message;
+    return e;
+  }
   model::ModelTransport& inner_;
 };
 

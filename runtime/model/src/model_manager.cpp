@@ -163,7 +163,8 @@ Task<Result<ChatResponse>> ModelManager::run_call(ChatRequest request) {
   int overflow_window = -1;       // after a context_overflow: only larger windows qualify
   std::size_t pos = 0;
   std::string last_model;
-  StreamCall streamed{counters_, request};  // streamed calls: recovery state across attempts
+  std::optional<StreamCall> streamed;       // streamed calls: recovery state across attempts
+  if (request.stream) streamed.emplace(counters_, request);
   bool stop_call = false;                   // stream_recovery fail: no further model
 
   auto finish_ok = [&](const Result<ChatResponse>& r) {
@@ -235,15 +236,15 @@ Task<Result<ChatResponse>> ModelManager::run_call(ChatRequest request) {
         end_attempt(slot, permit, *got, start, sched.now());
       } else {
         const TimePoint start = sched.now();
-        const bool prefill = streamed.wants_prefill(slot);
+        const bool prefill = streamed->wants_prefill(slot);
         if (prefill) ++counters_.continuations;
-        streamed.attempt_continues = prefill;
-        got.emplace(co_await stream_attempt(slot, prefill ? streamed.continued : request, &streamed.outcome));
+        streamed->attempt_continues = prefill;
+        got.emplace(co_await stream_attempt(slot, prefill ? streamed->continued : request, &streamed->outcome));
         end_attempt(slot, permit, *got, start, sched.now());
         if (got->ok()) {
-          streamed.complete(**got, prefill);
+          streamed->complete(**got, prefill);
         } else if (prefill && got->error().code == ErrorCode::invalid_request) {
-          streamed.refused_prefill(slot);  // the refusal is never the call's error: ask again, whole
+          streamed->refused_prefill(slot);  // the refusal is never the call's error: ask again, whole
           continue;
         }
       }
@@ -252,7 +253,7 @@ Task<Result<ChatResponse>> ModelManager::run_call(ChatRequest request) {
         break;
       }
       if (request.stream) {
-        const StreamCall::Next next = streamed.after_failure(request, got->error(), pos + 1 < n, config_.stream);
+        const StreamCall::Next next = streamed->after_failure(request, got->error(), pos + 1 < n, config_.stream);
         if (next != StreamCall::Next::usual) {
           run.failed_without_retry(got->error(), sched.now());
           if (next == StreamCall::Next::next_model) ++counters_.silent_route_moves;

@@ -48,8 +48,12 @@ class StreamWatch final : public StreamSink {
     if (p.content_deltas == 0 && first_token_) return Error{ErrorCode::timeout, "no first token within the first-token timeout"};
     return Error{ErrorCode::timeout, "stream idle longer than the idle timeout"};
   }
+  bool has_idle() const noexcept { return idle_.has_value(); }
   bool idle_timeout() const noexcept { return decoder_->progress().content_deltas > 0 || !first_token_; }
 
+  TimePoint wake_by(TimePoint deadline, TimePoint now) const noexcept {
+    return idle_ ? std::min(deadline, saturating_add(now, *idle_)) : deadline;
+  }
   StreamDecoder& decoder() noexcept { return *decoder_; }
   void close() noexcept { closed_ = true; }
 
@@ -71,12 +75,14 @@ Task<Result<ChatResponse>> watchdog(std::shared_ptr<StreamWatch> watch) {
   Scheduler& sched = co_await this_task::scheduler();
   for (;;) {
     const TimePoint d = watch->deadline();
-    if (d == TimePoint::max()) {
+    if (d == TimePoint::max() && !watch->has_idle()) {
       Status s = co_await until_cancelled();
       co_return s ? Error{ErrorCode::cancelled, "cancelled"} : std::move(s).error();
     }
     if (sched.now() >= d) co_return watch->timeout_error();
-    if (Status s = co_await sleep_until(d); !s) co_return std::move(s).error();
+    // An event can move the deadline earlier (the idle limit replaces the first-token or the
+    // opening one): never sleep past one idle period, then look again.
+    if (Status s = co_await sleep_until(watch->wake_by(d, sched.now())); !s) co_return std::move(s).error();
   }
 }
 
