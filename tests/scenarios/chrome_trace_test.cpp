@@ -240,5 +240,44 @@ TEST(ChromeTraceWriterTest, ScenarioRunProducesTheSpansItsReportCounts) {
   EXPECT_EQ(out.str(), again.str());
 }
 
+// Fault windows are spans on "<target> faults" tracks (cut at the end), and the counter tracks
+// end at the report's figures: requests sent and failed responses per provider.
+TEST(ChromeTraceWriterTest, FaultWindowsAndCounterTracks) {
+  const LoadResult loaded = load_scenario(kScenario, "chrome_trace_small");
+  ASSERT_TRUE(loaded.ok()) << loaded.describe();
+  std::ostringstream out;
+  ChromeTraceWriter chrome{out};
+  chrome.add_faults(loaded.value());
+  Result<RunReport> r = run_scenario(loaded.value(), {.seed = 3, .extra_sink = &chrome});
+  ASSERT_TRUE(r.ok()) << r.error().describe();
+  chrome.finish(TimePoint{r->virtual_end});
+  const Parsed p{out.str()};
+  p.expect_no_overlap();
+
+  const std::vector<json> windows = p.spans_where("fault");
+  ASSERT_EQ(windows.size(), 2u);
+  std::map<std::string, json> by_track;
+  for (const json& w : windows) by_track[p.track_of(w)] = w;
+  ASSERT_TRUE(by_track.contains("p1 faults"));
+  ASSERT_TRUE(by_track.contains("search faults"));
+  EXPECT_EQ(by_track["p1 faults"].at("name"), "fault: server_error");
+  EXPECT_EQ(by_track["p1 faults"].at("ts"), 0.0);
+  // until = the horizon (10 min), cut at the run's end
+  EXPECT_DOUBLE_EQ(by_track["p1 faults"].at("dur").get<double>(), static_cast<double>(r->virtual_end.count()) / 1000.0);
+  EXPECT_EQ(by_track["p1 faults"].at("args").at("cut_at_end"), true);
+  EXPECT_EQ(by_track["search faults"].at("name"), "fault: error");
+
+  std::map<std::string, json> last;  // counter name -> its last args
+  for (const json& e : p.doc.at("traceEvents"))
+    if (e.at("ph") == "C") last[e.at("name")] = e.at("args");
+  for (const auto& [provider, calls] : r->calls) {
+    EXPECT_EQ(last[provider + " requests"].at("sent"), calls) << provider;
+    EXPECT_EQ(last[provider + " requests"].at("in_flight"), 0) << provider;
+  }
+  ASSERT_TRUE(last.contains("p1 failures"));
+  EXPECT_EQ(last["p1 failures"].at("failed"), r->calls.at(0).second);  // p1 always fails
+  EXPECT_FALSE(last.contains("p2 failures"));
+}
+
 }  // namespace
 }  // namespace keel::scenarios
