@@ -384,15 +384,17 @@ std::string read_bounded(const std::filesystem::path& path, std::vector<Validati
     errors.push_back({"", "cannot open the file"});
     return {};
   }
-  std::string text(kMaxReportFile + 1, '\0');
-  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  std::string text;
+  char chunk[1 << 16];
+  while (in.read(chunk, sizeof chunk) || in.gcount() > 0) {
+    text.append(chunk, static_cast<std::size_t>(in.gcount()));
+    if (text.size() > kMaxReportFile) {
+      errors.push_back({"", "expected a file of at most " + std::to_string(kMaxReportFile >> 20) + " MiB"});
+      return {};
+    }
+  }
   if (in.bad()) {
     errors.push_back({"", "cannot read the file"});
-    return {};
-  }
-  text.resize(static_cast<std::size_t>(in.gcount()));
-  if (text.size() > kMaxReportFile) {
-    errors.push_back({"", "expected a file of at most " + std::to_string(kMaxReportFile >> 20) + " MiB"});
     return {};
   }
   return text;

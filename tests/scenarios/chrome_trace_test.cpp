@@ -240,6 +240,50 @@ TEST(ChromeTraceWriterTest, ScenarioRunProducesTheSpansItsReportCounts) {
   EXPECT_EQ(out.str(), again.str());
 }
 
+// Events that name their agent and step: each step goes on its agent's track, and a flow arrow
+// (s on the step's track -> f on the attempt's lane, same id, at the request's time) links the
+// step to each provider request it made.
+TEST(ChromeTraceWriterTest, StepsLinkToTheirProviderRequests) {
+  std::ostringstream out;
+  {
+    ChromeTraceWriter w{out};
+    emit(&w, at(0ms), "agent.step.start", {{"step", 1}, {"agent", 2}});
+    emit(&w, at(0ms), "agent.step.start", {{"step", 1}, {"agent", 1}});
+    emit(&w, at(1ms), "provider.request", {{"target", "gpt"}, {"index", 0u}, {"agent", 1}, {"step", 1}});
+    emit(&w, at(2ms), "provider.request", {{"target", "gpt"}, {"index", 1u}, {"agent", 2}, {"step", 1}});
+    emit(&w, at(3ms), "provider.request", {{"target", "gpt"}, {"index", 2u}});  // no ids: no arrow
+    emit(&w, at(4ms), "provider.response", {{"target", "gpt"}, {"index", 0u}, {"ok", true}});
+    emit(&w, at(4ms), "provider.response", {{"target", "gpt"}, {"index", 1u}, {"ok", true}});
+    emit(&w, at(4ms), "provider.response", {{"target", "gpt"}, {"index", 2u}, {"ok", true}});
+    emit(&w, at(5ms), "agent.step.end", {{"step", 1}, {"agent", 1}, {"ok", true}, {"duration", 5ms}});
+    emit(&w, at(6ms), "agent.step.end", {{"step", 1}, {"agent", 2}, {"ok", true}, {"duration", 6ms}});
+  }
+  const Parsed p{out.str()};
+  p.expect_no_overlap();
+  std::vector<json> starts, ends;
+  for (const json& e : p.doc.at("traceEvents")) {
+    if (e.at("ph") == "s") starts.push_back(e);
+    if (e.at("ph") == "f") ends.push_back(e);
+  }
+  ASSERT_EQ(starts.size(), 2u);
+  ASSERT_EQ(ends.size(), 2u);
+  std::map<double, std::string> step_track_at;  // a step span's start -> its track
+  for (const json& s : p.spans_where("agent")) step_track_at[s.at("dur").get<double>()] = p.track_of(s);
+  // agent 2 started first, so it got the first track ("agent 1"); its step lasted 6 ms.
+  EXPECT_EQ(step_track_at[6000.0], "agent 1");
+  EXPECT_EQ(step_track_at[5000.0], "agent 2");
+  EXPECT_EQ(starts[0].at("ts"), 1000.0);
+  EXPECT_EQ(p.track_of(starts[0]), "agent 2");  // agent id 1's track
+  EXPECT_EQ(p.track_of(starts[1]), "agent 1");
+  for (std::size_t i = 0; i < 2; ++i) {
+    EXPECT_EQ(starts[i].at("id"), ends[i].at("id"));
+    EXPECT_EQ(ends[i].at("bp"), "e");
+    EXPECT_EQ(ends[i].at("ts"), starts[i].at("ts"));
+    EXPECT_TRUE(p.track_of(ends[i]).starts_with("gpt")) << p.track_of(ends[i]);
+  }
+  EXPECT_NE(starts[0].at("id"), starts[1].at("id"));
+}
+
 // Fault windows are spans on "<target> faults" tracks (cut at the end), and the counter tracks
 // end at the report's figures: requests sent and failed responses per provider.
 TEST(ChromeTraceWriterTest, FaultWindowsAndCounterTracks) {

@@ -7,7 +7,6 @@
 
 #include <filesystem>
 #include <fstream>
-#include <numeric>
 #include <string>
 
 #include "keel/scenarios/loader.h"
@@ -31,6 +30,12 @@ Scenario two_providers() {
   s.providers[1].name = "b";
   s.faults.clear();
   return s;
+}
+
+std::int64_t sum(const json& series) {
+  std::int64_t n = 0;
+  for (const json& v : series) n += v.get<std::int64_t>();
+  return n;
 }
 
 std::size_t count_of(const std::string& text, const std::string& needle) {
@@ -79,7 +84,7 @@ TEST(TimelineRecorder, CountsRequestsFailuresRefusalsAndLatenciesPerBucket) {
   EXPECT_EQ(a["failures_by_code"], json({{"server_error", 1}}));
   EXPECT_EQ(a["breaker_transitions"], json::parse(R"([{"at_ms":1500.0,"from":"closed","to":"open"}])"));
   const json& b = j["providers"][1];
-  EXPECT_EQ(std::accumulate(b["requests"].begin(), b["requests"].end(), 0), 0);
+  EXPECT_EQ(sum(b["requests"]), 0);
 }
 
 TEST(TimelineRecorder, EndGrowsToTheLastEvent) {
@@ -98,7 +103,7 @@ TEST(RunForReport, RequestsAddUpToTheReportedCallsAndFaultsAreListed) {
   EXPECT_TRUE(check_report_data(*data).empty());
   for (const json& p : (*data)["timeline"]["providers"]) {
     const std::string name = p["name"];
-    EXPECT_EQ(std::accumulate(p["requests"].begin(), p["requests"].end(), std::int64_t{0}), (*data)["calls"][name]) << name;
+    EXPECT_EQ(sum(p["requests"]), (*data)["calls"][name].get<std::int64_t>()) << name;
   }
   ASSERT_EQ((*data)["timeline"]["faults"].size(), s.faults.size());
   EXPECT_EQ((*data)["timeline"]["faults"][0]["target"], s.faults[0].target);
