@@ -34,11 +34,11 @@ TEST(StreamDecoderTest, AStreamWithoutItsFinishReasonIsNeverAnAnswer) {
   auto d = make_stream_decoder(ProviderApi::openai);
   ASSERT_TRUE(d->on_event(data(kChunkA)));
   ASSERT_TRUE(d->on_event(data("[DONE]")));  // even a terminator does not make it complete
+  EXPECT_EQ(d->partial_content(), "He");
+  EXPECT_EQ(d->progress().content_deltas, 1);
   Result<ChatResponse> r = d->finish();
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code, ErrorCode::malformed_response);
-  EXPECT_EQ(d->partial_content(), "He");
-  EXPECT_EQ(d->progress().content_deltas, 1);
 }
 
 TEST(StreamDecoderTest, AMalformedEventIsSkippedWhenTheUsageProvesEveryToken) {
