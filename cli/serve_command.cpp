@@ -44,7 +44,8 @@ Command add_serve(CLI::App& app) {
   cmd->add_option("--time-scale", args->time_scale,
                   "Multiply every scenario duration (latencies, fault windows, retry-after) by this factor, > 0")
       ->capture_default_str();
-  cmd->add_option("--seed", args->seed, "Seed for latencies and fault probabilities (default: the scenario's)");
+  cmd->add_option("--seed", args->seed, "Seed for latencies and fault probabilities (default: the scenario's)")
+      ->check(unsigned_integer());
   auto* cert = cmd->add_option("--tls-cert", args->tls_cert, "Serve HTTPS with this PEM certificate chain");
   auto* key = cmd->add_option("--tls-key", args->tls_key, "PEM private key for --tls-cert");
   cert->needs(key);

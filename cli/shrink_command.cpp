@@ -353,7 +353,7 @@ Command add_shrink(CLI::App& app) {
   auto args = std::make_shared<Args>();
   auto* cmd = app.add_subcommand("shrink", "Find a smaller scenario that still fails the same expectations");
   cmd->add_option("file", args->file, "Scenario file (JSON)")->required();
-  cmd->add_option("--seed", args->seed, "Seed of the failing run (default: the scenario's)");
+  cmd->add_option("--seed", args->seed, "Seed of the failing run (default: the scenario's)")->check(unsigned_integer());
   add_preset_option(cmd, args->preset);
   cmd->add_option("-o,--output", args->output, "Where to write the smaller scenario (default: FILE with .shrunk.json)");
   cmd->add_option("--max-runs", args->max_runs, "Stop after this many candidate runs")

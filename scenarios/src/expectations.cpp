@@ -16,7 +16,13 @@ const V* find_keyed(const Keyed<V>& map, const std::string& key) {
   return nullptr;
 }
 
-std::string ms(Duration d) { return format_duration(d); }
+// "<actual> <= <limit>": the measured time for people, the limit as the file wrote it; the
+// exact value when rounding would make a failed bound read "30s <= 30s".
+std::string time_vs(Duration actual, std::string_view op, Duration limit) {
+  std::string shown = format_duration_human(actual);
+  if (shown == format_duration(limit) && actual != limit) shown = format_duration(actual);
+  return shown + std::string(op) + format_duration(limit);
+}
 
 struct Judge {
   std::vector<ExpectationResult> out;
@@ -28,7 +34,7 @@ struct Judge {
     out.push_back({std::move(name), actual >= limit, std::to_string(actual) + " >= " + std::to_string(limit)});
   }
   void time_at_most(std::string name, Duration actual, Duration limit) {
-    out.push_back({std::move(name), actual <= limit, ms(actual) + " <= " + ms(limit)});
+    out.push_back({std::move(name), actual <= limit, time_vs(actual, " <= ", limit)});
   }
 };
 
@@ -70,7 +76,7 @@ std::vector<ExpectationResult> evaluate_expectations(const Expect& e, const RunR
       const bool opened = first && first->has_value();
       j.out.push_back({"breaker." + provider + ".first_open_before",
                        opened && **first < *b.first_open_before,
-                       opened ? ms(**first) + " < " + ms(*b.first_open_before) : "never opened"});
+                       opened ? time_vs(**first, " < ", *b.first_open_before) : "never opened"});
     }
   }
   if (e.summarizations_min) j.at_least("summarizations_min", r.summarizations, *e.summarizations_min);
@@ -89,7 +95,7 @@ std::vector<ExpectationResult> evaluate_expectations(const Expect& e, const RunR
     const bool ok = r.unfinished == 0 && r.virtual_end < *e.finished_before;
     j.out.push_back({"finished_before", ok,
                      r.unfinished ? std::to_string(r.unfinished) + " tasks unfinished at the horizon"
-                                  : "last task ended at " + ms(r.virtual_end) + " < " + ms(*e.finished_before)});
+                                  : "last task ended at " + time_vs(r.virtual_end, " < ", *e.finished_before)});
   }
   return j.out;
 }

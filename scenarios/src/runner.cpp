@@ -5,6 +5,7 @@
 #include <memory>
 #include <sstream>
 #include <stdexcept>
+#include <utility>
 
 #include "keel/agent/chat_agent.h"
 #include "keel/agent/tool_runner.h"
@@ -87,6 +88,24 @@ struct TaskRecord {
   std::optional<workforce::TaskState> state;  // workforce: the terminal state
 };
 
+// A scenario value handed to an int field of the runtime. The loader's bounds (limits.h) make
+// every loaded value fit; a Scenario built in code that does not is refused, never narrowed.
+int to_int(std::int64_t v, std::string_view field) {
+  if (!std::in_range<int>(v)) throw std::out_of_range(std::string(field) + " " + std::to_string(v) + " does not fit an int");
+  return static_cast<int>(v);
+}
+
+// What an exception that escaped a run's task says ("std::bad_alloc").
+std::string what_of(const std::exception_ptr& e) {
+  try {
+    std::rethrow_exception(e);
+  } catch (const std::exception& x) {
+    return x.what();
+  } catch (...) {
+    return "an exception that is not a std::exception";
+  }
+}
+
 // A workforce task's input, like an agent step's default prompt (FORMAT.md).
 constexpr std::int64_t kWorkforcePromptTokens = 500;
 
@@ -143,14 +162,21 @@ struct World {
   std::unique_ptr<workforce::Workforce> workforce;
   Scheduler* scheduler = nullptr;       // the simulator, or the environment's
   std::size_t running = 0;              // root tasks not finished yet
+  TaskErrors task_errors;               // exceptions that escaped a task (each became a failure)
   std::unique_ptr<sim::Simulator> sim;  // last: destroyed first
 };
 
-// Spawns a root task of the run, counted in w.running while it runs.
+// Spawns a root task of the run, counted in w.running while it runs. An exception that escapes
+// it is recorded as the run's error (never std::terminate): `who` names the task.
 template <class T>
-void start(World& w, Task<T> task) {
+void start(World& w, Task<T> task, std::string who) {
   ++w.running;
-  spawn(*w.scheduler, std::move(task), [&w](auto&&...) { --w.running; });
+  spawn(
+      *w.scheduler, std::move(task), [&w](auto&&...) { --w.running; },
+      [&w, who = std::move(who)](std::exception_ptr e) {
+        --w.running;
+        w.task_errors.add(who + ": " + what_of(e));
+      });
 }
 
 Task<void> run_agent(World& w, agent::ChatAgent& agent, std::size_t first_task, std::int64_t index,
@@ -161,11 +187,18 @@ Task<void> run_agent(World& w, agent::ChatAgent& agent, std::size_t first_task, 
     TaskRecord& t = w.tasks[first_task + static_cast<std::size_t>(s)];
     t.began = true;
     t.started = sched.now();
-    Result<agent::StepResult> r = co_await agent.step(padded_input(index, s, prompt_tokens));
+    std::optional<ErrorCode> error;
+    try {  // an exception (say bad_alloc) fails this step with a reason; the agent goes on
+      Result<agent::StepResult> r = co_await agent.step(padded_input(index, s, prompt_tokens));
+      if (!r) error = r.error().code;
+    } catch (const std::exception& e) {
+      error = ErrorCode::internal;
+      w.task_errors.add("agent " + std::to_string(index + 1) + " step " + std::to_string(s + 1) + ": " + e.what());
+    }
     TaskRecord& done = w.tasks[first_task + static_cast<std::size_t>(s)];
     done.ended = true;
     done.ended_at = sched.now();
-    if (!r) done.error = r.error().code;
+    done.error = error;
   }
 }
 
@@ -215,7 +248,7 @@ workforce::Mode mode_of(WorkforceMode m) {
 // scenarios/FORMAT.md: the n-th retry of a task waits U[c/2, c], c = min(max(30 s, d), d * 2^(n-1)).
 workforce::FailureHandlingConfig failure_handling_of(const FailureHandling& h) {
   workforce::FailureHandlingConfig f;
-  f.max_retries = static_cast<int>(std::min<std::int64_t>(h.max_retries, 1'000'000));
+  f.max_retries = to_int(h.max_retries, "failure_handling.max_retries");
   f.retry_delay = {.base = h.retry_delay,
                    .max = std::max<Duration>(h.retry_delay, std::chrono::seconds{30}),
                    .multiplier = 2.0,
@@ -253,17 +286,16 @@ void start_workforce(World& w, const Scenario& scenario, const WorkforceWorkload
                      .depends_on = list[i].depends_on});
   }
   workforce::WorkforceConfig wf_cfg{.mode = mode_of(wl.mode),
-                                    .rounds = static_cast<int>(std::min<std::int64_t>(wl.rounds, 1'000'000)),
+                                    .rounds = to_int(wl.rounds, "rounds"),
                                     .failure = failure_handling_of(wl.failure_handling)};
   if (wl.max_concurrency) wf_cfg.max_concurrency = static_cast<std::size_t>(*wl.max_concurrency);
   w.workforce = std::make_unique<workforce::Workforce>(std::move(workers), std::move(tasks), std::move(wf_cfg),
                                                        root.substream("workforce"), events);
-  start(w, w.workforce->run());
+  start(w, w.workforce->run(), "the workforce");
 }
 
-}  // namespace
 
-Result<RunReport> run_scenario(const Scenario& scenario, const RunOptions& options) {
+Result<RunReport> run_checked(const Scenario& scenario, const RunOptions& options) {
   const auto* agents_workload = std::get_if<AgentsWorkload>(&scenario.workload);
   const auto* workforce_workload = std::get_if<WorkforceWorkload>(&scenario.workload);
   const std::uint64_t seed = options.seed.value_or(scenario.seed);
@@ -291,7 +323,7 @@ Result<RunReport> run_scenario(const Scenario& scenario, const RunOptions& optio
 
   std::vector<std::string> tool_names;
   for (const Tool& t : scenario.tools) tool_names.push_back(t.name);
-  const int tool_calls_per_step = agents_workload ? static_cast<int>(agents_workload->tool_calls_per_step) : 0;
+  const int tool_calls_per_step = agents_workload ? to_int(agents_workload->tool_calls_per_step, "tool_calls_per_step") : 0;
   const sim::ScriptedResponder responder{{tool_calls_per_step, tool_names}};
   for (std::size_t i = 0; i < scenario.providers.size(); ++i) {
     if (env) {  // the environment's transports stand for the providers
@@ -301,12 +333,12 @@ Result<RunReport> run_scenario(const Scenario& scenario, const RunOptions& optio
     const Provider& p = scenario.providers[i];
     sim::MockProviderConfig pc{.name = p.name,
                                .api = p.api == Api::anthropic ? model::ProviderApi::anthropic : model::ProviderApi::openai,
-                               .context_window = static_cast<int>(p.context_window),
+                               .context_window = to_int(p.context_window, "context_window"),
                                .latency = p.latency,
-                               .output_tokens = static_cast<int>(p.output_tokens)};
+                               .output_tokens = to_int(p.output_tokens, "output_tokens")};
     if (p.limits) {
-      if (p.limits->requests_per_minute) pc.requests_per_minute = static_cast<int>(*p.limits->requests_per_minute);
-      if (p.limits->tokens_per_minute) pc.tokens_per_minute = static_cast<int>(*p.limits->tokens_per_minute);
+      if (p.limits->requests_per_minute) pc.requests_per_minute = to_int(*p.limits->requests_per_minute, "requests_per_minute");
+      if (p.limits->tokens_per_minute) pc.tokens_per_minute = to_int(*p.limits->tokens_per_minute, "tokens_per_minute");
     }
     w.providers.push_back(std::make_unique<sim::MockProvider>(sched, pc, root.substream("provider." + p.name), &plan,
                                                               &events, responder));
@@ -329,16 +361,20 @@ Result<RunReport> run_scenario(const Scenario& scenario, const RunOptions& optio
     model::ChatModel* chat = w.manager.get();
     agent::ChatAgentConfig agent_cfg = cfg.agent;
     agent_cfg.keep_history = wl.history == History::keep;
-    agent_cfg.max_iterations = static_cast<int>(std::max<std::int64_t>(10, wl.tool_calls_per_step + 2));
+    agent_cfg.max_iterations = to_int(std::max<std::int64_t>(10, wl.tool_calls_per_step + 2), "tool_calls_per_step");
     w.tasks.resize(static_cast<std::size_t>(wl.count * wl.steps));
     const std::vector<Duration> starts = start_times(wl, root.substream("workload.arrivals"));
     for (std::int64_t i = 0; i < wl.count; ++i) {
       w.agents.push_back(std::make_unique<agent::ChatAgent>(*chat, w.tools.empty() ? nullptr : w.tool_runner.get(),
                                                             w.counter, &events, agent_cfg));
       start(w, run_agent(w, *w.agents.back(), static_cast<std::size_t>(i * wl.steps), i, wl.steps,
-                         scaled(starts[static_cast<std::size_t>(i)], scale), wl.prompt_tokens));
+                         scaled(starts[static_cast<std::size_t>(i)], scale), wl.prompt_tokens),
+            "agent " + std::to_string(i + 1));
     }
-    if (wl.stop) spawn(sched, stop_agents_at(w, scaled(wl.stop->at, scale)));
+    if (wl.stop) {
+      spawn(sched, stop_agents_at(w, scaled(wl.stop->at, scale)), detail::IgnoreValue{},
+            [&w](std::exception_ptr e) { w.task_errors.add("workload.stop: " + what_of(e)); });
+    }
   } else if (workforce_workload) {
     try {
       start_workforce(w, scenario, *workforce_workload, cfg, root, &events);
@@ -380,6 +416,7 @@ Result<RunReport> run_scenario(const Scenario& scenario, const RunOptions& optio
   rep.scenario = scenario.name;
   rep.seed = seed;
   rep.preset = preset;
+  rep.live = env != nullptr;
   std::vector<Duration> latencies;
   Duration last_end{};
   for (const TaskRecord& t : w.tasks) {
@@ -452,6 +489,7 @@ Result<RunReport> run_scenario(const Scenario& scenario, const RunOptions& optio
                                    .fallbacks = static_cast<std::int64_t>(c.fallbacks),
                                    .terminated = w.workforce->terminated()};
   }
+  rep.task_errors = std::move(w.task_errors);
   rep.expectations = evaluate_expectations(scenario.expect, rep);
   rep.passed = std::all_of(rep.expectations.begin(), rep.expectations.end(), [](const auto& e) { return e.passed; });
 
@@ -463,6 +501,21 @@ Result<RunReport> run_scenario(const Scenario& scenario, const RunOptions& optio
   return rep;
 }
 
+}  // namespace
+
+void TaskErrors::add(std::string what) {
+  ++count;
+  if (first.size() < kKept) first.push_back(std::move(what));
+}
+
+Result<RunReport> run_scenario(const Scenario& scenario, const RunOptions& options) {
+  try {
+    return run_checked(scenario, options);
+  } catch (const std::exception& e) {  // building the run failed (a value out of range, no memory)
+    return Error(ErrorCode::internal, std::string("cannot run the scenario: ") + e.what());
+  }
+}
+
 nlohmann::json to_json(const RunReport& r) {
   auto ms = [](Duration d) { return static_cast<double>(d.count()) / 1e6; };
   nlohmann::json j;
@@ -471,6 +524,7 @@ nlohmann::json to_json(const RunReport& r) {
   j["preset"] = std::string(to_string(r.preset));
   j["passed"] = r.passed;
   j["trace_hash"] = r.trace_hash;
+  j["reproducible"] = !r.live;  // a live run's trace hash identifies its trace file, not a replay
   j["trace_events"] = r.trace_events;
   j["virtual_end_ms"] = ms(r.virtual_end);
   j["tasks"] = {{"total", r.tasks.total}, {"succeeded", r.tasks.succeeded}, {"failed", r.tasks.failed},
@@ -494,6 +548,10 @@ nlohmann::json to_json(const RunReport& r) {
     j["workforce"] = {{"attempts", r.workforce->attempts}, {"retries", r.workforce->retries},
                       {"fallbacks", r.workforce->fallbacks}, {"terminated", r.workforce->terminated}};
   }
+  if (r.task_errors.count) {
+    j["task_errors"] = {{"count", r.task_errors.count}, {"first", r.task_errors.first}};
+  }
+  j["vacuous"] = r.expectations.empty();  // no expectations: the run passes by default
   j["expectations"] = nlohmann::json::array();
   for (const auto& e : r.expectations) j["expectations"].push_back({{"name", e.name}, {"passed", e.passed}, {"detail", e.detail}});
   return j;

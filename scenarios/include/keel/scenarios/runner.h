@@ -19,8 +19,10 @@
 //  - Workforce workers: a `models` worker is an AgentWorker over its own ModelManager (the
 //    preset's manager config over those providers); a `tool` worker a ToolWorker over the
 //    shared ToolRunner. calls/retries/fallbacks/breaker opens sum over every chain.
-//  - Returns an Error (ErrorCode::internal) only when the scenario cannot be run; expectation
-//    failures are in the report.
+//  - Returns an Error (ErrorCode::internal) only when the scenario cannot be run (a Scenario
+//    built in code with a value beyond limits.h, no memory to build it); expectation failures
+//    are in the report. An exception escaping a task fails that task (TaskErrors), never
+//    terminates the process.
 //
 // Example:
 //   LoadResult loaded = load_scenario_file("scenarios/suite/hanging_primary.json");
@@ -77,12 +79,22 @@ struct WorkforceStats {
   bool terminated = false;     // the TERMINATE strategy stopped the workforce
 };
 
+// Exceptions that escaped a task of the run (a bug or an allocation failure, never expected):
+// each failed its task, which counts as failed with ErrorCode::internal; the run goes on.
+struct TaskErrors {
+  static constexpr std::size_t kKept = 10;
+  std::int64_t count = 0;
+  std::vector<std::string> first;  // the first kKept: "agent 3 step 1: std::bad_alloc"
+  void add(std::string what);
+};
+
 struct RunReport {
   std::string scenario;
   std::uint64_t seed = 0;
   Preset preset = Preset::keel_default;
   bool passed = false;
   std::string trace_hash;  // 16 hex digits
+  bool live = false;       // run in a RunEnvironment (real time): the trace is not reproducible
   std::uint64_t trace_events = 0;
   Duration virtual_end{};
   TaskCounts tasks;
@@ -97,6 +109,7 @@ struct RunReport {
   Keyed<ToolStats> tools;
   Keyed<std::int64_t> max_prompt_tokens;  // provider -> largest prompt that reached it
   std::optional<WorkforceStats> workforce;
+  TaskErrors task_errors;               // none in a healthy run
   std::vector<ExpectationResult> expectations;
 };
 
