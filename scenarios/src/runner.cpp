@@ -95,6 +95,22 @@ int to_int(std::int64_t v, std::string_view field) {
   return static_cast<int>(v);
 }
 
+// resolve_runtime (presets.cpp) hands these to int and uint32 fields: refuse what does not fit.
+void check_runtime_fits(const Runtime& rt) {
+  auto fits = [](const std::optional<std::int64_t>& v, std::string_view field, std::int64_t min) {
+    if (v && *v < min) throw std::out_of_range(std::string(field) + " " + std::to_string(*v) + " is below " + std::to_string(min));
+    if (v) (void)to_int(*v, field);
+  };
+  fits(rt.retry.max_attempts, "retry.max_attempts", 1);
+  fits(rt.context.token_limit, "context.token_limit", 1);
+  if (rt.circuit_breaker.value) {
+    fits(rt.circuit_breaker.value->size, "circuit_breaker.size", 1);
+    fits(rt.circuit_breaker.value->min_calls, "circuit_breaker.min_calls", 1);
+    fits(rt.circuit_breaker.value->half_open_calls, "circuit_breaker.half_open_calls", 1);
+  }
+  if (rt.hedging.value) fits(rt.hedging.value->max_extra, "hedging.max_extra", 1);
+}
+
 // What an exception that escaped a run's task says ("std::bad_alloc").
 std::string what_of(const std::exception_ptr& e) {
   try {
@@ -302,6 +318,7 @@ Result<RunReport> run_checked(const Scenario& scenario, const RunOptions& option
   const Preset preset = effective_preset(scenario, options.preset);
   RunEnvironment* env = options.environment;
   const double scale = env ? env->time_scale() : 1.0;
+  check_runtime_fits(scenario.runtime);
   RuntimeConfig cfg = resolve_runtime(scenario, options.preset);
   if (env) scale_durations(cfg, scale);
   const Rng root{seed};

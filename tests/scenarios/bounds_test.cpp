@@ -160,5 +160,14 @@ TEST(ScenarioBoundsTest, AValueThatDoesNotFitTheRuntimeIsRefusedNotNarrowed) {
   EXPECT_NE(r.error().message.find("context_window 4294967297 does not fit"), std::string::npos) << r.error().message;
 }
 
+TEST(ScenarioBoundsTest, ARuntimeValueThatDoesNotFitThePresetsFieldsIsRefused) {
+  // Before: a breaker size of 2^32 + 5 became 5 in the preset's uint32 field.
+  Scenario s = agents(1, 1);
+  s.runtime.circuit_breaker = Override<BreakerSettings>::of(BreakerSettings{.size = 4'294'967'301});
+  const Result<RunReport> r = run_scenario(s);
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message.find("circuit_breaker.size 4294967301 does not fit"), std::string::npos) << r.error().message;
+}
+
 }  // namespace
 }  // namespace keel::scenarios
