@@ -52,11 +52,15 @@ struct Cell {
 // ---- floors: what the configuration allows at best -------------------------------------------
 
 struct Floors {
+  bool computed = false;  // false: the target's latency is random (no useful floor)
   std::optional<Duration> detect, restore, back;  // nullopt: cannot happen
 };
 
-Duration min_latency(const sim::LatencyModel& l) {
-  return l.kind == sim::LatencyModel::Kind::fixed || l.kind == sim::LatencyModel::Kind::uniform ? l.a : Duration{};
+// The smallest latency the model can draw (nullopt: exponential and lognormal draw near 0, so a
+// floor built on them would say nothing).
+std::optional<Duration> min_latency(const sim::LatencyModel& l) {
+  if (l.kind == sim::LatencyModel::Kind::fixed || l.kind == sim::LatencyModel::Kind::uniform) return l.a;
+  return std::nullopt;
 }
 
 // How long the target takes to show the fault on one attempt (nullopt: it never does).
@@ -120,11 +124,14 @@ Floors floors_of(const Scenario& s, const faults::FaultSpec& f, Preset preset) {
   Floors out;
   const scenarios::Provider* target = s.find_provider(f.target);
   const scenarios::Provider* fallback = cfg.models.size() > 1 ? s.find_provider(cfg.models[1]) : nullptr;
-  if (!target) return out;
-  const Duration latency = min_latency(target->latency);
+  if (!target || !min_latency(target->latency)) return out;
+  const Duration latency = *min_latency(target->latency);
+  out.computed = true;
   out.back = latency;
   const std::optional<Duration> e = failure_latency(f, latency, cfg);
   if (!e) return out;
+  // An overflow is never retried; without the context-window fallback nothing leaves the model.
+  if (f.kind == sim::FaultKind::context_overflow && !cfg.manager.context_window_fallback) return out;
   const bool retried = cfg.manager.retry.retryable.contains(code_of(f.kind));
   const int attempts = retried ? std::max(cfg.manager.retry.max_attempts, 1) : 1;
   Duration one_call = *e * attempts;
@@ -144,8 +151,8 @@ Floors floors_of(const Scenario& s, const faults::FaultSpec& f, Preset preset) {
   out.detect = detect;
   if (f.probability < 1.0) {
     out.restore = latency;
-  } else if (fallback && cfg.manager.fallback_on_error) {
-    out.restore = one_call + min_latency(fallback->latency);
+  } else if (fallback && cfg.manager.fallback_on_error && min_latency(fallback->latency)) {
+    out.restore = one_call + *min_latency(fallback->latency);
   }
   return out;
 }
@@ -170,7 +177,20 @@ void run_cell_seed(const Scenario& s, Cell& cell, std::uint64_t seed) {
   cell.tasks_ok += w.tasks_ok;
 }
 
-std::string fmt(const std::optional<Duration>& d) { return d ? scenarios::format_duration(*d) : "never"; }
+// Seconds, 2 decimals below 10 s, 1 above ("3.74s", "16.5s").
+std::string secs(Duration d) {
+  const double s = static_cast<double>(d.count()) / 1e9;
+  std::ostringstream os;
+  os << std::fixed << std::setprecision(s < 10 ? 2 : 1) << s << "s";
+  return os.str();
+}
+
+std::string fmt(const std::optional<Duration>& d) { return d ? secs(*d) : "never"; }
+
+std::string floors_text(const Floors& f) {
+  if (!f.computed) return "- (random latency)";
+  return fmt(f.detect) + " / " + fmt(f.restore) + " / " + fmt(f.back);
+}
 
 Duration rank(const std::vector<Duration>& sorted, double p) {
   const auto i = static_cast<std::size_t>(std::ceil(p * static_cast<double>(sorted.size())));
@@ -182,9 +202,8 @@ std::string summary(Samples s, bool applies = true) {
   if (!applies) return "n/a";
   std::sort(s.values.begin(), s.values.end());
   std::string out = s.values.empty() ? "never"
-                                     : scenarios::format_duration(rank(s.values, 0.5)) + " / " +
-                                           scenarios::format_duration(rank(s.values, 0.99)) + " / " +
-                                           scenarios::format_duration(s.values.back());
+                                     : secs(rank(s.values, 0.5)) + " / " + secs(rank(s.values, 0.99)) + " / " +
+                                           secs(s.values.back());
   if (s.never && !s.values.empty()) out += " (never: " + std::to_string(s.never) + ")";
   return out;
 }
@@ -211,8 +230,8 @@ void write_table(std::ostream& os, const std::vector<std::string>& names, const 
           << (c.tasks_ok ? static_cast<double>(c.attempts) / static_cast<double>(c.tasks_ok) : 0.0);
     os << "| " << names[c.file] << " | " << fault_text(f) << " | " << to_string(c.preset) << " | "
        << summary(c.detect) << " | " << summary(c.restore) << " | " << summary(c.back, c.back_applies) << " | "
-       << (c.tasks_ok ? calls.str() : "-") << " | " << fmt(fl.detect) << " / " << fmt(fl.restore) << " / "
-       << fmt(fl.back) << " | " << c.passed << "/" << c.runs << " |\n";
+       << (c.tasks_ok ? calls.str() : "-") << " | " << floors_text(fl) << " | " << c.passed << "/" << c.runs
+       << " |\n";
   }
 }
 
