@@ -66,7 +66,7 @@ void recovery_bound(Judge& j, std::string name, const std::vector<RecoveryWindow
     j.out.push_back({std::move(name), false, where(*missing) + ": never happened"});
   } else {
     const Duration actual = *(worst->*measure);
-    j.out.push_back({std::move(name), actual <= limit, where(*worst) + ": " + ms(actual) + " <= " + ms(limit)});
+    j.out.push_back({std::move(name), actual <= limit, where(*worst) + ": " + time_vs(actual, " <= ", limit)});
   }
 }
 

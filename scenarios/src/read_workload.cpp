@@ -68,7 +68,7 @@ void check_agent_totals(Ctx& ctx, const Names& names, const Obj& o, const Agents
                                          (a.history == History::keep ? " x steps, history \"keep\")" : ")") + ", found " +
                                          std::to_string(held));
   }
-  if (a.start.kind == Start::Kind::every && a.count > 1 && a.start.every > limits::kMaxDuration / (a.count - 1)) {
+  if (a.start.kind == Start::Kind::every && a.count > 1 && a.start.every > Duration(limits::kMaxDuration) / (a.count - 1)) {
     ctx.error(join(o.at("start"), "every"), "expected (count - 1) x every <= " + format_duration(limits::kMaxDuration) +
                                                " (the last agent's start), found " + std::to_string(a.count - 1) + " x " +
                                                format_duration(a.start.every));
