@@ -26,5 +26,6 @@ Command add_serve(CLI::App& app);
 Command add_trace_hash(CLI::App& app);
 Command add_recovery(CLI::App& app);
 Command add_report(CLI::App& app);
+Command add_call(CLI::App& app);
 
 }  // namespace keel::cli

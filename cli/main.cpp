@@ -14,6 +14,7 @@ int main(int argc, char** argv) {
                                    add_explore(app), add_shrink(app), add_conformance(app),
                                    add_serve(app),   add_trace_hash(app), add_report(app)};
   commands.push_back(add_recovery(app));
+  commands.push_back(add_call(app));
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

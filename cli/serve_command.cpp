@@ -20,6 +20,9 @@ namespace {
 constexpr const char* kServeFooter = R"(Routes: each provider is served under the path prefix /<provider name>:
   api "openai"     POST /<name>/v1/chat/completions   (SDK base URL: http://HOST:PORT/<name>/v1)
   api "anthropic"  POST /<name>/v1/messages           (SDK base URL: http://HOST:PORT/<name>)
+Gateway routes: POST /v1/chat/completions and POST /v1/messages pick the provider the request's
+"model" names (SDK base URL: http://HOST:PORT/v1 or http://HOST:PORT), for a fallback chain of
+models on one endpoint (keel call --base-url http://HOST:PORT/v1 --model a --model b).
 "stream": true answers with SSE as the real API frames it. On start keel serve prints one line
 per provider: "<name> <api> <base URL>", then serves until SIGINT/SIGTERM (exit 0).
 Exit status 2: invalid scenario or arguments, a non-loopback --listen without --allow-remote,

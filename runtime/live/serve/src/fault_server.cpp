@@ -110,7 +110,15 @@ struct Route {
   ProviderPlayer* player = nullptr;  // null: answered right away with `immediate`
   model::ProviderApi api = model::ProviderApi::openai;
   sim::HttpErrorResponse immediate;
+  bool by_model = false;             // gateway route: the body's `model` names the provider
 };
+
+// The gateway routes (no provider prefix): the request's `model` picks the provider.
+std::optional<model::ProviderApi> gateway_api(std::string_view target) {
+  if (target == "/v1/chat/completions") return model::ProviderApi::openai;
+  if (target == "/v1/messages") return model::ProviderApi::anthropic;
+  return std::nullopt;
+}
 
 }  // namespace
 
@@ -140,6 +148,12 @@ struct FaultServer::Impl : std::enable_shared_from_this<FaultServer::Impl> {
     const std::string_view name = target.substr(1, slash == std::string_view::npos ? std::string_view::npos : slash - 1);
     const std::string_view rest = slash == std::string_view::npos ? std::string_view{} : target.substr(slash);
     auto it = by_name.find(name);
+    if (const std::optional<model::ProviderApi> api = gateway_api(target); it == by_name.end() && api) {
+      r.api = *api;
+      r.by_model = req.method() == http::verb::post;
+      if (!r.by_model) r.immediate = invalid_request(r.api, 405, "Method not allowed: use POST");
+      return r;
+    }
     if (it == by_name.end()) {
       r.immediate = invalid_request(r.api, 404, "Invalid URL: no provider named '" + std::string(name) + "' here");
       return r;
@@ -161,10 +175,27 @@ struct FaultServer::Impl : std::enable_shared_from_this<FaultServer::Impl> {
     return r;
   }
 
+  // A gateway request's provider: the one its `model` names, if it speaks the route's API.
+  void pick_by_model(Route& r, const WireRequest& w) {
+    auto it = by_name.find(w.chat.model);
+    if (it == by_name.end() || players[it->second]->api() != r.api) {
+      r.immediate = invalid_request(r.api, 404, "The model '" + w.chat.model + "' does not exist here: name a provider of the " +
+                                                    std::string(to_string(r.api)) + " API");
+      return;
+    }
+    r.player = players[it->second].get();
+  }
+
   Reply reply_to(const http::request<http::string_body>& req) {
     Route r = route(req);
+    std::optional<WireRequest> parsed;
+    if (r.by_model) {
+      parsed = parse_wire_request(r.api, req.body());
+      if (parsed->error.empty()) pick_by_model(r, *parsed);
+      else r.immediate = invalid_request(r.api, 400, parsed->error);
+    }
     if (r.player) {
-      WireRequest w = parse_wire_request(r.api, req.body());
+      WireRequest w = parsed ? std::move(*parsed) : parse_wire_request(r.api, req.body());
       if (w.error.empty()) {
         const auto unix_now = std::chrono::duration_cast<std::chrono::seconds>(
             std::chrono::system_clock::now().time_since_epoch());

@@ -10,6 +10,9 @@
 // Routes: every provider gets the path prefix `/<provider name>`. A provider with `api:
 // openai` answers `POST /<name>/v1/chat/completions`; one with `api: anthropic` answers
 // `POST /<name>/v1/messages`. `stream: true` gets SSE. Error bodies follow the provider's api.
+// Gateway routes, as an LLM gateway serves many models at one base URL: `POST
+// /v1/chat/completions` and `POST /v1/messages` (when no provider is named "v1") go to the
+// provider the request's `model` names, if it speaks that API (else 404 in the API's shape).
 // Anything else is 404 (405 for a method other than POST) in that shape.
 // Base URLs are what each API's official SDK takes: `http://HOST:PORT/<name>/v1` for OpenAI
 // (`baseURL` / OPENAI_BASE_URL), `http://HOST:PORT/<name>` for Anthropic.
