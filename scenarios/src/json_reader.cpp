@@ -76,6 +76,22 @@ std::optional<std::string> read_string(Ctx& ctx, const Json& v, const std::strin
   return s;
 }
 
+std::optional<std::string> read_name(Ctx& ctx, const Json& v, const std::string& ptr) {
+  std::optional<std::string> s = read_string(ctx, v, ptr, true);
+  if (s && s->size() > limits::kMaxNameBytes) {
+    ctx.error(ptr, "expected a name of at most " + std::to_string(limits::kMaxNameBytes) + " bytes, found " +
+                       std::to_string(s->size()) + " bytes (" + q(*s) + ")");
+    return std::nullopt;
+  }
+  return s;
+}
+
+bool within_count(Ctx& ctx, const std::string& ptr, std::size_t size, std::int64_t max, std::string_view what) {
+  if (size <= static_cast<std::uint64_t>(max)) return true;
+  ctx.error(ptr, "expected at most " + std::to_string(max) + " " + std::string(what) + ", found " + std::to_string(size));
+  return false;
+}
+
 std::optional<bool> read_bool(Ctx& ctx, const Json& v, const std::string& ptr) {
   if (!v.is_boolean()) {
     ctx.expected(ptr, "true or false", v);
@@ -151,6 +167,10 @@ std::optional<Duration> read_duration(Ctx& ctx, const Json& v, const std::string
     ctx.expected(ptr, "a duration > 0", v);
     return std::nullopt;
   }
+  if (*d > limits::kMaxDuration) {
+    ctx.expected(ptr, "a duration <= " + format_duration(limits::kMaxDuration) + " (keel's bound for every duration)", v);
+    return std::nullopt;
+  }
   return d;
 }
 
@@ -160,6 +180,13 @@ const Json::array_t* read_array(Ctx& ctx, const Json& v, const std::string& ptr,
     return nullptr;
   }
   return &v.get_ref<const Json::array_t&>();
+}
+
+const Json::array_t* read_list(Ctx& ctx, const Json& v, const std::string& ptr, std::string_view what, std::int64_t max,
+                               std::string_view elements) {
+  const Json::array_t* arr = read_array(ctx, v, ptr, what);
+  if (arr && !within_count(ctx, ptr, arr->size(), max, elements)) return nullptr;
+  return arr;
 }
 
 Obj::Obj(Ctx& ctx, const Json& v, std::string ptr, std::initializer_list<std::string_view> allowed, std::string_view what)

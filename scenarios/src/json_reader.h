@@ -30,6 +30,7 @@
 #include <nlohmann/json.hpp>
 
 #include "keel/core/time.h"
+#include "keel/scenarios/limits.h"
 #include "keel/scenarios/loader.h"
 
 namespace keel::scenarios::detail {
@@ -82,9 +83,19 @@ std::string_view closest(std::string_view word, const Names& candidates) {
   return best;
 }
 
+// Messages quote at most 60 bytes of a found string (q); pointers and messages are cut at these
+// sizes so that a 10 MB key is not echoed whole. Every pointer of a valid document is shorter
+// (names are at most limits::kMaxNameBytes), so only pointers to wrong keys are ever cut.
+inline constexpr std::size_t kMaxPointerShown = 320;
+inline constexpr std::size_t kMaxMessageShown = 1000;
+
 struct Ctx {
   std::vector<ValidationError> errors;
-  void error(std::string ptr, std::string msg) { errors.push_back({std::move(ptr), std::move(msg)}); }
+  void error(std::string ptr, std::string msg) {
+    if (ptr.size() > kMaxPointerShown) ptr = clip(ptr, kMaxPointerShown);
+    if (msg.size() > kMaxMessageShown) msg = clip(msg, kMaxMessageShown);
+    errors.push_back({std::move(ptr), std::move(msg)});
+  }
   void expected(const std::string& ptr, std::string_view what, const Json& v) {
     error(ptr, "expected " + std::string(what) + ", found " + found(v));
   }
@@ -93,6 +104,10 @@ struct Ctx {
 // ---- scalar readers: nullopt (and one error) when the value does not fit ------------------
 
 std::optional<std::string> read_string(Ctx& ctx, const Json& v, const std::string& ptr, bool non_empty = false);
+// A name or id: a non-empty string of at most limits::kMaxNameBytes bytes.
+std::optional<std::string> read_name(Ctx& ctx, const Json& v, const std::string& ptr);
+// True if `size` <= `max`; otherwise reports "expected at most <max> <what>, found <size>".
+bool within_count(Ctx& ctx, const std::string& ptr, std::size_t size, std::int64_t max, std::string_view what);
 std::optional<bool> read_bool(Ctx& ctx, const Json& v, const std::string& ptr);
 // Integers: JSON integers, or numbers with no fractional part (3.0), within [lo, hi].
 std::optional<std::int64_t> read_int(Ctx& ctx, const Json& v, const std::string& ptr, std::int64_t lo,
@@ -104,10 +119,18 @@ std::optional<double> read_number(Ctx& ctx, const Json& v, const std::string& pt
 inline bool unit_interval(double x) { return x >= 0.0 && x <= 1.0; }
 inline bool open_unit_interval(double x) { return x > 0.0 && x <= 1.0; }
 inline bool positive(double x) { return x > 0.0; }
+// (0, max]: "a number > 0 and <= max" checks for read_number.
+inline auto positive_up_to(double max) {
+  return [max](double x) { return x > 0.0 && x <= max; };
+}
 
 enum class DurMin { zero, positive };
+// A duration in [0 or > 0, limits::kMaxDuration].
 std::optional<Duration> read_duration(Ctx& ctx, const Json& v, const std::string& ptr, DurMin min = DurMin::zero);
 const Json::array_t* read_array(Ctx& ctx, const Json& v, const std::string& ptr, std::string_view what = "an array");
+// read_array, and nullptr after reporting more than `max` elements ("at most 100 providers").
+const Json::array_t* read_list(Ctx& ctx, const Json& v, const std::string& ptr, std::string_view what, std::int64_t max,
+                               std::string_view elements);
 
 // "expected one of "a", "b", found "c" (did you mean "a"?)".
 template <class Names>

@@ -4,9 +4,9 @@
 #include "keel/scenarios/loader.h"
 
 #include <algorithm>
+#include <array>
 #include <fstream>
 #include <set>
-#include <sstream>
 #include <utility>
 
 #include "keel/scenarios/duration.h"
@@ -34,7 +34,7 @@ void read_provider(Ctx& ctx, const Json& v, const std::string& ptr, Provider& p,
   named = false;
   if (!o.ok()) return;
   if (const Json* n = o.require("name")) {
-    if (auto s = read_string(ctx, *n, o.at("name"), true)) {
+    if (auto s = read_name(ctx, *n, o.at("name"))) {
       if (*s == kEveryProvider || is_tool_target(*s)) {
         ctx.expected(o.at("name"), "a provider name other than \"*\" and not starting with \"tool:\"", *n);
       } else {
@@ -44,15 +44,19 @@ void read_provider(Ctx& ctx, const Json& v, const std::string& ptr, Provider& p,
     }
   }
   put(p.api, o.opt("api", [&](const Json& x, const std::string& at) { return read_enum<Api>(ctx, x, at, kApiNames); }));
-  put(p.context_window, o.opt("context_window", [&](const Json& x, const std::string& at) { return read_int(ctx, x, at, 1); }));
+  put(p.context_window, o.opt("context_window", [&](const Json& x, const std::string& at) { return read_int(ctx, x, at, 1, limits::kMaxContextWindow); }));
   put(p.latency, o.opt("latency", [&](const Json& x, const std::string& at) { return read_latency(ctx, x, at); }));
-  put(p.output_tokens, o.opt("output_tokens", [&](const Json& x, const std::string& at) { return read_int(ctx, x, at, 0); }));
+  put(p.output_tokens, o.opt("output_tokens", [&](const Json& x, const std::string& at) { return read_int(ctx, x, at, 0, limits::kMaxOutputTokens); }));
   if (const Json* l = o.get("limits")) {
     Obj lo(ctx, *l, o.at("limits"), {"requests_per_minute", "tokens_per_minute"});
     if (lo.ok()) {
       ProviderLimits lim;
-      lim.requests_per_minute = lo.opt("requests_per_minute", [&](const Json& x, const std::string& at) { return read_int(ctx, x, at, 1); });
-      lim.tokens_per_minute = lo.opt("tokens_per_minute", [&](const Json& x, const std::string& at) { return read_int(ctx, x, at, 1); });
+      lim.requests_per_minute = lo.opt("requests_per_minute", [&](const Json& x, const std::string& at) {
+        return read_int(ctx, x, at, 1, limits::kMaxRequestsPerMinute);
+      });
+      lim.tokens_per_minute = lo.opt("tokens_per_minute", [&](const Json& x, const std::string& at) {
+        return read_int(ctx, x, at, 1, limits::kMaxTokensPerMinute);
+      });
       p.limits = lim;
     }
   }
@@ -65,7 +69,7 @@ void read_tool(Ctx& ctx, const Json& v, const std::string& ptr, Tool& t, bool& n
   named = false;
   if (!o.ok()) return;
   if (const Json* n = o.require("name")) {
-    if (auto s = read_string(ctx, *n, o.at("name"), true)) {
+    if (auto s = read_name(ctx, *n, o.at("name"))) {
       t.name = *s;
       named = true;
     }
@@ -87,13 +91,13 @@ void read_fault(Ctx& ctx, const Names& names, const Json& v, const std::string& 
       target_ok = true;
       if (is_tool_target(*s)) {
         if (names.tools_complete && !names.is_tool(tool_name_of(*s))) {
-          ctx.error(o.at("target"), "unknown tool " + q(tool_name_of(*s)) + " in target " + q(*s) + " (tools " +
-                                        list_names(names.tools) + ")");
+          ctx.error(o.at("target"), "unknown tool " + q(tool_name_of(*s)) + " in target " + q(*s) + " (" +
+                                        list_names(names.tools, "tools") + ")");
         }
       } else if (*s != kEveryProvider) {
         if (names.providers_complete && !names.is_provider(*s)) {
-          std::string msg = "expected a provider name, \"tool:<name>\" or \"*\", found unknown " + q(*s) + " (providers " +
-                            list_names(names.providers) + ")";
+          std::string msg = "expected a provider name, \"tool:<name>\" or \"*\", found unknown " + q(*s) + " (" +
+                            list_names(names.providers, "providers") + ")";
           if (names.is_tool(*s)) msg += "; for the tool write \"tool:" + clip(*s) + "\"";
           ctx.error(o.at("target"), std::move(msg));
         }
@@ -135,11 +139,11 @@ void read_fault(Ctx& ctx, const Names& names, const Json& v, const std::string& 
     return read_number(ctx, x, at, "a probability in 0..1", unit_interval);
   }));
   f.every_nth = o.opt("every_nth", [&](const Json& x, const std::string& at) -> std::optional<std::uint64_t> {
-    auto n = read_int(ctx, x, at, 1);
+    auto n = read_int(ctx, x, at, 1, limits::kMaxFaultCount);
     return n ? std::optional<std::uint64_t>(static_cast<std::uint64_t>(*n)) : std::nullopt;
   });
   f.first_n = o.opt("first_n", [&](const Json& x, const std::string& at) -> std::optional<std::uint64_t> {
-    auto n = read_int(ctx, x, at, 1);
+    auto n = read_int(ctx, x, at, 1, limits::kMaxFaultCount);
     return n ? std::optional<std::uint64_t>(static_cast<std::uint64_t>(*n)) : std::nullopt;
   });
 
@@ -184,6 +188,14 @@ void read_fault(Ctx& ctx, const Names& names, const Json& v, const std::string& 
   }
 }
 
+// A window that opens at or after the horizon never applies: almost surely a unit mistake.
+void check_before_horizon(Ctx& ctx, const Json& v, const std::string& ptr, const Fault& f, Duration horizon) {
+  const auto from = v.is_object() ? v.find("from") : v.end();
+  if (!v.is_object() || from == v.end() || f.from < horizon) return;
+  ctx.error(join(ptr, "from"), "expected a start before the horizon (" + q(format_duration(horizon)) +
+                                   "): this fault would never apply, found " + found(*from));
+}
+
 // ---- expect ---------------------------------------------------------------------------------
 
 // An object keyed by provider/tool names; `read` reads one value.
@@ -212,10 +224,10 @@ Expect read_expect(Ctx& ctx, const Names& names, const Json& v, const std::strin
   Expect e;
   Obj o(ctx, v, ptr, {"success_rate_min", "tasks_failed_max", "latency", "calls", "retries_max", "fallbacks_min", "fallbacks_max",
                       "breaker", "summarizations_min", "summarizations_max", "tool_executions", "max_prompt_tokens_sent",
-                      "finished_before", "truncated_answers_max"});
+                      "finished_before", "recovery", "truncated_answers_max"});
   if (!o.ok()) return e;
   auto count = [&](const Obj& obj, std::string_view key) {
-    return obj.opt(key, [&](const Json& x, const std::string& at) { return read_int(ctx, x, at, 0); });
+    return obj.opt(key, [&](const Json& x, const std::string& at) { return read_int(ctx, x, at, 0, limits::kMaxExpectCount); });
   };
   auto dur = [&](const Obj& obj, std::string_view key) {
     return obj.opt(key, [&](const Json& x, const std::string& at) { return read_duration(ctx, x, at); });
@@ -268,10 +280,16 @@ Expect read_expect(Ctx& ctx, const Names& names, const Json& v, const std::strin
   }
   if (const Json* m = o.get("max_prompt_tokens_sent")) {
     e.max_prompt_tokens_sent = read_keyed<std::int64_t>(ctx, *m, o.at("max_prompt_tokens_sent"), "provider", provider_key,
-                                                        [&](const Json& x, const std::string& p) { return read_int(ctx, x, p, 0); });
+                                                        [&](const Json& x, const std::string& p) {
+                                                          return read_int(ctx, x, p, 0, limits::kMaxContextWindow);
+                                                        });
   }
   e.finished_before = dur(o, "finished_before");
   e.truncated_answers_max = count(o, "truncated_answers_max");
+  if (const Json* r = o.get("recovery")) {
+    Obj ro(ctx, *r, o.at("recovery"), {"detect_max", "restore_max", "back_on_primary_max"});
+    if (ro.ok()) e.recovery = RecoveryExpect{dur(ro, "detect_max"), dur(ro, "restore_max"), dur(ro, "back_on_primary_max")};
+  }
   return e;
 }
 
@@ -300,15 +318,19 @@ void read_scenario(Ctx& ctx, const Json& doc, Scenario& s) {
       ctx.error(o.at("keel_scenario"), "expected the format version 1 (the only version this keel reads), found " + found(*v));
     }
   }
-  if (const Json* v = o.require("name")) put(s.name, read_string(ctx, *v, o.at("name"), true));
-  if (const Json* v = o.get("description")) put(s.description, read_string(ctx, *v, o.at("description")));
+  if (const Json* v = o.require("name")) put(s.name, read_name(ctx, *v, o.at("name")));
+  if (const Json* v = o.get("description")) {
+    if (auto d = read_string(ctx, *v, o.at("description"))) {
+      if (within_count(ctx, o.at("description"), d->size(), limits::kMaxDescriptionBytes, "bytes")) s.description = std::move(*d);
+    }
+  }
   if (const Json* v = o.get("seed")) put(s.seed, read_u64(ctx, *v, o.at("seed")));
   if (const Json* v = o.get("horizon")) put(s.horizon, read_duration(ctx, *v, o.at("horizon"), DurMin::positive));
 
   Names names;
   if (const Json* v = o.require("providers")) {
     const std::string p = o.at("providers");
-    if (const Json::array_t* arr = read_array(ctx, *v, p, "a non-empty array of providers")) {
+    if (const Json::array_t* arr = read_list(ctx, *v, p, "a non-empty array of providers", limits::kMaxProviders, "providers")) {
       if (arr->empty()) ctx.expected(p, "a non-empty array of providers", *v);
       UniqueNames unique("provider name");
       s.providers.resize(arr->size());
@@ -320,6 +342,7 @@ void read_scenario(Ctx& ctx, const Json& doc, Scenario& s) {
         } else if (unique.add(ctx, s.providers[i].name, join(join(p, i), "name"))) {
           names.providers.push_back(s.providers[i].name);
         }
+        names.max_output_tokens = std::max(names.max_output_tokens, s.providers[i].output_tokens);
       }
     } else {
       names.providers_complete = false;
@@ -329,7 +352,7 @@ void read_scenario(Ctx& ctx, const Json& doc, Scenario& s) {
   }
   if (const Json* v = o.get("tools")) {
     const std::string p = o.at("tools");
-    if (const Json::array_t* arr = read_array(ctx, *v, p, "an array of tools")) {
+    if (const Json::array_t* arr = read_list(ctx, *v, p, "an array of tools", limits::kMaxTools, "tools")) {
       UniqueNames unique("tool name");
       s.tools.resize(arr->size());
       for (std::size_t i = 0; i < arr->size(); ++i) {
@@ -347,9 +370,12 @@ void read_scenario(Ctx& ctx, const Json& doc, Scenario& s) {
   }
   if (const Json* v = o.get("faults")) {
     const std::string p = o.at("faults");
-    if (const Json::array_t* arr = read_array(ctx, *v, p, "an array of faults")) {
+    if (const Json::array_t* arr = read_list(ctx, *v, p, "an array of faults", limits::kMaxFaults, "faults")) {
       s.faults.resize(arr->size());
-      for (std::size_t i = 0; i < arr->size(); ++i) read_fault(ctx, names, (*arr)[i], join(p, i), s.faults[i]);
+      for (std::size_t i = 0; i < arr->size(); ++i) {
+        read_fault(ctx, names, (*arr)[i], join(p, i), s.faults[i]);
+        check_before_horizon(ctx, (*arr)[i], join(p, i), s.faults[i], s.horizon);
+      }
     }
   }
   if (const Json* v = o.get("runtime")) s.runtime = read_runtime(ctx, names, *v, o.at("runtime"));
@@ -374,10 +400,13 @@ void line_column(std::string_view text, std::size_t byte, int& line, int& column
   }
 }
 
-// Finds repeated keys in one object (the DOM parser silently keeps the last one).
-class DuplicateKeys final : public nlohmann::json_sax<Json> {
+// Finds repeated keys in one object (the DOM parser silently keeps the last one) and stops at
+// the first array or object nested deeper than limits::kMaxNesting (nothing recursive ever
+// sees a deeper document). Iterative, like nlohmann's SAX parser that drives it.
+class StructureCheck final : public nlohmann::json_sax<Json> {
  public:
-  explicit DuplicateKeys(Ctx& ctx) : ctx_(ctx) {}
+  explicit StructureCheck(Ctx& ctx) : ctx_(ctx) {}
+  bool too_deep() const noexcept { return too_deep_; }
 
   bool null() override { return value(); }
   bool boolean(bool) override { return value(); }
@@ -386,10 +415,7 @@ class DuplicateKeys final : public nlohmann::json_sax<Json> {
   bool number_float(number_float_t, const string_t&) override { return value(); }
   bool string(string_t&) override { return value(); }
   bool binary(binary_t&) override { return value(); }
-  bool start_object(std::size_t) override {
-    stack_.push_back(Frame{true, {}, {}, 0});
-    return true;
-  }
+  bool start_object(std::size_t) override { return open(true); }
   bool key(string_t& k) override {
     Frame& f = stack_.back();
     f.key = k;
@@ -400,10 +426,7 @@ class DuplicateKeys final : public nlohmann::json_sax<Json> {
     stack_.pop_back();
     return value();
   }
-  bool start_array(std::size_t) override {
-    stack_.push_back(Frame{false, {}, {}, 0});
-    return true;
-  }
+  bool start_array(std::size_t) override { return open(false); }
   bool end_array() override {
     stack_.pop_back();
     return value();
@@ -421,6 +444,16 @@ class DuplicateKeys final : public nlohmann::json_sax<Json> {
     if (!stack_.empty() && !stack_.back().object) ++stack_.back().index;
     return true;
   }
+  bool open(bool object) {
+    if (stack_.size() >= static_cast<std::size_t>(limits::kMaxNesting)) {
+      too_deep_ = true;
+      ctx_.error(pointer(), "expected at most " + std::to_string(limits::kMaxNesting) +
+                                " levels of nested arrays and objects (a scenario needs 6), found more here");
+      return false;
+    }
+    stack_.push_back(Frame{object, {}, {}, 0});
+    return true;
+  }
   std::string pointer() const {
     std::string p;
     for (const Frame& f : stack_) p = f.object ? join(p, f.key) : join(p, f.index);
@@ -429,6 +462,7 @@ class DuplicateKeys final : public nlohmann::json_sax<Json> {
 
   Ctx& ctx_;
   std::vector<Frame> stack_;
+  bool too_deep_ = false;
 };
 
 LoadResult finish(Ctx& ctx, Scenario&& s, std::string_view source) {
@@ -440,6 +474,10 @@ LoadResult finish(Ctx& ctx, Scenario&& s, std::string_view source) {
     r.errors = std::move(ctx.errors);
   }
   return r;
+}
+
+std::string too_large() {
+  return "expected a scenario of at most " + std::to_string(limits::kMaxFileBytes) + " bytes (8 MiB), found more";
 }
 
 LoadResult internal_failure(std::string_view source, const char* what) {
@@ -481,6 +519,15 @@ LoadResult load_scenario_json(const nlohmann::ordered_json& document, std::strin
 LoadResult load_scenario(std::string_view json_text, std::string_view source_name) {
   try {
     Ctx ctx;
+    if (json_text.size() > limits::kMaxFileBytes) {
+      ctx.error("", too_large());
+      return finish(ctx, Scenario{}, source_name);
+    }
+    // Depth and duplicate keys first: the DOM is built only from a document of bounded depth.
+    Ctx structure;
+    StructureCheck check(structure);
+    Json::sax_parse(json_text.begin(), json_text.end(), &check);
+    if (check.too_deep()) return finish(structure, Scenario{}, source_name);
     Json doc;
     try {
       doc = Json::parse(json_text.begin(), json_text.end());
@@ -490,12 +537,11 @@ LoadResult load_scenario(std::string_view json_text, std::string_view source_nam
       std::string what = e.what();
       // "[json.exception.parse_error.101] parse error at line 1, column 2: syntax error ..."
       if (auto pos = what.find(": "); pos != std::string::npos && what.find("column") < pos) what = what.substr(pos + 2);
-      err.message = "invalid JSON: " + what;
+      err.message = clip("invalid JSON: " + what, kMaxMessageShown);
       ctx.errors.push_back(std::move(err));
       return finish(ctx, Scenario{}, source_name);
     }
-    DuplicateKeys dup(ctx);
-    Json::sax_parse(json_text.begin(), json_text.end(), &dup);
+    ctx.errors = std::move(structure.errors);
     Scenario s;
     read_scenario(ctx, doc, s);
     return finish(ctx, std::move(s), source_name);
@@ -513,15 +559,20 @@ LoadResult load_scenario_file(const std::filesystem::path& path) {
     r.errors.push_back({"", "cannot open the file"});
     return r;
   }
-  std::ostringstream text;
-  text << in.rdbuf();
+  // At most one byte over the bound is read, whatever the file is (a pipe has no size).
+  std::string text;
+  std::array<char, 64 * 1024> buf{};
+  while (in && text.size() <= limits::kMaxFileBytes) {
+    in.read(buf.data(), buf.size());
+    text.append(buf.data(), static_cast<std::size_t>(in.gcount()));
+  }
   if (in.bad()) {
     LoadResult r;
     r.source = source;
     r.errors.push_back({"", "cannot read the file"});
     return r;
   }
-  return load_scenario(text.str(), source);
+  return load_scenario(text, source);
 }
 
 }  // namespace keel::scenarios

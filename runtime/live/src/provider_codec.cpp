@@ -162,7 +162,7 @@ Result<ChatResponse> decode_openai(std::string_view text, int status) {
   ScratchDocument scratch;
   JsonDocument& doc = scratch.doc;
   if (!doc.parse(text) || !doc.root().is_object()) return malformed("response body is not a JSON object");
-  if (auto e = error_object(ProviderApi::openai, doc, text, status)) return *e;
+  if (auto e = error_object(ProviderApi::openai, doc, text, status, std::string_view::npos)) return *e;
   const JsonValue* choices = member(doc, doc.root(), "choices");
   if (!choices || !choices->is_array() || choices->size == 0) return malformed("response has no choices");
   const JsonValue& choice = *doc.first(*choices);
@@ -312,7 +312,7 @@ Result<ChatResponse> decode_anthropic(std::string_view text, int status) {
   ScratchDocument scratch;
   JsonDocument& doc = scratch.doc;
   if (!doc.parse(text) || !doc.root().is_object()) return malformed("response body is not a JSON object");
-  if (auto e = error_object(ProviderApi::anthropic, doc, text, status)) return *e;
+  if (auto e = error_object(ProviderApi::anthropic, doc, text, status, std::string_view::npos)) return *e;
   const JsonValue* content = member(doc, doc.root(), "content");
   if (!content || !content->is_array()) return malformed("response has no content array");
   ChatResponse r;

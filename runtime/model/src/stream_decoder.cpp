@@ -25,10 +25,11 @@ FinishReason anthropic_finish(std::string_view r) noexcept {
   return FinishReason::other;
 }
 
-std::optional<Error> error_object(ProviderApi api, const JsonDocument& doc, std::string_view text, int status) {
+std::optional<Error> error_object(ProviderApi api, const JsonDocument& doc, std::string_view text, int status,
+                                  std::size_t max_message_bytes) {
   const JsonValue* err = doc.member(doc.root(), "error");
   if (!err || !err->is_object()) return std::nullopt;
-  return classify_failure(api, "", HttpFailure{.status = status, .body = text});
+  return classify_failure(api, "", HttpFailure{.status = status, .body = text, .max_message_bytes = max_message_bytes});
 }
 
 }  // namespace wire

@@ -22,6 +22,7 @@
 
 #include "keel/core/error.h"
 #include "keel/core/json_document.h"
+#include "keel/model/classify.h"
 #include "keel/model/message.h"
 #include "keel/model/transport.h"
 
@@ -47,8 +48,11 @@ inline int int_or(const JsonDocument& doc, const JsonValue& obj, std::string_vie
 FinishReason openai_finish(std::string_view reason) noexcept;
 FinishReason anthropic_finish(std::string_view reason) noexcept;
 
-// A body (or stream event) whose root has an `error` object: its classified Error.
-std::optional<Error> error_object(ProviderApi api, const JsonDocument& doc, std::string_view text, int status);
+// A body (or stream event) whose root has an `error` object: its classified Error, the message
+// cut to `max_message_bytes` (the live whole-body path passes npos: its transport scrubs the
+// API key out of the message before cutting it, so a cut can never leave half a key).
+std::optional<Error> error_object(ProviderApi api, const JsonDocument& doc, std::string_view text, int status,
+                                  std::size_t max_message_bytes = kMaxErrorMessageBytes);
 
 inline Error malformed(std::string what) { return Error{ErrorCode::malformed_response, std::move(what)}; }
 
