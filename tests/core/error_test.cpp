@@ -21,7 +21,7 @@ TEST(ErrorCodeTest, NamesRoundTripForEveryCode) {
     EXPECT_FALSE(info.why.empty()) << info.name;
     EXPECT_TRUE(names.insert(info.name).second) << "duplicate " << info.name;
   }
-  EXPECT_EQ(kErrorCodes.size(), 17u);
+  EXPECT_EQ(kErrorCodes.size(), 18u);  // v1.1 added content_filter
 }
 
 TEST(ErrorCodeTest, ScenarioFormatNamesAreExact) {

@@ -483,7 +483,10 @@ TEST_F(HttpTransport, GarbledHttpAndOversizedBodiesAreMalformedResponses) {
 
 
 TEST_F(HttpTransport, EventStreamContentTypeIsMatchedWithoutCaseAndWithParameters) {
-  const std::string events = "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"ok\"}}]}\n\ndata: [DONE]\n\n";
+  // A complete stream: its finish reason, then the sentinel.
+  const std::string events =
+      "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"ok\"}}]}\n\n"
+      "data: {\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\ndata: [DONE]\n\n";
   for (std::string_view type : {"Text/Event-Stream; charset=utf-8", "text/event-stream;charset=UTF-8", " TEXT/EVENT-STREAM "}) {
     LoopbackServer server{[&](ServerConnection& c, const Request&) {
       return c.write("HTTP/1.1 200 OK\r\ncontent-type: " + std::string(type) + "\r\ntransfer-encoding: chunked\r\n\r\n") &&

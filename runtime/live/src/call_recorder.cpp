@@ -22,19 +22,31 @@ class RecordingTransport final : public model::ModelTransport {
     const Deadline deadline = co_await this_task::deadline();
     const std::size_t index = recorder_.begin(inner_.info().name, sched.now());
     Result<model::ChatResponse> r = co_await inner_.complete(std::move(request));
-    std::optional<Error> error;
-    if (!r) {
-      error = r.error();
-      // Cancelled because its deadline passed: the runtime counted a timeout, so do we.
-      if (error->code == ErrorCode::cancelled && deadline.passed(sched.now())) {
-        error = Error{ErrorCode::timeout, "abandoned at its deadline"}.with_provider(inner_.info().name);
-      }
-    }
-    recorder_.end(index, sched.now(), std::move(error));
+    recorder_.end(index, sched.now(), outcome(r ? std::nullopt : std::optional<Error>(r.error()), deadline, sched.now()));
     co_return r;
   }
 
+  // A streamed attempt: recorded as the transport saw it (the body ended cleanly, or how it
+  // failed). An answer the ModelManager then refuses as incomplete shows as ok here and as
+  // the call's error.
+  Task<Status> stream(model::ChatRequest request, model::StreamSink& sink) override {
+    Scheduler& sched = co_await this_task::scheduler();
+    const Deadline deadline = co_await this_task::deadline();
+    const std::size_t index = recorder_.begin(inner_.info().name, sched.now());
+    Status s = co_await inner_.stream(std::move(request), sink);
+    recorder_.end(index, sched.now(), outcome(s ? std::nullopt : std::optional<Error>(s.error()), deadline, sched.now()));
+    co_return s;
+  }
+
  private:
+  // Cancelled because its deadline passed: the runtime counted a timeout, so do we.
+  std::optional<Error> outcome(std::optional<Error> error, const Deadline& deadline, TimePoint now) const {
+    if (error && error->code == ErrorCode::cancelled && deadline.passed(now)) {
+      return Error{ErrorCode::timeout, "abandoned at its deadline"}.with_provider(inner_.info().name);
+    }
+    return error;
+  }
+
   AttemptRecorder& recorder_;
   model::ModelTransport& inner_;
 };

@@ -7,7 +7,8 @@
 //
 // Contract:
 //  - AttemptRecorder::wrap(t) returns a transport that forwards to `t` and appends one
-//    AttemptRecord per `complete` call (a request that reached the transport): its model (the
+//    AttemptRecord per `complete` or `stream` call (a request that reached the transport; a
+//    stream is recorded as the transport saw its body end): its model (the
 //    transport's name), start and duration (from the recorder's origin, on the awaiting
 //    task's scheduler) and its end: answered, or its Error. An attempt abandoned at its
 //    deadline (the runtime's attempt, call or first-token/idle timeout cancelled it) is
