@@ -17,7 +17,7 @@
 #include "keel/faults/fault_spec.h"
 #include "keel/scenarios/duration.h"
 #include "keel/scenarios/loader.h"
-#include "keel/scenarios/presets.h"
+#include "keel/scenarios/resolve_runtime.h"
 #include "keel/scenarios/runner.h"
 #include "keel/scenarios/to_json.h"
 #include "replay.h"

@@ -15,7 +15,7 @@
 #include "keel/faults/fault_plan.h"
 #include "keel/model/model_manager.h"
 #include "keel/model/token_counter.h"
-#include "keel/scenarios/presets.h"
+#include "keel/scenarios/resolve_runtime.h"
 #include "keel/scenarios/run_environment.h"
 #include "keel/scenarios/time_scale.h"
 #include "keel/sim/mock_provider.h"

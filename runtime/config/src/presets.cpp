@@ -1,45 +1,94 @@
-#include "keel/scenarios/presets.h"
+// keel's presets (presets.h): the one place each value is defined, with its reason. The
+// reasoning is LLM traffic: few requests per second per model, each taking seconds, billed
+// per token — not the high-rate RPC traffic resilience4j's and Polly's defaults were chosen
+// for. scenarios/FORMAT.md ("keel_default preset") tabulates the same values for readers.
+#include "keel/config/presets.h"
 
-namespace keel::scenarios {
+namespace keel::config {
 
 using namespace std::chrono_literals;
 
 namespace {
 
-RuntimeConfig keel_default() {
-  RuntimeConfig c;
-  model::ModelManagerConfig& m = c.manager;
-  m.scheduling = model::Scheduling::always_first;
-  m.fallback_on_error = true;
+void keel_default_retry(model::ModelManagerConfig& m) {
+  // 3 tries per model: the OpenAI SDKs' 2 retries; after 3 the next model is the better bet.
   m.retry.max_attempts = 3;
+  // The OpenAI SDKs' schedule 0.5 s * 2^n capped at 8 s, with full jitter (not the SDKs'
+  // 25 %): many agents share one provider and fail together; full jitter spreads the herd.
   m.retry.backoff = {.base = 500ms, .max = 8s, .multiplier = 2.0, .jitter = policy::Jitter::full};
+  // The SDKs' rule in keel's codes: rate_limited, server_error, timeout, network,
+  // malformed_response. Never quota/auth/invalid_request/context_overflow/circuit_open.
   m.retry.retryable = policy::RetryCodeSet::retryable_codes();
+  // The provider knows when capacity returns; a longer wait than 60 s (the Node SDK's limit)
+  // is not taken: the model counts as failed and the call falls back.
   m.retry.honor_retry_after = true;
   m.retry.max_retry_after = 60s;
+  // gRPC A6 throttling, one bucket per model. gRPC's example has 10 tokens for one channel; a
+  // model here is shared by every agent of the process, so a short burst is still retried
+  // (up to 49 retries with no success), a storm is not.
   m.budget = policy::RetryBudgetConfig{.max_tokens = 100, .token_ratio = 0.1};
-  m.breaker = policy::CircuitBreakerConfig{.window = policy::WindowKind::count,
-                                           .size = 20,
-                                           .failure_rate = 0.5,
-                                           .min_calls = 10,
-                                           .open_for = 30s,
-                                           .open_growth = 2.0,
-                                           .max_open_for = 5min,
-                                           .half_open_calls = 3,
-                                           .max_half_open_wait = 2min};
+}
+
+void keel_default_breaker(model::ModelManagerConfig& m) {
+  m.breaker = policy::CircuitBreakerConfig{
+      // At LLM rates resilience4j's 100-call window takes minutes to fill; 20 calls is about
+      // one busy minute of one model (LiteLLM's per-deployment minute).
+      .window = policy::WindowKind::count,
+      .size = 20,
+      // resilience4j's and LiteLLM's threshold; Polly's 0.1 trips on the ordinary 429/5xx
+      // background of LLM APIs.
+      .failure_rate = 0.5,
+      // Half the window: a real outage opens it within seconds, 2 or 3 unlucky calls never do.
+      .min_calls = 10,
+      // Between Polly's 5 s (flaps during a provider incident) and resilience4j's 60 s;
+      // doubling per consecutive open (capped at 5 min) so a long outage is probed less often.
+      .open_for = 30s,
+      .open_growth = 2.0,
+      .max_open_for = 5min,
+      // Each probe is a real, billed, seconds-long request: 3 successes are enough evidence.
+      .half_open_calls = 3,
+      // A probe that never returns must not leave the breaker half-open forever.
+      .max_half_open_wait = 2min};
   // A 429 is the provider asking for time (retry-after, budget and rate limits handle it), not
   // a sign it is broken: counting it would open the breaker on a burst and refuse the very
   // retries the retry-after schedules.
   m.breaker->counts_as_failure.set(ErrorCode::rate_limited, policy::BreakerCodeClass::non_failure);
+}
+
+}  // namespace
+
+RuntimeConfig keel_default() {
+  RuntimeConfig c;
+  model::ModelManagerConfig& m = c.manager;
+  // The chain is an order of preference; the others are fallbacks (CAMEL's default too).
+  m.scheduling = model::Scheduling::always_first;
+  // A model that spent its attempts should not fail the step while another can answer.
+  m.fallback_on_error = true;
+  keel_default_retry(m);
+  keel_default_breaker(m);
+  // The SDKs' 600 s is useless inside an agent loop; a non-streamed answer takes 1-20 s, so
+  // 30 s lets a long answer finish and catches a hang early enough to retry or fall back.
   m.attempt_timeout = 30s;
+  // Three 30 s attempts with their backoff (about 92 s) still leave room for a fallback.
   m.call_timeout = 120s;
+  // A hedge is a second billed request: opt in where tail latency matters more than cost.
   m.hedging.reset();
+  // Context-window fallback stays on (the ModelManagerConfig default): a prompt too large
+  // for a model skips it, a context_overflow answer moves to a larger window, never retried.
+  m.context_window_fallback = true;
+  // One agent step is a loop of model and tool calls; the source design had no limit, so a
+  // hang anywhere hung the agent.
   c.agent.step_timeout = 300s;
+  // Keep the history's meaning, but summarize before sending (at 90 % of the budget), never
+  // after the provider refuses; a summarization gets 30 s, then truncation takes over.
   c.agent.context.on_overflow = agent::ContextConfig::summarize;
   c.agent.context.summarize_timeout = 30s;
+  // Agent tools are mostly API calls; a long-running tool opts out or sets its own.
   c.tool_timeout = 30s;
   return c;
 }
 
+// The source design as it is, defects included: each value is what CAMEL does, not advice.
 RuntimeConfig camel_parity() {
   RuntimeConfig c;
   model::ModelManagerConfig& m = c.manager;
@@ -64,107 +113,8 @@ RuntimeConfig camel_parity() {
   return c;
 }
 
-policy::Jitter to_policy(Jitter j) {
-  switch (j) {
-    case Jitter::none: return policy::Jitter::none;
-    case Jitter::full: return policy::Jitter::full;
-    case Jitter::equal: return policy::Jitter::equal;
-    case Jitter::decorrelated: return policy::Jitter::decorrelated;
-  }
-  return policy::Jitter::full;
-}
-
-template <class T>
-void set_if(T& target, const std::optional<T>& value) {
-  if (value) target = *value;
-}
-
-void apply_retry(const RetrySettings& r, model::ModelManagerConfig& m) {
-  if (r.max_attempts) m.retry.max_attempts = static_cast<int>(*r.max_attempts);
-  set_if(m.retry.backoff.base, r.base_delay);
-  set_if(m.retry.backoff.max, r.max_delay);
-  set_if(m.retry.backoff.multiplier, r.multiplier);
-  if (r.jitter) m.retry.backoff.jitter = to_policy(*r.jitter);
-  if (r.retry_on) {
-    m.retry.retryable = policy::RetryCodeSet{};
-    for (ErrorCode c : *r.retry_on) m.retry.retryable.insert(c);
-  }
-  set_if(m.retry.honor_retry_after, r.honor_retry_after);
-  set_if(m.retry.max_retry_after, r.max_retry_after);
-  if (r.budget.is_disabled()) m.budget.reset();
-  if (r.budget.is_set()) {
-    m.budget = policy::RetryBudgetConfig{.max_tokens = r.budget.value->max_tokens,
-                                         .token_ratio = r.budget.value->token_ratio};
-  }
-}
-
-void apply_breaker(const Override<BreakerSettings>& o, model::ModelManagerConfig& m) {
-  if (o.inherits()) return;
-  if (o.is_disabled()) {
-    m.breaker.reset();
-    return;
-  }
-  // A breaker in the file on top of a preset without one starts from keel's defaults.
-  policy::CircuitBreakerConfig b = m.breaker ? *m.breaker : *keel_default().manager.breaker;
-  const BreakerSettings& s = *o.value;
-  if (s.window) b.window = *s.window == BreakerWindow::count ? policy::WindowKind::count : policy::WindowKind::time;
-  if (s.size) b.size = static_cast<std::uint32_t>(*s.size);
-  set_if(b.duration, s.duration);
-  set_if(b.failure_rate, s.failure_rate);
-  if (s.min_calls) b.min_calls = static_cast<std::uint32_t>(*s.min_calls);
-  set_if(b.open_for, s.open_for);
-  if (s.half_open_calls) b.half_open_calls = static_cast<std::uint32_t>(*s.half_open_calls);
-  if (s.slow_call) {
-    b.slow_call_duration = s.slow_call->duration;
-    b.slow_call_rate = s.slow_call->rate;
-  }
-  m.breaker = b;
-}
-
-}  // namespace
-
 RuntimeConfig preset_config(Preset preset) {
   return preset == Preset::camel_parity ? camel_parity() : keel_default();
 }
 
-Preset effective_preset(const Scenario& s, std::optional<Preset> preset_override) noexcept {
-  if (preset_override) return *preset_override;
-  return s.runtime.preset.value_or(Preset::keel_default);
-}
-
-RuntimeConfig resolve_runtime(const Scenario& s, std::optional<Preset> preset_override) {
-  RuntimeConfig c = preset_config(effective_preset(s, preset_override));
-  const Runtime& r = s.runtime;
-  model::ModelManagerConfig& m = c.manager;
-  if (r.models) {
-    c.models = *r.models;
-  } else {
-    for (const Provider& p : s.providers) c.models.push_back(p.name);
-  }
-  if (r.scheduling) {
-    m.scheduling = *r.scheduling == Scheduling::round_robin ? model::Scheduling::round_robin
-                   : *r.scheduling == Scheduling::random    ? model::Scheduling::random
-                                                            : model::Scheduling::always_first;
-  }
-  set_if(m.fallback_on_error, r.fallback_on_error);
-  apply_retry(r.retry, m);
-  apply_breaker(r.circuit_breaker, m);
-  m.attempt_timeout = r.timeouts.attempt.over(m.attempt_timeout);
-  m.call_timeout = r.timeouts.call.over(m.call_timeout);
-  c.agent.step_timeout = r.timeouts.step.over(c.agent.step_timeout);
-  c.tool_timeout = r.timeouts.tool.over(c.tool_timeout);
-  if (r.context.token_limit) c.agent.context.token_limit = static_cast<int>(*r.context.token_limit);
-  if (r.context.on_overflow) {
-    c.agent.context.on_overflow = *r.context.on_overflow == OnOverflow::truncate ? agent::ContextConfig::truncate
-                                  : *r.context.on_overflow == OnOverflow::fail   ? agent::ContextConfig::fail
-                                                                                 : agent::ContextConfig::summarize;
-  }
-  if (r.hedging.is_disabled()) m.hedging.reset();
-  if (r.hedging.is_set()) {
-    m.hedging = policy::HedgingConfig{.delay = r.hedging.value->delay,
-                                      .max_extra = static_cast<int>(r.hedging.value->max_extra)};
-  }
-  return c;
-}
-
-}  // namespace keel::scenarios
+}  // namespace keel::config

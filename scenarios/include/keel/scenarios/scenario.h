@@ -33,6 +33,7 @@
 #include <variant>
 #include <vector>
 
+#include "keel/config/preset_names.h"
 #include "keel/core/error.h"
 #include "keel/core/time.h"
 #include "keel/faults/fault_spec.h"
@@ -45,7 +46,6 @@ inline constexpr int kFormatVersion = 1;
 // ---- enums: each has to_string (the format's name) and a name table for parsing ----------
 
 enum class Api : std::uint8_t { openai, anthropic };
-enum class Preset : std::uint8_t { keel_default, camel_parity };
 enum class Scheduling : std::uint8_t { always_first, round_robin, random };
 enum class Jitter : std::uint8_t { none, full, equal, decorrelated };
 enum class BreakerWindow : std::uint8_t { count, time };
@@ -56,7 +56,6 @@ enum class FailureStrategy : std::uint8_t { retry, skip, fallback, terminate };
 enum class Outcome : std::uint8_t { pass, fail };  // extension: `expected`
 
 inline constexpr std::array<std::string_view, 2> kApiNames = {"openai", "anthropic"};
-inline constexpr std::array<std::string_view, 2> kPresetNames = {"keel_default", "camel_parity"};
 inline constexpr std::array<std::string_view, 3> kSchedulingNames = {"always_first", "round_robin", "random"};
 inline constexpr std::array<std::string_view, 4> kJitterNames = {"none", "full", "equal", "decorrelated"};
 inline constexpr std::array<std::string_view, 2> kBreakerWindowNames = {"count", "time"};
@@ -67,7 +66,6 @@ inline constexpr std::array<std::string_view, 4> kFailureStrategyNames = {"retry
 inline constexpr std::array<std::string_view, 2> kOutcomeNames = {"pass", "fail"};
 
 constexpr std::string_view to_string(Api v) noexcept { return kApiNames[static_cast<std::size_t>(v)]; }
-constexpr std::string_view to_string(Preset v) noexcept { return kPresetNames[static_cast<std::size_t>(v)]; }
 constexpr std::string_view to_string(Scheduling v) noexcept { return kSchedulingNames[static_cast<std::size_t>(v)]; }
 constexpr std::string_view to_string(Jitter v) noexcept { return kJitterNames[static_cast<std::size_t>(v)]; }
 constexpr std::string_view to_string(BreakerWindow v) noexcept { return kBreakerWindowNames[static_cast<std::size_t>(v)]; }
@@ -77,13 +75,12 @@ constexpr std::string_view to_string(WorkforceMode v) noexcept { return kWorkfor
 constexpr std::string_view to_string(FailureStrategy v) noexcept { return kFailureStrategyNames[static_cast<std::size_t>(v)]; }
 constexpr std::string_view to_string(Outcome v) noexcept { return kOutcomeNames[static_cast<std::size_t>(v)]; }
 
-// The preset named `name`, or nullopt (for `--preset`).
-constexpr std::optional<Preset> preset_from_string(std::string_view name) noexcept {
-  for (std::size_t i = 0; i < kPresetNames.size(); ++i) {
-    if (kPresetNames[i] == name) return static_cast<Preset>(i);
-  }
-  return std::nullopt;
-}
+// The preset names are the runtime's (keel/config/preset_names.h; the configurations behind
+// them, the same objects a service links, are in keel/config/presets.h).
+using config::kPresetNames;
+using config::Preset;
+using config::preset_from_string;
+using config::to_string;
 
 // ---- Override<T>: a runtime field that is unset, explicitly off, or set --------------------
 

@@ -18,7 +18,7 @@
 //   scale_durations(cfg, 0.01);          // a 30 s attempt timeout becomes 300 ms
 #pragma once
 
-#include "keel/scenarios/presets.h"
+#include "keel/scenarios/resolve_runtime.h"
 #include "keel/sim/fault_hook.h"
 #include "keel/sim/latency.h"
 

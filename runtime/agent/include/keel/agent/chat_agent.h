@@ -70,8 +70,8 @@
 namespace keel::agent {
 
 class ToolRunner;
-
-struct ChatAgentConfig {
+// NOT keel_default when default-constructed (summarize timeout 60 s, keel_default 30 s):
+struct ChatAgentConfig {  // start from keel::config::keel_default().agent (keel/config/presets.h)
   std::string system_message;
   int max_iterations = 10;  // model answers per step
   std::optional<Duration> step_timeout = std::chrono::seconds{300};

@@ -160,8 +160,8 @@ class BreakerCodeTable {
   }
   std::array<BreakerCodeClass, kErrorCodes.size()> table_{};
 };
-
-struct CircuitBreakerConfig {
+// Default-constructed: resilience4j's values (100-call window, 100 min calls, 60 s, 10 probes),
+struct CircuitBreakerConfig {  // NOT keel_default's LLM-sized breaker: keel::config::keel_default().manager.breaker
   std::string name;                                   // target name, the events' "target"
   WindowKind window = WindowKind::count;
   std::uint32_t size = 100;                           // count window: the last `size` calls
