@@ -15,7 +15,7 @@
 
 #include "commands.h"
 #include "keel/faults/fault_spec.h"
-#include "keel/scenarios/duration.h"
+#include "keel/config/duration.h"
 #include "keel/scenarios/loader.h"
 #include "keel/scenarios/resolve_runtime.h"
 #include "keel/scenarios/runner.h"

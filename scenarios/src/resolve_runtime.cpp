@@ -1,107 +1,19 @@
-// A scenario's runtime block over a preset (resolve_runtime.h).
+// A scenario's runtime block over a preset (resolve_runtime.h): the runtime's own resolve
+// (keel/config/config_file.h), with the scenario's providers as the default chain.
 #include "keel/scenarios/resolve_runtime.h"
+
+#include "keel/config/config_file.h"
 
 namespace keel::scenarios {
 
-namespace {
-
-policy::Jitter to_policy(Jitter j) {
-  switch (j) {
-    case Jitter::none: return policy::Jitter::none;
-    case Jitter::full: return policy::Jitter::full;
-    case Jitter::equal: return policy::Jitter::equal;
-    case Jitter::decorrelated: return policy::Jitter::decorrelated;
-  }
-  return policy::Jitter::full;
-}
-
-template <class T>
-void set_if(T& target, const std::optional<T>& value) {
-  if (value) target = *value;
-}
-
-void apply_retry(const RetrySettings& r, model::ModelManagerConfig& m) {
-  if (r.max_attempts) m.retry.max_attempts = static_cast<int>(*r.max_attempts);
-  set_if(m.retry.backoff.base, r.base_delay);
-  set_if(m.retry.backoff.max, r.max_delay);
-  set_if(m.retry.backoff.multiplier, r.multiplier);
-  if (r.jitter) m.retry.backoff.jitter = to_policy(*r.jitter);
-  if (r.retry_on) {
-    m.retry.retryable = policy::RetryCodeSet{};
-    for (ErrorCode c : *r.retry_on) m.retry.retryable.insert(c);
-  }
-  set_if(m.retry.honor_retry_after, r.honor_retry_after);
-  set_if(m.retry.max_retry_after, r.max_retry_after);
-  if (r.budget.is_disabled()) m.budget.reset();
-  if (r.budget.is_set()) {
-    m.budget = policy::RetryBudgetConfig{.max_tokens = r.budget.value->max_tokens,
-                                         .token_ratio = r.budget.value->token_ratio};
-  }
-}
-
-void apply_breaker(const Override<BreakerSettings>& o, model::ModelManagerConfig& m) {
-  if (o.inherits()) return;
-  if (o.is_disabled()) {
-    m.breaker.reset();
-    return;
-  }
-  // A breaker in the file on top of a preset without one starts from keel's defaults.
-  policy::CircuitBreakerConfig b = m.breaker ? *m.breaker : *config::keel_default().manager.breaker;
-  const BreakerSettings& s = *o.value;
-  if (s.window) b.window = *s.window == BreakerWindow::count ? policy::WindowKind::count : policy::WindowKind::time;
-  if (s.size) b.size = static_cast<std::uint32_t>(*s.size);
-  set_if(b.duration, s.duration);
-  set_if(b.failure_rate, s.failure_rate);
-  if (s.min_calls) b.min_calls = static_cast<std::uint32_t>(*s.min_calls);
-  set_if(b.open_for, s.open_for);
-  if (s.half_open_calls) b.half_open_calls = static_cast<std::uint32_t>(*s.half_open_calls);
-  if (s.slow_call) {
-    b.slow_call_duration = s.slow_call->duration;
-    b.slow_call_rate = s.slow_call->rate;
-  }
-  m.breaker = b;
-}
-
-}  // namespace
-
 Preset effective_preset(const Scenario& s, std::optional<Preset> preset_override) noexcept {
-  if (preset_override) return *preset_override;
-  return s.runtime.preset.value_or(Preset::keel_default);
+  return config::effective_preset(s.runtime, preset_override);
 }
 
 RuntimeConfig resolve_runtime(const Scenario& s, std::optional<Preset> preset_override) {
-  RuntimeConfig c = preset_config(effective_preset(s, preset_override));
-  const Runtime& r = s.runtime;
-  model::ModelManagerConfig& m = c.manager;
-  if (r.models) {
-    c.models = *r.models;
-  } else {
-    for (const Provider& p : s.providers) c.models.push_back(p.name);
-  }
-  if (r.scheduling) {
-    m.scheduling = *r.scheduling == Scheduling::round_robin ? model::Scheduling::round_robin
-                   : *r.scheduling == Scheduling::random    ? model::Scheduling::random
-                                                            : model::Scheduling::always_first;
-  }
-  set_if(m.fallback_on_error, r.fallback_on_error);
-  apply_retry(r.retry, m);
-  apply_breaker(r.circuit_breaker, m);
-  m.attempt_timeout = r.timeouts.attempt.over(m.attempt_timeout);
-  m.call_timeout = r.timeouts.call.over(m.call_timeout);
-  c.agent.step_timeout = r.timeouts.step.over(c.agent.step_timeout);
-  c.tool_timeout = r.timeouts.tool.over(c.tool_timeout);
-  if (r.context.token_limit) c.agent.context.token_limit = static_cast<int>(*r.context.token_limit);
-  if (r.context.on_overflow) {
-    c.agent.context.on_overflow = *r.context.on_overflow == OnOverflow::truncate ? agent::ContextConfig::truncate
-                                  : *r.context.on_overflow == OnOverflow::fail   ? agent::ContextConfig::fail
-                                                                                 : agent::ContextConfig::summarize;
-  }
-  if (r.hedging.is_disabled()) m.hedging.reset();
-  if (r.hedging.is_set()) {
-    m.hedging = policy::HedgingConfig{.delay = r.hedging.value->delay,
-                                      .max_extra = static_cast<int>(r.hedging.value->max_extra)};
-  }
-  return c;
+  std::vector<std::string> providers;
+  for (const Provider& p : s.providers) providers.push_back(p.name);
+  return config::resolve(s.runtime, preset_override, providers);
 }
 
 }  // namespace keel::scenarios

@@ -13,6 +13,7 @@
 #include "keel/core/spawn.h"
 #include "keel/core/trace_writer.h"
 #include "keel/faults/fault_plan.h"
+#include "keel/model/limited_transport.h"
 #include "keel/model/model_manager.h"
 #include "keel/model/token_counter.h"
 #include "keel/scenarios/resolve_runtime.h"
@@ -128,6 +129,7 @@ std::vector<Duration> start_times(const AgentsWorkload& w, Rng rng) {
 struct World {
   std::vector<std::unique_ptr<sim::MockProvider>> providers;  // simulated runs
   std::vector<model::ModelTransport*> transports;             // scenario.providers order
+  std::vector<std::unique_ptr<model::LimitedTransport>> limited;  // runtime.rate_limiter/bulkhead
   std::vector<std::unique_ptr<sim::MockTool>> tools;
   agent::Toolkit toolkit;
   std::unique_ptr<agent::ToolRunner> tool_runner;
@@ -311,6 +313,12 @@ Result<RunReport> run_scenario(const Scenario& scenario, const RunOptions& optio
     w.providers.push_back(std::make_unique<sim::MockProvider>(sched, pc, root.substream("provider." + p.name), &plan,
                                                               &events, responder));
     w.transports.push_back(w.providers.back().get());
+  }
+  if (!cfg.limits.empty()) {  // one rate limiter and bulkhead per provider, shared by every chain
+    for (model::ModelTransport*& t : w.transports) {
+      w.limited.push_back(std::make_unique<model::LimitedTransport>(*t, cfg.limits, &events));
+      t = w.limited.back().get();
+    }
   }
   for (const Tool& t : scenario.tools) {
     auto tool = std::make_unique<sim::MockTool>(

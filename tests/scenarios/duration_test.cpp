@@ -1,5 +1,5 @@
 // Scenario durations: the strict grammar (duration.h) and the exact format/parse round trip.
-#include "keel/scenarios/duration.h"
+#include "keel/config/duration.h"
 
 #include <gtest/gtest.h>
 

@@ -1,10 +1,10 @@
 // Strict duration strings (duration.h).
-#include "keel/scenarios/duration.h"
+#include "keel/config/duration.h"
 
 #include <cstdint>
 #include <limits>
 
-namespace keel::scenarios {
+namespace keel::config {
 
 namespace {
 
@@ -141,4 +141,4 @@ std::string format_duration(Duration d) {
   return std::to_string(ns / 1'000'000) + "." + frac + "ms";
 }
 
-}  // namespace keel::scenarios
+}  // namespace keel::config

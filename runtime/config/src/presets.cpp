@@ -85,6 +85,12 @@ RuntimeConfig keel_default() {
   c.agent.context.summarize_timeout = 30s;
   // Agent tools are mostly API calls; a long-running tool opts out or sets its own.
   c.tool_timeout = 30s;
+  // No client-side rate limiter: provider quotas differ per account and model, and the
+  // provider's own 429 + retry-after (honoured above) is exact where a guessed rate is not.
+  c.limits.rate_limiter.reset();
+  // No bulkhead: the attempt timeout, the breaker and the retry budget already bound what one
+  // provider's trouble costs; a concurrency cap is a per-deployment decision (set it per file).
+  c.limits.bulkhead.reset();
   return c;
 }
 
@@ -108,6 +114,7 @@ RuntimeConfig camel_parity() {
   c.agent.context.on_overflow = agent::ContextConfig::summarize;
   c.agent.context.summarize_timeout.reset();
   c.tool_timeout = 180s;
+  c.limits = {};  // no client-side rate limiter, no bulkhead
   c.quota_mistaken_for_overflow = true;
   m.context_window_fallback = false;  // the source design summarizes; it has no such fallback
   return c;

@@ -2,8 +2,9 @@
 // overrides.
 //
 // Purpose: turn a scenario's `runtime` block (scenarios/FORMAT.md) into the configuration
-// objects of the real runtime, starting from the same preset objects a service links
-// (keel/config/presets.h), so the simulator runs exactly the configuration production runs.
+// objects of the real runtime with the runtime's own resolve (keel/config/config_file.h), the
+// one a service uses on the same block, starting from the same preset objects
+// (keel/config/presets.h): the simulator runs exactly the configuration production runs.
 //
 // Contract:
 //  - The base is `preset_override`, else the file's runtime.preset, else keel_default.

@@ -1,6 +1,6 @@
-// keel/scenarios/duration.h — the scenario format's duration strings, parsed strictly.
+// keel/config/duration.h — the duration strings of scenario and configuration files, parsed strictly.
 //
-// Purpose: `"250ms"`, `"1.5s"`, `"2m"`, `"1m30s"` (SCENARIO-FORMAT.md) to keel::Duration and
+// Purpose: `"250ms"`, `"1.5s"`, `"2m"`, `"1m30s"` (scenarios/FORMAT.md) to keel::Duration and
 // back, with a precise reason when a string is not a duration.
 //
 // Contract (the rule keel picks where the format is silent):
@@ -29,7 +29,7 @@
 
 #include "keel/core/time.h"
 
-namespace keel::scenarios {
+namespace keel::config {
 
 // The duration `text` denotes, or nullopt (and, if `why` is given, the reason in it).
 std::optional<Duration> parse_duration(std::string_view text, std::string* why = nullptr);
@@ -37,4 +37,4 @@ std::optional<Duration> parse_duration(std::string_view text, std::string* why =
 // A string parse_duration reads back as exactly `d`. Requires d >= 0 (negative: "0s").
 std::string format_duration(Duration d);
 
-}  // namespace keel::scenarios
+}  // namespace keel::config

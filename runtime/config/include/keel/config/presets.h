@@ -34,6 +34,7 @@
 
 #include "keel/agent/chat_agent.h"
 #include "keel/config/preset_names.h"
+#include "keel/model/limited_transport.h"
 #include "keel/model/model_manager.h"
 
 namespace keel::config {
@@ -44,6 +45,7 @@ struct RuntimeConfig {
   std::vector<std::string> models;            // the fallback chain, provider names in order
   agent::ChatAgentConfig agent;               // step timeout, context management
   std::optional<Duration> tool_timeout;       // per tool execution
+  model::ClientLimits limits;                 // per provider: wrap each transport in a LimitedTransport
   bool quota_mistaken_for_overflow = false;   // camel_parity's string-matching defect
 };
 
