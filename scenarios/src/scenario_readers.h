@@ -3,7 +3,7 @@
 // read_common.cpp: names, references, latency). The `runtime` block's reader and the reading
 // toolkit are runtime/config's (keel/config/detail/), shared with the runtime-block loader.
 //
-// Purpose: one function per object of SCENARIO-FORMAT.md, each reading its fields in the
+// Purpose: one function per object of scenarios/FORMAT.md, each reading its fields in the
 // format's order and reporting every problem to the Ctx (json_reader.h).
 //
 // Contract: a reader always returns (a default or partial value when something was wrong);

@@ -1,4 +1,4 @@
-// keel/scenarios/scenario.h — a scenario file as plain data (SCENARIO-FORMAT.md, version 1).
+// keel/scenarios/scenario.h — a scenario file as plain data (scenarios/FORMAT.md, version 1).
 //
 // Purpose: the data model every scenario consumer shares: the loader builds it (loader.h),
 // to_json writes it back (to_json.h), the runner turns it into a simulated run, the shrinker

@@ -1,6 +1,6 @@
 // keel/agent/chat_agent.h — ChatAgent: a system message, a memory, and the tool-call loop.
 //
-// Purpose: the source design's ChatAgent (REFERENCE.md) without its defects: every step has a
+// Purpose: the source design's ChatAgent (docs/architecture.md) without its defects: every step has a
 // timeout that releases the caller on time even when a model or tool hangs; a stop request
 // reaches in-flight work; the context is checked before every call (ContextManager); errors
 // are classified values and every step ends in exactly one terminal state.

@@ -2,7 +2,7 @@
 //
 // Purpose: stop calling a target that keeps failing, give it time to recover, then probe it
 // with a few calls before trusting it again (resilience4j / Polly v8 semantics, see
-// REFERENCE.md). Nothing is scheduled: every time-based transition happens lazily, at the
+// docs/architecture.md). Nothing is scheduled: every time-based transition happens lazily, at the
 // first call that passes `now` at or after its logical time, and is computed from that
 // logical time, so observing the breaker (`state(now)`) never changes what it does next.
 //
