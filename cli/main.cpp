@@ -12,7 +12,8 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   std::vector<Command> commands = {add_demo(app),    add_run(app),    add_validate(app),
                                    add_explore(app), add_shrink(app), add_conformance(app),
-                                   add_serve(app),   add_trace_hash(app), add_config(app)};
+                                   add_serve(app),   add_trace_hash(app), add_report(app),
+                                   add_config(app)};
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
