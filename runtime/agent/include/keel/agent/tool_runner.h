@@ -47,6 +47,7 @@
 #include "keel/core/event.h"
 #include "keel/core/rng.h"
 #include "keel/core/task.h"
+#include "keel/core/trace_ids.h"
 #include "keel/model/message.h"
 #include "keel/policy/backoff.h"
 
@@ -78,7 +79,8 @@ class ToolRunner {
   ToolRunner(const ToolRunner&) = delete;
   ToolRunner& operator=(const ToolRunner&) = delete;
 
-  Task<ToolResult> run(model::ToolCall call);
+  // `ids`: the agent step the call belongs to, stamped on the tool.* events (docs/events.md).
+  Task<ToolResult> run(model::ToolCall call, TraceIds ids = {});
 
   Toolkit& toolkit() noexcept { return toolkit_; }
   const ToolRunnerConfig& config() const noexcept { return config_; }
@@ -88,7 +90,7 @@ class ToolRunner {
 
  private:
   // Sets r.duration, counts the outcome and emits "tool.end".
-  void record_end(ToolResult& r, TimePoint started, TimePoint now);
+  void record_end(ToolResult& r, TimePoint started, TimePoint now, EventSink* sink);
 
   Toolkit& toolkit_;
   ToolRunnerConfig config_;
