@@ -73,6 +73,12 @@ scenarios::Expect only_named(const scenarios::Expect& e, const std::set<std::str
     return has("max_prompt_tokens_sent." + p) ? std::optional{n} : std::nullopt;
   });
   out.finished_before = opt(e.finished_before, "finished_before");
+  if (e.recovery) {
+    scenarios::RecoveryExpect r{opt(e.recovery->detect_max, "recovery.detect_max"),
+                                opt(e.recovery->restore_max, "recovery.restore_max"),
+                                opt(e.recovery->back_on_primary_max, "recovery.back_on_primary_max")};
+    if (r != scenarios::RecoveryExpect{}) out.recovery = r;
+  }
   return out;
 }
 
@@ -353,7 +359,7 @@ Command add_shrink(CLI::App& app) {
   auto args = std::make_shared<Args>();
   auto* cmd = app.add_subcommand("shrink", "Find a smaller scenario that still fails the same expectations");
   cmd->add_option("file", args->file, "Scenario file (JSON)")->required();
-  cmd->add_option("--seed", args->seed, "Seed of the failing run (default: the scenario's)");
+  cmd->add_option("--seed", args->seed, "Seed of the failing run (default: the scenario's)")->check(unsigned_integer());
   add_preset_option(cmd, args->preset);
   cmd->add_option("-o,--output", args->output, "Where to write the smaller scenario (default: FILE with .shrunk.json)");
   cmd->add_option("--max-runs", args->max_runs, "Stop after this many candidate runs")

@@ -16,7 +16,13 @@ const V* find_keyed(const Keyed<V>& map, const std::string& key) {
   return nullptr;
 }
 
-std::string ms(Duration d) { return format_duration(d); }
+// "<actual> <= <limit>": the measured time for people, the limit as the file wrote it; the
+// exact value when rounding would make a failed bound read "30s <= 30s".
+std::string time_vs(Duration actual, std::string_view op, Duration limit) {
+  std::string shown = format_duration_human(actual);
+  if (shown == format_duration(limit) && actual != limit) shown = format_duration(actual);
+  return shown + std::string(op) + format_duration(limit);
+}
 
 struct Judge {
   std::vector<ExpectationResult> out;
@@ -28,9 +34,41 @@ struct Judge {
     out.push_back({std::move(name), actual >= limit, std::to_string(actual) + " >= " + std::to_string(limit)});
   }
   void time_at_most(std::string name, Duration actual, Duration limit) {
-    out.push_back({std::move(name), actual <= limit, ms(actual) + " <= " + ms(limit)});
+    out.push_back({std::move(name), actual <= limit, time_vs(actual, " <= ", limit)});
   }
 };
+
+using Measure = std::optional<Duration> RecoveryWindow::*;
+
+// One recovery bound over every window it applies to: passes when each window's measure
+// happened within `limit`; the detail names the worst window (or the first that never did).
+void recovery_bound(Judge& j, std::string name, const std::vector<RecoveryWindow>& windows, Measure measure,
+                    Duration limit, bool only_back_on_primary) {
+  const RecoveryWindow* worst = nullptr;
+  const RecoveryWindow* missing = nullptr;
+  std::size_t counted = 0;
+  for (const RecoveryWindow& w : windows) {
+    if (only_back_on_primary && !w.back_on_primary_applies()) continue;
+    ++counted;
+    const std::optional<Duration>& m = w.*measure;
+    if (!m) {
+      if (!missing) missing = &w;
+    } else if (!worst || *m > *(worst->*measure)) {
+      worst = &w;
+    }
+  }
+  auto where = [](const RecoveryWindow& w) { return "fault " + std::to_string(w.fault) + " (" + w.target + ")"; };
+  if (counted == 0) {
+    j.out.push_back({std::move(name), false,
+                     only_back_on_primary ? "no fault window on a primary provider ends before the horizon"
+                                          : "no provider fault window"});
+  } else if (missing) {
+    j.out.push_back({std::move(name), false, where(*missing) + ": never happened"});
+  } else {
+    const Duration actual = *(worst->*measure);
+    j.out.push_back({std::move(name), actual <= limit, where(*worst) + ": " + time_vs(actual, " <= ", limit)});
+  }
+}
 
 }  // namespace
 
@@ -70,7 +108,7 @@ std::vector<ExpectationResult> evaluate_expectations(const Expect& e, const RunR
       const bool opened = first && first->has_value();
       j.out.push_back({"breaker." + provider + ".first_open_before",
                        opened && **first < *b.first_open_before,
-                       opened ? ms(**first) + " < " + ms(*b.first_open_before) : "never opened"});
+                       opened ? time_vs(**first, " < ", *b.first_open_before) : "never opened"});
     }
   }
   if (e.summarizations_min) j.at_least("summarizations_min", r.summarizations, *e.summarizations_min);
@@ -89,7 +127,16 @@ std::vector<ExpectationResult> evaluate_expectations(const Expect& e, const RunR
     const bool ok = r.unfinished == 0 && r.virtual_end < *e.finished_before;
     j.out.push_back({"finished_before", ok,
                      r.unfinished ? std::to_string(r.unfinished) + " tasks unfinished at the horizon"
-                                  : "last task ended at " + ms(r.virtual_end) + " < " + ms(*e.finished_before)});
+                                  : "last task ended at " + time_vs(r.virtual_end, " < ", *e.finished_before)});
+  }
+  if (e.recovery) {
+    const RecoveryExpect& b = *e.recovery;
+    if (b.detect_max) recovery_bound(j, "recovery.detect_max", r.recovery, &RecoveryWindow::detect, *b.detect_max, false);
+    if (b.restore_max) recovery_bound(j, "recovery.restore_max", r.recovery, &RecoveryWindow::restore, *b.restore_max, false);
+    if (b.back_on_primary_max) {
+      recovery_bound(j, "recovery.back_on_primary_max", r.recovery, &RecoveryWindow::back_on_primary,
+                     *b.back_on_primary_max, true);
+    }
   }
   return j.out;
 }

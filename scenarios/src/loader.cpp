@@ -31,7 +31,7 @@ void read_provider(Ctx& ctx, const Json& v, const std::string& ptr, Provider& p,
   named = false;
   if (!o.ok()) return;
   if (const Json* n = o.require("name")) {
-    if (auto s = read_string(ctx, *n, o.at("name"), true)) {
+    if (auto s = read_name(ctx, *n, o.at("name"))) {
       if (*s == kEveryProvider || is_tool_target(*s)) {
         ctx.expected(o.at("name"), "a provider name other than \"*\" and not starting with \"tool:\"", *n);
       } else {
@@ -41,15 +41,19 @@ void read_provider(Ctx& ctx, const Json& v, const std::string& ptr, Provider& p,
     }
   }
   put(p.api, o.opt("api", [&](const Json& x, const std::string& at) { return read_enum<Api>(ctx, x, at, kApiNames); }));
-  put(p.context_window, o.opt("context_window", [&](const Json& x, const std::string& at) { return read_int(ctx, x, at, 1); }));
+  put(p.context_window, o.opt("context_window", [&](const Json& x, const std::string& at) { return read_int(ctx, x, at, 1, limits::kMaxContextWindow); }));
   put(p.latency, o.opt("latency", [&](const Json& x, const std::string& at) { return read_latency(ctx, x, at); }));
-  put(p.output_tokens, o.opt("output_tokens", [&](const Json& x, const std::string& at) { return read_int(ctx, x, at, 0); }));
+  put(p.output_tokens, o.opt("output_tokens", [&](const Json& x, const std::string& at) { return read_int(ctx, x, at, 0, limits::kMaxOutputTokens); }));
   if (const Json* l = o.get("limits")) {
     Obj lo(ctx, *l, o.at("limits"), {"requests_per_minute", "tokens_per_minute"});
     if (lo.ok()) {
       ProviderLimits lim;
-      lim.requests_per_minute = lo.opt("requests_per_minute", [&](const Json& x, const std::string& at) { return read_int(ctx, x, at, 1); });
-      lim.tokens_per_minute = lo.opt("tokens_per_minute", [&](const Json& x, const std::string& at) { return read_int(ctx, x, at, 1); });
+      lim.requests_per_minute = lo.opt("requests_per_minute", [&](const Json& x, const std::string& at) {
+        return read_int(ctx, x, at, 1, limits::kMaxRequestsPerMinute);
+      });
+      lim.tokens_per_minute = lo.opt("tokens_per_minute", [&](const Json& x, const std::string& at) {
+        return read_int(ctx, x, at, 1, limits::kMaxTokensPerMinute);
+      });
       p.limits = lim;
     }
   }
@@ -60,7 +64,7 @@ void read_tool(Ctx& ctx, const Json& v, const std::string& ptr, Tool& t, bool& n
   named = false;
   if (!o.ok()) return;
   if (const Json* n = o.require("name")) {
-    if (auto s = read_string(ctx, *n, o.at("name"), true)) {
+    if (auto s = read_name(ctx, *n, o.at("name"))) {
       t.name = *s;
       named = true;
     }
@@ -82,13 +86,13 @@ void read_fault(Ctx& ctx, const Names& names, const Json& v, const std::string& 
       target_ok = true;
       if (is_tool_target(*s)) {
         if (names.tools_complete && !names.is_tool(tool_name_of(*s))) {
-          ctx.error(o.at("target"), "unknown tool " + q(tool_name_of(*s)) + " in target " + q(*s) + " (tools " +
-                                        list_names(names.tools) + ")");
+          ctx.error(o.at("target"), "unknown tool " + q(tool_name_of(*s)) + " in target " + q(*s) + " (" +
+                                        list_names(names.tools, "tools") + ")");
         }
       } else if (*s != kEveryProvider) {
         if (names.providers_complete && !names.is_provider(*s)) {
-          std::string msg = "expected a provider name, \"tool:<name>\" or \"*\", found unknown " + q(*s) + " (providers " +
-                            list_names(names.providers) + ")";
+          std::string msg = "expected a provider name, \"tool:<name>\" or \"*\", found unknown " + q(*s) + " (" +
+                            list_names(names.providers, "providers") + ")";
           if (names.is_tool(*s)) msg += "; for the tool write \"tool:" + clip(*s) + "\"";
           ctx.error(o.at("target"), std::move(msg));
         }
@@ -130,11 +134,11 @@ void read_fault(Ctx& ctx, const Names& names, const Json& v, const std::string& 
     return read_number(ctx, x, at, "a probability in 0..1", unit_interval);
   }));
   f.every_nth = o.opt("every_nth", [&](const Json& x, const std::string& at) -> std::optional<std::uint64_t> {
-    auto n = read_int(ctx, x, at, 1);
+    auto n = read_int(ctx, x, at, 1, limits::kMaxFaultCount);
     return n ? std::optional<std::uint64_t>(static_cast<std::uint64_t>(*n)) : std::nullopt;
   });
   f.first_n = o.opt("first_n", [&](const Json& x, const std::string& at) -> std::optional<std::uint64_t> {
-    auto n = read_int(ctx, x, at, 1);
+    auto n = read_int(ctx, x, at, 1, limits::kMaxFaultCount);
     return n ? std::optional<std::uint64_t>(static_cast<std::uint64_t>(*n)) : std::nullopt;
   });
 
@@ -161,6 +165,14 @@ void read_fault(Ctx& ctx, const Names& names, const Json& v, const std::string& 
       f.extra_latency = o.opt("extra_latency", [&](const Json& x, const std::string& at) { return read_latency(ctx, x, at); });
     }
   }
+}
+
+// A window that opens at or after the horizon never applies: almost surely a unit mistake.
+void check_before_horizon(Ctx& ctx, const Json& v, const std::string& ptr, const Fault& f, Duration horizon) {
+  const auto from = v.is_object() ? v.find("from") : v.end();
+  if (!v.is_object() || from == v.end() || f.from < horizon) return;
+  ctx.error(join(ptr, "from"), "expected a start before the horizon (" + q(format_duration(horizon)) +
+                                   "): this fault would never apply, found " + found(*from));
 }
 
 // ---- expect ---------------------------------------------------------------------------------
@@ -191,10 +203,10 @@ Expect read_expect(Ctx& ctx, const Names& names, const Json& v, const std::strin
   Expect e;
   Obj o(ctx, v, ptr, {"success_rate_min", "tasks_failed_max", "latency", "calls", "retries_max", "fallbacks_min", "fallbacks_max",
                       "breaker", "summarizations_min", "summarizations_max", "tool_executions", "max_prompt_tokens_sent",
-                      "finished_before"});
+                      "finished_before", "recovery"});
   if (!o.ok()) return e;
   auto count = [&](const Obj& obj, std::string_view key) {
-    return obj.opt(key, [&](const Json& x, const std::string& at) { return read_int(ctx, x, at, 0); });
+    return obj.opt(key, [&](const Json& x, const std::string& at) { return read_int(ctx, x, at, 0, limits::kMaxExpectCount); });
   };
   auto dur = [&](const Obj& obj, std::string_view key) {
     return obj.opt(key, [&](const Json& x, const std::string& at) { return read_duration(ctx, x, at); });
@@ -247,9 +259,15 @@ Expect read_expect(Ctx& ctx, const Names& names, const Json& v, const std::strin
   }
   if (const Json* m = o.get("max_prompt_tokens_sent")) {
     e.max_prompt_tokens_sent = read_keyed<std::int64_t>(ctx, *m, o.at("max_prompt_tokens_sent"), "provider", provider_key,
-                                                        [&](const Json& x, const std::string& p) { return read_int(ctx, x, p, 0); });
+                                                        [&](const Json& x, const std::string& p) {
+                                                          return read_int(ctx, x, p, 0, limits::kMaxContextWindow);
+                                                        });
   }
   e.finished_before = dur(o, "finished_before");
+  if (const Json* r = o.get("recovery")) {
+    Obj ro(ctx, *r, o.at("recovery"), {"detect_max", "restore_max", "back_on_primary_max"});
+    if (ro.ok()) e.recovery = RecoveryExpect{dur(ro, "detect_max"), dur(ro, "restore_max"), dur(ro, "back_on_primary_max")};
+  }
   return e;
 }
 
@@ -278,15 +296,19 @@ void read_scenario(Ctx& ctx, const Json& doc, Scenario& s) {
       ctx.error(o.at("keel_scenario"), "expected the format version 1 (the only version this keel reads), found " + found(*v));
     }
   }
-  if (const Json* v = o.require("name")) put(s.name, read_string(ctx, *v, o.at("name"), true));
-  if (const Json* v = o.get("description")) put(s.description, read_string(ctx, *v, o.at("description")));
+  if (const Json* v = o.require("name")) put(s.name, read_name(ctx, *v, o.at("name")));
+  if (const Json* v = o.get("description")) {
+    if (auto d = read_string(ctx, *v, o.at("description"))) {
+      if (within_count(ctx, o.at("description"), d->size(), limits::kMaxDescriptionBytes, "bytes")) s.description = std::move(*d);
+    }
+  }
   if (const Json* v = o.get("seed")) put(s.seed, read_u64(ctx, *v, o.at("seed")));
   if (const Json* v = o.get("horizon")) put(s.horizon, read_duration(ctx, *v, o.at("horizon"), DurMin::positive));
 
   Names names;
   if (const Json* v = o.require("providers")) {
     const std::string p = o.at("providers");
-    if (const Json::array_t* arr = read_array(ctx, *v, p, "a non-empty array of providers")) {
+    if (const Json::array_t* arr = read_list(ctx, *v, p, "a non-empty array of providers", limits::kMaxProviders, "providers")) {
       if (arr->empty()) ctx.expected(p, "a non-empty array of providers", *v);
       UniqueNames unique("provider name");
       s.providers.resize(arr->size());
@@ -298,6 +320,7 @@ void read_scenario(Ctx& ctx, const Json& doc, Scenario& s) {
         } else if (unique.add(ctx, s.providers[i].name, join(join(p, i), "name"))) {
           names.providers.push_back(s.providers[i].name);
         }
+        names.max_output_tokens = std::max(names.max_output_tokens, s.providers[i].output_tokens);
       }
     } else {
       names.providers_complete = false;
@@ -307,7 +330,7 @@ void read_scenario(Ctx& ctx, const Json& doc, Scenario& s) {
   }
   if (const Json* v = o.get("tools")) {
     const std::string p = o.at("tools");
-    if (const Json::array_t* arr = read_array(ctx, *v, p, "an array of tools")) {
+    if (const Json::array_t* arr = read_list(ctx, *v, p, "an array of tools", limits::kMaxTools, "tools")) {
       UniqueNames unique("tool name");
       s.tools.resize(arr->size());
       for (std::size_t i = 0; i < arr->size(); ++i) {
@@ -325,9 +348,12 @@ void read_scenario(Ctx& ctx, const Json& doc, Scenario& s) {
   }
   if (const Json* v = o.get("faults")) {
     const std::string p = o.at("faults");
-    if (const Json::array_t* arr = read_array(ctx, *v, p, "an array of faults")) {
+    if (const Json::array_t* arr = read_list(ctx, *v, p, "an array of faults", limits::kMaxFaults, "faults")) {
       s.faults.resize(arr->size());
-      for (std::size_t i = 0; i < arr->size(); ++i) read_fault(ctx, names, (*arr)[i], join(p, i), s.faults[i]);
+      for (std::size_t i = 0; i < arr->size(); ++i) {
+        read_fault(ctx, names, (*arr)[i], join(p, i), s.faults[i]);
+        check_before_horizon(ctx, (*arr)[i], join(p, i), s.faults[i], s.horizon);
+      }
     }
   }
   if (const Json* v = o.get("runtime")) {

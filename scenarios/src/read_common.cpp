@@ -9,27 +9,27 @@ namespace keel::scenarios::detail {
 using faults::is_tool_target;
 using faults::tool_name_of;
 
-std::string list_names(const std::vector<std::string>& names) {
-  if (names.empty()) return "none are defined";
+std::string list_names(const std::vector<std::string>& names, std::string_view noun) {
+  if (names.empty()) return "no " + std::string(noun) + " are defined";
   std::string out;
   for (std::size_t i = 0; i < names.size() && i < 12; ++i) {
     if (i) out += ", ";
     out += q(names[i]);
   }
   if (names.size() > 12) out += ", ...";
-  return "defined: " + out;
+  return std::string(noun) + " defined: " + out;
 }
 
 void check_provider(Ctx& ctx, const Names& names, const std::string& ptr, const std::string& n) {
   if (!names.providers_complete || names.is_provider(n)) return;
-  std::string msg = "unknown provider " + q(n) + " (" + list_names(names.providers) + ")";
+  std::string msg = "unknown provider " + q(n) + " (" + list_names(names.providers, "providers") + ")";
   if (is_tool_target(n) || names.is_tool(n)) msg += "; tools are not providers";
   ctx.error(ptr, std::move(msg));
 }
 
 void check_tool(Ctx& ctx, const Names& names, const std::string& ptr, const std::string& n) {
   if (!names.tools_complete || names.is_tool(n)) return;
-  std::string msg = "unknown tool " + q(n) + " (tools " + list_names(names.tools) + ")";
+  std::string msg = "unknown tool " + q(n) + " (" + list_names(names.tools, "tools") + ")";
   if (is_tool_target(n) && names.is_tool(tool_name_of(n))) msg += "; write the tool's name without \"tool:\"";
   ctx.error(ptr, std::move(msg));
 }

@@ -5,6 +5,7 @@
 #include <memory>
 #include <sstream>
 #include <stdexcept>
+#include <utility>
 
 #include "keel/agent/chat_agent.h"
 #include "keel/agent/tool_runner.h"
@@ -16,6 +17,7 @@
 #include "keel/model/limited_transport.h"
 #include "keel/model/model_manager.h"
 #include "keel/model/token_counter.h"
+#include "keel/scenarios/recovery.h"
 #include "keel/scenarios/resolve_runtime.h"
 #include "keel/scenarios/run_environment.h"
 #include "keel/scenarios/time_scale.h"
@@ -52,14 +54,16 @@ class QuotaMistakenForOverflow final : public model::ModelTransport {
   model::ModelTransport& inner_;
 };
 
-// Every event of a run: into the trace, breaker openings noted for the report, then the
-// caller's extra sink. One virtual call per event where a FanoutSink of the three made four.
+// Every event of a run: into the trace, breaker openings noted for the report, the recovery
+// meter, then the caller's extra sink. One virtual call per event where a FanoutSink made five.
 class RunSink final : public EventSink {
  public:
-  RunSink(TraceWriter& trace, EventSink* extra) noexcept : trace_(trace), extra_(extra) {}
+  RunSink(TraceWriter& trace, RecoveryMeter& recovery, EventSink* extra) noexcept
+      : trace_(trace), recovery_(recovery), extra_(extra) {}
   void on_event(const Event& e) override {
-    trace_.on_event(e);  // TraceWriter is final: a direct call
+    trace_.on_event(e);  // TraceWriter and RecoveryMeter are final: direct calls
     if (e.kind == "breaker.state") note_breaker(e);
+    recovery_.on_event(e);
     if (extra_) extra_->on_event(e);
   }
   // What only the event stream knows: provider -> when its breaker first opened.
@@ -76,6 +80,7 @@ class RunSink final : public EventSink {
     first_open.try_emplace(std::string(*name), e.time.time_since_epoch());
   }
   TraceWriter& trace_;
+  RecoveryMeter& recovery_;
   EventSink* extra_;
 };
 
@@ -86,7 +91,47 @@ struct TaskRecord {
   TimePoint ended_at{};
   std::optional<ErrorCode> error;  // agents: nullopt = succeeded
   std::optional<workforce::TaskState> state;  // workforce: the terminal state
+  std::string cause;                          // workforce, failed: the final error code or reason
 };
+
+// A scenario value handed to an int field of the runtime. The loader's bounds (limits.h) make
+// every loaded value fit; a Scenario built in code that does not is refused, never narrowed.
+int to_int(std::int64_t v, std::string_view field) {
+  if (!std::in_range<int>(v)) throw std::out_of_range(std::string(field) + " " + std::to_string(v) + " does not fit an int");
+  return static_cast<int>(v);
+}
+
+// resolve_runtime (runtime/config/src/resolve.cpp) hands these to int and uint32 fields:
+// refuse what does not fit.
+void check_runtime_fits(const Runtime& rt) {
+  auto fits = [](const std::optional<std::int64_t>& v, std::string_view field, std::int64_t min) {
+    if (v && *v < min) throw std::out_of_range(std::string(field) + " " + std::to_string(*v) + " is below " + std::to_string(min));
+    if (v) (void)to_int(*v, field);
+  };
+  fits(rt.retry.max_attempts, "retry.max_attempts", 1);
+  fits(rt.context.token_limit, "context.token_limit", 1);
+  if (rt.circuit_breaker.value) {
+    fits(rt.circuit_breaker.value->size, "circuit_breaker.size", 1);
+    fits(rt.circuit_breaker.value->min_calls, "circuit_breaker.min_calls", 1);
+    fits(rt.circuit_breaker.value->half_open_calls, "circuit_breaker.half_open_calls", 1);
+  }
+  if (rt.hedging.value) fits(rt.hedging.value->max_extra, "hedging.max_extra", 1);
+  if (rt.bulkhead.value) {
+    fits(rt.bulkhead.value->max_concurrent, "bulkhead.max_concurrent", 1);
+    fits(rt.bulkhead.value->max_queue, "bulkhead.max_queue", 0);
+  }
+}
+
+// What an exception that escaped a run's task says ("std::bad_alloc").
+std::string what_of(const std::exception_ptr& e) {
+  try {
+    std::rethrow_exception(e);
+  } catch (const std::exception& x) {
+    return x.what();
+  } catch (...) {
+    return "an exception that is not a std::exception";
+  }
+}
 
 // A workforce task's input, like an agent step's default prompt (FORMAT.md).
 constexpr std::int64_t kWorkforcePromptTokens = 500;
@@ -145,14 +190,21 @@ struct World {
   std::unique_ptr<workforce::Workforce> workforce;
   Scheduler* scheduler = nullptr;       // the simulator, or the environment's
   std::size_t running = 0;              // root tasks not finished yet
+  TaskErrors task_errors;               // exceptions that escaped a task (each became a failure)
   std::unique_ptr<sim::Simulator> sim;  // last: destroyed first
 };
 
-// Spawns a root task of the run, counted in w.running while it runs.
+// Spawns a root task of the run, counted in w.running while it runs. An exception that escapes
+// it is recorded as the run's error (never std::terminate): `who` names the task.
 template <class T>
-void start(World& w, Task<T> task) {
+void start(World& w, Task<T> task, std::string who) {
   ++w.running;
-  spawn(*w.scheduler, std::move(task), [&w](auto&&...) { --w.running; });
+  spawn(
+      *w.scheduler, std::move(task), [&w](auto&&...) { --w.running; },
+      [&w, who = std::move(who)](std::exception_ptr e) {
+        --w.running;
+        w.task_errors.add(who + ": " + what_of(e));
+      });
 }
 
 Task<void> run_agent(World& w, agent::ChatAgent& agent, std::size_t first_task, std::int64_t index,
@@ -163,11 +215,18 @@ Task<void> run_agent(World& w, agent::ChatAgent& agent, std::size_t first_task, 
     TaskRecord& t = w.tasks[first_task + static_cast<std::size_t>(s)];
     t.began = true;
     t.started = sched.now();
-    Result<agent::StepResult> r = co_await agent.step(padded_input(index, s, prompt_tokens));
+    std::optional<ErrorCode> error;
+    try {  // an exception (say bad_alloc) fails this step with a reason; the agent goes on
+      Result<agent::StepResult> r = co_await agent.step(padded_input(index, s, prompt_tokens));
+      if (!r) error = r.error().code;
+    } catch (const std::exception& e) {
+      error = ErrorCode::internal;
+      w.task_errors.add("agent " + std::to_string(index + 1) + " step " + std::to_string(s + 1) + ": " + e.what());
+    }
     TaskRecord& done = w.tasks[first_task + static_cast<std::size_t>(s)];
     done.ended = true;
     done.ended_at = sched.now();
-    if (!r) done.error = r.error().code;
+    done.error = error;
   }
 }
 
@@ -217,7 +276,7 @@ workforce::Mode mode_of(WorkforceMode m) {
 // scenarios/FORMAT.md: the n-th retry of a task waits U[c/2, c], c = min(max(30 s, d), d * 2^(n-1)).
 workforce::FailureHandlingConfig failure_handling_of(const FailureHandling& h) {
   workforce::FailureHandlingConfig f;
-  f.max_retries = static_cast<int>(std::min<std::int64_t>(h.max_retries, 1'000'000));
+  f.max_retries = to_int(h.max_retries, "failure_handling.max_retries");
   f.retry_delay = {.base = h.retry_delay,
                    .max = std::max<Duration>(h.retry_delay, std::chrono::seconds{30}),
                    .multiplier = 2.0,
@@ -255,29 +314,100 @@ void start_workforce(World& w, const Scenario& scenario, const WorkforceWorkload
                      .depends_on = list[i].depends_on});
   }
   workforce::WorkforceConfig wf_cfg{.mode = mode_of(wl.mode),
-                                    .rounds = static_cast<int>(std::min<std::int64_t>(wl.rounds, 1'000'000)),
+                                    .rounds = to_int(wl.rounds, "rounds"),
                                     .failure = failure_handling_of(wl.failure_handling)};
   if (wl.max_concurrency) wf_cfg.max_concurrency = static_cast<std::size_t>(*wl.max_concurrency);
   w.workforce = std::make_unique<workforce::Workforce>(std::move(workers), std::move(tasks), std::move(wf_cfg),
                                                        root.substream("workforce"), events);
-  start(w, w.workforce->run());
+  start(w, w.workforce->run(), "the workforce");
 }
 
-}  // namespace
+// The first provider of every model chain of the run (back_on_primary applies to those).
+std::vector<std::string> chain_primaries(const Scenario& scenario, const RuntimeConfig& cfg) {
+  std::vector<std::string> out;
+  if (const auto* wf = std::get_if<WorkforceWorkload>(&scenario.workload)) {
+    for (const Worker& worker : wf->workers) {
+      if (!worker.models.empty()) out.push_back(worker.models.front());
+    }
+  } else if (!cfg.models.empty()) {
+    out.push_back(cfg.models.front());
+  }
+  return out;
+}
 
-Result<RunReport> run_scenario(const Scenario& scenario, const RunOptions& options) {
+// The final cause of a failed task, as `failures` counts it.
+std::string failure_cause(const TaskRecord& t) {
+  if (!t.ended) return std::string(to_string(ErrorCode::horizon));
+  if (t.state) return t.cause.empty() ? std::string(workforce::to_string(*t.state)) : t.cause;
+  return t.error ? std::string(to_string(*t.error)) : std::string("unknown");
+}
+
+enum class Ending : std::uint8_t { unfinished, succeeded, failed, skipped, cancelled };
+
+Ending ending_of(const TaskRecord& t) {
+  if (!t.ended) return Ending::unfinished;
+  if (t.state) {
+    switch (*t.state) {
+      case workforce::TaskState::done: return Ending::succeeded;
+      case workforce::TaskState::skipped: return Ending::skipped;
+      case workforce::TaskState::cancelled: return Ending::cancelled;
+      default: return Ending::failed;
+    }
+  }
+  if (!t.error) return Ending::succeeded;
+  return *t.error == ErrorCode::cancelled ? Ending::cancelled : Ending::failed;
+}
+
+// Task counts, latencies (all tasks, successful ones), failure causes and the recovery meter's
+// task view, from the run's task records (scenario time).
+void tally_tasks(const std::vector<TaskRecord>& tasks, Duration horizon, RunReport& rep, RecoveryMeter& recovery) {
+  std::vector<Duration> latencies, ok_latencies;
+  std::map<std::string, std::int64_t> failures;
+  Duration last_end{};
+  for (const TaskRecord& t : tasks) {
+    ++rep.tasks.total;
+    const Ending ending = ending_of(t);
+    switch (ending) {
+      case Ending::unfinished: ++rep.unfinished; [[fallthrough]];
+      case Ending::failed: ++rep.tasks.failed; ++failures[failure_cause(t)]; break;
+      case Ending::succeeded: ++rep.tasks.succeeded; break;
+      case Ending::skipped: ++rep.tasks.skipped; break;
+      case Ending::cancelled: ++rep.tasks.cancelled; break;
+    }
+    if (t.ended) last_end = std::max(last_end, t.ended_at.time_since_epoch());
+    if (!t.began) continue;
+    const Duration latency = t.ended ? t.ended_at - t.started : horizon - t.started.time_since_epoch();
+    latencies.push_back(latency);
+    if (ending == Ending::succeeded) ok_latencies.push_back(latency);
+    recovery.on_task(t.started.time_since_epoch(), t.ended, t.ended_at.time_since_epoch(), ending == Ending::succeeded);
+  }
+  rep.virtual_end = rep.unfinished ? horizon : last_end;
+  std::sort(latencies.begin(), latencies.end());
+  std::sort(ok_latencies.begin(), ok_latencies.end());
+  rep.latency_p50 = percentile(latencies, 0.50);
+  rep.latency_p99 = percentile(latencies, 0.99);
+  rep.latency_max = latencies.empty() ? Duration::zero() : latencies.back();
+  rep.latency_ok_p50 = percentile(ok_latencies, 0.50);
+  rep.latency_ok_p99 = percentile(ok_latencies, 0.99);
+  rep.latency_ok_max = ok_latencies.empty() ? Duration::zero() : ok_latencies.back();
+  rep.failures.assign(failures.begin(), failures.end());
+}
+
+Result<RunReport> run_checked(const Scenario& scenario, const RunOptions& options) {
   const auto* agents_workload = std::get_if<AgentsWorkload>(&scenario.workload);
   const auto* workforce_workload = std::get_if<WorkforceWorkload>(&scenario.workload);
   const std::uint64_t seed = options.seed.value_or(scenario.seed);
   const Preset preset = effective_preset(scenario, options.preset);
   RunEnvironment* env = options.environment;
   const double scale = env ? env->time_scale() : 1.0;
+  check_runtime_fits(scenario.runtime);
   RuntimeConfig cfg = resolve_runtime(scenario, options.preset);
   if (env) scale_durations(cfg, scale);
   const Rng root{seed};
 
   TraceWriter trace{options.trace};
-  RunSink events{trace, options.extra_sink};
+  RecoveryMeter recovery{scenario.faults, scenario.horizon, chain_primaries(scenario, cfg), scale};
+  RunSink events{trace, recovery, options.extra_sink};
   faults::FaultPlan plan{scenario.faults, seed, scenario.horizon};
   ScaledFaultHook scaled_plan{plan, scale};
   sim::FaultHook* tool_faults = env ? static_cast<sim::FaultHook*>(&scaled_plan) : &plan;
@@ -293,7 +423,7 @@ Result<RunReport> run_scenario(const Scenario& scenario, const RunOptions& optio
 
   std::vector<std::string> tool_names;
   for (const Tool& t : scenario.tools) tool_names.push_back(t.name);
-  const int tool_calls_per_step = agents_workload ? static_cast<int>(agents_workload->tool_calls_per_step) : 0;
+  const int tool_calls_per_step = agents_workload ? to_int(agents_workload->tool_calls_per_step, "tool_calls_per_step") : 0;
   const sim::ScriptedResponder responder{{tool_calls_per_step, tool_names}};
   for (std::size_t i = 0; i < scenario.providers.size(); ++i) {
     if (env) {  // the environment's transports stand for the providers
@@ -303,12 +433,12 @@ Result<RunReport> run_scenario(const Scenario& scenario, const RunOptions& optio
     const Provider& p = scenario.providers[i];
     sim::MockProviderConfig pc{.name = p.name,
                                .api = p.api == Api::anthropic ? model::ProviderApi::anthropic : model::ProviderApi::openai,
-                               .context_window = static_cast<int>(p.context_window),
+                               .context_window = to_int(p.context_window, "context_window"),
                                .latency = p.latency,
-                               .output_tokens = static_cast<int>(p.output_tokens)};
+                               .output_tokens = to_int(p.output_tokens, "output_tokens")};
     if (p.limits) {
-      if (p.limits->requests_per_minute) pc.requests_per_minute = static_cast<int>(*p.limits->requests_per_minute);
-      if (p.limits->tokens_per_minute) pc.tokens_per_minute = static_cast<int>(*p.limits->tokens_per_minute);
+      if (p.limits->requests_per_minute) pc.requests_per_minute = to_int(*p.limits->requests_per_minute, "requests_per_minute");
+      if (p.limits->tokens_per_minute) pc.tokens_per_minute = to_int(*p.limits->tokens_per_minute, "tokens_per_minute");
     }
     w.providers.push_back(std::make_unique<sim::MockProvider>(sched, pc, root.substream("provider." + p.name), &plan,
                                                               &events, responder));
@@ -337,7 +467,7 @@ Result<RunReport> run_scenario(const Scenario& scenario, const RunOptions& optio
     model::ChatModel* chat = w.manager.get();
     agent::ChatAgentConfig agent_cfg = cfg.agent;
     agent_cfg.keep_history = wl.history == History::keep;
-    agent_cfg.max_iterations = static_cast<int>(std::max<std::int64_t>(10, wl.tool_calls_per_step + 2));
+    agent_cfg.max_iterations = to_int(std::max<std::int64_t>(10, wl.tool_calls_per_step + 2), "tool_calls_per_step");
     w.tasks.resize(static_cast<std::size_t>(wl.count * wl.steps));
     const std::vector<Duration> starts = start_times(wl, root.substream("workload.arrivals"));
     for (std::int64_t i = 0; i < wl.count; ++i) {
@@ -345,9 +475,13 @@ Result<RunReport> run_scenario(const Scenario& scenario, const RunOptions& optio
       w.agents.push_back(std::make_unique<agent::ChatAgent>(*chat, w.tools.empty() ? nullptr : w.tool_runner.get(),
                                                             w.counter, &events, agent_cfg));
       start(w, run_agent(w, *w.agents.back(), static_cast<std::size_t>(i * wl.steps), i, wl.steps,
-                         scaled(starts[static_cast<std::size_t>(i)], scale), wl.prompt_tokens));
+                         scaled(starts[static_cast<std::size_t>(i)], scale), wl.prompt_tokens),
+            "agent " + std::to_string(i + 1));
     }
-    if (wl.stop) spawn(sched, stop_agents_at(w, scaled(wl.stop->at, scale)));
+    if (wl.stop) {
+      spawn(sched, stop_agents_at(w, scaled(wl.stop->at, scale)), detail::IgnoreValue{},
+            [&w](std::exception_ptr e) { w.task_errors.add("workload.stop: " + what_of(e)); });
+    }
   } else if (workforce_workload) {
     try {
       start_workforce(w, scenario, *workforce_workload, cfg, root, &events);
@@ -374,6 +508,9 @@ Result<RunReport> run_scenario(const Scenario& scenario, const RunOptions& optio
       r.ended = workforce::is_terminal(t.state);
       if (t.ended) r.ended_at = *t.ended;
       r.state = t.state;
+      if (t.state == workforce::TaskState::failed) {
+        r.cause = t.error ? std::string(to_string(t.error->code)) : t.reason;
+      }
     }
   }
   if (env) {  // measured in run time: report scenario time
@@ -389,38 +526,9 @@ Result<RunReport> run_scenario(const Scenario& scenario, const RunOptions& optio
   rep.scenario = scenario.name;
   rep.seed = seed;
   rep.preset = preset;
-  std::vector<Duration> latencies;
-  Duration last_end{};
-  for (const TaskRecord& t : w.tasks) {
-    ++rep.tasks.total;
-    if (!t.ended) {
-      ++rep.tasks.failed;
-      ++rep.unfinished;
-      if (t.began) latencies.push_back(scenario.horizon - t.started.time_since_epoch());
-      continue;
-    }
-    if (t.began) latencies.push_back(t.ended_at - t.started);
-    last_end = std::max(last_end, t.ended_at.time_since_epoch());
-    if (t.state) {
-      switch (*t.state) {
-        case workforce::TaskState::done: ++rep.tasks.succeeded; break;
-        case workforce::TaskState::skipped: ++rep.tasks.skipped; break;
-        case workforce::TaskState::cancelled: ++rep.tasks.cancelled; break;
-        default: ++rep.tasks.failed; break;
-      }
-    } else if (!t.error) {
-      ++rep.tasks.succeeded;
-    } else if (*t.error == ErrorCode::cancelled) {
-      ++rep.tasks.cancelled;
-    } else {
-      ++rep.tasks.failed;
-    }
-  }
-  rep.virtual_end = rep.unfinished ? scenario.horizon : last_end;
-  std::sort(latencies.begin(), latencies.end());
-  rep.latency_p50 = percentile(latencies, 0.50);
-  rep.latency_p99 = percentile(latencies, 0.99);
-  rep.latency_max = latencies.empty() ? Duration::zero() : latencies.back();
+  rep.live = env != nullptr;
+  tally_tasks(w.tasks, scenario.horizon, rep, recovery);
+  rep.recovery = recovery.windows();
 
   std::vector<const model::ModelManager*> managers;
   if (w.manager) managers.push_back(w.manager.get());
@@ -461,6 +569,7 @@ Result<RunReport> run_scenario(const Scenario& scenario, const RunOptions& optio
                                    .fallbacks = static_cast<std::int64_t>(c.fallbacks),
                                    .terminated = w.workforce->terminated()};
   }
+  rep.task_errors = std::move(w.task_errors);
   rep.expectations = evaluate_expectations(scenario.expect, rep);
   rep.passed = std::all_of(rep.expectations.begin(), rep.expectations.end(), [](const auto& e) { return e.passed; });
 
@@ -472,6 +581,21 @@ Result<RunReport> run_scenario(const Scenario& scenario, const RunOptions& optio
   return rep;
 }
 
+}  // namespace
+
+void TaskErrors::add(std::string what) {
+  ++count;
+  if (first.size() < kKept) first.push_back(std::move(what));
+}
+
+Result<RunReport> run_scenario(const Scenario& scenario, const RunOptions& options) {
+  try {
+    return run_checked(scenario, options);
+  } catch (const std::exception& e) {  // building the run failed (a value out of range, no memory)
+    return Error(ErrorCode::internal, std::string("cannot run the scenario: ") + e.what());
+  }
+}
+
 nlohmann::json to_json(const RunReport& r) {
   auto ms = [](Duration d) { return static_cast<double>(d.count()) / 1e6; };
   nlohmann::json j;
@@ -480,12 +604,23 @@ nlohmann::json to_json(const RunReport& r) {
   j["preset"] = std::string(to_string(r.preset));
   j["passed"] = r.passed;
   j["trace_hash"] = r.trace_hash;
+  j["reproducible"] = !r.live;  // a live run's trace hash identifies its trace file, not a replay
   j["trace_events"] = r.trace_events;
   j["virtual_end_ms"] = ms(r.virtual_end);
   j["tasks"] = {{"total", r.tasks.total}, {"succeeded", r.tasks.succeeded}, {"failed", r.tasks.failed},
                 {"skipped", r.tasks.skipped}, {"cancelled", r.tasks.cancelled}};
   j["unfinished"] = r.unfinished;
   j["latency_ms"] = {{"p50", ms(r.latency_p50)}, {"p99", ms(r.latency_p99)}, {"max", ms(r.latency_max)}};
+  j["latency_ok_ms"] = {{"p50", ms(r.latency_ok_p50)}, {"p99", ms(r.latency_ok_p99)}, {"max", ms(r.latency_ok_max)}};
+  j["failures"] = nlohmann::json::object();
+  for (const auto& [k, v] : r.failures) j["failures"][k] = v;
+  j["recovery"] = nlohmann::json::array();
+  auto ms_or_null = [&ms](const std::optional<Duration>& d) { return d ? nlohmann::json(ms(*d)) : nlohmann::json(nullptr); };
+  for (const RecoveryWindow& w : r.recovery) {
+    j["recovery"].push_back({{"fault", w.fault}, {"target", w.target}, {"from_ms", ms(w.from)}, {"until_ms", ms(w.until)},
+                             {"detect_ms", ms_or_null(w.detect)}, {"restore_ms", ms_or_null(w.restore)},
+                             {"back_on_primary_ms", ms_or_null(w.back_on_primary)}});
+  }
   j["calls"] = nlohmann::json::object();
   for (const auto& [k, v] : r.calls) j["calls"][k] = v;
   j["retries"] = r.retries;
@@ -503,6 +638,10 @@ nlohmann::json to_json(const RunReport& r) {
     j["workforce"] = {{"attempts", r.workforce->attempts}, {"retries", r.workforce->retries},
                       {"fallbacks", r.workforce->fallbacks}, {"terminated", r.workforce->terminated}};
   }
+  if (r.task_errors.count) {
+    j["task_errors"] = {{"count", r.task_errors.count}, {"first", r.task_errors.first}};
+  }
+  j["vacuous"] = r.expectations.empty();  // no expectations: the run passes by default
   j["expectations"] = nlohmann::json::array();
   for (const auto& e : r.expectations) j["expectations"].push_back({{"name", e.name}, {"passed", e.passed}, {"detail", e.detail}});
   return j;

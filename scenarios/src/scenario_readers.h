@@ -23,6 +23,7 @@
 
 #include "keel/config/detail/json_reader.h"
 #include "keel/config/detail/read_runtime.h"
+#include "keel/scenarios/limits.h"
 #include "keel/scenarios/scenario.h"
 
 namespace keel::scenarios::detail {
@@ -35,13 +36,14 @@ struct Names {
   std::vector<std::string> providers, tools;
   bool providers_complete = true;  // false: some provider had no usable name (skip ref checks)
   bool tools_complete = true;
+  std::int64_t max_output_tokens = 0;  // the largest provider output_tokens (the run's text budget)
 
   bool is_provider(std::string_view n) const { return std::find(providers.begin(), providers.end(), n) != providers.end(); }
   bool is_tool(std::string_view n) const { return std::find(tools.begin(), tools.end(), n) != tools.end(); }
 };
 
-// `defined: "a", "b"` (at most 12), or `none are defined`.
-std::string list_names(const std::vector<std::string>& names);
+// `<noun> defined: "a", "b"` (at most 12), or `no <noun> are defined` ("tools").
+std::string list_names(const std::vector<std::string>& names, std::string_view noun);
 // Report `n` at `ptr` unless it is a defined provider (tool) name.
 void check_provider(Ctx& ctx, const Names& names, const std::string& ptr, const std::string& n);
 void check_tool(Ctx& ctx, const Names& names, const std::string& ptr, const std::string& n);

@@ -5,9 +5,11 @@
 #include "keel/config/config_file.h"
 
 #include <filesystem>
+#include <string>
 
 #include <gtest/gtest.h>
 
+#include "keel/config/limits.h"
 #include "keel/scenarios/loader.h"
 #include "keel/scenarios/resolve_runtime.h"
 
@@ -34,9 +36,10 @@ TEST(Presets, KeelDefaultHasTheDocumentedValues) {
   ASSERT_TRUE(c.manager.breaker);
   EXPECT_EQ(c.manager.breaker->size, 20u);
   EXPECT_EQ(c.manager.breaker->min_calls, 10u);
-  EXPECT_EQ(c.manager.breaker->open_for, 30s);
-  EXPECT_EQ(c.manager.breaker->open_growth, 2.0);
+  EXPECT_EQ(c.manager.breaker->open_for, 20s);
+  EXPECT_EQ(c.manager.breaker->open_growth, 1.0);
   EXPECT_EQ(c.manager.breaker->half_open_calls, 3u);
+  EXPECT_EQ(c.manager.breaker->half_open_max_in_flight, 1u);
   ASSERT_TRUE(c.manager.budget);
   EXPECT_EQ(c.manager.budget->max_tokens, 100);
   EXPECT_EQ(c.agent.step_timeout, 300s);
@@ -132,6 +135,37 @@ TEST(ConfigFile, ClientLimits) {
   const RuntimeBlockLoad off = load_runtime_block(R"({"rate_limiter": false, "bulkhead": false})");
   ASSERT_TRUE(off);
   EXPECT_TRUE(resolve(off.value()).limits.empty());
+}
+
+TEST(ConfigFile, ABareBlockHasTheScenarioLoadersBounds) {
+  // keel/config/limits.h: the same bounds as a scenario's runtime block, at the same pointers.
+  const RuntimeBlockLoad big = load_runtime_block(
+      R"({"retry": {"max_attempts": 101, "multiplier": 100.5}, "timeouts": {"attempt": "1001h"},
+          "circuit_breaker": {"min_calls": 100001}, "hedging": {"delay": "1s", "max_extra": 17},
+          "context": {"token_limit": 10000001},
+          "rate_limiter": {"requests_per_second": 1000001, "burst": 1000001},
+          "bulkhead": {"max_concurrent": 1000001, "max_queue": 1000001}})");
+  EXPECT_TRUE(has_error(big, "/retry/max_attempts", "1..100"));
+  EXPECT_TRUE(has_error(big, "/retry/multiplier", "(0, 100]"));
+  EXPECT_TRUE(has_error(big, "/timeouts/attempt", "1000h"));
+  EXPECT_TRUE(has_error(big, "/circuit_breaker/min_calls", "1..100000"));
+  EXPECT_TRUE(has_error(big, "/hedging/max_extra", "1..16"));
+  EXPECT_TRUE(has_error(big, "/context/token_limit", "1..10000000"));
+  EXPECT_TRUE(has_error(big, "/rate_limiter/requests_per_second", "<= 1000000"));
+  EXPECT_TRUE(has_error(big, "/rate_limiter/burst", "1..1000000"));
+  EXPECT_TRUE(has_error(big, "/bulkhead/max_concurrent", "1..1000000"));
+  EXPECT_TRUE(has_error(big, "/bulkhead/max_queue", "0..1000000"));
+  const RuntimeBlockLoad edge = load_runtime_block(
+      R"({"rate_limiter": {"requests_per_second": 1000000, "burst": 1000000},
+          "bulkhead": {"max_concurrent": 1000000, "max_queue": 1000000}})");
+  EXPECT_TRUE(edge) << edge.describe();
+  // The document: nesting and size are checked before a DOM is built.
+  const std::string deep = R"({"models": )" + std::string(70, '[') + std::string(70, ']') + "}";
+  std::string deep_pointer = "/models";
+  for (int i = 0; i < 63; ++i) deep_pointer += "/0";  // the object, then 63 arrays: the 64th is refused
+  EXPECT_TRUE(has_error(load_runtime_block(deep), deep_pointer, "at most 64 levels"));
+  const std::string huge = R"({"preset": "keel_default", "x": ")" + std::string(limits::kMaxFileBytes, 'x') + ""}";
+  EXPECT_TRUE(has_error(load_runtime_block(huge), "", "a configuration file of at most 8388608 bytes"));
 }
 
 TEST(ConfigFile, BlockOfResolvesBackToTheSameFileFieldsUnderEitherPreset) {

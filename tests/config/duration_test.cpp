@@ -112,5 +112,22 @@ TEST(DurationTest, FormatThenParseIsTheIdentity) {
   EXPECT_EQ(parse_duration(format_duration(Duration::max())), Duration::max());
 }
 
+TEST(DurationTest, HumanFormatHasThreeDigitsThenMinutesThenHours) {
+  EXPECT_EQ(format_duration_human(Duration{1'018'271'879'971}), "16m58.3s");  // the 1018271.879971ms
+  EXPECT_EQ(format_duration_human(7'190ms), "7.19s");
+  EXPECT_EQ(format_duration_human(7'194'999us), "7.19s");
+  EXPECT_EQ(format_duration_human(250ms), "250ms");
+  EXPECT_EQ(format_duration_human(12'500us), "12.5ms");
+  EXPECT_EQ(format_duration_human(Duration{850}), "850ns");
+  EXPECT_EQ(format_duration_human(Duration{12'345}), "12.3us");
+  EXPECT_EQ(format_duration_human(999'999us), "1s");       // rounds up into the next unit
+  EXPECT_EQ(format_duration_human(59'960ms), "1m0s");       // 59.96 s rounds to a minute
+  EXPECT_EQ(format_duration_human(30s), "30s");
+  EXPECT_EQ(format_duration_human(90s), "1m30s");
+  EXPECT_EQ(format_duration_human(7'500s), "2h5m0s");
+  EXPECT_EQ(format_duration_human(Duration::zero()), "0s");
+  EXPECT_EQ(format_duration_human(-3s), "0s");
+}
+
 }  // namespace
 }  // namespace keel::config

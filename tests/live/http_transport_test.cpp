@@ -401,6 +401,23 @@ TEST_F(HttpTransport, TheKeyNeverAppearsInErrorsEvenWhenTheServerEchoesIt) {
   EXPECT_NE(r.error().message.find("[redacted]"), std::string::npos);
 }
 
+// Regression: the message was cut to 200 bytes before the key was scrubbed, so a key
+// straddling byte 200 left its first bytes in the error. Both paths: an error status, and a
+// 200 whose body is an error object (the codec's path).
+TEST_F(HttpTransport, AKeyStraddlingTheMessageCutLeavesNoPieceOfItself) {
+  const std::string message = std::string(190, 'x') + std::string(kKey) + " is not valid";
+  for (int status : {401, 200}) {
+    const std::string body = R"({"error":{"message":")" + message + R"(","type":"invalid_request_error"}})";
+    LoopbackServer server{[&](ServerConnection& c, const Request&) { return c.write(test::response(status, body)); }};
+    Rig rig;
+    HttpModelTransport t{rig.client, provider(ProviderApi::openai, server)};
+    Result<ChatResponse> r = rig.call(t, hello());
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().message.find(std::string(kKey.substr(0, 6))), std::string::npos) << status << ": " << r.error();
+    EXPECT_EQ(r.error().message, std::string(190, 'x') + "[redacted]") << status;
+  }
+}
+
 TEST_F(HttpTransport, RefusedConnectionIsNetworkAndPlainHttpToARemoteHostIsRefused) {
   std::uint16_t closed_port = 0;
   {

@@ -77,7 +77,7 @@ RuntimeBlockLoad load_runtime_block(std::string_view json_text, std::string_view
     Ctx ctx;
     RuntimeBlock block;
     std::vector<std::string> providers;
-    if (std::optional<Json> doc = parse_document(ctx, json_text)) read_document(ctx, *doc, block, providers);
+    if (std::optional<Json> doc = parse_document(ctx, json_text, "a configuration file")) read_document(ctx, *doc, block, providers);
     return finish(ctx, std::move(block), std::move(providers), source_name);
   } catch (const std::exception& e) {
     RuntimeBlockLoad r;
@@ -146,6 +146,9 @@ void add_preset_only(Json& values, const RuntimeConfig& c, const Origins& o) {
   if (m.breaker) {
     add_value(values, "/circuit_breaker/open_growth", m.breaker->open_growth, breaker_from, false);
     add_value(values, "/circuit_breaker/max_open_for", dur(m.breaker->max_open_for), breaker_from, false);
+    // null: as many probes in flight as half_open_calls.
+    add_value(values, "/circuit_breaker/half_open_max_in_flight",
+              m.breaker->half_open_max_in_flight ? Json(*m.breaker->half_open_max_in_flight) : Json(nullptr), breaker_from, false);
     add_value(values, "/circuit_breaker/max_half_open_wait",
               m.breaker->max_half_open_wait ? dur(*m.breaker->max_half_open_wait) : Json(nullptr), breaker_from, false);
     Json non_failures = Json::array();

@@ -1,8 +1,11 @@
 // Strict duration strings (duration.h).
 #include "keel/config/duration.h"
 
+#include <array>
 #include <cstdint>
+#include <cstdio>
 #include <limits>
+#include <utility>
 
 namespace keel::config {
 
@@ -139,6 +142,47 @@ std::string format_duration(Duration d) {
   frac.insert(0, 6 - frac.size(), '0');
   while (!frac.empty() && frac.back() == '0') frac.pop_back();
   return std::to_string(ns / 1'000'000) + "." + frac + "ms";
+}
+
+namespace {
+
+// `v` (in [1, 1000)) with three significant digits, trailing zeros dropped: "7.19", "58", "250".
+std::string three_digits(double v) {
+  const int decimals = v < 10 ? 2 : v < 100 ? 1 : 0;
+  std::array<char, 32> buf{};
+  std::snprintf(buf.data(), buf.size(), "%.*f", decimals, v);
+  std::string out = buf.data();
+  if (out.find('.') != std::string::npos) {
+    while (out.back() == '0') out.pop_back();
+    if (out.back() == '.') out.pop_back();
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string format_duration_human(Duration d) {
+  const std::int64_t ns = d.count();
+  if (ns <= 0) return "0s";
+  if (ns < 1000) return std::to_string(ns) + "ns";
+  // Below a minute: the unit in which the value is in [1, 1000) after rounding to 3 digits.
+  constexpr std::array<std::pair<double, const char*>, 3> kSmall = {{{1e3, "us"}, {1e6, "ms"}, {1e9, "s"}}};
+  for (std::size_t i = 0; i < kSmall.size(); ++i) {
+    const double v = static_cast<double>(ns) / kSmall[i].first;
+    std::string text = three_digits(v);
+    if (text != "1000" && (v < 1000 || i + 1 == kSmall.size())) {
+      if (i + 1 < kSmall.size() || v < 59.95) return text + kSmall[i].second;
+      break;
+    }
+  }
+  if (ns < 3'600'000'000'000 - 50'000'000) {  // below an hour once rounded to tenths
+    const std::int64_t tenths = (ns + 50'000'000) / 100'000'000;
+    std::string out = std::to_string(tenths / 600) + "m" + std::to_string(tenths % 600 / 10);
+    if (tenths % 10) out += "." + std::to_string(tenths % 10);
+    return out + "s";
+  }
+  const std::int64_t s = (ns + 500'000'000) / 1'000'000'000;
+  return std::to_string(s / 3600) + "h" + std::to_string(s % 3600 / 60) + "m" + std::to_string(s % 60) + "s";
 }
 
 }  // namespace keel::config

@@ -1,9 +1,9 @@
 // The JSON-reading toolkit of keel's file readers (detail/json_reader.h).
 #include "keel/config/detail/json_reader.h"
 
+#include <array>
 #include <fstream>
 #include <set>
-#include <sstream>
 
 #include "keel/config/duration.h"
 
@@ -78,6 +78,22 @@ std::optional<std::string> read_string(Ctx& ctx, const Json& v, const std::strin
     return std::nullopt;
   }
   return s;
+}
+
+std::optional<std::string> read_name(Ctx& ctx, const Json& v, const std::string& ptr) {
+  std::optional<std::string> s = read_string(ctx, v, ptr, true);
+  if (s && s->size() > limits::kMaxNameBytes) {
+    ctx.error(ptr, "expected a name of at most " + std::to_string(limits::kMaxNameBytes) + " bytes, found " +
+                       std::to_string(s->size()) + " bytes (" + q(*s) + ")");
+    return std::nullopt;
+  }
+  return s;
+}
+
+bool within_count(Ctx& ctx, const std::string& ptr, std::size_t size, std::int64_t max, std::string_view what) {
+  if (size <= static_cast<std::uint64_t>(max)) return true;
+  ctx.error(ptr, "expected at most " + std::to_string(max) + " " + std::string(what) + ", found " + std::to_string(size));
+  return false;
 }
 
 std::optional<bool> read_bool(Ctx& ctx, const Json& v, const std::string& ptr) {
@@ -155,6 +171,10 @@ std::optional<Duration> read_duration(Ctx& ctx, const Json& v, const std::string
     ctx.expected(ptr, "a duration > 0", v);
     return std::nullopt;
   }
+  if (*d > limits::kMaxDuration) {
+    ctx.expected(ptr, "a duration <= " + format_duration(limits::kMaxDuration) + " (keel's bound for every duration)", v);
+    return std::nullopt;
+  }
   return d;
 }
 
@@ -164,6 +184,13 @@ const Json::array_t* read_array(Ctx& ctx, const Json& v, const std::string& ptr,
     return nullptr;
   }
   return &v.get_ref<const Json::array_t&>();
+}
+
+const Json::array_t* read_list(Ctx& ctx, const Json& v, const std::string& ptr, std::string_view what, std::int64_t max,
+                               std::string_view elements) {
+  const Json::array_t* arr = read_array(ctx, v, ptr, what);
+  if (arr && !within_count(ctx, ptr, arr->size(), max, elements)) return nullptr;
+  return arr;
 }
 
 Obj::Obj(Ctx& ctx, const Json& v, std::string ptr, std::initializer_list<std::string_view> allowed, std::string_view what)
@@ -231,10 +258,13 @@ void line_column(std::string_view text, std::size_t byte, int& line, int& column
   }
 }
 
-// Finds repeated keys in one object (the DOM parser silently keeps the last one).
-class DuplicateKeys final : public nlohmann::json_sax<Json> {
+// Finds repeated keys in one object (the DOM parser silently keeps the last one) and stops at
+// the first array or object nested deeper than limits::kMaxNesting (nothing recursive ever
+// sees a deeper document). Iterative, like nlohmann's SAX parser that drives it.
+class StructureCheck final : public nlohmann::json_sax<Json> {
  public:
-  explicit DuplicateKeys(Ctx& ctx) : ctx_(ctx) {}
+  explicit StructureCheck(Ctx& ctx) : ctx_(ctx) {}
+  bool too_deep() const noexcept { return too_deep_; }
 
   bool null() override { return value(); }
   bool boolean(bool) override { return value(); }
@@ -243,10 +273,7 @@ class DuplicateKeys final : public nlohmann::json_sax<Json> {
   bool number_float(number_float_t, const string_t&) override { return value(); }
   bool string(string_t&) override { return value(); }
   bool binary(binary_t&) override { return value(); }
-  bool start_object(std::size_t) override {
-    stack_.push_back(Frame{true, {}, {}, 0});
-    return true;
-  }
+  bool start_object(std::size_t) override { return open(true); }
   bool key(string_t& k) override {
     Frame& f = stack_.back();
     f.key = k;
@@ -257,10 +284,7 @@ class DuplicateKeys final : public nlohmann::json_sax<Json> {
     stack_.pop_back();
     return value();
   }
-  bool start_array(std::size_t) override {
-    stack_.push_back(Frame{false, {}, {}, 0});
-    return true;
-  }
+  bool start_array(std::size_t) override { return open(false); }
   bool end_array() override {
     stack_.pop_back();
     return value();
@@ -278,6 +302,16 @@ class DuplicateKeys final : public nlohmann::json_sax<Json> {
     if (!stack_.empty() && !stack_.back().object) ++stack_.back().index;
     return true;
   }
+  bool open(bool object) {
+    if (stack_.size() >= static_cast<std::size_t>(limits::kMaxNesting)) {
+      too_deep_ = true;
+      ctx_.error(pointer(), "expected at most " + std::to_string(limits::kMaxNesting) +
+                                " levels of nested arrays and objects (a scenario needs 6), found more here");
+      return false;
+    }
+    stack_.push_back(Frame{object, {}, {}, 0});
+    return true;
+  }
   std::string pointer() const {
     std::string p;
     for (const Frame& f : stack_) p = f.object ? join(p, f.key) : join(p, f.index);
@@ -286,11 +320,26 @@ class DuplicateKeys final : public nlohmann::json_sax<Json> {
 
   Ctx& ctx_;
   std::vector<Frame> stack_;
+  bool too_deep_ = false;
 };
 
 }  // namespace
 
-std::optional<Json> parse_document(Ctx& ctx, std::string_view text) {
+std::optional<Json> parse_document(Ctx& ctx, std::string_view text, std::string_view document) {
+  if (text.size() > limits::kMaxFileBytes) {
+    ctx.error("", "expected " + std::string(document) + " of at most " + std::to_string(limits::kMaxFileBytes) +
+                      " bytes (8 MiB), found more");
+    return std::nullopt;
+  }
+  // Depth and duplicate keys first: the DOM is built only from a document of bounded depth.
+  // A syntax error is reported alone (the structure errors before it are dropped).
+  Ctx structure;
+  StructureCheck check(structure);
+  Json::sax_parse(text.begin(), text.end(), &check);
+  if (check.too_deep()) {
+    for (ValidationError& e : structure.errors) ctx.errors.push_back(std::move(e));
+    return std::nullopt;
+  }
   Json doc;
   try {
     doc = Json::parse(text.begin(), text.end());
@@ -300,12 +349,11 @@ std::optional<Json> parse_document(Ctx& ctx, std::string_view text) {
     std::string what = e.what();
     // "[json.exception.parse_error.101] parse error at line 1, column 2: syntax error ..."
     if (auto pos = what.find(": "); pos != std::string::npos && what.find("column") < pos) what = what.substr(pos + 2);
-    err.message = "invalid JSON: " + what;
+    err.message = clip("invalid JSON: " + what, kMaxMessageShown);
     ctx.errors.push_back(std::move(err));
     return std::nullopt;
   }
-  DuplicateKeys dup(ctx);
-  Json::sax_parse(text.begin(), text.end(), &dup);
+  for (ValidationError& e : structure.errors) ctx.errors.push_back(std::move(e));
   return doc;
 }
 
@@ -315,13 +363,18 @@ std::optional<std::string> read_text_file(Ctx& ctx, const std::filesystem::path&
     ctx.error("", "cannot open the file");
     return std::nullopt;
   }
-  std::ostringstream text;
-  text << in.rdbuf();
+  // At most one byte over the bound is read, whatever the file is (a pipe has no size).
+  std::string text;
+  std::array<char, 64 * 1024> buf{};
+  while (in && text.size() <= limits::kMaxFileBytes) {
+    in.read(buf.data(), buf.size());
+    text.append(buf.data(), static_cast<std::size_t>(in.gcount()));
+  }
   if (in.bad()) {
     ctx.error("", "cannot read the file");
     return std::nullopt;
   }
-  return std::move(text).str();
+  return text;
 }
 
 }  // namespace keel::config::detail

@@ -40,13 +40,18 @@ void keel_default_breaker(model::ModelManagerConfig& m) {
       .failure_rate = 0.5,
       // Half the window: a real outage opens it within seconds, 2 or 3 unlucky calls never do.
       .min_calls = 10,
-      // Between Polly's 5 s (flaps during a provider incident) and resilience4j's 60 s;
-      // doubling per consecutive open (capped at 5 min) so a long outage is probed less often.
-      .open_for = 30s,
-      .open_growth = 2.0,
-      .max_open_for = 5min,
+      // A dead provider is probed with one request every 20 s, never more often and never
+      // less: a recovery is only seen by a request that reaches the provider, so the probe
+      // interval bounds how long traffic stays on the fallback after it (docs/recovery.md).
+      // Polly's 5 s probes four times as often; resilience4j's 60 s and a growing open time
+      // leave a recovered provider unused for minutes.
+      .open_for = 20s,
+      .open_growth = 1.0,
       // Each probe is a real, billed, seconds-long request: 3 successes are enough evidence.
       .half_open_calls = 3,
+      // One probe in flight at a time: however many callers wait, a dead provider gets that
+      // one request.
+      .half_open_max_in_flight = 1,
       // A probe that never returns must not leave the breaker half-open forever.
       .max_half_open_wait = 2min};
   // A 429 is the provider asking for time (retry-after, budget and rate limits handle it), not

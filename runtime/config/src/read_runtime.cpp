@@ -30,14 +30,16 @@ RetrySettings read_retry(Ctx& ctx, const Json& v, const std::string& ptr) {
   Obj o(ctx, v, ptr, {"max_attempts", "base_delay", "max_delay", "multiplier", "jitter", "retry_on", "honor_retry_after",
                       "max_retry_after", "budget"});
   if (!o.ok()) return r;
-  r.max_attempts = o.opt("max_attempts", [&](const Json& x, const std::string& at) { return read_int(ctx, x, at, 1); });
+  r.max_attempts = o.opt("max_attempts", [&](const Json& x, const std::string& at) { return read_int(ctx, x, at, 1, limits::kMaxAttempts); });
   r.base_delay = o.opt("base_delay", [&](const Json& x, const std::string& at) { return read_duration(ctx, x, at); });
   r.max_delay = o.opt("max_delay", [&](const Json& x, const std::string& at) { return read_duration(ctx, x, at); });
   if (r.base_delay && r.max_delay && *r.max_delay < *r.base_delay) {
     ctx.expected(o.at("max_delay"), "a duration >= base_delay (" + q(format_duration(*r.base_delay)) + ")", *o.get("max_delay"));
     r.max_delay.reset();
   }
-  r.multiplier = o.opt("multiplier", [&](const Json& x, const std::string& at) { return read_number(ctx, x, at, "a number > 0", positive); });
+  r.multiplier = o.opt("multiplier", [&](const Json& x, const std::string& at) {
+    return read_number(ctx, x, at, "a number in (0, 100]", positive_up_to(limits::kMaxMultiplier));
+  });
   r.jitter = o.opt("jitter", [&](const Json& x, const std::string& at) { return read_enum<Jitter>(ctx, x, at, kJitterNames); });
   if (const Json* ro = o.get("retry_on")) {
     const std::string p = o.at("retry_on");
@@ -69,8 +71,8 @@ RetrySettings read_retry(Ctx& ctx, const Json& v, const std::string& ptr) {
       const Json* mt = bo.require("max_tokens");
       const Json* tr = bo.require("token_ratio");
       std::optional<double> m, t;
-      if (mt) m = read_number(ctx, *mt, bo.at("max_tokens"), "a number > 0", positive);
-      if (tr) t = read_number(ctx, *tr, bo.at("token_ratio"), "a number > 0", positive);
+      if (mt) m = read_number(ctx, *mt, bo.at("max_tokens"), "a number in (0, 1000000]", positive_up_to(limits::kMaxBudgetTokens));
+      if (tr) t = read_number(ctx, *tr, bo.at("token_ratio"), "a number in (0, 1000000]", positive_up_to(limits::kMaxBudgetRatio));
       if (!m || !t) return std::nullopt;
       return RetryBudget{*m, *t};
     });
@@ -82,11 +84,11 @@ std::optional<BreakerSettings> read_breaker(Ctx& ctx, const Json& v, const std::
   Obj o(ctx, v, ptr, {"window", "size", "duration", "failure_rate", "min_calls", "open_for", "half_open_calls", "slow_call"});
   BreakerSettings b;
   b.window = o.opt("window", [&](const Json& x, const std::string& at) { return read_enum<BreakerWindow>(ctx, x, at, kBreakerWindowNames); });
-  constexpr std::int64_t u32 = std::numeric_limits<std::uint32_t>::max();
+  constexpr std::int64_t calls_max = limits::kMaxBreakerCalls;
   if (o.has("size") && b.window == BreakerWindow::time) {
     ctx.error(o.at("size"), "field \"size\" applies only to window \"count\"; a time window uses \"duration\"");
   } else {
-    b.size = o.opt("size", [&](const Json& x, const std::string& at) { return read_int(ctx, x, at, 1, u32); });
+    b.size = o.opt("size", [&](const Json& x, const std::string& at) { return read_int(ctx, x, at, 1, calls_max); });
   }
   if (o.has("duration") && b.window == BreakerWindow::count) {
     ctx.error(o.at("duration"), "field \"duration\" applies only to window \"time\"; a count window uses \"size\"");
@@ -96,9 +98,9 @@ std::optional<BreakerSettings> read_breaker(Ctx& ctx, const Json& v, const std::
   b.failure_rate = o.opt("failure_rate", [&](const Json& x, const std::string& at) {
     return read_number(ctx, x, at, "a rate in (0, 1]", open_unit_interval);
   });
-  b.min_calls = o.opt("min_calls", [&](const Json& x, const std::string& at) { return read_int(ctx, x, at, 1, u32); });
+  b.min_calls = o.opt("min_calls", [&](const Json& x, const std::string& at) { return read_int(ctx, x, at, 1, calls_max); });
   b.open_for = o.opt("open_for", [&](const Json& x, const std::string& at) { return read_duration(ctx, x, at, DurMin::positive); });
-  b.half_open_calls = o.opt("half_open_calls", [&](const Json& x, const std::string& at) { return read_int(ctx, x, at, 1, u32); });
+  b.half_open_calls = o.opt("half_open_calls", [&](const Json& x, const std::string& at) { return read_int(ctx, x, at, 1, calls_max); });
   if (const Json* s = o.get("slow_call")) {
     Obj so(ctx, *s, o.at("slow_call"), {"duration", "rate"});
     const Json* d = so.require("duration");
@@ -138,15 +140,12 @@ Timeouts read_timeouts(Ctx& ctx, const Json& v, const std::string& ptr) {
 ContextSettings read_context(Ctx& ctx, const Json& v, const std::string& ptr) {
   ContextSettings c;
   Obj o(ctx, v, ptr, {"token_limit", "on_overflow"});
-  c.token_limit = o.opt("token_limit", [&](const Json& x, const std::string& at) { return read_int(ctx, x, at, 1); });
+  c.token_limit = o.opt("token_limit", [&](const Json& x, const std::string& at) { return read_int(ctx, x, at, 1, limits::kMaxTokenLimit); });
   c.on_overflow = o.opt("on_overflow", [&](const Json& x, const std::string& at) { return read_enum<OnOverflow>(ctx, x, at, kOnOverflowNames); });
   return c;
 }
 
-// Client-side limits (format 1.1). Bounds: 1e6 requests per second, a burst or queue of 1e6,
-// a million concurrent requests — far above any provider, small enough for exact arithmetic.
-constexpr std::int64_t kMaxLimit = 1'000'000;
-
+// Client-side limits (format 1.1); bounds in keel/config/limits.h.
 bool whole_per_minute(double rps) {
   const double per_minute = rps * 60.0;
   return per_minute >= 1.0 && std::abs(per_minute - std::round(per_minute)) < 1e-9 * per_minute;
@@ -160,9 +159,9 @@ std::optional<RateLimiterSettings> read_rate_limiter(Ctx& ctx, const Json& v, co
   if (rps) {
     rate = read_number(ctx, *rps, o.at("requests_per_second"),
                        "a rate in requests per second, > 0 and <= 1000000, whose per-minute rate (x 60) is a whole number",
-                       [](double x) { return x > 0 && x <= kMaxLimit && whole_per_minute(x); });
+                       [](double x) { return x > 0 && x <= limits::kMaxRequestsPerSecond && whole_per_minute(x); });
   }
-  auto burst = o.opt("burst", [&](const Json& x, const std::string& at) { return read_int(ctx, x, at, 1, kMaxLimit); });
+  auto burst = o.opt("burst", [&](const Json& x, const std::string& at) { return read_int(ctx, x, at, 1, limits::kMaxBurst); });
   auto wait = o.opt("max_wait", [&](const Json& x, const std::string& at) { return read_duration(ctx, x, at); });
   if (!rate || (o.has("burst") && !burst) || (o.has("max_wait") && !wait)) return std::nullopt;
   r.requests_per_second = *rate;
@@ -176,8 +175,8 @@ std::optional<BulkheadSettings> read_bulkhead(Ctx& ctx, const Json& v, const std
   BulkheadSettings b;
   const Json* mc = o.require("max_concurrent");
   std::optional<std::int64_t> concurrent;
-  if (mc) concurrent = read_int(ctx, *mc, o.at("max_concurrent"), 1, kMaxLimit);
-  auto queue = o.opt("max_queue", [&](const Json& x, const std::string& at) { return read_int(ctx, x, at, 0, kMaxLimit); });
+  if (mc) concurrent = read_int(ctx, *mc, o.at("max_concurrent"), 1, limits::kMaxConcurrent);
+  auto queue = o.opt("max_queue", [&](const Json& x, const std::string& at) { return read_int(ctx, x, at, 0, limits::kMaxQueue); });
   if (!concurrent || (o.has("max_queue") && !queue)) return std::nullopt;
   b.max_concurrent = *concurrent;
   put(b.max_queue, queue);
@@ -212,7 +211,7 @@ RuntimeBlock read_runtime(Ctx& ctx, const Json& v, const std::string& ptr, const
       const Json* d = ho.require("delay");
       std::optional<Duration> delay;
       if (d) delay = read_duration(ctx, *d, ho.at("delay"));
-      auto extra = ho.opt("max_extra", [&](const Json& x, const std::string& at) { return read_int(ctx, x, at, 1); });
+      auto extra = ho.opt("max_extra", [&](const Json& x, const std::string& at) { return read_int(ctx, x, at, 1, limits::kMaxHedges); });
       if (!delay || (ho.has("max_extra") && !extra)) return std::nullopt;
       hs.delay = *delay;
       put(hs.max_extra, extra);

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <stdexcept>
 
+#include "keel/core/scrub_secret.h"
 #include "keel/live/provider_codec.h"
 #include "keel/live/sse_parser.h"
 #include "keel/model/classify.h"
@@ -11,13 +12,6 @@
 namespace keel::live {
 
 namespace {
-
-void replace_all(std::string& text, const std::string& needle, std::string_view with) {
-  if (needle.empty()) return;
-  for (auto pos = text.find(needle); pos != std::string::npos; pos = text.find(needle, pos + with.size())) {
-    text.replace(pos, needle.size(), with);
-  }
-}
 
 std::optional<std::string_view> view(const std::optional<std::string>& s) {
   if (!s) return std::nullopt;
@@ -36,9 +30,10 @@ HttpModelTransport::HttpModelTransport(HttpClient& client, ProviderConfig config
 
 Error HttpModelTransport::finish_error(Error e) const {
   e.provider = config_.name;
-  // A server may echo the key back in its message; it must never leave the transport.
+  // A server may echo the key back in its message; it must never leave the transport. Scrub
+  // the whole message, then cut it (cut first, a key straddling the cut would survive in part).
   for (Error* link = &e; link;) {
-    replace_all(link->message, config_.api_key.reveal(), Secret::kRedacted);
+    link->message = scrub_secret(link->message, config_.api_key, model::kMaxErrorMessageBytes);
     if (!link->cause) break;
     auto copy = std::make_shared<Error>(*link->cause);
     link->cause = copy;
@@ -91,7 +86,7 @@ Task<Result<model::ChatResponse>> HttpModelTransport::complete(model::ChatReques
         {.retry_after_ms = view(r.retry_after_ms), .retry_after = view(r.retry_after), .should_retry = view(r.should_retry)},
         now_unix);
     model::HttpFailure failure{.status = r.status, .body = r.body, .retry_after = hints.retry_after,
-                               .should_retry = hints.should_retry};
+                               .should_retry = hints.should_retry, .max_message_bytes = std::string_view::npos};
     co_return finish_error(model::classify_failure(config_.api, config_.name, failure));
   }
 

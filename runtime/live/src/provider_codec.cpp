@@ -92,7 +92,8 @@ struct ScratchDocument {
 std::optional<Error> error_object(ProviderApi api, const JsonDocument& doc, std::string_view text, int status) {
   const JsonValue* err = doc.member(doc.root(), "error");
   if (!err || !err->is_object()) return std::nullopt;
-  return model::classify_failure(api, "", model::HttpFailure{.status = status, .body = text});
+  // Whole message: the transport scrubs its key out before cutting (http_transport.h).
+  return model::classify_failure(api, "", {.status = status, .body = text, .max_message_bytes = std::string_view::npos});
 }
 
 FinishReason openai_finish(std::string_view r) {

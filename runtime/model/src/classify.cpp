@@ -6,6 +6,7 @@
 #include <string>
 
 #include "keel/core/json_document.h"
+#include "keel/core/scrub_secret.h"
 
 namespace keel::model {
 
@@ -119,7 +120,7 @@ Error classify_failure(ProviderApi api, std::string_view provider, const HttpFai
     const auto structured = api == ProviderApi::anthropic ? classify_anthropic(f.status, *body)
                                                           : classify_openai(f.status, *body);
     if (structured) code = *structured;
-    message = body->message.substr(0, 200);
+    message = scrub_secret(body->message, Secret{}, f.max_message_bytes);  // no secret here: the UTF-8-safe cut
   }
   if (message.empty()) message = "HTTP " + std::to_string(f.status);
   Error e{code, std::move(message)};

@@ -19,8 +19,10 @@
 //  - Workforce workers: a `models` worker is an AgentWorker over its own ModelManager (the
 //    preset's manager config over those providers); a `tool` worker a ToolWorker over the
 //    shared ToolRunner. calls/retries/fallbacks/breaker opens sum over every chain.
-//  - Returns an Error (ErrorCode::internal) only when the scenario cannot be run; expectation
-//    failures are in the report.
+//  - Returns an Error (ErrorCode::internal) only when the scenario cannot be run (a Scenario
+//    built in code with a value beyond limits.h, no memory to build it); expectation failures
+//    are in the report. An exception escaping a task fails that task (TaskErrors), never
+//    terminates the process.
 //
 // Example:
 //   LoadResult loaded = load_scenario_file("scenarios/suite/hanging_primary.json");
@@ -38,6 +40,7 @@
 
 #include "keel/core/event.h"
 #include "keel/core/result.h"
+#include "keel/scenarios/recovery.h"
 #include "keel/scenarios/scenario.h"
 
 namespace keel::scenarios {
@@ -77,17 +80,30 @@ struct WorkforceStats {
   bool terminated = false;     // the TERMINATE strategy stopped the workforce
 };
 
+// Exceptions that escaped a task of the run (a bug or an allocation failure, never expected):
+// each failed its task, which counts as failed with ErrorCode::internal; the run goes on.
+struct TaskErrors {
+  static constexpr std::size_t kKept = 10;
+  std::int64_t count = 0;
+  std::vector<std::string> first;  // the first kKept: "agent 3 step 1: std::bad_alloc"
+  void add(std::string what);
+};
+
 struct RunReport {
   std::string scenario;
   std::uint64_t seed = 0;
   Preset preset = Preset::keel_default;
   bool passed = false;
   std::string trace_hash;  // 16 hex digits
+  bool live = false;       // run in a RunEnvironment (real time): the trace is not reproducible
   std::uint64_t trace_events = 0;
   Duration virtual_end{};
   TaskCounts tasks;
   std::int64_t unfinished = 0;          // tasks failed with reason `horizon`
   Duration latency_p50{}, latency_p99{}, latency_max{};
+  Duration latency_ok_p50{}, latency_ok_p99{}, latency_ok_max{};  // successful tasks only
+  Keyed<std::int64_t> failures;         // final cause (error code or reason) -> failed tasks, by name
+  std::vector<RecoveryWindow> recovery; // one per provider fault, file order (recovery.h)
   Keyed<std::int64_t> calls;            // provider -> requests that reached it
   std::int64_t retries = 0;
   std::int64_t fallbacks = 0;
@@ -97,6 +113,7 @@ struct RunReport {
   Keyed<ToolStats> tools;
   Keyed<std::int64_t> max_prompt_tokens;  // provider -> largest prompt that reached it
   std::optional<WorkforceStats> workforce;
+  TaskErrors task_errors;               // none in a healthy run
   std::vector<ExpectationResult> expectations;
 };
 
@@ -106,8 +123,9 @@ Result<RunReport> run_scenario(const Scenario& scenario, const RunOptions& optio
 // against a finished report. Sets nothing else.
 std::vector<ExpectationResult> evaluate_expectations(const Expect& expect, const RunReport& report);
 
-// The `keel run --json` object (scenarios/FORMAT.md, "keel run output"), plus extra fields
-// (trace_events, tools, max_prompt_tokens, first_open_ms, and for a workforce `workforce`).
+// The `keel run --json` object (scenarios/FORMAT.md, "keel run output": latency_ok_ms,
+// failures and recovery included), plus extra fields (trace_events, tools, max_prompt_tokens,
+// first_open_ms, and for a workforce `workforce`).
 nlohmann::json to_json(const RunReport& report);
 
 }  // namespace keel::scenarios

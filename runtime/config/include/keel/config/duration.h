@@ -21,6 +21,7 @@
 //   std::optional<Duration> d = parse_duration("1m30s", &why);   // 90s
 //   parse_duration("30 s", &why);   // nullopt, why = "unexpected character ' ' at 2"
 //   format_duration(1500ms);        // "1500ms"
+//   format_duration_human(1018271879971ns);   // "16m58.3s"
 #pragma once
 
 #include <optional>
@@ -36,5 +37,11 @@ std::optional<Duration> parse_duration(std::string_view text, std::string* why =
 
 // A string parse_duration reads back as exactly `d`. Requires d >= 0 (negative: "0s").
 std::string format_duration(Duration d);
+
+// For people reading a report, not for reading back: three significant digits below a
+// minute ("850ns", "12.5us", "250ms", "7.19s"), tenths of a second below an hour
+// ("16m58.3s"), whole seconds above ("2h5m0s"). Negative: "0s". JSON reports keep exact
+// milliseconds; this is only for text.
+std::string format_duration_human(Duration d);
 
 }  // namespace keel::config

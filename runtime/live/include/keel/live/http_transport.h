@@ -17,7 +17,9 @@
 //    error, never an exception. Transport failures (timeout, network, cancelled) come from
 //    HttpClient. Every error carries the provider name.
 //  - The API key never appears in an Error: if a server echoes it, it is replaced by
-//    "[redacted]" before the error leaves the transport.
+//    "[redacted]" before the error leaves the transport, and only then is each message cut to
+//    model::kMaxErrorMessageBytes (200), without a trailing piece of the key (scrub_secret in
+//    core/secret.h; keys shorter than 8 bytes are scrubbed only as whole tokens).
 //  - Cancellation of the awaiting task closes the socket and returns `cancelled`.
 //  - The client must outlive the transport; single-threaded like the client.
 //

@@ -14,7 +14,8 @@
 //  - Retry hints: `retry-after-ms` (ms) wins over `retry-after` (seconds or HTTP date); the
 //    parsed value is put in Error::retry_after. Header values are never copied into messages.
 //  - A malformed or empty body never throws: the status alone decides.
-//  - The message is the provider's own error message, truncated to 200 bytes.
+//  - The message is the provider's own error message, cut to `max_message_bytes` (default
+//    kMaxErrorMessageBytes = 200) on a UTF-8 character boundary.
 //
 // Example:
 //   HttpFailure f{.status = 429, .body = R"({"error":{"code":"insufficient_quota"}})"};
@@ -22,6 +23,7 @@
 //   assert(e.code == ErrorCode::quota_exhausted && !e.retryable());
 #pragma once
 
+#include <cstddef>
 #include <optional>
 #include <string_view>
 
@@ -30,11 +32,17 @@
 
 namespace keel::model {
 
+// Where a provider's error message is cut (bytes; never inside a UTF-8 character).
+inline constexpr std::size_t kMaxErrorMessageBytes = 200;
+
 struct HttpFailure {
   int status = 0;
   std::string_view body;
   std::optional<Duration> retry_after;  // already parsed from retry-after-ms / retry-after
   std::optional<bool> should_retry;     // x-should-retry, when the response carried it
+  // A caller that must scrub a credential out of the message first (HttpModelTransport) asks
+  // for the whole message (npos) and cuts it after scrubbing (core/secret.h scrub_secret).
+  std::size_t max_message_bytes = kMaxErrorMessageBytes;
 };
 
 Error classify_failure(ProviderApi api, std::string_view provider, const HttpFailure& failure);

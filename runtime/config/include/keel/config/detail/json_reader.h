@@ -33,6 +33,7 @@
 #include <nlohmann/json.hpp>
 
 #include "keel/core/time.h"
+#include "keel/config/limits.h"
 #include "keel/config/validation.h"
 
 namespace keel::config::detail {
@@ -85,9 +86,19 @@ std::string_view closest(std::string_view word, const Names& candidates) {
   return best;
 }
 
+// Messages quote at most 60 bytes of a found string (q); pointers and messages are cut at these
+// sizes so that a 10 MB key is not echoed whole. Every pointer of a valid document is shorter
+// (names are at most limits::kMaxNameBytes), so only pointers to wrong keys are ever cut.
+inline constexpr std::size_t kMaxPointerShown = 320;
+inline constexpr std::size_t kMaxMessageShown = 1000;
+
 struct Ctx {
   std::vector<ValidationError> errors;
-  void error(std::string ptr, std::string msg) { errors.push_back({std::move(ptr), std::move(msg)}); }
+  void error(std::string ptr, std::string msg) {
+    if (ptr.size() > kMaxPointerShown) ptr = clip(ptr, kMaxPointerShown);
+    if (msg.size() > kMaxMessageShown) msg = clip(msg, kMaxMessageShown);
+    errors.push_back({std::move(ptr), std::move(msg)});
+  }
   void expected(const std::string& ptr, std::string_view what, const Json& v) {
     error(ptr, "expected " + std::string(what) + ", found " + found(v));
   }
@@ -95,17 +106,25 @@ struct Ctx {
 
 // ---- documents ----------------------------------------------------------------------------
 
-// The JSON document in `text`, or nullopt after reporting its syntax error (pointer "", with
-// line and column). Repeated keys in one object — which the parser would silently resolve to
-// the last — are reported at their pointer; the document is still returned.
-std::optional<Json> parse_document(Ctx& ctx, std::string_view text);
-// The bytes of the file at `path`, or nullopt after reporting at "" that it cannot be opened
-// or read.
+// The JSON document in `text`, or nullopt after reporting why not: more than
+// limits::kMaxFileBytes bytes ("expected <document> of at most ..."), arrays/objects nested
+// deeper than limits::kMaxNesting (at the pointer where it happens), or a syntax error
+// (pointer "", with line and column). The depth is checked before any DOM is built. Repeated
+// keys in one object — which the parser would silently resolve to the last — are reported at
+// their pointer; the document is still returned.
+std::optional<Json> parse_document(Ctx& ctx, std::string_view text, std::string_view document = "a scenario");
+// The bytes of the file at `path` — at most limits::kMaxFileBytes + 1 of them, whatever the
+// file is (a pipe has no size), so that parse_document reports it too large — or nullopt after
+// reporting at "" that it cannot be opened or read.
 std::optional<std::string> read_text_file(Ctx& ctx, const std::filesystem::path& path);
 
 // ---- scalar readers: nullopt (and one error) when the value does not fit ------------------
 
 std::optional<std::string> read_string(Ctx& ctx, const Json& v, const std::string& ptr, bool non_empty = false);
+// A name or id: a non-empty string of at most limits::kMaxNameBytes bytes.
+std::optional<std::string> read_name(Ctx& ctx, const Json& v, const std::string& ptr);
+// True if `size` <= `max`; otherwise reports "expected at most <max> <what>, found <size>".
+bool within_count(Ctx& ctx, const std::string& ptr, std::size_t size, std::int64_t max, std::string_view what);
 std::optional<bool> read_bool(Ctx& ctx, const Json& v, const std::string& ptr);
 // Integers: JSON integers, or numbers with no fractional part (3.0), within [lo, hi].
 std::optional<std::int64_t> read_int(Ctx& ctx, const Json& v, const std::string& ptr, std::int64_t lo,
@@ -117,10 +136,18 @@ std::optional<double> read_number(Ctx& ctx, const Json& v, const std::string& pt
 inline bool unit_interval(double x) { return x >= 0.0 && x <= 1.0; }
 inline bool open_unit_interval(double x) { return x > 0.0 && x <= 1.0; }
 inline bool positive(double x) { return x > 0.0; }
+// (0, max]: "a number > 0 and <= max" checks for read_number.
+inline auto positive_up_to(double max) {
+  return [max](double x) { return x > 0.0 && x <= max; };
+}
 
 enum class DurMin { zero, positive };
+// A duration in [0 or > 0, limits::kMaxDuration].
 std::optional<Duration> read_duration(Ctx& ctx, const Json& v, const std::string& ptr, DurMin min = DurMin::zero);
 const Json::array_t* read_array(Ctx& ctx, const Json& v, const std::string& ptr, std::string_view what = "an array");
+// read_array, and nullptr after reporting more than `max` elements ("at most 100 providers").
+const Json::array_t* read_list(Ctx& ctx, const Json& v, const std::string& ptr, std::string_view what, std::int64_t max,
+                               std::string_view elements);
 
 // "expected one of "a", "b", found "c" (did you mean "a"?)".
 template <class Names>
