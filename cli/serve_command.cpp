@@ -93,7 +93,7 @@ Command add_serve(CLI::App& app) {
                                      {&args->body_timeout, &args->limits.body_timeout, "--body-timeout"},
                                      {&args->idle_timeout, &args->limits.idle_timeout, "--idle-timeout"}}) {
       std::string why;
-      const std::optional<Duration> d = scenarios::parse_duration(*text, &why);
+      const std::optional<Duration> d = config::parse_duration(*text, &why);
       if (!d) {
         std::cerr << "keel serve: " << name << " expects a duration such as 10s or 500ms: " << why << "\n";
         return kExitInvalid;
