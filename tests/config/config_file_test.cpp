@@ -164,7 +164,7 @@ TEST(ConfigFile, ABareBlockHasTheScenarioLoadersBounds) {
   std::string deep_pointer = "/models";
   for (int i = 0; i < 63; ++i) deep_pointer += "/0";  // the object, then 63 arrays: the 64th is refused
   EXPECT_TRUE(has_error(load_runtime_block(deep), deep_pointer, "at most 64 levels"));
-  const std::string huge = R"({"preset": "keel_default", "x": ")" + std::string(limits::kMaxFileBytes, 'x') + ""}";
+  const std::string huge = R"js({"preset": "keel_default", "x": ")js" + std::string(limits::kMaxFileBytes, 'x') + "\"}";
   EXPECT_TRUE(has_error(load_runtime_block(huge), "", "a configuration file of at most 8388608 bytes"));
 }
 

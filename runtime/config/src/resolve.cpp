@@ -1,7 +1,10 @@
 // A runtime block over its preset, and back (config_file.h: resolve, block_of).
+#include <algorithm>
+#include <chrono>
 #include <cmath>
 
 #include "keel/config/config_file.h"
+#include "keel/config/limits.h"
 
 namespace keel::config {
 
@@ -95,16 +98,19 @@ Jitter from_policy(policy::Jitter j) {
   return Jitter::full;
 }
 
-template <class T>
-Override<T> override_of(const std::optional<T>& v) {
-  return v ? Override<T>::of(*v) : Override<T>::disabled();
+// A file states durations up to limits::kMaxDuration (1000h); a longer one (camel_parity's
+// uncapped backoff is Duration::max()) is written as that bound, which no run or wait reaches.
+Duration in_file(Duration d) { return std::min(d, std::chrono::duration_cast<Duration>(limits::kMaxDuration)); }
+
+Override<Duration> timeout_of(const std::optional<Duration>& v) {
+  return v ? Override<Duration>::of(in_file(*v)) : Override<Duration>::disabled();
 }
 
 RetrySettings retry_of(const model::ModelManagerConfig& m) {
   RetrySettings r;
   r.max_attempts = m.retry.max_attempts;
-  r.base_delay = m.retry.backoff.base;
-  r.max_delay = m.retry.backoff.max;
+  r.base_delay = in_file(m.retry.backoff.base);
+  r.max_delay = in_file(m.retry.backoff.max);
   r.multiplier = m.retry.backoff.multiplier;
   r.jitter = from_policy(m.retry.backoff.jitter);
   r.retry_on.emplace();
@@ -112,7 +118,7 @@ RetrySettings retry_of(const model::ModelManagerConfig& m) {
     if (m.retry.retryable.contains(info.code)) r.retry_on->push_back(info.code);
   }
   r.honor_retry_after = m.retry.honor_retry_after;
-  r.max_retry_after = m.retry.max_retry_after;
+  r.max_retry_after = in_file(m.retry.max_retry_after);
   r.budget = m.budget ? Override<RetryBudget>::of({m.budget->max_tokens, m.budget->token_ratio})
                       : Override<RetryBudget>::disabled();
   return r;
@@ -125,13 +131,13 @@ Override<BreakerSettings> breaker_of(const std::optional<policy::CircuitBreakerC
   if (b->window == policy::WindowKind::count) {
     s.size = b->size;
   } else {
-    s.duration = b->duration;
+    s.duration = in_file(b->duration);
   }
   s.failure_rate = b->failure_rate;
   s.min_calls = b->min_calls;
-  s.open_for = b->open_for;
+  s.open_for = in_file(b->open_for);
   s.half_open_calls = b->half_open_calls;
-  if (b->slow_call_duration) s.slow_call = SlowCall{*b->slow_call_duration, b->slow_call_rate};
+  if (b->slow_call_duration) s.slow_call = SlowCall{in_file(*b->slow_call_duration), b->slow_call_rate};
   return Override<BreakerSettings>::of(s);
 }
 
@@ -184,20 +190,20 @@ RuntimeBlock block_of(const RuntimeConfig& c) {
   b.fallback_on_error = m.fallback_on_error;
   b.retry = retry_of(m);
   b.circuit_breaker = breaker_of(m.breaker);
-  b.timeouts.attempt = override_of(m.attempt_timeout);
-  b.timeouts.call = override_of(m.call_timeout);
-  b.timeouts.step = override_of(c.agent.step_timeout);
-  b.timeouts.tool = override_of(c.tool_timeout);
+  b.timeouts.attempt = timeout_of(m.attempt_timeout);
+  b.timeouts.call = timeout_of(m.call_timeout);
+  b.timeouts.step = timeout_of(c.agent.step_timeout);
+  b.timeouts.tool = timeout_of(c.tool_timeout);
   if (c.agent.context.token_limit) b.context.token_limit = *c.agent.context.token_limit;
   b.context.on_overflow = c.agent.context.on_overflow == agent::ContextConfig::truncate ? OnOverflow::truncate
                           : c.agent.context.on_overflow == agent::ContextConfig::fail   ? OnOverflow::fail
                                                                                         : OnOverflow::summarize;
-  b.hedging = m.hedging ? Override<HedgingSettings>::of({m.hedging->delay, m.hedging->max_extra})
+  b.hedging = m.hedging ? Override<HedgingSettings>::of({in_file(m.hedging->delay), m.hedging->max_extra})
                         : Override<HedgingSettings>::disabled();
   if (const auto& rl = c.limits.rate_limiter; rl && rl->requests_per_minute) {
     b.rate_limiter = Override<RateLimiterSettings>::of({.requests_per_second = static_cast<double>(*rl->requests_per_minute) / 60.0,
                                                         .burst = rl->request_burst.value_or(*rl->requests_per_minute),
-                                                        .max_wait = rl->max_delay});
+                                                        .max_wait = in_file(rl->max_delay)});
   } else {
     b.rate_limiter = Override<RateLimiterSettings>::disabled();
   }

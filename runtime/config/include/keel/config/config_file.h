@@ -21,7 +21,9 @@
 //    off; a breaker object on a preset without a breaker starts from keel_default's breaker.
 //    `models` is the block's, else `providers`.
 //  - block_of(cfg): the block that sets every file field to cfg's value; resolving it under any
-//    preset gives cfg's file fields back (tested).
+//    preset gives cfg's file fields back (tested). A duration above what a file can state
+//    (1000h, keel/config/limits.h) is written as 1000h: camel_parity's uncapped backoff
+//    (max_delay Duration::max()) shows and saves as "1000h", a cap no wait ever reaches.
 //  - effective_json / effective_text: every value of the resolved configuration, each with
 //    where it came from: "file", or the preset's name (a value files cannot set says so).
 //
