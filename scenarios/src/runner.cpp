@@ -17,6 +17,7 @@
 #include "keel/model/limited_transport.h"
 #include "keel/model/model_manager.h"
 #include "keel/model/token_counter.h"
+#include "keel/scenarios/limits.h"
 #include "keel/scenarios/recovery.h"
 #include "keel/scenarios/resolve_runtime.h"
 #include "keel/scenarios/run_environment.h"
@@ -137,6 +138,12 @@ std::string what_of(const std::exception_ptr& e) {
 constexpr std::int64_t kWorkforcePromptTokens = 500;
 
 std::string padded_input(std::int64_t agent, std::int64_t step, std::int64_t tokens) {
+  // A Scenario built in code skips the loader's bound; refuse here rather than ask the allocator
+  // for exabytes (which aborts under a sanitizer instead of throwing).
+  if (tokens > limits::kMaxPromptTokens) {
+    throw std::length_error("prompt_tokens " + std::to_string(tokens) + " is over the bound " +
+                            std::to_string(limits::kMaxPromptTokens));
+  }
   // The approximate counter charges a token per 4 bytes: make the input `tokens` tokens long.
   const std::size_t bytes = static_cast<std::size_t>(std::max<std::int64_t>(tokens, 1)) * 4;
   std::string text;

@@ -222,6 +222,12 @@ std::chrono::microseconds thread_cpu() {
 }
 
 TEST(HostileClient, AcceptFailingWithEmfileBacksOffInsteadOfSpinning) {
+#if defined(__SANITIZE_ADDRESS__)
+  // The sanitizer runtime needs descriptors of its own: UBSan's vptr check probes memory
+  // through a pipe(), which fails while no descriptor is left, and then reports every
+  // polymorphic call as "invalid vptr". The release build runs this test.
+  GTEST_SKIP() << "descriptor exhaustion breaks the sanitizer runtime's own checks";
+#endif
   ServedScenario s{kScenario, {}};
   // A client socket made now, connected once no descriptor is left for the server's accept.
   const int client = ::socket(AF_INET, SOCK_STREAM, 0);
