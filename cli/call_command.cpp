@@ -18,8 +18,8 @@
 #include "keel/live/credentials.h"
 #include "keel/live/http_client.h"
 #include "keel/live/http_transport.h"
-#include "keel/scenarios/duration.h"
-#include "keel/scenarios/presets.h"
+#include "keel/config/duration.h"
+#include "keel/scenarios/resolve_runtime.h"
 #include "keel/scenarios/time_scale.h"
 #include "scenario_args.h"
 
@@ -151,7 +151,7 @@ int run(Args& args) {
   if (!read_prompt(args)) return invalid("cannot read the prompt from stdin");
   if (args.prompt.empty() || args.prompt.size() > kMaxPromptBytes) return invalid("PROMPT must be 1 byte to 1 MiB");
   std::string why;
-  const std::optional<Duration> every = scenarios::parse_duration(args.every, &why);
+  const std::optional<Duration> every = config::parse_duration(args.every, &why);
   if (!every) return invalid("--every: " + why);
   if (*every > kMaxEvery) return invalid("--every must be at most 24h");
 

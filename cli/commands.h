@@ -1,6 +1,6 @@
 // cli/commands.h — the `keel` subcommands. Each registers itself on the CLI11 app and returns
 // the exit status when run: 0 ok, 1 expectations failed, 2 invalid input or arguments,
-// 3 internal error (SCENARIO-FORMAT.md, "keel run output").
+// 3 internal error (scenarios/FORMAT.md, "keel run output").
 #pragma once
 
 #include <charconv>
@@ -44,5 +44,6 @@ Command add_trace_hash(CLI::App& app);
 Command add_recovery(CLI::App& app);
 Command add_report(CLI::App& app);
 Command add_call(CLI::App& app);
+Command add_config(CLI::App& app);
 
 }  // namespace keel::cli

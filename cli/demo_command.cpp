@@ -3,7 +3,7 @@
 #include <iostream>
 
 #include "commands.h"
-#include "keel/scenarios/duration.h"
+#include "keel/config/duration.h"
 #include "keel/sim/demo_workload.h"
 
 namespace keel::cli {
@@ -36,7 +36,7 @@ Command add_demo(CLI::App& app) {
     const auto r = sim::run_demo_workload(options);
     std::cout << "keel demo: seed " << args->seed << ", " << args->agents << " agents x " << args->calls
               << " calls\n  succeeded " << r.succeeded << ", timed out " << r.timed_out << ", events " << r.events
-              << ", virtual time " << scenarios::format_duration_human(r.virtual_end.time_since_epoch()) << "\n  trace_hash "
+              << ", virtual time " << config::format_duration_human(r.virtual_end.time_since_epoch()) << "\n  trace_hash "
               << r.trace_hash_hex << "\n";
     return kExitOk;
   };

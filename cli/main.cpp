@@ -20,6 +20,7 @@ int main(int argc, char** argv) {
                                    add_serve(app),   add_trace_hash(app), add_report(app)};
   commands.push_back(add_recovery(app));
   commands.push_back(add_call(app));
+  commands.push_back(add_config(app));
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

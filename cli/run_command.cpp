@@ -6,7 +6,7 @@
 #include "keel/live/serve/live_run.h"
 #include "keel/scenarios/chrome_trace.h"
 #include "keel/scenarios/loader.h"
-#include "keel/scenarios/presets.h"
+#include "keel/scenarios/resolve_runtime.h"
 #include "keel/scenarios/report_page.h"
 #include "keel/scenarios/runner.h"
 #include "keel/scenarios/timeline.h"

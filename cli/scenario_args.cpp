@@ -3,7 +3,7 @@
 #include <iomanip>
 #include <iostream>
 
-#include "keel/scenarios/duration.h"
+#include "keel/config/duration.h"
 #include "keel/scenarios/loader.h"
 
 namespace keel::cli {

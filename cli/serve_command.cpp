@@ -8,7 +8,7 @@
 #include "commands.h"
 #include "keel/live/asio.h"
 #include "keel/live/serve/fault_server.h"
-#include "keel/scenarios/duration.h"
+#include "keel/config/duration.h"
 #include "scenario_args.h"
 
 #include <boost/asio/signal_set.hpp>
@@ -93,7 +93,7 @@ Command add_serve(CLI::App& app) {
                                      {&args->body_timeout, &args->limits.body_timeout, "--body-timeout"},
                                      {&args->idle_timeout, &args->limits.idle_timeout, "--idle-timeout"}}) {
       std::string why;
-      const std::optional<Duration> d = scenarios::parse_duration(*text, &why);
+      const std::optional<Duration> d = config::parse_duration(*text, &why);
       if (!d) {
         std::cerr << "keel serve: " << name << " expects a duration such as 10s or 500ms: " << why << "\n";
         return kExitInvalid;

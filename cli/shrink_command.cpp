@@ -15,9 +15,9 @@
 
 #include "commands.h"
 #include "keel/faults/fault_spec.h"
-#include "keel/scenarios/duration.h"
+#include "keel/config/duration.h"
 #include "keel/scenarios/loader.h"
-#include "keel/scenarios/presets.h"
+#include "keel/scenarios/resolve_runtime.h"
 #include "keel/scenarios/runner.h"
 #include "keel/scenarios/to_json.h"
 #include "replay.h"

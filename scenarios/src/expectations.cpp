@@ -2,7 +2,7 @@
 #include <cstdio>
 #include <string>
 
-#include "keel/scenarios/duration.h"
+#include "keel/config/duration.h"
 #include "keel/scenarios/runner.h"
 
 namespace keel::scenarios {

@@ -1,15 +1,13 @@
-// Scenario loader and validator (loader.h): the document, providers, tools, faults, expect,
-// JSON syntax and duplicate keys. The other sections are in read_runtime.cpp and
-// read_workload.cpp; the reading toolkit is json_reader.h.
+// Scenario loader and validator (loader.h): the document, providers, tools, faults, expect.
+// The workload is in read_workload.cpp; the runtime block, JSON syntax, duplicate keys and the
+// reading toolkit are the runtime-block loader's (runtime/config: read_runtime.cpp,
+// keel/config/detail/json_reader.h), shared so both read a runtime block the same way.
 #include "keel/scenarios/loader.h"
 
 #include <algorithm>
-#include <array>
-#include <fstream>
-#include <set>
 #include <utility>
 
-#include "keel/scenarios/duration.h"
+#include "keel/config/duration.h"
 #include "scenario_readers.h"
 
 namespace keel::scenarios {
@@ -378,92 +376,14 @@ void read_scenario(Ctx& ctx, const Json& doc, Scenario& s) {
       }
     }
   }
-  if (const Json* v = o.get("runtime")) s.runtime = read_runtime(ctx, names, *v, o.at("runtime"));
+  if (const Json* v = o.get("runtime")) {
+    s.runtime = read_runtime(ctx, *v, o.at("runtime"),
+                             [&](const std::string& n, const std::string& p) { check_provider(ctx, names, p, n); });
+  }
   if (const Json* v = o.require("workload")) put(s.workload, read_workload(ctx, names, *v, o.at("workload")));
   if (const Json* v = o.get("expect")) s.expect = read_expect(ctx, names, *v, o.at("expect"));
   if (const Json* v = o.get("expected")) s.expected = read_expected(ctx, *v, o.at("expected"));
 }
-
-// ---- syntax: line/column and duplicate keys ---------------------------------------------------
-
-void line_column(std::string_view text, std::size_t byte, int& line, int& column) {
-  line = 1;
-  column = 1;
-  const std::size_t end = std::min(byte, text.size());
-  for (std::size_t i = 0; i < end; ++i) {
-    if (text[i] == '\n') {
-      ++line;
-      column = 1;
-    } else {
-      ++column;
-    }
-  }
-}
-
-// Finds repeated keys in one object (the DOM parser silently keeps the last one) and stops at
-// the first array or object nested deeper than limits::kMaxNesting (nothing recursive ever
-// sees a deeper document). Iterative, like nlohmann's SAX parser that drives it.
-class StructureCheck final : public nlohmann::json_sax<Json> {
- public:
-  explicit StructureCheck(Ctx& ctx) : ctx_(ctx) {}
-  bool too_deep() const noexcept { return too_deep_; }
-
-  bool null() override { return value(); }
-  bool boolean(bool) override { return value(); }
-  bool number_integer(number_integer_t) override { return value(); }
-  bool number_unsigned(number_unsigned_t) override { return value(); }
-  bool number_float(number_float_t, const string_t&) override { return value(); }
-  bool string(string_t&) override { return value(); }
-  bool binary(binary_t&) override { return value(); }
-  bool start_object(std::size_t) override { return open(true); }
-  bool key(string_t& k) override {
-    Frame& f = stack_.back();
-    f.key = k;
-    if (!f.keys.insert(k).second) ctx_.error(pointer(), "duplicate key " + q(k) + " in one object");
-    return true;
-  }
-  bool end_object() override {
-    stack_.pop_back();
-    return value();
-  }
-  bool start_array(std::size_t) override { return open(false); }
-  bool end_array() override {
-    stack_.pop_back();
-    return value();
-  }
-  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) override { return false; }
-
- private:
-  struct Frame {
-    bool object;
-    std::set<std::string> keys;
-    std::string key;
-    std::size_t index;
-  };
-  bool value() {
-    if (!stack_.empty() && !stack_.back().object) ++stack_.back().index;
-    return true;
-  }
-  bool open(bool object) {
-    if (stack_.size() >= static_cast<std::size_t>(limits::kMaxNesting)) {
-      too_deep_ = true;
-      ctx_.error(pointer(), "expected at most " + std::to_string(limits::kMaxNesting) +
-                                " levels of nested arrays and objects (a scenario needs 6), found more here");
-      return false;
-    }
-    stack_.push_back(Frame{object, {}, {}, 0});
-    return true;
-  }
-  std::string pointer() const {
-    std::string p;
-    for (const Frame& f : stack_) p = f.object ? join(p, f.key) : join(p, f.index);
-    return p;
-  }
-
-  Ctx& ctx_;
-  std::vector<Frame> stack_;
-  bool too_deep_ = false;
-};
 
 LoadResult finish(Ctx& ctx, Scenario&& s, std::string_view source) {
   LoadResult r;
@@ -476,10 +396,6 @@ LoadResult finish(Ctx& ctx, Scenario&& s, std::string_view source) {
   return r;
 }
 
-std::string too_large() {
-  return "expected a scenario of at most " + std::to_string(limits::kMaxFileBytes) + " bytes (8 MiB), found more";
-}
-
 LoadResult internal_failure(std::string_view source, const char* what) {
   LoadResult r;
   r.source = std::string(source);
@@ -488,12 +404,6 @@ LoadResult internal_failure(std::string_view source, const char* what) {
 }
 
 }  // namespace
-
-std::string ValidationError::to_string() const {
-  if (line > 0) return "line " + std::to_string(line) + ", column " + std::to_string(column) + ": " + message;
-  if (pointer.empty()) return message;
-  return pointer + ": " + message;
-}
 
 std::string LoadResult::describe() const {
   std::string out;
@@ -519,31 +429,10 @@ LoadResult load_scenario_json(const nlohmann::ordered_json& document, std::strin
 LoadResult load_scenario(std::string_view json_text, std::string_view source_name) {
   try {
     Ctx ctx;
-    if (json_text.size() > limits::kMaxFileBytes) {
-      ctx.error("", too_large());
-      return finish(ctx, Scenario{}, source_name);
-    }
-    // Depth and duplicate keys first: the DOM is built only from a document of bounded depth.
-    Ctx structure;
-    StructureCheck check(structure);
-    Json::sax_parse(json_text.begin(), json_text.end(), &check);
-    if (check.too_deep()) return finish(structure, Scenario{}, source_name);
-    Json doc;
-    try {
-      doc = Json::parse(json_text.begin(), json_text.end());
-    } catch (const Json::parse_error& e) {
-      ValidationError err;
-      line_column(json_text, e.byte == 0 ? 0 : e.byte - 1, err.line, err.column);
-      std::string what = e.what();
-      // "[json.exception.parse_error.101] parse error at line 1, column 2: syntax error ..."
-      if (auto pos = what.find(": "); pos != std::string::npos && what.find("column") < pos) what = what.substr(pos + 2);
-      err.message = clip("invalid JSON: " + what, kMaxMessageShown);
-      ctx.errors.push_back(std::move(err));
-      return finish(ctx, Scenario{}, source_name);
-    }
-    ctx.errors = std::move(structure.errors);
+    std::optional<Json> doc = parse_document(ctx, json_text);
+    if (!doc) return finish(ctx, Scenario{}, source_name);
     Scenario s;
-    read_scenario(ctx, doc, s);
+    read_scenario(ctx, *doc, s);
     return finish(ctx, std::move(s), source_name);
   } catch (const std::exception& e) {
     return internal_failure(source_name, e.what());
@@ -551,28 +440,10 @@ LoadResult load_scenario(std::string_view json_text, std::string_view source_nam
 }
 
 LoadResult load_scenario_file(const std::filesystem::path& path) {
-  const std::string source = path.string();
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    LoadResult r;
-    r.source = source;
-    r.errors.push_back({"", "cannot open the file"});
-    return r;
-  }
-  // At most one byte over the bound is read, whatever the file is (a pipe has no size).
-  std::string text;
-  std::array<char, 64 * 1024> buf{};
-  while (in && text.size() <= limits::kMaxFileBytes) {
-    in.read(buf.data(), buf.size());
-    text.append(buf.data(), static_cast<std::size_t>(in.gcount()));
-  }
-  if (in.bad()) {
-    LoadResult r;
-    r.source = source;
-    r.errors.push_back({"", "cannot read the file"});
-    return r;
-  }
-  return load_scenario(text, source);
+  Ctx ctx;
+  std::optional<std::string> text = read_text_file(ctx, path);
+  if (!text) return finish(ctx, Scenario{}, path.string());
+  return load_scenario(*text, path.string());
 }
 
 }  // namespace keel::scenarios

@@ -1,7 +1,7 @@
 // Names, references and latency models (scenario_readers.h).
 #include <algorithm>
 
-#include "keel/scenarios/duration.h"
+#include "keel/config/duration.h"
 #include "scenario_readers.h"
 
 namespace keel::scenarios::detail {
@@ -34,33 +34,6 @@ void check_tool(Ctx& ctx, const Names& names, const std::string& ptr, const std:
   ctx.error(ptr, std::move(msg));
 }
 
-
-// An array of provider (or tool) names: non-empty if required, unique, known.
-std::optional<std::vector<std::string>> read_name_list(Ctx& ctx, const Json& v, const std::string& ptr, bool non_empty,
-                                                       const std::function<void(const std::string&, const std::string&)>& check) {
-  const Json::array_t* arr = read_array(ctx, v, ptr, non_empty ? "a non-empty array of names" : "an array of names");
-  if (!arr) return std::nullopt;
-  if (non_empty && arr->empty()) {
-    ctx.expected(ptr, "a non-empty array of names", v);
-    return std::nullopt;
-  }
-  std::vector<std::string> out;
-  UniqueNames unique("name");
-  bool ok = true;
-  for (std::size_t i = 0; i < arr->size(); ++i) {
-    const std::string p = join(ptr, i);
-    auto s = read_string(ctx, (*arr)[i], p, true);
-    if (!s) {
-      ok = false;
-      continue;
-    }
-    if (!unique.add(ctx, *s, p)) ok = false;
-    check(*s, p);
-    out.push_back(*s);
-  }
-  if (!ok) return std::nullopt;
-  return out;
-}
 
 // ---- latency --------------------------------------------------------------------------------
 

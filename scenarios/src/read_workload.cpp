@@ -3,7 +3,7 @@
 #include <map>
 #include <set>
 
-#include "keel/scenarios/duration.h"
+#include "keel/config/duration.h"
 #include "scenario_readers.h"
 
 namespace keel::scenarios::detail {

@@ -16,12 +16,13 @@
 #include "keel/core/spawn.h"
 #include "keel/core/trace_writer.h"
 #include "keel/faults/fault_plan.h"
+#include "keel/model/limited_transport.h"
 #include "keel/model/model_manager.h"
 #include "keel/model/stream.h"
 #include "keel/model/token_counter.h"
 #include "keel/scenarios/limits.h"
-#include "keel/scenarios/presets.h"
 #include "keel/scenarios/recovery.h"
+#include "keel/scenarios/resolve_runtime.h"
 #include "keel/scenarios/run_environment.h"
 #include "keel/scenarios/time_scale.h"
 #include "keel/sim/mock_provider.h"
@@ -142,7 +143,8 @@ int to_int(std::int64_t v, std::string_view field) {
   return static_cast<int>(v);
 }
 
-// resolve_runtime (presets.cpp) hands these to int and uint32 fields: refuse what does not fit.
+// resolve_runtime (runtime/config/src/resolve.cpp) hands these to int and uint32 fields:
+// refuse what does not fit.
 void check_runtime_fits(const Runtime& rt) {
   auto fits = [](const std::optional<std::int64_t>& v, std::string_view field, std::int64_t min) {
     if (v && *v < min) throw std::out_of_range(std::string(field) + " " + std::to_string(*v) + " is below " + std::to_string(min));
@@ -156,6 +158,10 @@ void check_runtime_fits(const Runtime& rt) {
     fits(rt.circuit_breaker.value->half_open_calls, "circuit_breaker.half_open_calls", 1);
   }
   if (rt.hedging.value) fits(rt.hedging.value->max_extra, "hedging.max_extra", 1);
+  if (rt.bulkhead.value) {
+    fits(rt.bulkhead.value->max_concurrent, "bulkhead.max_concurrent", 1);
+    fits(rt.bulkhead.value->max_queue, "bulkhead.max_queue", 0);
+  }
 }
 
 // What an exception that escaped a run's task says ("std::bad_alloc").
@@ -216,6 +222,7 @@ std::vector<Duration> start_times(const AgentsWorkload& w, Rng rng) {
 struct World {
   std::vector<std::unique_ptr<sim::MockProvider>> providers;  // simulated runs
   std::vector<model::ModelTransport*> transports;             // scenario.providers order
+  std::vector<std::unique_ptr<model::LimitedTransport>> limited;  // runtime.rate_limiter/bulkhead
   std::vector<std::unique_ptr<sim::MockTool>> tools;
   agent::Toolkit toolkit;
   std::unique_ptr<agent::ToolRunner> tool_runner;
@@ -487,6 +494,12 @@ Result<RunReport> run_checked(const Scenario& scenario, const RunOptions& option
     w.providers.push_back(std::make_unique<sim::MockProvider>(sched, pc, root.substream("provider." + p.name), &plan,
                                                               &events, responder));
     w.transports.push_back(w.providers.back().get());
+  }
+  if (!cfg.limits.empty()) {  // one rate limiter and bulkhead per provider, shared by every chain
+    for (model::ModelTransport*& t : w.transports) {
+      w.limited.push_back(std::make_unique<model::LimitedTransport>(*t, cfg.limits, &events));
+      t = w.limited.back().get();
+    }
   }
   for (const Tool& t : scenario.tools) {
     auto tool = std::make_unique<sim::MockTool>(

@@ -25,7 +25,7 @@ TEST(ErrorCodeTest, NamesRoundTripForEveryCode) {
 }
 
 TEST(ErrorCodeTest, ScenarioFormatNamesAreExact) {
-  // SCENARIO-FORMAT.md, "Error codes used in retry_on and reports".
+  // scenarios/FORMAT.md, "Error codes used in retry_on and reports".
   for (std::string_view n : {"rate_limited", "server_error", "timeout", "network", "context_overflow",
                              "quota_exhausted", "auth", "invalid_request", "malformed_response",
                              "circuit_open", "cancelled", "tool_error"}) {

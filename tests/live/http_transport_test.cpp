@@ -4,6 +4,7 @@
 // keep-alive pooling and no leaked descriptors. Real-time limits are tens of milliseconds.
 #include "keel/live/http_transport.h"
 
+#include <atomic>
 #include <chrono>
 #include <sstream>
 #include <thread>
@@ -351,7 +352,10 @@ TEST_F(HttpTransport, CancellationClosesTheSocketPromptly) {
 }
 
 TEST_F(HttpTransport, KeepAlivePoolIsBoundedPerHostAndStaleConnectionsAreRetried) {
-  int n = 0;
+  // Atomic: the first three requests are served at once, one server thread per connection (a
+  // plain int lost an increment under load, so the 5th answer, not the 4th, dropped the
+  // connection and no stale retry happened).
+  std::atomic<int> n = 0;
   LoopbackServer server{[&](ServerConnection& c, const Request&) {
     c.write(test::response(200, kOpenAiOk));
     if (++n == 4) {  // the 4th answer, then the server drops the idle connection

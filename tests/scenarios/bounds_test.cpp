@@ -42,6 +42,14 @@ TEST(ScenarioBoundsTest, SchemaMaximaAreTheLoadersBounds) {
   EXPECT_EQ(max_of(defs.at("retry").at("properties").at("max_attempts")), limits::kMaxAttempts);
   EXPECT_EQ(max_of(defs.at("retry").at("properties").at("multiplier")), limits::kMaxMultiplier);
   EXPECT_EQ(max_of(defs.at("breaker").at("properties").at("size")), limits::kMaxBreakerCalls);
+  const nlohmann::json& rt = defs.at("runtime").at("properties");
+  const nlohmann::json& limiter = rt.at("rate_limiter").at("oneOf").at(1).at("properties");
+  EXPECT_EQ(max_of(limiter.at("requests_per_second")), limits::kMaxRequestsPerSecond);
+  EXPECT_EQ(max_of(limiter.at("burst")), limits::kMaxBurst);
+  const nlohmann::json& bulkhead = rt.at("bulkhead").at("oneOf").at(1).at("properties");
+  EXPECT_EQ(max_of(bulkhead.at("max_concurrent")), limits::kMaxConcurrent);
+  EXPECT_EQ(max_of(bulkhead.at("max_queue")), limits::kMaxQueue);
+  EXPECT_EQ(max_of(rt.at("context").at("properties").at("token_limit")), limits::kMaxTokenLimit);
   EXPECT_EQ(max_of(defs.at("agents").at("properties").at("count")), limits::kMaxAgents);
   EXPECT_EQ(max_of(defs.at("agents").at("properties").at("steps")), limits::kMaxSteps);
   EXPECT_EQ(max_of(defs.at("agents").at("properties").at("prompt_tokens")), limits::kMaxPromptTokens);

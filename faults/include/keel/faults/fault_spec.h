@@ -3,7 +3,7 @@
 // Purpose: the vocabulary shared by the scenario loader (which builds FaultSpecs from JSON),
 // the fault plan (which decides from them, fault_plan.h) and the live fault server. Nothing
 // here decides anything: it is data plus the small pure helpers that say which names and
-// targets a spec may use (SCENARIO-FORMAT.md, "Fault").
+// targets a spec may use (scenarios/FORMAT.md, "Fault").
 //
 // Contract:
 //  - `target` is a provider name, "tool:<name>", or "*" (every provider, never a tool).

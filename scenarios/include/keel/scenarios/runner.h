@@ -8,7 +8,7 @@
 // Contract:
 //  - Deterministic: the same scenario, seed, preset and build give a byte-identical trace
 //    (RunReport::trace_hash) and report. Nothing reads a clock or the environment.
-//  - Tasks (SCENARIO-FORMAT.md): each agent step is one task, ending succeeded (final answer),
+//  - Tasks (scenarios/FORMAT.md): each agent step is one task, ending succeeded (final answer),
 //    failed (any error but cancelled), or cancelled. A workforce task (one per task and
 //    round) ends as its Workforce outcome says: done, failed, skipped or cancelled; its
 //    latency runs from its first attempt (a task never started has none). A task unfinished
@@ -126,8 +126,8 @@ Result<RunReport> run_scenario(const Scenario& scenario, const RunOptions& optio
 // against a finished report. Sets nothing else.
 std::vector<ExpectationResult> evaluate_expectations(const Expect& expect, const RunReport& report);
 
-// The `keel run --json` object (FORMAT.md, "keel run output": latency_ok_ms, failures and
-// recovery included), plus extra fields (trace_events, tools, max_prompt_tokens,
+// The `keel run --json` object (scenarios/FORMAT.md, "keel run output": latency_ok_ms,
+// failures and recovery included), plus extra fields (trace_events, tools, max_prompt_tokens,
 // first_open_ms, and for a workforce `workforce`).
 nlohmann::json to_json(const RunReport& report);
 

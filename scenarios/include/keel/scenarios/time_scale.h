@@ -9,7 +9,9 @@
 //    Duration::max() stay as they are (max means "never"). f must be > 0.
 //  - scale_durations(cfg, f) scales every duration of the runtime configuration: retry
 //    backoff, max retry-after, attempt/call/step/summarize/tool timeouts, breaker windows,
-//    slow-call duration, open durations and half-open wait, hedging delay.
+//    slow-call duration, open durations and half-open wait, hedging delay, the rate limiter's
+//    max wait; the rate limiter's rate becomes 1/f times as many requests per minute (rounded
+//    to a whole number, at least 1).
 //  - ScaledFaultHook asks the scenario's plan in scenario time (now / f) and returns its
 //    decision in run time (retry-after and extra latency times f).
 //
@@ -18,7 +20,7 @@
 //   scale_durations(cfg, 0.01);          // a 30 s attempt timeout becomes 300 ms
 #pragma once
 
-#include "keel/scenarios/presets.h"
+#include "keel/scenarios/resolve_runtime.h"
 #include "keel/sim/fault_hook.h"
 #include "keel/sim/latency.h"
 

@@ -1,6 +1,6 @@
 // keel/sim/mock_provider.h — a simulated model provider: a ModelTransport in virtual time.
 //
-// Purpose: stands in for an OpenAI-compatible or Anthropic endpoint (SCENARIO-FORMAT.md,
+// Purpose: stands in for an OpenAI-compatible or Anthropic endpoint (scenarios/FORMAT.md,
 // Provider and Fault) so the unmodified runtime can be driven through rate limits, 5xx, hangs,
 // overflows and slow answers. Every failure is the provider's real status and error body
 // (provider_errors.h) passed through the runtime's own classifier (model/classify.h).

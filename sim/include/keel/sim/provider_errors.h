@@ -1,6 +1,6 @@
 // keel/sim/provider_errors.h — the HTTP failures real providers send, as status + body text.
 //
-// Purpose: the mock provider fails the way the real APIs do (REFERENCE.md, "Provider error
+// Purpose: the mock provider fails the way the real APIs do (docs/architecture.md, "Provider error
 // shapes"): it builds the provider's own status and error body and passes them through the
 // runtime's classifier (model/classify.h), so a simulation exercises exactly the classification
 // of the live path. The live fault server can send the same bytes on the wire.

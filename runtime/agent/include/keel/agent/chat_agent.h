@@ -1,6 +1,6 @@
 // keel/agent/chat_agent.h — ChatAgent: a system message, a memory, and the tool-call loop.
 //
-// Purpose: the source design's ChatAgent (REFERENCE.md) without its defects: every step has a
+// Purpose: the source design's ChatAgent (docs/architecture.md) without its defects: every step has a
 // timeout that releases the caller on time even when a model or tool hangs; a stop request
 // reaches in-flight work; the context is checked before every call (ContextManager); errors
 // are classified values and every step ends in exactly one terminal state.
@@ -71,8 +71,8 @@
 namespace keel::agent {
 
 class ToolRunner;
-
-struct ChatAgentConfig {
+// NOT keel_default when default-constructed (summarize timeout 60 s, keel_default 30 s):
+struct ChatAgentConfig {  // start from keel::config::keel_default().agent (keel/config/presets.h)
   std::string system_message;
   int max_iterations = 10;  // model answers per step
   std::optional<Duration> step_timeout = std::chrono::seconds{300};

@@ -1,6 +1,6 @@
 // keel/live/http_transport.h — HttpModelTransport: a real provider behind keel::model::ModelTransport.
 //
-// Purpose: the production half of "two worlds, one runtime" (DESIGN.md): an OpenAI-compatible
+// Purpose: the production half of "two worlds, one runtime" (docs/architecture.md): an OpenAI-compatible
 // chat-completions endpoint or the Anthropic Messages API over HttpClient, with the same
 // error classification as the simulator's mock providers (model/classify.h).
 //

@@ -1,6 +1,6 @@
 // keel/model/classify.h — turning a provider's HTTP failure into a classified keel Error.
 //
-// Purpose: errors are classified once, by structure (DESIGN.md), for every provider — the
+// Purpose: errors are classified once, by structure (docs/architecture.md), for every provider — the
 // source design caught only one provider's rate-limit exception and mistook "exceeded your
 // current quota" for a context overflow. Both defects are regression tests of this file.
 //

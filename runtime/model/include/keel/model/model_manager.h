@@ -93,8 +93,8 @@ struct StreamPolicy {
 
 // A user-supplied strategy: the index of the first model to try for call number `call_index`.
 using SchedulingFunction = std::function<std::size_t(std::size_t model_count, std::uint64_t call_index, Rng& rng)>;
-
-struct ModelManagerConfig {
+// NOT keel_default when default-constructed (attempt 60 s, call 180 s, textbook breaker/budget):
+struct ModelManagerConfig {  // production and CI start from keel::config::keel_default() (keel/config/presets.h)
   Scheduling scheduling = Scheduling::always_first;
   SchedulingFunction custom_scheduling;  // overrides `scheduling` when set
   bool fallback_on_error = true;

@@ -2,7 +2,7 @@
 //
 // Purpose: stop calling a target that keeps failing, give it time to recover, then probe it
 // with a few calls before trusting it again (resilience4j / Polly v8 semantics, see
-// REFERENCE.md). Nothing is scheduled: every time-based transition happens lazily, at the
+// docs/architecture.md). Nothing is scheduled: every time-based transition happens lazily, at the
 // first call that passes `now` at or after its logical time, and is computed from that
 // logical time, so observing the breaker (`state(now)`) never changes what it does next.
 //
@@ -164,8 +164,8 @@ class BreakerCodeTable {
   }
   std::array<BreakerCodeClass, kErrorCodes.size()> table_{};
 };
-
-struct CircuitBreakerConfig {
+// Default-constructed: resilience4j's values (100-call window, 100 min calls, 60 s, 10 probes),
+struct CircuitBreakerConfig {  // NOT keel_default's LLM-sized breaker: keel::config::keel_default().manager.breaker
   std::string name;                                   // target name, the events' "target"
   WindowKind window = WindowKind::count;
   std::uint32_t size = 100;                           // count window: the last `size` calls

@@ -1,7 +1,7 @@
 // keel/live/serve/fault_server.h — `keel serve` in process: a scenario's providers as real
 // HTTP endpoints (OpenAI chat completions, Anthropic Messages) with its fault plan on the wire.
 //
-// Purpose: the live world's fault injector (DESIGN.md, "Two worlds"). A client — keel's live
+// Purpose: the live world's fault injector (docs/architecture.md, "Two worlds"). A client — keel's live
 // transports, or an SDK no one here wrote — talks HTTP/1.1 (keep-alive, optional TLS) to
 // 127.0.0.1 and meets real 429s with retry-after, 5xx bodies, hangs, resets, malformed bodies,
 // stalled SSE streams, context overflows and RPM/TPM limits, decided exactly as the simulator

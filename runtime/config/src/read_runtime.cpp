@@ -1,10 +1,13 @@
-// The `runtime` object: preset and overrides (scenario_readers.h).
+// The `runtime` object: preset and overrides (detail/read_runtime.h).
+#include "keel/config/detail/read_runtime.h"
+
+#include <algorithm>
+#include <cmath>
 #include <limits>
 
-#include "keel/scenarios/duration.h"
-#include "scenario_readers.h"
+#include "keel/config/duration.h"
 
-namespace keel::scenarios::detail {
+namespace keel::config::detail {
 
 // ---- runtime --------------------------------------------------------------------------------
 
@@ -144,16 +147,54 @@ ContextSettings read_context(Ctx& ctx, const Json& v, const std::string& ptr) {
   return c;
 }
 
+// Client-side limits (format 1.1); bounds in keel/config/limits.h.
+bool whole_per_minute(double rps) {
+  const double per_minute = rps * 60.0;
+  return per_minute >= 1.0 && std::abs(per_minute - std::round(per_minute)) < 1e-9 * per_minute;
+}
+
+std::optional<RateLimiterSettings> read_rate_limiter(Ctx& ctx, const Json& v, const std::string& ptr) {
+  Obj o(ctx, v, ptr, {"requests_per_second", "burst", "max_wait"});
+  RateLimiterSettings r;
+  const Json* rps = o.require("requests_per_second");
+  std::optional<double> rate;
+  if (rps) {
+    rate = read_number(ctx, *rps, o.at("requests_per_second"),
+                       "a rate in requests per second, > 0 and <= 1000000, whose per-minute rate (x 60) is a whole number",
+                       [](double x) { return x > 0 && x <= limits::kMaxRequestsPerSecond && whole_per_minute(x); });
+  }
+  auto burst = o.opt("burst", [&](const Json& x, const std::string& at) { return read_int(ctx, x, at, 1, limits::kMaxBurst); });
+  auto wait = o.opt("max_wait", [&](const Json& x, const std::string& at) { return read_duration(ctx, x, at); });
+  if (!rate || (o.has("burst") && !burst) || (o.has("max_wait") && !wait)) return std::nullopt;
+  r.requests_per_second = *rate;
+  put(r.burst, burst);
+  put(r.max_wait, wait);
+  return r;
+}
+
+std::optional<BulkheadSettings> read_bulkhead(Ctx& ctx, const Json& v, const std::string& ptr) {
+  Obj o(ctx, v, ptr, {"max_concurrent", "max_queue"});
+  BulkheadSettings b;
+  const Json* mc = o.require("max_concurrent");
+  std::optional<std::int64_t> concurrent;
+  if (mc) concurrent = read_int(ctx, *mc, o.at("max_concurrent"), 1, limits::kMaxConcurrent);
+  auto queue = o.opt("max_queue", [&](const Json& x, const std::string& at) { return read_int(ctx, x, at, 0, limits::kMaxQueue); });
+  if (!concurrent || (o.has("max_queue") && !queue)) return std::nullopt;
+  b.max_concurrent = *concurrent;
+  put(b.max_queue, queue);
+  return b;
+}
+
 }  // namespace
 
-Runtime read_runtime(Ctx& ctx, const Names& names, const Json& v, const std::string& ptr) {
-  Runtime rt;
+RuntimeBlock read_runtime(Ctx& ctx, const Json& v, const std::string& ptr, const ModelNameCheck& check_model) {
+  RuntimeBlock rt;
   Obj o(ctx, v, ptr, {"preset", "models", "scheduling", "fallback_on_error", "retry", "circuit_breaker", "timeouts", "context",
-                      "hedging", "on_timeout", "stream_recovery"});
+                      "hedging", "rate_limiter", "bulkhead", "on_timeout", "stream_recovery"});
   if (!o.ok()) return rt;
   rt.preset = o.opt("preset", [&](const Json& x, const std::string& at) { return read_enum<Preset>(ctx, x, at, kPresetNames); });
   rt.models = o.opt("models", [&](const Json& x, const std::string& at) {
-    return read_name_list(ctx, x, at, true, [&](const std::string& n, const std::string& p) { check_provider(ctx, names, p, n); });
+    return read_name_list(ctx, x, at, true, check_model);
   });
   rt.scheduling = o.opt("scheduling", [&](const Json& x, const std::string& at) { return read_enum<Scheduling>(ctx, x, at, kSchedulingNames); });
   rt.fallback_on_error = o.opt("fallback_on_error", [&](const Json& x, const std::string& at) { return read_bool(ctx, x, at); });
@@ -179,6 +220,16 @@ Runtime read_runtime(Ctx& ctx, const Names& names, const Json& v, const std::str
       return hs;
     });
   }
+  if (const Json* l = o.get("rate_limiter")) {
+    const std::string p = o.at("rate_limiter");
+    rt.rate_limiter = read_switch<RateLimiterSettings>(ctx, *l, p, "an object {\"requests_per_second\": x, \"burst\": n, \"max_wait\": d}",
+                                                       [&] { return read_rate_limiter(ctx, *l, p); });
+  }
+  if (const Json* b = o.get("bulkhead")) {
+    const std::string p = o.at("bulkhead");
+    rt.bulkhead = read_switch<BulkheadSettings>(ctx, *b, p, "an object {\"max_concurrent\": n, \"max_queue\": n}",
+                                                [&] { return read_bulkhead(ctx, *b, p); });
+  }
   rt.on_timeout = o.opt("on_timeout", [&](const Json& x, const std::string& at) { return read_enum<OnTimeout>(ctx, x, at, kOnTimeoutNames); });
   rt.stream_recovery = o.opt("stream_recovery", [&](const Json& x, const std::string& at) {
     return read_enum<StreamRecovery>(ctx, x, at, kStreamRecoveryNames);
@@ -186,4 +237,4 @@ Runtime read_runtime(Ctx& ctx, const Names& names, const Json& v, const std::str
   return rt;
 }
 
-}  // namespace keel::scenarios::detail
+}  // namespace keel::config::detail

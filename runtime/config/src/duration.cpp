@@ -1,5 +1,5 @@
 // Strict duration strings (duration.h).
-#include "keel/scenarios/duration.h"
+#include "keel/config/duration.h"
 
 #include <array>
 #include <cstdint>
@@ -7,7 +7,7 @@
 #include <limits>
 #include <utility>
 
-namespace keel::scenarios {
+namespace keel::config {
 
 namespace {
 
@@ -185,4 +185,4 @@ std::string format_duration_human(Duration d) {
   return std::to_string(s / 3600) + "h" + std::to_string(s % 3600 / 60) + "m" + std::to_string(s % 60) + "s";
 }
 
-}  // namespace keel::scenarios
+}  // namespace keel::config

@@ -1,8 +1,10 @@
-// Internal to keel_scenarios: the JSON-reading toolkit of the loader (loader.h).
+// keel/config/detail/json_reader.h — the JSON-reading toolkit of keel's file readers (the
+// scenario loader, the runtime-block loader). Internal: installed because the readers of both
+// libraries share it, not an API for applications.
 //
-// Purpose: read one value or object of scenario JSON, reporting every problem to a Ctx as a
+// Purpose: read one value or object of a keel file, reporting every problem to a Ctx as a
 // ValidationError (JSON pointer + "expected X, found Y") and going on. Nothing here knows
-// the scenario format except through the callers' field lists.
+// the file formats except through the callers' field lists.
 //
 // Contract: readers return nullopt (or nullptr) after reporting exactly one error, never
 // throw for any JSON value, and never dump containers into messages (only scalars).
@@ -15,6 +17,7 @@
 #pragma once
 
 #include <algorithm>
+#include <filesystem>
 #include <array>
 #include <cstdint>
 #include <functional>
@@ -30,10 +33,10 @@
 #include <nlohmann/json.hpp>
 
 #include "keel/core/time.h"
-#include "keel/scenarios/limits.h"
-#include "keel/scenarios/loader.h"
+#include "keel/config/limits.h"
+#include "keel/config/validation.h"
 
-namespace keel::scenarios::detail {
+namespace keel::config::detail {
 
 using Json = nlohmann::ordered_json;
 inline constexpr std::int64_t kI64Max = std::numeric_limits<std::int64_t>::max();
@@ -100,6 +103,20 @@ struct Ctx {
     error(ptr, "expected " + std::string(what) + ", found " + found(v));
   }
 };
+
+// ---- documents ----------------------------------------------------------------------------
+
+// The JSON document in `text`, or nullopt after reporting why not: more than
+// limits::kMaxFileBytes bytes ("expected <document> of at most ..."), arrays/objects nested
+// deeper than limits::kMaxNesting (at the pointer where it happens), or a syntax error
+// (pointer "", with line and column). The depth is checked before any DOM is built. Repeated
+// keys in one object — which the parser would silently resolve to the last — are reported at
+// their pointer; the document is still returned.
+std::optional<Json> parse_document(Ctx& ctx, std::string_view text, std::string_view document = "a scenario");
+// The bytes of the file at `path` — at most limits::kMaxFileBytes + 1 of them, whatever the
+// file is (a pipe has no size), so that parse_document reports it too large — or nullopt after
+// reporting at "" that it cannot be opened or read.
+std::optional<std::string> read_text_file(Ctx& ctx, const std::filesystem::path& path);
 
 // ---- scalar readers: nullopt (and one error) when the value does not fit ------------------
 
@@ -218,4 +235,8 @@ class UniqueNames {
   std::map<std::string, std::string> first_;
 };
 
-}  // namespace keel::scenarios::detail
+// An array of names: non-empty if required, unique; `check(name, pointer)` for each.
+std::optional<std::vector<std::string>> read_name_list(Ctx& ctx, const Json& v, const std::string& ptr, bool non_empty,
+                                                       const std::function<void(const std::string&, const std::string&)>& check);
+
+}  // namespace keel::config::detail

@@ -1,5 +1,6 @@
-// Scenario durations: the strict grammar (duration.h) and the exact format/parse round trip.
-#include "keel/scenarios/duration.h"
+// Durations of scenario and configuration files: the strict grammar (duration.h) and the
+// exact format/parse round trip.
+#include "keel/config/duration.h"
 
 #include <gtest/gtest.h>
 
@@ -9,7 +10,7 @@
 
 #include "keel/core/rng.h"
 
-namespace keel::scenarios {
+namespace keel::config {
 namespace {
 
 using namespace std::chrono_literals;
@@ -129,4 +130,4 @@ TEST(DurationTest, HumanFormatHasThreeDigitsThenMinutesThenHours) {
 }
 
 }  // namespace
-}  // namespace keel::scenarios
+}  // namespace keel::config

@@ -1,9 +1,13 @@
-// The loader's JSON-reading toolkit (json_reader.h).
-#include "json_reader.h"
+// The JSON-reading toolkit of keel's file readers (detail/json_reader.h).
+#include "keel/config/detail/json_reader.h"
 
-#include "keel/scenarios/duration.h"
+#include <array>
+#include <fstream>
+#include <set>
 
-namespace keel::scenarios::detail {
+#include "keel/config/duration.h"
+
+namespace keel::config::detail {
 
 std::string escape_token(std::string_view key) {
   std::string out;
@@ -209,4 +213,178 @@ Obj::Obj(Ctx& ctx, const Json& v, std::string ptr, std::initializer_list<std::st
   }
 }
 
-}  // namespace keel::scenarios::detail
+// ---- syntax: line/column and duplicate keys ---------------------------------------------------
+
+// An array of names: non-empty if required, unique, each checked by the caller.
+std::optional<std::vector<std::string>> read_name_list(Ctx& ctx, const Json& v, const std::string& ptr, bool non_empty,
+                                                       const std::function<void(const std::string&, const std::string&)>& check) {
+  const Json::array_t* arr = read_array(ctx, v, ptr, non_empty ? "a non-empty array of names" : "an array of names");
+  if (!arr) return std::nullopt;
+  if (non_empty && arr->empty()) {
+    ctx.expected(ptr, "a non-empty array of names", v);
+    return std::nullopt;
+  }
+  std::vector<std::string> out;
+  UniqueNames unique("name");
+  bool ok = true;
+  for (std::size_t i = 0; i < arr->size(); ++i) {
+    const std::string p = join(ptr, i);
+    auto s = read_string(ctx, (*arr)[i], p, true);
+    if (!s) {
+      ok = false;
+      continue;
+    }
+    if (!unique.add(ctx, *s, p)) ok = false;
+    check(*s, p);
+    out.push_back(*s);
+  }
+  if (!ok) return std::nullopt;
+  return out;
+}
+
+namespace {
+
+void line_column(std::string_view text, std::size_t byte, int& line, int& column) {
+  line = 1;
+  column = 1;
+  const std::size_t end = std::min(byte, text.size());
+  for (std::size_t i = 0; i < end; ++i) {
+    if (text[i] == '\n') {
+      ++line;
+      column = 1;
+    } else {
+      ++column;
+    }
+  }
+}
+
+// Finds repeated keys in one object (the DOM parser silently keeps the last one) and stops at
+// the first array or object nested deeper than limits::kMaxNesting (nothing recursive ever
+// sees a deeper document). Iterative, like nlohmann's SAX parser that drives it.
+class StructureCheck final : public nlohmann::json_sax<Json> {
+ public:
+  explicit StructureCheck(Ctx& ctx) : ctx_(ctx) {}
+  bool too_deep() const noexcept { return too_deep_; }
+
+  bool null() override { return value(); }
+  bool boolean(bool) override { return value(); }
+  bool number_integer(number_integer_t) override { return value(); }
+  bool number_unsigned(number_unsigned_t) override { return value(); }
+  bool number_float(number_float_t, const string_t&) override { return value(); }
+  bool string(string_t&) override { return value(); }
+  bool binary(binary_t&) override { return value(); }
+  bool start_object(std::size_t) override { return open(true); }
+  bool key(string_t& k) override {
+    Frame& f = stack_.back();
+    f.key = k;
+    if (!f.keys.insert(k).second) ctx_.error(pointer(), "duplicate key " + q(k) + " in one object");
+    return true;
+  }
+  bool end_object() override {
+    stack_.pop_back();
+    return value();
+  }
+  bool start_array(std::size_t) override { return open(false); }
+  bool end_array() override {
+    stack_.pop_back();
+    return value();
+  }
+  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) override { return false; }
+
+ private:
+  struct Frame {
+    bool object;
+    std::set<std::string> keys;
+    std::string key;
+    std::size_t index;
+  };
+  bool value() {
+    if (!stack_.empty() && !stack_.back().object) ++stack_.back().index;
+    return true;
+  }
+  bool open(bool object) {
+    if (stack_.size() >= static_cast<std::size_t>(limits::kMaxNesting)) {
+      too_deep_ = true;
+      ctx_.error(pointer(), "expected at most " + std::to_string(limits::kMaxNesting) +
+                                " levels of nested arrays and objects (a scenario needs 6), found more here");
+      return false;
+    }
+    stack_.push_back(Frame{object, {}, {}, 0});
+    return true;
+  }
+  std::string pointer() const {
+    std::string p;
+    for (const Frame& f : stack_) p = f.object ? join(p, f.key) : join(p, f.index);
+    return p;
+  }
+
+  Ctx& ctx_;
+  std::vector<Frame> stack_;
+  bool too_deep_ = false;
+};
+
+}  // namespace
+
+std::optional<Json> parse_document(Ctx& ctx, std::string_view text, std::string_view document) {
+  if (text.size() > limits::kMaxFileBytes) {
+    ctx.error("", "expected " + std::string(document) + " of at most " + std::to_string(limits::kMaxFileBytes) +
+                      " bytes (8 MiB), found more");
+    return std::nullopt;
+  }
+  // Depth and duplicate keys first: the DOM is built only from a document of bounded depth.
+  // A syntax error is reported alone (the structure errors before it are dropped).
+  Ctx structure;
+  StructureCheck check(structure);
+  Json::sax_parse(text.begin(), text.end(), &check);
+  if (check.too_deep()) {
+    for (ValidationError& e : structure.errors) ctx.errors.push_back(std::move(e));
+    return std::nullopt;
+  }
+  Json doc;
+  try {
+    doc = Json::parse(text.begin(), text.end());
+  } catch (const Json::parse_error& e) {
+    ValidationError err;
+    line_column(text, e.byte == 0 ? 0 : e.byte - 1, err.line, err.column);
+    std::string what = e.what();
+    // "[json.exception.parse_error.101] parse error at line 1, column 2: syntax error ..."
+    if (auto pos = what.find(": "); pos != std::string::npos && what.find("column") < pos) what = what.substr(pos + 2);
+    err.message = clip("invalid JSON: " + what, kMaxMessageShown);
+    ctx.errors.push_back(std::move(err));
+    return std::nullopt;
+  }
+  for (ValidationError& e : structure.errors) ctx.errors.push_back(std::move(e));
+  return doc;
+}
+
+std::optional<std::string> read_text_file(Ctx& ctx, const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    ctx.error("", "cannot open the file");
+    return std::nullopt;
+  }
+  // At most one byte over the bound is read, whatever the file is (a pipe has no size).
+  std::string text;
+  std::array<char, 64 * 1024> buf{};
+  while (in && text.size() <= limits::kMaxFileBytes) {
+    in.read(buf.data(), buf.size());
+    text.append(buf.data(), static_cast<std::size_t>(in.gcount()));
+  }
+  if (in.bad()) {
+    ctx.error("", "cannot read the file");
+    return std::nullopt;
+  }
+  return text;
+}
+
+}  // namespace keel::config::detail
+
+namespace keel::config {
+
+std::string ValidationError::to_string() const {
+  if (line > 0) return "line " + std::to_string(line) + ", column " + std::to_string(column) + ": " + message;
+  if (pointer.empty()) return message;
+  return pointer + ": " + message;
+}
+
+}  // namespace keel::config

@@ -1,6 +1,6 @@
-// keel/scenarios/duration.h — the scenario format's duration strings, parsed strictly.
+// keel/config/duration.h — the duration strings of scenario and configuration files, parsed strictly.
 //
-// Purpose: `"250ms"`, `"1.5s"`, `"2m"`, `"1m30s"` (SCENARIO-FORMAT.md) to keel::Duration and
+// Purpose: `"250ms"`, `"1.5s"`, `"2m"`, `"1m30s"` (scenarios/FORMAT.md) to keel::Duration and
 // back, with a precise reason when a string is not a duration.
 //
 // Contract (the rule keel picks where the format is silent):
@@ -30,7 +30,7 @@
 
 #include "keel/core/time.h"
 
-namespace keel::scenarios {
+namespace keel::config {
 
 // The duration `text` denotes, or nullopt (and, if `why` is given, the reason in it).
 std::optional<Duration> parse_duration(std::string_view text, std::string* why = nullptr);
@@ -44,4 +44,4 @@ std::string format_duration(Duration d);
 // milliseconds; this is only for text.
 std::string format_duration_human(Duration d);
 
-}  // namespace keel::scenarios
+}  // namespace keel::config
