@@ -18,32 +18,6 @@ bool is_stream_fault(FaultKind k) noexcept {
          k == FaultKind::malformed_chunk || k == FaultKind::missing_done;
 }
 
-bool is_continuation(const model::ChatRequest& r) noexcept {
-  return !r.messages.empty() && r.messages.back().role == model::Role::assistant;
-}
-
-// Index of the event carrying token number `n` (0-based); past the last token: the first event
-// after it (the finish).
-std::size_t event_of_token(const StreamScript& s, std::int64_t n) {
-  std::int64_t seen = 0;
-  std::size_t last_token = 0;
-  bool any = false;
-  for (std::size_t i = 0; i < s.events.size(); ++i) {
-    if (!s.events[i].token) continue;
-    if (seen++ == n) return i;
-    last_token = i;
-    any = true;
-  }
-  if (!any) {  // no token at all: before the first closing event (after the opening ones)
-    for (std::size_t i = 0; i < s.events.size(); ++i) {
-      const std::string& e = s.events[i].event.event;
-      if (e == "message_delta" || (e == "message" && s.events[i].event.data.find("\"finish_reason\":\"") != std::string::npos)) return i;
-    }
-    return s.terminator;
-  }
-  return last_token + 1;
-}
-
 }  // namespace
 
 // How a streamed answer goes: when its events come and how it ends.

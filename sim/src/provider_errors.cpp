@@ -134,6 +134,10 @@ HttpErrorResponse prefill_refused(ProviderApi api) {
                 "null", R"("messages")");
 }
 
+bool is_continuation(const model::ChatRequest& request) noexcept {
+  return !request.messages.empty() && request.messages.back().role == model::Role::assistant;
+}
+
 HttpErrorResponse malformed_success(ProviderApi api) {
   if (api == ProviderApi::anthropic) {
     return {200, R"({"id":"msg_sim","type":"message","role":"assistant","content":[{"type":"text","text":"The answer)"};

@@ -51,7 +51,7 @@ class Builder {
 std::string openai_head(const StreamAnswer& a) {
   std::string h = R"({"id":)";
   append_json_string(h, a.id);
-  h += R"(,"object":"chat.completion.chunk","created":0,"model":)";
+  h += R"(,"object":"chat.completion.chunk","created":)" + std::to_string(a.created) + R"(,"model":)";
   append_json_string(h, a.model);
   h += R"(,"choices":[)";
   return h;
@@ -81,10 +81,12 @@ StreamScript openai_script(const StreamAnswer& a) {
     b.add("message", std::move(d), true);
   }
   b.add("message", head + R"({"index":0,"delta":{},"finish_reason":")" + std::string(openai_finish(a.finish_reason)) + R"("}]})");
-  std::string usage = openai_head(a);
-  usage += R"(],"usage":{"prompt_tokens":)" + std::to_string(a.prompt_tokens) + R"(,"completion_tokens":)" +
-           std::to_string(s.tokens) + R"(,"total_tokens":)" + std::to_string(a.prompt_tokens + s.tokens) + "}}";
-  b.add("message", std::move(usage));
+  if (a.include_usage) {
+    std::string usage = head;
+    usage += R"(],"usage":{"prompt_tokens":)" + std::to_string(a.prompt_tokens) + R"(,"completion_tokens":)" +
+             std::to_string(s.tokens) + R"(,"total_tokens":)" + std::to_string(a.prompt_tokens + s.tokens) + "}}";
+    b.add("message", std::move(usage));
+  }
   b.add("message", "[DONE]");
   s.terminator = s.events.size() - 1;
   return s;
@@ -146,6 +148,26 @@ model::StreamEvent malformed_event(model::ProviderApi api) {
     return {"content_block_delta", R"({"type":"content_block_delta","index":0,"delta":{"type":"text_del)"};
   }
   return {"message", R"({"id":"chatcmpl-sim","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":"The ans)"};
+}
+
+std::size_t event_of_token(const StreamScript& s, std::int64_t n) {
+  std::int64_t seen = 0;
+  std::size_t last_token = 0;
+  bool any = false;
+  for (std::size_t i = 0; i < s.events.size(); ++i) {
+    if (!s.events[i].token) continue;
+    if (seen++ == n) return i;
+    last_token = i;
+    any = true;
+  }
+  if (!any) {  // no token at all: before the first closing event (after the opening ones)
+    for (std::size_t i = 0; i < s.events.size(); ++i) {
+      const std::string& e = s.events[i].event.event;
+      if (e == "message_delta" || (e == "message" && s.events[i].event.data.find("\"finish_reason\":\"") != std::string::npos)) return i;
+    }
+    return s.terminator;
+  }
+  return last_token + 1;
 }
 
 }  // namespace keel::sim

@@ -49,8 +49,11 @@ HttpErrorResponse quota_error(model::ProviderApi api);
 HttpErrorResponse auth_error(model::ProviderApi api);
 HttpErrorResponse server_error(model::ProviderApi api, int status);
 HttpErrorResponse content_filter_error(model::ProviderApi api);
-// 400 invalid_request_error: this model does not continue a partial assistant message.
+// 400 invalid_request_error: this model does not continue a partial assistant message — the
+// answer to a continuation (a request whose last message is the assistant's) by a provider
+// without supports_prefill.
 HttpErrorResponse prefill_refused(model::ProviderApi api);
+bool is_continuation(const model::ChatRequest& request) noexcept;
 HttpErrorResponse malformed_success(model::ProviderApi api);
 
 }  // namespace keel::sim

@@ -8,7 +8,9 @@
 // Contract:
 //  - OpenAI: a role chunk (`delta: {role, content: ""}`), one chunk per token (a 4-byte
 //    piece of the content — ApproxTokenCounter's token — or one whole tool call), a chunk
-//    with `finish_reason`, a usage chunk (`choices: []`), then `[DONE]`.
+//    with `finish_reason`, a usage chunk (`choices: []`) when `include_usage` (the request's
+//    `stream_options.include_usage`; keel's transport always asks for it), then `[DONE]`.
+//    `created` is the chunks' `created` (unix seconds; 0 in the simulator).
 //  - Anthropic: message_start (id, model, input tokens), content_block_start (text) and
 //    ping, one content_block_delta per token (text_delta, or a tool_use block's whole
 //    input_json_delta between its content_block_start and content_block_stop),
@@ -16,6 +18,9 @@
 //  - `events[i].token` marks the answer tokens (the content deltas the decoder counts);
 //    usage's completion tokens equal their number. `terminator` is the index of the end
 //    sentinel (always the last event). `malformed_event` is one event whose data is not JSON.
+//  - `event_of_token(s, n)`: the index of the event carrying token n (0-based), where a fault
+//    "after n tokens" / "before token n + 1" strikes; past the last token, the first event after
+//    it (the finish); with no token at all, the first closing event (finish / message_delta).
 //  - Pure; the JSON is built by hand (no library) and escapes every string.
 //
 // Example:
@@ -25,6 +30,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -40,6 +46,8 @@ struct StreamAnswer {
   model::Message message;
   model::FinishReason finish_reason = model::FinishReason::stop;
   int prompt_tokens = 0;
+  std::int64_t created = 0;   // OpenAI chunks' `created`
+  bool include_usage = true;  // OpenAI: the usage chunk before [DONE]
 };
 
 struct ScriptedEvent {
@@ -55,5 +63,6 @@ struct StreamScript {
 
 StreamScript stream_script(model::ProviderApi api, const StreamAnswer& answer);
 model::StreamEvent malformed_event(model::ProviderApi api);
+std::size_t event_of_token(const StreamScript& s, std::int64_t n);
 
 }  // namespace keel::sim
