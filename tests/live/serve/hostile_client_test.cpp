@@ -23,9 +23,6 @@ using namespace std::chrono_literals;
 using nlohmann::json;
 using End = WireResult::End;
 
-constexpr const char* kOpenAiPath = "/gpt/v1/chat/completions";
-constexpr const char* kAnthropicPath = "/claude/v1/messages";
-
 constexpr const char* kScenario = R"({"keel_scenario": 1, "name": "hostile", "horizon": "1h",
     "providers": [
       {"name": "gpt", "latency": {"fixed": "10ms"}, "output_tokens": 8},

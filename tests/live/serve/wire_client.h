@@ -197,6 +197,12 @@ class WireClient {
   std::unique_ptr<asio::ssl::stream<tcp::socket&>> tls_;
 };
 
+// The tests' providers, by convention: "gpt" (OpenAI API) and "claude" (Anthropic API).
+constexpr const char* kOpenAiPath = "/gpt/v1/chat/completions";
+constexpr const char* kAnthropicPath = "/claude/v1/messages";
+
+inline ServeOptions scaled(double scale) { return ServeOptions{.time_scale = scale}; }
+
 inline scenarios::Scenario load_scenario_text(const std::string& json) {
   scenarios::LoadResult r = scenarios::load_scenario(json, "test.json");
   if (!r) ADD_FAILURE() << r.describe();

@@ -216,14 +216,13 @@ struct FaultServer::Impl : std::enable_shared_from_this<FaultServer::Impl> {
     os << p.name() << " #" << p.counters().requests - 1 << " ";
     switch (reply.kind) {
       case Reply::Kind::http: os << reply.status; break;
-      case Reply::Kind::stream:
-        os << reply.status << " stream of " << reply.frames.size() << " frames";
-        if (reply.stall_after < reply.frames.size()) os << ", stalls after " << reply.stall_after;
-        break;
+      case Reply::Kind::stream: os << reply.status << " stream of " << reply.frames.size() << " frames"; break;
       case Reply::Kind::hang: os << "hang"; break;
       case Reply::Kind::reset: os << "reset"; break;
     }
     if (reply.kind != Reply::Kind::hang) os << " after " << to_ms(reply.delay) << " ms";
+    if (reply.end == Reply::End::cut) os << ", then cut";
+    if (reply.end == Reply::End::stall) os << ", then stalls";
     if (!reply.fault.empty()) os << " fault=" << reply.fault;
     os << "\n";
     os.flush();
@@ -298,6 +297,42 @@ void set_common(http::response<Body>& res, const Reply& reply, bool keep_alive) 
   res.keep_alive(keep_alive);
 }
 
+// After a body or stream sent what it sends, `since` its status line: a clean end keeps the
+// connection; a cut or a stall closes it at `cut_at` (the close then sends no terminating
+// chunk), or holds it silent until the client leaves when there is none.
+template <class Stream>
+asio::awaitable<bool> finish(Impl& impl, Connection<Stream>& c, const Reply& reply, bool keep_alive,
+                             std::chrono::steady_clock::time_point since) {
+  if (reply.end == Reply::End::clean) co_return keep_alive;
+  if (!reply.cut_at) {
+    co_await hold(c);
+    co_return false;
+  }
+  const Duration elapsed = std::chrono::duration_cast<Duration>(std::chrono::steady_clock::now() - since);
+  co_await wait(impl, c, *reply.cut_at - elapsed);
+  co_return false;
+}
+
+// The frames of a stream on their schedule (frame_at, from `since`), those due together in one
+// chunk; false if the connection went away.
+template <class Stream>
+asio::awaitable<bool> send_frames(Impl& impl, Connection<Stream>& c, const Reply& reply,
+                                  std::chrono::steady_clock::time_point since) {
+  std::string chunk;
+  for (std::size_t i = 0; i < reply.frames.size(); ++i) {
+    chunk += reply.frames[i];
+    if (i + 1 < reply.frames.size() && reply.frame_at[i + 1] <= reply.frame_at[i]) continue;
+    const Duration elapsed = std::chrono::duration_cast<Duration>(std::chrono::steady_clock::now() - since);
+    const bool waited = co_await wait(impl, c, reply.frame_at[i] - elapsed);
+    if (!waited) co_return false;
+    error_code ec;
+    co_await asio::async_write(c.stream, http::make_chunk(asio::buffer(chunk)), with_ec(ec));
+    if (ec) co_return false;
+    chunk.clear();
+  }
+  co_return true;
+}
+
 // Puts one reply on the wire. True if the connection may serve another request.
 template <class Stream>
 asio::awaitable<bool> send(Impl& impl, Connection<Stream>& c, const Reply& reply, bool keep_alive, unsigned version) {
@@ -314,6 +349,17 @@ asio::awaitable<bool> send(Impl& impl, Connection<Stream>& c, const Reply& reply
     case Reply::Kind::http: {
       const bool waited = co_await wait(impl, c, reply.delay);
       if (!waited) co_return false;
+      if (reply.body_sent < reply.body.size()) {  // headers promise the whole body; part of it comes
+        const auto since = std::chrono::steady_clock::now();
+        http::response<http::empty_body> res{http::status::ok, version};
+        set_common(res, reply, false);
+        res.content_length(reply.body.size());
+        http::response_serializer<http::empty_body> serializer{res};
+        co_await http::async_write_header(c.stream, serializer, with_ec(ec));
+        if (!ec) co_await asio::async_write(c.stream, asio::buffer(reply.body.data(), reply.body_sent), with_ec(ec));
+        if (!ec) co_await finish(impl, c, reply, false, since);
+        co_return false;
+      }
       http::response<http::string_body> res{http::status::ok, version};
       set_common(res, reply, keep_alive);
       res.body() = reply.body;
@@ -324,6 +370,7 @@ asio::awaitable<bool> send(Impl& impl, Connection<Stream>& c, const Reply& reply
     case Reply::Kind::stream: {
       const bool waited = co_await wait(impl, c, reply.delay);
       if (!waited) co_return false;
+      const auto since = std::chrono::steady_clock::now();
       http::response<http::empty_body> res{http::status::ok, version};
       set_common(res, reply, keep_alive);
       res.set(http::field::cache_control, "no-cache");
@@ -331,18 +378,9 @@ asio::awaitable<bool> send(Impl& impl, Connection<Stream>& c, const Reply& reply
       http::response_serializer<http::empty_body> serializer{res};
       co_await http::async_write_header(c.stream, serializer, with_ec(ec));
       if (ec) co_return false;
-      for (std::size_t i = 0; i < reply.frames.size(); ++i) {
-        if (i == reply.stall_after) {
-          co_await hold(c);
-          co_return false;
-        }
-        if (i > 0) {
-          const bool gap_waited = co_await wait(impl, c, reply.frame_gap);
-          if (!gap_waited) co_return false;
-        }
-        co_await asio::async_write(c.stream, http::make_chunk(asio::buffer(reply.frames[i])), with_ec(ec));
-        if (ec) co_return false;
-      }
+      const bool sent = co_await send_frames(impl, c, reply, since);
+      if (!sent) co_return false;
+      if (reply.end != Reply::End::clean) co_return co_await finish(impl, c, reply, false, since);
       co_await asio::async_write(c.stream, http::make_chunk_last(), with_ec(ec));
       co_return !ec && keep_alive;
     }

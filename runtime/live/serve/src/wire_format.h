@@ -4,30 +4,29 @@
 //
 // Contract (pure functions of their arguments):
 //  - OpenAI non-streaming: a `chat.completion` object (choices[0].message with content and/or
-//    tool_calls, finish_reason, usage). Streaming: `data: {chat.completion.chunk}\n\n` frames —
-//    a role delta, content deltas, one delta per tool call, a final delta carrying
-//    finish_reason, a usage chunk (`choices: []`) when include_usage — then `data: [DONE]\n\n`.
-//  - Anthropic non-streaming: a `message` object (text and tool_use content blocks,
-//    stop_reason, usage). Streaming: `event: <type>\ndata: {...}\n\n` frames — message_start,
-//    content_block_start / ping / content_block_delta (text_delta, input_json_delta) /
-//    content_block_stop per block, message_delta (stop_reason, usage), message_stop.
-//  - Content is cut into at most 16 deltas of >= 64 bytes each (on byte boundaries: the
-//    scripted answers are ASCII). `malformed_stream_frames`: the first frame, then one frame
-//    whose JSON is cut off, then the normal end ([DONE] / message_stop).
+//    tool_calls, finish_reason, usage). Anthropic non-streaming: a `message` object (text and
+//    tool_use content blocks, stop_reason, usage).
+//  - Streams: the events are sim::stream_script's (the simulator's own encoder, so the wire and
+//    the simulator send the same events: one chunk or content_block_delta per token of 4 bytes,
+//    the finish, the usage, the sentinel); `stream_script` fills it from a WireAnswer (the
+//    OpenAI usage chunk only when the request asked for it). `sse_frame` frames one event as
+//    the API does: OpenAI `data: {...}\n\n` (unnamed events), Anthropic
+//    `event: <type>\ndata: {...}\n\n`.
 //
 // Example:
-//   std::vector<std::string> frames = openai_stream_frames(answer, /*include_usage=*/false);
-//   // frames.back() == "data: [DONE]\n\n"
+//   sim::StreamScript s = stream_script(model::ProviderApi::openai, answer, /*include_usage=*/false);
+//   // sse_frame(s.events.back().event) == "data: [DONE]\n\n"
 #pragma once
 
 #include <cstdint>
 #include <string>
 #include <string_view>
-#include <vector>
 
 #include "keel/model/message.h"
+#include "keel/model/stream.h"
 #include "keel/model/transport.h"
 #include "keel/sim/provider_errors.h"
+#include "keel/sim/stream_script.h"
 
 namespace keel::live::serve {
 
@@ -42,16 +41,11 @@ struct WireAnswer {
 };
 
 std::string openai_completion_body(const WireAnswer& a);
-std::vector<std::string> openai_stream_frames(const WireAnswer& a, bool include_usage);
 std::string anthropic_message_body(const WireAnswer& a);
-std::vector<std::string> anthropic_stream_frames(const WireAnswer& a);
-
 std::string completion_body(model::ProviderApi api, const WireAnswer& a);
-std::vector<std::string> stream_frames(model::ProviderApi api, const WireAnswer& a, bool include_usage);
-std::vector<std::string> malformed_stream_frames(model::ProviderApi api, const WireAnswer& a);
 
-// The content pieces a stream sends (exposed for tests): concatenated they are `text`.
-std::vector<std::string_view> content_pieces(std::string_view text);
+sim::StreamScript stream_script(model::ProviderApi api, const WireAnswer& a, bool include_usage);
+std::string sse_frame(const model::StreamEvent& e);
 
 // Request-level errors in the API's shape: 400 invalid_request_error, 404 (unknown URL or
 // provider), 405 (not POST). `message` is escaped.
