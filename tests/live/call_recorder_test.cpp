@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "keel/core/spawn.h"
+#include "keel/sim/mock_provider.h"
 #include "keel/sim/simulator.h"
 #include "model/fake_transport.h"
 
@@ -123,6 +124,41 @@ TEST(CallRecorder, AModelRefusedByItsOpenBreakerIsAZeroLengthCircuitOpenAttempt)
   EXPECT_EQ(second.attempts[1].outcome(), "ok");
   EXPECT_EQ(a.started_at.size(), 1u);  // the refusal sent no request
   EXPECT_EQ(second.start, first.attempts[1].start + 10ms);
+}
+
+// Every request to the provider gets `fault`.
+struct EveryRequest final : sim::FaultHook {
+  explicit EveryRequest(sim::InjectedFault f) : fault(std::move(f)) {}
+  std::optional<sim::InjectedFault> decide(std::string_view, TimePoint, std::uint64_t) override { return fault; }
+  sim::InjectedFault fault;
+};
+
+TEST(CallRecorder, AStreamTheRuntimesWatchdogGaveUpOnIsATimeoutEndedAtItsLimit) {
+  // The transport's task only sees its cancellation; the runtime's idle limit ended it.
+  sim::Simulator sim;
+  EveryRequest stall{{.kind = sim::FaultKind::stream_stall, .after_tokens = 2}};  // silent for good
+  sim::MockProvider a{sim, {.name = "a", .latency = sim::LatencyModel::fixed(100ms), .output_tokens = 8}, Rng{1}, &stall};
+  sim::MockProvider b{sim, {.name = "b", .latency = sim::LatencyModel::fixed(100ms), .output_tokens = 8}, Rng{2}};
+  model::ModelManagerConfig c = plain(1, 1s);
+  c.stream.idle = 500ms;
+  AttemptRecorder recorder{sim.now()};
+  auto wa = recorder.wrap(a), wb = recorder.wrap(b);
+  model::ModelManager manager{c, {wa.get(), wb.get()}, Rng{1}, &recorder};
+  model::ChatRequest req;
+  req.messages = {model::Message::user("hi")};
+  req.stream = true;
+  std::optional<CallRecord> out;
+  spawn(sim, record_call(manager, recorder, std::move(req)), [&](CallRecord r) { out = std::move(r); });
+  sim.run_until_idle();
+  ASSERT_TRUE(out.has_value());
+  ASSERT_TRUE(out->result) << out->result.error().describe();
+  ASSERT_EQ(out->attempts.size(), 2u);
+  EXPECT_EQ(out->attempts[0].outcome(), "timeout");
+  EXPECT_EQ(out->attempts[0].duration, 600ms);  // its tokens at 100 ms, then 500 ms of silence
+  EXPECT_NE(out->attempts[0].error->message.find("idle"), std::string::npos) << out->attempts[0].error->message;
+  EXPECT_EQ(out->attempts[1].model, "b");
+  EXPECT_EQ(out->attempts[1].start, 600ms);
+  EXPECT_EQ(out->attempts[1].outcome(), "ok");
 }
 
 TEST(CallRecorder, JsonOfAnAnswer) {

@@ -109,12 +109,37 @@ std::unique_ptr<model::ModelTransport> AttemptRecorder::wrap(model::ModelTranspo
   return std::make_unique<RecordingTransport>(*this, inner);
 }
 
+namespace {
+
+std::string_view string_attr(const Event& e, std::string_view key) {
+  const AttrValue* v = e.find(key);
+  const auto* s = v ? std::get_if<std::string_view>(v) : nullptr;
+  return s ? *s : std::string_view{};
+}
+
+}  // namespace
+
 void AttemptRecorder::on_event(const Event& e) {
-  if (e.kind != "breaker.refused") return;
-  const AttrValue* target = e.find("target");
-  const auto* name = target ? std::get_if<std::string_view>(target) : nullptr;
-  const std::size_t i = begin(name ? std::string{*name} : std::string{}, e.time);
-  end(i, e.time, Error{ErrorCode::circuit_open, "the model's circuit breaker is open: no request was sent"});
+  if (e.kind == "breaker.refused") {
+    const std::size_t i = begin(std::string{string_attr(e, "target")}, e.time);
+    end(i, e.time, Error{ErrorCode::circuit_open, "the model's circuit breaker is open: no request was sent"});
+  } else if (e.kind == "model.stream.timeout") {
+    stream_timed_out(string_attr(e, "model"), string_attr(e, "limit"), e.time);
+  }
+}
+
+// The runtime gave up on the model's latest stream: whether the transport's task has already
+// ended (cancelled) or ends later, the attempt is a timeout, ended now.
+void AttemptRecorder::stream_timed_out(std::string_view model, std::string_view limit, TimePoint now) {
+  for (std::size_t i = attempts_.size(); i-- > 0;) {
+    AttemptRecord& a = attempts_[i];
+    if (a.model != model) continue;
+    if (a.finished && !(a.error && a.error->code == ErrorCode::cancelled)) return;
+    a.finished = false;
+    end(i, now, Error{ErrorCode::timeout, "the runtime's " + std::string{limit} + " timeout ended the stream"}
+                    .with_provider(std::string{model}));
+    return;
+  }
 }
 
 bool AttemptRecorder::finished_since(std::size_t from) const noexcept {

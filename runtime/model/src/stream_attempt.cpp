@@ -2,6 +2,7 @@
 // "Streams"): the transport's events go through the shared decoder (stream.h) while a
 // watchdog holds the attempt to its opening, first-token and idle limits.
 #include <memory>
+#include <string_view>
 
 #include "keel/core/sleep.h"
 #include "keel/core/when.h"
@@ -40,12 +41,17 @@ class StreamWatch final : public StreamSink {
     return idle_ ? saturating_add(last_event_, *idle_) : never;
   }
 
-  Error timeout_error() const {
+  // Which limit a timeout now is: "attempt" (the stream did not open), "first_token", "idle".
+  std::string_view timeout_limit() const noexcept {
     const StreamProgress& p = decoder_->progress();
-    if (!p.opened && !(first_token_ && (!open_limit_ || *first_token_ < *open_limit_))) {
-      return Error{ErrorCode::timeout, "no response within the attempt timeout"};
-    }
-    if (p.content_deltas == 0 && first_token_) return Error{ErrorCode::timeout, "no first token within the first-token timeout"};
+    if (!p.opened && !(first_token_ && (!open_limit_ || *first_token_ < *open_limit_))) return "attempt";
+    if (p.content_deltas == 0 && first_token_) return "first_token";
+    return "idle";
+  }
+  Error timeout_error() const {
+    const std::string_view limit = timeout_limit();
+    if (limit == "attempt") return Error{ErrorCode::timeout, "no response within the attempt timeout"};
+    if (limit == "first_token") return Error{ErrorCode::timeout, "no first token within the first-token timeout"};
     return Error{ErrorCode::timeout, "stream idle longer than the idle timeout"};
   }
   bool has_idle() const noexcept { return idle_.has_value(); }
@@ -113,6 +119,7 @@ Task<Result<ChatResponse>> ModelManager::stream_attempt(Slot& slot, const ChatRe
   if (first.index == 1 && e.code == ErrorCode::timeout) {
     outcome->timed_out = true;
     ++(watch->idle_timeout() ? counters_.idle_timeouts : counters_.first_token_timeouts);
+    emit(events_, sched.now(), "model.stream.timeout", {{"model", transport->info().name}, {"limit", watch->timeout_limit()}});
   }
   if (p.content_deltas > 0) outcome->partial = watch->decoder().partial_content();
   co_return r;

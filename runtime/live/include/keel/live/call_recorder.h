@@ -12,8 +12,10 @@
 //    transport's name), start and duration (from the recorder's origin, on the awaiting
 //    task's scheduler) and its end: answered, or its Error. An attempt abandoned at its
 //    deadline (the runtime's attempt, call or first-token/idle timeout cancelled it) is
-//    recorded as `timeout`, as the runtime counted it; one cancelled for any other reason
-//    (a hedge that lost, the caller's cancellation) as `cancelled`.
+//    recorded as `timeout`, as the runtime counted it; so is a stream the runtime's watchdog
+//    gave up on (a `model.stream.timeout` event: the stream did not open, its first token or
+//    its next event did not come in time), ended at that event; one cancelled for any other
+//    reason (a hedge that lost, the caller's cancellation) as `cancelled`.
 //  - As an EventSink (pass it to the ModelManager), a `breaker.refused` event appends a
 //    zero-length attempt with outcome `circuit_open`: the model was skipped without a request.
 //  - `record_call(manager, recorder, request)` runs one call and returns its CallRecord: its
@@ -79,6 +81,8 @@ class AttemptRecorder final : public EventSink {
   void end(std::size_t index, TimePoint now, std::optional<Error> error);
 
  private:
+  void stream_timed_out(std::string_view model, std::string_view limit, TimePoint now);
+
   TimePoint origin_;
   std::vector<AttemptRecord> attempts_;
 };
