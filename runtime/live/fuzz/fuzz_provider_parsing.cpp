@@ -1,6 +1,7 @@
 // libFuzzer target: the live client's parsing path — an HTTP/1.1 response (Beast's parser,
 // as HttpClient uses it), its body as an OpenAI / Anthropic JSON answer, and as an SSE stream
-// split at a fuzzer-chosen byte fed through both providers' stream decoders. Any input must
+// split at a fuzzer-chosen byte fed through both providers' stream decoders; and the SSE
+// parser's events must be the same however the bytes are split. Any input must
 // give a value or a classified Error: no crash, no exception, no sanitizer report. The codecs'
 // JSON reader must accept exactly what nlohmann accepts (and decode strings the same), and the
 // JSON writer's output must always parse back.
@@ -12,7 +13,10 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <iterator>
+#include <optional>
 #include <string>
+#include <vector>
 #include <string_view>
 
 #include <nlohmann/json.hpp>
@@ -40,11 +44,36 @@ void stream(ProviderApi api, std::string_view body, std::size_t cut) {
   (void)decoder->finish();
 }
 
+// The events of `body` fed to one SseParser in pieces: whole (step 0), or in pieces of 1 to
+// `step` bytes in a seeded pattern. Nullopt once the parser fails.
+std::optional<std::vector<keel::live::SseEvent>> sse_events(std::string_view body, std::size_t step, std::size_t seed) {
+  keel::live::SseParser sse{1u << 16};
+  std::vector<keel::live::SseEvent> all;
+  for (std::size_t at = 0, k = 0; at < body.size(); ++k) {
+    const std::size_t n = step == 0 ? body.size() : 1 + (k * 7 + seed) % step;
+    auto events = sse.feed(body.substr(at, n));
+    if (!events) return std::nullopt;
+    all.insert(all.end(), std::make_move_iterator(events->begin()), std::make_move_iterator(events->end()));
+    at += n;
+  }
+  return all;
+}
+
+// The network splits a stream anywhere (inside a CRLF, a field name, a multi-byte character):
+// the events, and so what the decoders see, must not depend on where.
+void sse_split_invariance(std::string_view body, std::size_t seed) {
+  const auto whole = sse_events(body, 0, seed);
+  const auto pieces = sse_events(body, 1 + seed % 16, seed);
+  if (whole.has_value() != pieces.has_value()) __builtin_trap();
+  if (whole && *whole != *pieces) __builtin_trap();
+}
+
 void body_paths(std::string_view body, std::size_t cut, int status) {
   for (ProviderApi api : {ProviderApi::openai, ProviderApi::anthropic}) {
     (void)keel::live::decode_response(api, body, status);
     stream(api, body, cut);
   }
+  sse_split_invariance(body, cut);
 }
 
 // JsonDocument against nlohmann (the reference), JsonWriter against nlohmann's parser.

@@ -6,19 +6,7 @@
 # a failure on stderr with its cause chain, exit 1.
 set -uo pipefail
 keel=$1
-tmp=$(mktemp -d)
-pid=
-cleanup() {
-  [[ -n $pid ]] && kill -KILL "$pid" 2>/dev/null
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-failures=0
-check() {  # check DESCRIPTION COMMAND...
-  local what=$1
-  shift
-  if "$@"; then echo "ok   $what"; else echo "FAIL $what"; failures=$((failures + 1)); fi
-}
+source "$(dirname "$0")/../shell_common.sh"
 exits() {  # exits STATUS ARGS... : keel call ARGS exits with STATUS
   local want=$1
   shift

@@ -3,6 +3,11 @@
 // Checks: a 429 with retry-after is retried after the advertised wait; a 500 is retried; a
 // context overflow arrives as a 400 BadRequestError with code context_length_exceeded and is not
 // retried; a streamed answer arrives whole; a hang is given up at the client's timeout.
+// Stream faults (what the SDK does, recorded as assertions so a change in it shows up): a
+// stream cut without its terminating chunk surfaces as an error from the iteration after the
+// tokens that arrived (never a quiet, truncated success) and is not retried; a stalled stream
+// is NOT bounded by the SDK's `timeout` (it covers the wait for the response headers only): the
+// iteration waits out the whole stall and fails only when the server closes the connection.
 import fs from 'node:fs';
 import OpenAI from 'openai';
 
@@ -102,7 +107,49 @@ async function hang() {
   }
 }
 
-for (const t of [rateLimited, serverError, contextOverflow, streamed, hang]) {
+// Reads a stream to its end or its error: the text, the finish reason, the error, when it ended.
+async function drain(stream, start) {
+  let text = '', finish = null, error = null;
+  try {
+    for await (const chunk of stream) {
+      const choice = chunk.choices[0];
+      if (choice?.delta?.content) text += choice.delta.content;
+      if (choice?.finish_reason) finish = choice.finish_reason;
+    }
+  } catch (e) {
+    error = e;
+  }
+  return { text, finish, error, elapsed: performance.now() - start };
+}
+
+const describe = (e) => e ? `${e.constructor.name}: ${e.message}${e.cause ? ` (cause: ${e.cause.code ?? e.cause.message})` : ''}` : 'none';
+
+async function cutStream() {
+  const { c, log } = client('cutter', { maxRetries: 2 });
+  const start = performance.now();
+  const r = await drain(await c.chat.completions.create({ ...ask(), stream: true }), start);
+  console.log(`     cut stream: error ${describe(r.error)}; ${r.text.length} bytes; finish ${r.finish}`);
+  check(r.error !== null, 'cut stream: the iteration throws (no quiet success)');
+  check(r.text.length === 40, `cut stream: the 10 tokens before the cut arrived (40 bytes), got ${r.text.length}`);
+  check(r.finish === null, `cut stream: no finish_reason (${r.finish})`);
+  check(!(r.error instanceof OpenAI.APIError), `cut stream: the error is the socket's, not an API error (${describe(r.error)})`);
+  check(log.length === 1, `cut stream: not retried (${log.length} request(s))`);
+}
+
+async function stalledStream() {
+  const { c, log } = client('staller', { maxRetries: 2, timeout: 1000 });
+  const start = performance.now();
+  const r = await drain(await c.chat.completions.create({ ...ask(), stream: true }), start);
+  console.log(`     stalled stream: error ${describe(r.error)} after ${Math.round(r.elapsed)} ms; ${r.text.length} bytes`);
+  check(r.error !== null, 'stalled stream: the iteration throws once the server closes');
+  check(r.text.length === 40, `stalled stream: the 10 tokens before the stall arrived (40 bytes), got ${r.text.length}`);
+  // The stall is 1.5 s (3 s x 0.5) after ~0.1 s of answer: the SDK's 1 s timeout did not end it.
+  check(r.elapsed >= 1500, `stalled stream: waited out the whole stall despite timeout 1000 ms (${Math.round(r.elapsed)} ms)`);
+  check(!(r.error instanceof OpenAI.APIConnectionTimeoutError), `stalled stream: the end is the server's close, not the SDK's timeout (${describe(r.error)})`);
+  check(log.length === 1, `stalled stream: not retried (${log.length} request(s))`);
+}
+
+for (const t of [rateLimited, serverError, contextOverflow, streamed, hang, cutStream, stalledStream]) {
   try {
     await t();
   } catch (e) {

@@ -30,7 +30,7 @@ echo "openai npm package $(node -p "require('$tmp/node_modules/openai/package.js
 "$keel" serve "$here/openai_sdk.json" --time-scale 0.5 --log >"$tmp/urls" 2>"$tmp/serve.log" &
 server_pid=$!
 for _ in $(seq 100); do
-  [[ $(wc -l <"$tmp/urls") -ge 5 ]] && break
+  [[ $(wc -l <"$tmp/urls") -ge 7 ]] && break
   kill -0 "$server_pid" 2>/dev/null || { cat "$tmp/serve.log"; echo "FAIL: keel serve exited"; exit 1; }
   sleep 0.1
 done

@@ -4,19 +4,7 @@
 # lines on stdout; an answer over a raw socket; a clean exit 0 on SIGINT and on SIGTERM.
 set -uo pipefail
 keel=$1
-tmp=$(mktemp -d)
-pid=
-cleanup() {
-  [[ -n $pid ]] && kill -KILL "$pid" 2>/dev/null
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-failures=0
-check() {  # check DESCRIPTION COMMAND...
-  local what=$1
-  shift
-  if "$@"; then echo "ok   $what"; else echo "FAIL $what"; failures=$((failures + 1)); fi
-}
+source "$(dirname "$0")/../shell_common.sh"
 
 cat >"$tmp/s.json" <<'JSON'
 {"keel_scenario": 1, "name": "cli", "providers": [
