@@ -8,8 +8,9 @@
 //  - `camel_parity` is exactly the format page's definition: always_first; retry only
 //    rate_limited, 3 attempts, 1 s then 2 s (no jitter), retry-after ignored, no budget;
 //    fallback_on_error; no breaker; no attempt/call/step timeout; tool timeout 180 s; on
-//    overflow summarize and retry once; and a quota_exhausted error mistaken for a context
-//    overflow (`quota_mistaken_for_overflow`).
+//    overflow summarize and retry once — after the provider refused, never before sending
+//    (context.count_before_send and manager.skip_over_window off); and a quota_exhausted
+//    error mistaken for a context overflow (`quota_mistaken_for_overflow`).
 //  - `keel_default` is keel's recommendation; values and reasons are in scenarios/FORMAT.md.
 //  - Overrides replace only the fields the file sets; `false`/`null` disable.
 //

@@ -15,7 +15,8 @@
 //    `circuit_open`, no request sent, not retried) and runs under `attempt_timeout`, so a hung
 //    provider counts as a `timeout` failure in its breaker.
 //  - A model whose context window is smaller than `request.prompt_tokens` is skipped without a
-//    request. A `context_overflow` answer moves on to the next model with a strictly larger
+//    request (unless `skip_over_window` is off: the source design sends it and lets the
+//    provider refuse). A `context_overflow` answer moves on to the next model with a strictly larger
 //    window (never a retry), whatever `fallback_on_error` says — unless
 //    `context_window_fallback` is off: then it ends the call.
 //  - Any other failure moves to the next model when `fallback_on_error`; otherwise the call
@@ -24,6 +25,11 @@
 //    is tried in parallel (up to `max_extra` more); first success wins, others are cancelled;
 //    hedges draw on the first model's retry budget. If all hedged models fail, the remaining
 //    models are tried in order (when `fallback_on_error`).
+//    A hedged attempt cancelled after it had run at least `hedging.delay` without an answer
+//    (a loser to a faster attempt, or abandoned by the caller) is recorded by its breaker as a
+//    `timeout` failure, not ignored as `cancelled`: a hung primary would otherwise never open
+//    its breaker while hedges keep answering for it. A loser cancelled sooner says nothing
+//    about its provider and stays ignored.
 //  - The whole call runs under `call_timeout` (and any deadline of the awaiting task): the
 //    caller is released at the deadline with `timeout`, in-flight attempts are cancelled.
 //  - When every model fails: a ModelProcessingError — an Error with the last failure's code,
@@ -78,6 +84,9 @@ struct ModelManagerConfig {
   // A context_overflow answer moves to a model with a larger window. Off: it is returned to
   // the caller at once (for its own summarize/truncate), as the source design did.
   bool context_window_fallback = true;
+  // A model whose window is smaller than the prompt is skipped without a request. Off: the
+  // request is sent and the provider refuses it (the source design never counted).
+  bool skip_over_window = true;
 
   // The source design's knobs: `retry_attempts` tries per model, exponential delays from
   // `retry_delay` (delay * 2^n), no jitter.
@@ -125,6 +134,8 @@ class ModelManager final : public ChatModel {
   void end_attempt(Slot& slot, const policy::BreakerPermit& permit, Result<ChatResponse>& r, TimePoint start,
                    TimePoint now);
   Deadline attempt_deadline(TimePoint start) const noexcept;
+  // A hedged attempt cancelled after running at least the hedge delay (see the contract).
+  bool hedged_out_late(const Result<ChatResponse>& r, Duration ran) const noexcept;
 
   ModelManagerConfig config_;
   std::vector<std::unique_ptr<Slot>> slots_;
