@@ -6,7 +6,10 @@
 #include "keel/live/serve/live_run.h"
 #include "keel/scenarios/chrome_trace.h"
 #include "keel/scenarios/loader.h"
+#include "keel/scenarios/presets.h"
+#include "keel/scenarios/report_page.h"
 #include "keel/scenarios/runner.h"
+#include "keel/scenarios/timeline.h"
 #include "scenario_args.h"
 
 namespace keel::cli {
@@ -19,6 +22,7 @@ Command add_run(CLI::App& app) {
     bool json = false;
     std::string trace;
     std::string chrome_trace;
+    std::string report_data;
     bool live = false;
     double time_scale = 1.0;
     bool stream = false;
@@ -32,6 +36,8 @@ Command add_run(CLI::App& app) {
   cmd->add_option("--trace", args->trace, "Write the JSON-lines event trace to this file");
   cmd->add_option("--chrome-trace", args->chrome_trace,
                   "Write a Chrome trace-event JSON file (open it in ui.perfetto.dev or chrome://tracing)");
+  cmd->add_option("--report-data", args->report_data,
+                  "Write the report JSON plus the run's time series to this file (the input of `keel report`)");
   cmd->add_flag("--live", args->live,
                 "Run in real time over HTTP against an in-process `keel serve` of the scenario (loopback)");
   cmd->add_option("--time-scale", args->time_scale,
@@ -61,7 +67,26 @@ Command add_run(CLI::App& app) {
         return kExitInvalid;
       }
       chrome.emplace(chrome_file);
+      chrome->add_faults(*scenario);
       options.extra_sink = &*chrome;
+    }
+    std::ofstream report_data_file;
+    std::optional<scenarios::TimelineRecorder> timeline;
+    FanoutSink sinks{options.extra_sink};
+    if (!args->report_data.empty()) {
+      if (args->live) {
+        std::cerr << "keel run: --report-data needs a simulated run (not --live)\n";
+        return kExitInvalid;
+      }
+      report_data_file.open(args->report_data);
+      if (!report_data_file) {
+        std::cerr << "keel run: cannot write report data file '" << args->report_data << "'\n";
+        return kExitInvalid;
+      }
+      const bool breakers = scenarios::resolve_runtime(*scenario, options.preset).manager.breaker.has_value();
+      timeline.emplace(*scenario, breakers);
+      sinks.add(&*timeline);
+      options.extra_sink = &sinks;
     }
     if (!args->live && (args->stream || args->time_scale != 1.0)) {
       std::cerr << "keel run: --time-scale and --stream need --live\n";
@@ -75,6 +100,14 @@ Command add_run(CLI::App& app) {
       return kExitInternal;
     }
     if (chrome) chrome->finish(TimePoint{report->virtual_end});
+    if (timeline) {
+      report_data_file << scenarios::report_data(*report, timeline->to_json(report->virtual_end)).dump() << "\n";
+      report_data_file.close();
+      if (!report_data_file) {
+        std::cerr << "keel run: cannot write report data file '" << args->report_data << "'\n";
+        return kExitInternal;
+      }
+    }
     if (args->json) {
       std::cout << scenarios::to_json(*report).dump() << "\n";
     } else {

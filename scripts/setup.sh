@@ -10,6 +10,7 @@ packages=(
   libspdlog-dev libfmt-dev libcli11-dev libssl-dev
   libjemalloc-dev  # the keel command and the benchmarks allocate through jemalloc (README, Performance)
   openssl ca-certificates  # the TLS tests make their CA with the openssl CLI
+  chromium python3  # tests/report: `keel report` pages rendered in headless Chromium, screenshot checked
 )
 
 missing=()

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <string_view>
+
+#include "keel/faults/fault_spec.h"
 #include <utility>
 
 namespace keel::scenarios {
@@ -65,6 +67,7 @@ json args_of(const Event& e, std::initializer_list<std::string_view> skip = {}) 
 
 constexpr int kProviderStride = 1000;  // sort indices: provider k's tracks in [k*1000, (k+1)*1000)
 constexpr int kBackoffOffset = 500;
+constexpr int kFaultsOffset = 800;
 constexpr int kEventsOffset = 900;
 
 }  // namespace
@@ -126,6 +129,63 @@ ChromeTraceWriter::Track& ChromeTraceWriter::tool_backoff_track(const std::strin
   return track("tool-backoff:" + t, Pid::tools, t + " backoff", tool_rank(t) * kProviderStride + kBackoffOffset);
 }
 
+ChromeTraceWriter::Track& ChromeTraceWriter::faults_track(const std::string& target) {
+  if (faults::is_tool_target(target)) {
+    const std::string tool{faults::tool_name_of(target)};
+    return track("tool-faults:" + tool, Pid::tools, tool + " faults", tool_rank(tool) * kProviderStride + kFaultsOffset);
+  }
+  return track("faults:" + target, Pid::providers, target + " faults",
+               provider_rank(target) * kProviderStride + kFaultsOffset);
+}
+
+void ChromeTraceWriter::add_faults(const Scenario& scenario) {
+  for (const Provider& p : scenario.providers) provider_rank(p.name);
+  for (const Tool& t : scenario.tools) tool_rank(t.name);
+  for (std::size_t i = 0; i < scenario.faults.size(); ++i) {
+    const Fault& f = scenario.faults[i];
+    const FaultWindow window{f.target, i, std::string{faults::fault_kind_name(f.kind)}, TimePoint{f.from},
+                             TimePoint{f.until.value_or(scenario.horizon)}};
+    if (f.target != faults::kEveryProvider) {
+      faults_.push_back(window);
+      continue;
+    }
+    for (const Provider& p : scenario.providers) {
+      faults_.push_back(window);
+      faults_.back().target = p.name;
+    }
+  }
+  // Lanes are handed out in time order, so that a later window never lands under an earlier one.
+  std::stable_sort(faults_.begin(), faults_.end(), [](const FaultWindow& a, const FaultWindow& b) { return a.from < b.from; });
+}
+
+void ChromeTraceWriter::emit_fault_windows(TimePoint end) {
+  for (const FaultWindow& f : faults_) {
+    if (f.from >= end || f.until <= f.from) continue;
+    const TimePoint until = std::min(f.until, end);
+    Track& t = faults_track(f.target);
+    const std::size_t lane = acquire_lane(t, f.from, until);
+    emit_span(t.pid, t.lanes[lane].tid, f.from, until, "fault: " + f.kind, "fault",
+              {{"index", f.index}, {"kind", f.kind}, {"target", f.target}, {"cut_at_end", until < f.until}});
+  }
+}
+
+void ChromeTraceWriter::count_request(const std::string& provider, bool response, bool failed, TimePoint at) {
+  ProviderCounts& c = counts_[provider];
+  if (response) {
+    c.in_flight = std::max<std::int64_t>(0, c.in_flight - 1);
+  } else {
+    ++c.sent;
+    ++c.in_flight;
+  }
+  ensure_process(Pid::providers);
+  write({{"ph", "C"}, {"name", provider + " requests"}, {"pid", static_cast<int>(Pid::providers)}, {"ts", micros(at)},
+         {"args", {{"sent", c.sent}, {"in_flight", c.in_flight}}}});
+  if (!failed) return;
+  ++c.failed;
+  write({{"ph", "C"}, {"name", provider + " failures"}, {"pid", static_cast<int>(Pid::providers)}, {"ts", micros(at)},
+         {"args", {{"failed", c.failed}}}});
+}
+
 std::size_t ChromeTraceWriter::acquire_lane(Track& t, TimePoint at, std::optional<TimePoint> busy_until) {
   std::size_t i = 0;
   while (i < t.lanes.size() && (t.lanes[i].open || t.lanes[i].free_at > at)) ++i;
@@ -181,10 +241,36 @@ void ChromeTraceWriter::close_span(const std::string& key, TimePoint at, std::op
   emit_span(t.pid, lane.tid, span.start, at, name ? *name : span.name, span.cat, span.args);
 }
 
+void ChromeTraceWriter::link_to_step(const Event& e, const std::string& span_key) {
+  const std::optional<std::int64_t> agent = integer(e, "agent");
+  const std::optional<std::int64_t> step = integer(e, "step");
+  const auto span = open_.find(span_key);
+  if (!agent || !step || span == open_.end()) return;
+  for (const Agent& a : agents_) {
+    if (!a.open || a.id != *agent || a.open_step != *step) continue;
+    const Track& t = tracks_.at(span->second.track);
+    const std::uint64_t id = next_flow_++;
+    write({{"ph", "s"}, {"name", "call"}, {"cat", "call"}, {"id", id}, {"pid", static_cast<int>(Pid::agents)},
+           {"tid", a.tid}, {"ts", micros(e.time)}});
+    write({{"ph", "f"}, {"bp", "e"}, {"name", "call"}, {"cat", "call"}, {"id", id},
+           {"pid", static_cast<int>(t.pid)}, {"tid", t.lanes[span->second.lane].tid}, {"ts", micros(e.time)}});
+    return;
+  }
+}
+
 void ChromeTraceWriter::on_agent_step_start(const Event& e) {
   const std::int64_t step = integer(e, "step").value_or(0);
+  const std::int64_t agent_id = integer(e, "agent").value_or(0);
   Agent* chosen = nullptr;
-  if (step > 1) {  // an idle agent that just did step - 1, preferably one that ended it now
+  if (agent_id) {  // the agent's own track, when it is free
+    for (Agent& a : agents_) {
+      if (a.id == agent_id && !a.open) {
+        chosen = &a;
+        break;
+      }
+    }
+  }
+  if (!chosen && step > 1) {  // an idle agent that just did step - 1, preferably one that ended it now
     for (Agent& a : agents_) {
       if (a.open || a.completed != step - 1) continue;
       if (!chosen || (a.last_end == e.time && chosen->last_end != e.time)) chosen = &a;
@@ -192,10 +278,11 @@ void ChromeTraceWriter::on_agent_step_start(const Event& e) {
   }
   if (!chosen) {  // a new agent (or one whose earlier steps were not seen)
     const int tid = next_tid_++;
-    agents_.push_back(Agent{tid, step - 1, false, 0, {}, e.time});
+    agents_.push_back(Agent{tid, agent_id, step - 1, false, 0, {}, e.time});
     name_thread(Pid::agents, tid, "agent " + std::to_string(agents_.size()), static_cast<int>(agents_.size()));
     chosen = &agents_.back();
   }
+  if (!chosen->id) chosen->id = agent_id;
   chosen->open = true;
   chosen->open_step = step;
   chosen->open_start = e.time;
@@ -203,11 +290,16 @@ void ChromeTraceWriter::on_agent_step_start(const Event& e) {
 
 void ChromeTraceWriter::on_agent_step_end(const Event& e) {
   const std::int64_t step = integer(e, "step").value_or(0);
+  const std::int64_t agent_id = integer(e, "agent").value_or(0);
   const std::optional<std::int64_t> duration = integer(e, "duration");
   const TimePoint start = duration ? e.time - Duration{*duration} : e.time;
   Agent* chosen = nullptr;
+  // The agent's own track first; a step whose agent's track was busy went elsewhere.
+  const bool by_id = agent_id && std::any_of(agents_.begin(), agents_.end(), [&](const Agent& a) {
+    return a.open && a.open_step == step && a.id == agent_id;
+  });
   for (Agent& a : agents_) {
-    if (!a.open || a.open_step != step) continue;
+    if (!a.open || a.open_step != step || (by_id && a.id != agent_id)) continue;
     if (!chosen || (a.open_start == start && chosen->open_start != start)) chosen = &a;
   }
   if (!chosen) return;  // an end without a start: nothing to draw
@@ -230,10 +322,13 @@ void ChromeTraceWriter::on_event(const Event& e) {
     json args = args_of(e, {"target"});
     if (args.contains("fault") && args["fault"] == "") args.erase("fault");
     open_span(key, provider_track(target), e.time, "attempt", "provider", std::move(args));
+    count_request(target, false, false, e.time);
+    link_to_step(e, key);
   } else if (kind == "provider.response") {
     const std::string target = str(e, "target");
     const std::string key = "p:" + target + "#" + str(e, "index");
     const bool ok = boolean(e, "ok");
+    count_request(target, true, !ok, e.time);
     close_span(key, e.time, ok ? std::string{"ok"} : str(e, "code"), args_of(e, {"target", "index"}));
   } else if (kind == "retry.decision") {
     const std::optional<std::int64_t> delay = integer(e, "delay");
@@ -299,6 +394,7 @@ void ChromeTraceWriter::finish(std::optional<TimePoint> end) {
   for (const auto& [order, key] : still_open) {
     close_span(key, at, std::nullopt, {{"unfinished", true}});
   }
+  emit_fault_windows(at);
   for (Agent& a : agents_) {
     if (!a.open) continue;
     a.open = false;

@@ -52,6 +52,25 @@ TEST(ModelManager, FirstModelAnswers) {
   EXPECT_TRUE(b.received.empty());
 }
 
+// model.call.end's `attempts` counts attempts (every try on every model), `models` the models
+// tried; it used to report the models as "attempts".
+TEST(ModelManager, CallEndReportsAttemptsAsAttempts) {
+  sim::Simulator sim;
+  RecordingSink events;
+  FakeTransport a{"a", {Step::fail(ErrorCode::server_error), Step::fail(ErrorCode::server_error),
+                        Step::fail(ErrorCode::server_error)}};
+  FakeTransport b{"b", {Step::fail(ErrorCode::server_error), Step::ok(0ms)}};
+  ModelManagerConfig cfg = no_jitter(3, 1s);
+  cfg.retry.retryable = {ErrorCode::server_error};
+  ModelManager m{cfg, {&a, &b}, Rng{1}, &events};
+  ASSERT_TRUE(call(sim, m).result);
+  const RecordedEvent* end = events.find("model.call.end");
+  ASSERT_NE(end, nullptr);
+  EXPECT_EQ(end->get_int("attempts"), 5);  // 3 on a, 2 on b
+  EXPECT_EQ(end->get_int("models"), 2);
+  EXPECT_EQ(events.count("retry.attempt"), 5u);
+}
+
 TEST(ModelManager, RetriesWithTheSourceDesignsExponentialDelays) {
   sim::Simulator sim;
   FakeTransport a{"a", {Step::fail(ErrorCode::rate_limited), Step::fail(ErrorCode::rate_limited), Step::ok(0ms)}};

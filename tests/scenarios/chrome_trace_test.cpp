@@ -240,5 +240,88 @@ TEST(ChromeTraceWriterTest, ScenarioRunProducesTheSpansItsReportCounts) {
   EXPECT_EQ(out.str(), again.str());
 }
 
+// Events that name their agent and step: each step goes on its agent's track, and a flow arrow
+// (s on the step's track -> f on the attempt's lane, same id, at the request's time) links the
+// step to each provider request it made.
+TEST(ChromeTraceWriterTest, StepsLinkToTheirProviderRequests) {
+  std::ostringstream out;
+  {
+    ChromeTraceWriter w{out};
+    emit(&w, at(0ms), "agent.step.start", {{"step", 1}, {"agent", 2}});
+    emit(&w, at(0ms), "agent.step.start", {{"step", 1}, {"agent", 1}});
+    emit(&w, at(1ms), "provider.request", {{"target", "gpt"}, {"index", 0u}, {"agent", 1}, {"step", 1}});
+    emit(&w, at(2ms), "provider.request", {{"target", "gpt"}, {"index", 1u}, {"agent", 2}, {"step", 1}});
+    emit(&w, at(3ms), "provider.request", {{"target", "gpt"}, {"index", 2u}});  // no ids: no arrow
+    emit(&w, at(4ms), "provider.response", {{"target", "gpt"}, {"index", 0u}, {"ok", true}});
+    emit(&w, at(4ms), "provider.response", {{"target", "gpt"}, {"index", 1u}, {"ok", true}});
+    emit(&w, at(4ms), "provider.response", {{"target", "gpt"}, {"index", 2u}, {"ok", true}});
+    emit(&w, at(5ms), "agent.step.end", {{"step", 1}, {"agent", 1}, {"ok", true}, {"duration", 5ms}});
+    emit(&w, at(6ms), "agent.step.end", {{"step", 1}, {"agent", 2}, {"ok", true}, {"duration", 6ms}});
+  }
+  const Parsed p{out.str()};
+  p.expect_no_overlap();
+  std::vector<json> starts, ends;
+  for (const json& e : p.doc.at("traceEvents")) {
+    if (e.at("ph") == "s") starts.push_back(e);
+    if (e.at("ph") == "f") ends.push_back(e);
+  }
+  ASSERT_EQ(starts.size(), 2u);
+  ASSERT_EQ(ends.size(), 2u);
+  std::map<double, std::string> step_track_at;  // a step span's start -> its track
+  for (const json& s : p.spans_where("agent")) step_track_at[s.at("dur").get<double>()] = p.track_of(s);
+  // agent 2 started first, so it got the first track ("agent 1"); its step lasted 6 ms.
+  EXPECT_EQ(step_track_at[6000.0], "agent 1");
+  EXPECT_EQ(step_track_at[5000.0], "agent 2");
+  EXPECT_EQ(starts[0].at("ts"), 1000.0);
+  EXPECT_EQ(p.track_of(starts[0]), "agent 2");  // agent id 1's track
+  EXPECT_EQ(p.track_of(starts[1]), "agent 1");
+  for (std::size_t i = 0; i < 2; ++i) {
+    EXPECT_EQ(starts[i].at("id"), ends[i].at("id"));
+    EXPECT_EQ(ends[i].at("bp"), "e");
+    EXPECT_EQ(ends[i].at("ts"), starts[i].at("ts"));
+    EXPECT_TRUE(p.track_of(ends[i]).starts_with("gpt")) << p.track_of(ends[i]);
+  }
+  EXPECT_NE(starts[0].at("id"), starts[1].at("id"));
+}
+
+// Fault windows are spans on "<target> faults" tracks (cut at the end), and the counter tracks
+// end at the report's figures: requests sent and failed responses per provider.
+TEST(ChromeTraceWriterTest, FaultWindowsAndCounterTracks) {
+  const LoadResult loaded = load_scenario(kScenario, "chrome_trace_small");
+  ASSERT_TRUE(loaded.ok()) << loaded.describe();
+  std::ostringstream out;
+  ChromeTraceWriter chrome{out};
+  chrome.add_faults(loaded.value());
+  Result<RunReport> r = run_scenario(loaded.value(), {.seed = 3, .extra_sink = &chrome});
+  ASSERT_TRUE(r.ok()) << r.error().describe();
+  chrome.finish(TimePoint{r->virtual_end});
+  const Parsed p{out.str()};
+  p.expect_no_overlap();
+
+  const std::vector<json> windows = p.spans_where("fault");
+  ASSERT_EQ(windows.size(), 2u);
+  std::map<std::string, json> by_track;
+  for (const json& w : windows) by_track[p.track_of(w)] = w;
+  ASSERT_TRUE(by_track.contains("p1 faults"));
+  ASSERT_TRUE(by_track.contains("search faults"));
+  EXPECT_EQ(by_track["p1 faults"].at("name"), "fault: server_error");
+  EXPECT_EQ(by_track["p1 faults"].at("ts"), 0.0);
+  // until = the horizon (10 min), cut at the run's end
+  EXPECT_DOUBLE_EQ(by_track["p1 faults"].at("dur").get<double>(), static_cast<double>(r->virtual_end.count()) / 1000.0);
+  EXPECT_EQ(by_track["p1 faults"].at("args").at("cut_at_end"), true);
+  EXPECT_EQ(by_track["search faults"].at("name"), "fault: error");
+
+  std::map<std::string, json> last;  // counter name -> its last args
+  for (const json& e : p.doc.at("traceEvents"))
+    if (e.at("ph") == "C") last[e.at("name")] = e.at("args");
+  for (const auto& [provider, calls] : r->calls) {
+    EXPECT_EQ(last[provider + " requests"].at("sent"), calls) << provider;
+    EXPECT_EQ(last[provider + " requests"].at("in_flight"), 0) << provider;
+  }
+  ASSERT_TRUE(last.contains("p1 failures"));
+  EXPECT_EQ(last["p1 failures"].at("failed"), r->calls.at(0).second);  // p1 always fails
+  EXPECT_FALSE(last.contains("p2 failures"));
+}
+
 }  // namespace
 }  // namespace keel::scenarios

@@ -139,9 +139,12 @@ bool ModelManager::hedged_out_late(const Result<ChatResponse>& r, Duration ran) 
   return !r && r.error().code == ErrorCode::cancelled && config_.hedging && ran >= config_.hedging->delay;
 }
 
-Task<Result<ChatResponse>> ModelManager::on_model(std::size_t index, ChatRequest request) {
+Task<Result<ChatResponse>> ModelManager::on_model(std::size_t index, ChatRequest request, int* attempts) {
   Slot& slot = *slots_[index];
-  co_return co_await slot.retry->execute([this, index, &request] { return attempt(index, request); });
+  co_return co_await slot.retry->execute([this, index, &request, attempts] {
+    ++*attempts;
+    return attempt(index, request);
+  });
 }
 
 namespace {
@@ -172,22 +175,26 @@ Task<Result<ChatResponse>> ModelManager::run_call(ChatRequest request) {
   const auto model_at = [first, n](std::size_t pos) { return (first + pos) % n; };
 
   std::optional<Error> failures;  // each model's final error, latest first
-  int tried = 0;
+  int tried = 0;                  // models tried
+  int attempts = 0;               // attempts started on every model (a breaker's refusal included)
   int overflow_window = -1;       // after a context_overflow: only larger windows qualify
   std::size_t pos = 0;
   std::string last_model;
 
   auto finish_ok = [&](const Result<ChatResponse>& r) {
     ++counters_.succeeded;
-    emit(events_, sched.now(), "model.call.end", {{"ok", true}, {"model", r->provider}, {"attempts", tried}});
+    emit(events_, sched.now(), "model.call.end",
+         {{"ok", true}, {"model", r->provider}, {"attempts", attempts}, {"models", tried}});
   };
 
   // Optional hedging across the first models of the order.
   if (hedging_) {
     const int width = static_cast<int>(std::min<std::size_t>(n, 1 + config_.hedging->max_extra));
     const ChatRequest* req = &request;
-    Result<ChatResponse> r = co_await hedging_->execute(
-        [this, model_at, req, width](int i) { return on_model(model_at(static_cast<std::size_t>(i % width)), *req); });
+    int* counted = &attempts;
+    Result<ChatResponse> r = co_await hedging_->execute([this, model_at, req, width, counted](int i) {
+      return on_model(model_at(static_cast<std::size_t>(i % width)), *req, counted);
+    });
     tried = width;
     if (r) {
       finish_ok(r);
@@ -195,7 +202,8 @@ Task<Result<ChatResponse>> ModelManager::run_call(ChatRequest request) {
     }
     if (r.error().code == ErrorCode::cancelled || !config_.fallback_on_error) {
       ++counters_.failed;
-      emit(events_, sched.now(), "model.call.end", {{"ok", false}, {"code", r.error().code}, {"attempts", tried}});
+      emit(events_, sched.now(), "model.call.end",
+           {{"ok", false}, {"code", r.error().code}, {"attempts", attempts}, {"models", tried}});
       co_return r;
     }
     failures = std::move(r).error();
@@ -254,6 +262,7 @@ Task<Result<ChatResponse>> ModelManager::run_call(ChatRequest request) {
         break;
       }
     }
+    attempts += run.attempt();
     if (*got) {
       finish_ok(*got);
       co_return std::move(*got);
@@ -272,7 +281,7 @@ Task<Result<ChatResponse>> ModelManager::run_call(ChatRequest request) {
 
   ++counters_.failed;
   const ErrorCode code = failures ? failures->code : ErrorCode::internal;
-  emit(events_, sched.now(), "model.call.end", {{"ok", false}, {"code", code}, {"attempts", tried}});
+  emit(events_, sched.now(), "model.call.end", {{"ok", false}, {"code", code}, {"attempts", attempts}, {"models", tried}});
   if (code == ErrorCode::cancelled) co_return std::move(*failures);
   Error all{code, "all " + std::to_string(slots_.size()) + " models failed"};
   if (failures) all.cause = std::make_shared<const Error>(std::move(*failures));

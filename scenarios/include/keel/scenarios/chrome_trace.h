@@ -17,6 +17,11 @@
 //    process-wide instants there.
 //  - pid 3 "tools": per tool T, a track "T" with one span per tool call (the first tool.start
 //    of a call_id -> its tool.end; args: call_id, attempts, ok, code) and "T backoff" tracks.
+//  - Fault windows (add_faults): per provider P a track "P faults" with one span per scenario
+//    fault aimed at P (or at "*"), named "fault: <kind>", [from, until) cut at the end time;
+//    tool faults on a "T faults" track. Overlapping windows spill onto lanes like other spans.
+//  - Counter tracks (pid 1): "P requests" {sent (so far), in_flight} at every provider.request
+//    and provider.response of P; "P failures" {failed (so far)} at every failed response.
 //
 // Contract:
 //  - Timestamps ("ts", "dur") are virtual time in microseconds, exact to the nanosecond (three
@@ -25,10 +30,13 @@
 //    when spans of one kind overlap in time — concurrent requests to one provider, concurrent
 //    calls of one tool — they spill onto extra lanes "P (2)", "P (3)", ..., each its own tid,
 //    sorted next to the first. A lane is reused as soon as it is free.
-//  - Events carry no agent id, so steps are attributed to agents by the agent's step sequence:
-//    a step k starts on an idle agent that finished step k-1 (preferring one that finished it
-//    at that instant); a new agent track is opened for step 1. Agents that cannot be told apart
-//    from the stream may swap tracks; the spans themselves are exact.
+//  - Steps go on the track of their `agent` id (docs/events.md) while that track is free; an
+//    event without one (or whose agent's track is busy: a workforce numbers agents per worker)
+//    is attributed by the agent's step sequence: a step k starts on an idle agent that finished
+//    step k-1 (preferring one that finished it at that instant); a new agent track is opened
+//    for step 1. The spans themselves are exact.
+//  - Flow arrows (ph "s" -> "f", cat "call"): each provider.request that names its agent and
+//    step links that step's span to the attempt's span, so a step leads to its provider calls.
 //  - Spans still open at finish() (hung requests, unfinished steps) are closed at the end time
 //    passed to finish() (default: the last event's time) with arg "unfinished": true.
 //  - The document is complete only after finish() (the destructor calls it). Events after
@@ -52,6 +60,7 @@
 
 #include "keel/core/event.h"
 #include "keel/core/time.h"
+#include "keel/scenarios/scenario.h"
 
 namespace keel::scenarios {
 
@@ -67,6 +76,10 @@ class ChromeTraceWriter final : public EventSink {
   // Closes the spans still open at `end` (default: the last event's time), then writes the end
   // of the document. Idempotent.
   void finish(std::optional<TimePoint> end = std::nullopt);
+
+  // The scenario's fault windows, drawn at finish() (until defaults to the horizon). Also fixes
+  // the order of the provider and tool tracks to the scenario's. Call before the run.
+  void add_faults(const Scenario& scenario);
 
   // Trace events written so far (metadata included).
   std::uint64_t events_written() const noexcept { return written_; }
@@ -98,6 +111,7 @@ class ChromeTraceWriter final : public EventSink {
   };
   struct Agent {
     int tid = 0;
+    std::int64_t id = 0;         // the events' `agent` id (0: none seen)
     std::int64_t completed = 0;  // last step index ended
     bool open = false;
     std::int64_t open_step = 0;
@@ -127,6 +141,12 @@ class ChromeTraceWriter final : public EventSink {
   void name_thread(Pid pid, int tid, const std::string& name, int sort_index);
   void write(const nlohmann::json& event);
 
+  Track& faults_track(const std::string& target);
+  void emit_fault_windows(TimePoint end);
+  void count_request(const std::string& provider, bool response, bool failed, TimePoint at);
+
+  void link_to_step(const Event& e, const std::string& span_key);
+
   void on_agent_step_start(const Event& e);
   void on_agent_step_end(const Event& e);
 
@@ -141,6 +161,18 @@ class ChromeTraceWriter final : public EventSink {
   std::map<std::string, int, std::less<>> provider_ranks_, tool_ranks_;
   std::map<std::string, OpenSpan, std::less<>> open_;
   std::vector<Agent> agents_;
+  struct FaultWindow {
+    std::string target;  // a provider or "tool:<name>", never "*" (expanded)
+    std::size_t index = 0;
+    std::string kind;
+    TimePoint from{}, until{};
+  };
+  std::vector<FaultWindow> faults_;
+  struct ProviderCounts {
+    std::int64_t sent = 0, in_flight = 0, failed = 0;
+  };
+  std::map<std::string, ProviderCounts, std::less<>> counts_;
+  std::uint64_t next_flow_ = 1;
 };
 
 }  // namespace keel::scenarios

@@ -36,7 +36,8 @@
 //    message "all N models failed", whose cause chain holds each model's final error in the
 //    order tried (last first), each with its provider name.
 //  - Events: "model.call.start", "model.attempt" {model, call}, "model.skip" {model, reason},
-//    "model.fallback" {from, to, code}, "model.call.end" {ok, code, model, attempts}; plus
+//    "model.fallback" {from, to, code}, "model.call.end" {ok, code, model, attempts (attempts
+//    started, on every model), models (models tried)}; plus
 //    the policies' own (retry.*, breaker.*, hedge.*). Counters: counters(), and per model
 //    retry_counters(i), breaker(i).
 //  - Single-threaded; the manager and its transports must outlive every call.
@@ -126,7 +127,8 @@ class ModelManager final : public ChatModel {
   struct Slot;
   std::size_t first_for_call(std::uint64_t call_index);  // the scheduling strategy's pick
   Task<Result<ChatResponse>> run_call(ChatRequest request);
-  Task<Result<ChatResponse>> on_model(std::size_t index, ChatRequest request);  // hedges
+  // A hedge's attempts on one model; counts each attempt it starts into *attempts.
+  Task<Result<ChatResponse>> on_model(std::size_t index, ChatRequest request, int* attempts);
   Task<Result<ChatResponse>> attempt(std::size_t index, ChatRequest request);
   // One attempt's bookkeeping, shared by attempt() and run_call's inline loop: the breaker's
   // permission (or the refusal to return), and after the answer the breaker's record.
