@@ -137,12 +137,13 @@ TEST(TimeScale, LiveRunsJudgeTimeBoundsWithAStatedTolerance) {
   ASSERT_EQ(strict.size(), 2u);
   EXPECT_FALSE(strict[0].passed);  // the simulator: exact
   EXPECT_FALSE(strict[1].passed);
-  r.time_tolerance = scaled(kLiveTimeTolerance, 1.0 / 0.05);  // live at F = 0.05: 200 ms
+  r.time_tolerance = scaled(kLiveTimeTolerance, 1.0 / 0.05);  // live at F = 0.05
+  EXPECT_EQ(r.time_tolerance, kLiveTimeTolerance * 20);
   std::vector<ExpectationResult> live = evaluate_expectations(e, r);
   EXPECT_TRUE(live[0].passed);
   EXPECT_TRUE(live[1].passed);
   EXPECT_NE(live[0].detail.find("live tolerance"), std::string::npos) << live[0].detail;
-  r.latency_max = 2201ms;  // beyond the tolerance: still a failure
+  r.latency_max = 2s + r.time_tolerance + 1ms;  // beyond the tolerance: still a failure
   EXPECT_FALSE(evaluate_expectations(e, r)[0].passed);
 }
 

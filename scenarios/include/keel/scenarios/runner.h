@@ -103,11 +103,12 @@ struct RunReport {
   std::vector<ExpectationResult> expectations;
 };
 
-// A live run's real-time overhead per request (loopback HTTP, parsing, the real-time
-// scheduler: measured 2.4-5 ms per agent step, docs/serve.md) makes a bound that sits exactly
-// on a simulated latency fail "by a hair". Live runs judge time bounds with this much real
-// time of slack: kLiveTimeTolerance / F of scenario time, stated in each detail.
-inline constexpr Duration kLiveTimeTolerance = std::chrono::milliseconds{10};
+// A live run's real-time overhead (loopback HTTP, parsing, the real-time scheduler: measured
+// 0.4-12 ms per agent step on a loaded machine, 2.4-5 ms idle, and about 45 ms once for the
+// first request's connection; docs/serve.md) makes a bound that sits exactly on a simulated
+// latency fail "by a hair". Live runs judge time bounds with this much real time of slack per
+// bound: kLiveTimeTolerance / F of scenario time, stated in each expectation's detail.
+inline constexpr Duration kLiveTimeTolerance = std::chrono::milliseconds{50};
 
 Result<RunReport> run_scenario(const Scenario& scenario, const RunOptions& options = {});
 
