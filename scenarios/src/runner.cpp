@@ -336,6 +336,7 @@ Result<RunReport> run_scenario(const Scenario& scenario, const RunOptions& optio
     w.tasks.resize(static_cast<std::size_t>(wl.count * wl.steps));
     const std::vector<Duration> starts = start_times(wl, root.substream("workload.arrivals"));
     for (std::int64_t i = 0; i < wl.count; ++i) {
+      agent_cfg.id = static_cast<std::uint64_t>(i + 1);  // `agent` in trace events
       w.agents.push_back(std::make_unique<agent::ChatAgent>(*chat, w.tools.empty() ? nullptr : w.tool_runner.get(),
                                                             w.counter, &events, agent_cfg));
       start(w, run_agent(w, *w.agents.back(), static_cast<std::size_t>(i * wl.steps), i, wl.steps,

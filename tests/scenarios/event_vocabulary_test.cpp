@@ -1,6 +1,7 @@
 // docs/events.md against what runs emit: every suite scenario runs under both presets and
 // every event kind and attribute seen must be on the page; every kind and attribute of the
-// page's first table ("Events in simulated runs") must be seen in some run.
+// page's first table ("Events in simulated runs") must be seen in some run. And every agent
+// and context event names its agent and step.
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -55,12 +56,18 @@ Documented read_page() {
 class VocabularySink final : public EventSink {
  public:
   Vocabulary seen;
+  std::vector<std::string> missing_ids;  // agent events without their agent and step
 
   void on_event(const Event& e) override {
     std::set<std::string>& attrs = seen[std::string{e.kind}];
     for (const Attr& a : e.attrs) attrs.insert(std::string{a.key});
+    if (!e.kind.starts_with("agent.") && !e.kind.starts_with("context.")) return;
+    for (const std::string_view id : {"agent", "step"}) {
+      if (!e.find(id) && missing_ids.size() < 10) {
+        missing_ids.push_back(std::string{e.kind} + " without " + std::string{id});
+      }
+    }
   }
-
 };
 
 std::vector<std::filesystem::path> suite() {
@@ -107,6 +114,7 @@ TEST(EventVocabulary, WhatTheSuiteEmitsIsWhatDocsEventsMdLists) {
                                             << ", but no suite run emitted it";
     }
   }
+  EXPECT_TRUE(sink.missing_ids.empty()) << sink.missing_ids.front();
 }
 
 }  // namespace

@@ -33,9 +33,12 @@ ChatAgent::ChatAgent(model::ChatModel& model, ToolRunner* tools, const model::To
       tools_(tools),
       events_(events),
       config_(std::move(config)),
+      trace_{.agent = config_.id},
+      stamp_(events),
       memory_(counter, config_.system_message),
-      context_(model, events, config_.context),
+      context_(model, stamp_.sink(), config_.context),
       stop_(std::make_unique<CancelSource>()) {
+  stamp_.follow(&trace_);
   if (config_.max_iterations < 1) throw std::invalid_argument("ChatAgentConfig: max_iterations must be >= 1");
   if (config_.step_timeout && *config_.step_timeout < Duration::zero())
     throw std::invalid_argument("ChatAgentConfig: step_timeout must not be negative");
@@ -65,7 +68,8 @@ Task<Result<StepResult>> ChatAgent::step(std::string input) {
   const TimePoint started = sched.now();
   const std::uint64_t index = ++steps_started_;
   ++counters_.steps;
-  emit(events_, started, "agent.step.start", {{"step", index}});
+  trace_ = TraceIds{.agent = config_.id, .step = index};
+  emit(stamp_.sink(), started, "agent.step.start", {{"step", index}});
 
   int iterations = 0;
   Result<StepResult> result = co_await run_step(std::move(input), index, iterations);
@@ -73,7 +77,8 @@ Task<Result<StepResult>> ChatAgent::step(std::string input) {
   const std::string_view code = result ? std::string_view{"ok"} : to_string(result.error().code);
   if (result) ++counters_.steps_ok;
   else ++counters_.steps_failed;
-  emit(events_, sched.now(), "agent.step.end",
+  trace_ = TraceIds{.agent = config_.id, .step = index};  // this step's end (not a later step's)
+  emit(stamp_.sink(), sched.now(), "agent.step.end",
        {{"step", index}, {"ok", result.ok()}, {"code", code}, {"iterations", iterations},
         {"duration", sched.now() - started}});
   co_return result;
@@ -130,6 +135,7 @@ Task<Result<StepResult>> ChatAgent::loop(std::uint64_t index, std::uint64_t epoc
     }
     const TimePoint sent = sched.now();
     ++counters_.model_calls;
+    ++trace_.call;
     Result<ChatResponse> answer = co_await model_.complete(build_request(sent_tokens));
     note_model_call(answer, index, iteration, sent_tokens, sent, sched.now(), false);
     if (!answer && answer.error().code == ErrorCode::context_overflow && !interrupted(guard)) {
@@ -152,7 +158,7 @@ Task<Result<StepResult>> ChatAgent::loop(std::uint64_t index, std::uint64_t epoc
       co_return out;
     }
     const std::size_t calls = reply.tool_calls.size();
-    emit(events_, sched.now(), "agent.tool_calls", {{"step", index}, {"iteration", iteration}, {"count", calls}});
+    emit(stamp_.sink(), sched.now(), "agent.tool_calls", {{"step", index}, {"iteration", iteration}, {"count", calls}});
     memory_.add(std::move(reply));
     if (iteration == config_.max_iterations) break;  // no model would see these results
     const std::size_t asked_at = memory_.size() - 1;  // the message asking for the tools
@@ -163,7 +169,7 @@ Task<Result<StepResult>> ChatAgent::loop(std::uint64_t index, std::uint64_t epoc
       std::string id = call.id, name = call.name;
       ++counters_.tool_calls;
       std::optional<ToolResult> ran;
-      if (tools_) ran.emplace(co_await tools_->run(std::move(call)));
+      if (tools_) ran.emplace(co_await tools_->run(std::move(call), trace_));
       else ran.emplace(no_tools(std::move(call)));
       ToolResult& result = *ran;
       if (interrupted(guard)) co_return stopped_error();
@@ -189,6 +195,7 @@ Task<Result<ChatResponse>> ChatAgent::resend_after_overflow(StepGuard guard, std
   Scheduler& sched = co_await this_task::scheduler();
   const TimePoint sent = sched.now();
   ++counters_.model_calls;
+  ++trace_.call;
   Result<ChatResponse> again = co_await model_.complete(build_request(refit->prompt_tokens));
   note_model_call(again, index, iteration, refit->prompt_tokens, sent, sched.now(), true);
   co_return again;
@@ -197,7 +204,7 @@ Task<Result<ChatResponse>> ChatAgent::resend_after_overflow(StepGuard guard, std
 void ChatAgent::note_model_call(const Result<ChatResponse>& answer, std::uint64_t index, int iteration,
                                 int prompt_tokens, TimePoint sent, TimePoint now, bool retry) {
   const std::string_view code = answer ? std::string_view{"ok"} : to_string(answer.error().code);
-  emit(events_, now, "agent.model_call",
+  emit(stamp_.sink(), now, "agent.model_call",
        {{"step", index}, {"iteration", iteration}, {"ok", answer.ok()}, {"code", code},
         {"prompt_tokens", prompt_tokens}, {"duration", now - sent}, {"retry", retry}});
 }

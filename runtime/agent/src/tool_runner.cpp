@@ -42,8 +42,10 @@ std::optional<Duration> ToolRunner::timeout_for(const Tool& tool) const noexcept
   return o.timeout ? o.timeout : config_.default_timeout;
 }
 
-Task<ToolResult> ToolRunner::execute(model::ToolCall call, Retries retries) {
+Task<ToolResult> ToolRunner::execute(model::ToolCall call, TraceIds ids, Retries retries) {
   Scheduler& sched = co_await this_task::scheduler();
+  StampingSink events{events_};  // this call's events, with its ids (one runner serves every agent)
+  events.set(ids);
   const CancelToken token = co_await this_task::cancel_token();
   const TimePoint started = sched.now();
   ++counters_.calls;
@@ -58,14 +60,14 @@ Task<ToolResult> ToolRunner::execute(model::ToolCall call, Retries retries) {
     ++counters_.rejected;
     r.error = ErrorCode::invalid_request;
     r.error_message = "unknown tool '" + r.tool + "'";
-    record_end(r, started, sched.now());
+    record_end(r, started, sched.now(), events.sink());
     co_return std::move(r);
   }
   if (std::string problem = argument_problem(arguments); !problem.empty()) {
     ++counters_.rejected;
     r.error = ErrorCode::invalid_request;
     r.error_message = "tool '" + r.tool + "': " + problem;
-    record_end(r, started, sched.now());
+    record_end(r, started, sched.now(), events.sink());
     co_return std::move(r);
   }
 
@@ -92,7 +94,7 @@ Task<ToolResult> ToolRunner::execute(model::ToolCall call, Retries retries) {
     ++counters_.executions;
     r.attempts = attempt;
     const TimePoint attempt_started = sched.now();
-    emit(events_, attempt_started, "tool.start", {{"tool", r.tool}, {"call_id", r.call_id}, {"attempt", attempt}});
+    emit(events.sink(), attempt_started, "tool.start", {{"tool", r.tool}, {"call_id", r.call_id}, {"attempt", attempt}});
     // The last possible attempt takes the arguments; earlier ones get a copy for the next.
     // (A local, not a ?: inside the co_await: g++ 12 destroys such a temporary twice.)
     std::string attempt_arguments;
@@ -138,7 +140,7 @@ Task<ToolResult> ToolRunner::execute(model::ToolCall call, Retries retries) {
     const Duration delay = backoff.next(attempt, rng_);
     const Deadline after_backoff = co_await this_task::deadline();
     if (after_backoff.passed(saturating_add(sched.now(), delay))) break;  // no time for a retry
-    emit(events_, sched.now(), "tool.retry",
+    emit(events.sink(), sched.now(), "tool.retry",
          {{"tool", r.tool}, {"call_id", r.call_id}, {"attempt", attempt}, {"code", e.code}, {"delay", delay}});
     ++counters_.retries;
     if (Status slept = co_await sleep_for(delay); !slept) {
@@ -147,11 +149,11 @@ Task<ToolResult> ToolRunner::execute(model::ToolCall call, Retries retries) {
       break;
     }
   }
-  record_end(r, started, sched.now());
+  record_end(r, started, sched.now(), events.sink());
   co_return std::move(r);
 }
 
-void ToolRunner::record_end(ToolResult& r, TimePoint started, TimePoint now) {
+void ToolRunner::record_end(ToolResult& r, TimePoint started, TimePoint now, EventSink* sink) {
   r.duration = now - started;
   if (r.ok) {
     ++counters_.successes;
@@ -159,7 +161,7 @@ void ToolRunner::record_end(ToolResult& r, TimePoint started, TimePoint now) {
     ++counters_.failures;
   }
   const std::string_view code = r.error ? to_string(*r.error) : std::string_view{};
-  emit(events_, now, "tool.end",
+  emit(sink, now, "tool.end",
        {{"tool", r.tool},
         {"call_id", r.call_id},
         {"ok", r.ok},

@@ -65,6 +65,7 @@
 #include "keel/core/event.h"
 #include "keel/core/result.h"
 #include "keel/core/task.h"
+#include "keel/core/trace_ids.h"
 #include "keel/model/chat_model.h"
 #include "keel/model/message.h"
 #include "keel/model/token_counter.h"
@@ -79,6 +80,7 @@ struct ChatAgentConfig {
   std::optional<Duration> step_timeout = std::chrono::seconds{300};
   ContextConfig context;
   bool keep_history = true;
+  std::uint64_t id = 0;  // the agent's number in trace events (`agent`; 0 = none; docs/events.md)
 };
 
 struct StepResult {
@@ -142,6 +144,10 @@ class ChatAgent {
   ToolRunner* tools_;
   EventSink* events_;
   ChatAgentConfig config_;
+  // The running step's ids (agent, step, the last model call) stamped on every event the agent
+  // and its context manager emit, and passed with its tool calls (docs/events.md).
+  TraceIds trace_;
+  StampingSink stamp_;
   Memory memory_;
   ContextManager context_;
   std::unique_ptr<CancelSource> stop_;

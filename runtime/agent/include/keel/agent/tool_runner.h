@@ -48,6 +48,7 @@
 #include "keel/core/event.h"
 #include "keel/core/rng.h"
 #include "keel/core/task.h"
+#include "keel/core/trace_ids.h"
 #include "keel/model/message.h"
 #include "keel/policy/backoff.h"
 
@@ -79,10 +80,15 @@ class ToolRunner {
   ToolRunner(const ToolRunner&) = delete;
   ToolRunner& operator=(const ToolRunner&) = delete;
 
-  Task<ToolResult> run(model::ToolCall call) { return execute(std::move(call), Retries::tool_policy); }
+  // `ids`: the agent step the call belongs to, stamped on the tool.* events (docs/events.md).
+  Task<ToolResult> run(model::ToolCall call, TraceIds ids = {}) {
+    return execute(std::move(call), ids, Retries::tool_policy);
+  }
   // One execution at most, whatever the tool's idempotency: for a caller that owns the
   // retries of this piece of work itself (a workforce task: see workforce/failure_handling.h).
-  Task<ToolResult> run_once(model::ToolCall call) { return execute(std::move(call), Retries::none); }
+  Task<ToolResult> run_once(model::ToolCall call, TraceIds ids = {}) {
+    return execute(std::move(call), ids, Retries::none);
+  }
 
   Toolkit& toolkit() noexcept { return toolkit_; }
   const ToolRunnerConfig& config() const noexcept { return config_; }
@@ -92,9 +98,9 @@ class ToolRunner {
 
  private:
   enum class Retries : bool { none, tool_policy };
-  Task<ToolResult> execute(model::ToolCall call, Retries retries);
+  Task<ToolResult> execute(model::ToolCall call, TraceIds ids, Retries retries);
   // Sets r.duration, counts the outcome and emits "tool.end".
-  void record_end(ToolResult& r, TimePoint started, TimePoint now);
+  void record_end(ToolResult& r, TimePoint started, TimePoint now, EventSink* sink);
 
   Toolkit& toolkit_;
   ToolRunnerConfig config_;
