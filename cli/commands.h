@@ -24,6 +24,7 @@ Command add_shrink(CLI::App& app);
 Command add_conformance(CLI::App& app);
 Command add_serve(CLI::App& app);
 Command add_trace_hash(CLI::App& app);
+Command add_recovery(CLI::App& app);
 Command add_report(CLI::App& app);
 
 }  // namespace keel::cli

@@ -13,6 +13,7 @@ int main(int argc, char** argv) {
   std::vector<Command> commands = {add_demo(app),    add_run(app),    add_validate(app),
                                    add_explore(app), add_shrink(app), add_conformance(app),
                                    add_serve(app),   add_trace_hash(app), add_report(app)};
+  commands.push_back(add_recovery(app));
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -35,7 +35,19 @@ void print_report(std::ostream& os, const scenarios::RunReport& r) {
      << r.tasks.cancelled << " cancelled";
   if (r.unfinished) os << " (" << r.unfinished << " unfinished at the horizon)";
   os << "; latency p50 " << ms(r.latency_p50) << " p99 " << ms(r.latency_p99) << " max " << ms(r.latency_max)
-     << "; virtual end " << ms(r.virtual_end) << "\n";
+     << " (succeeded: p50 " << ms(r.latency_ok_p50) << " p99 " << ms(r.latency_ok_p99) << " max "
+     << ms(r.latency_ok_max) << "); virtual end " << ms(r.virtual_end) << "\n";
+  if (!r.failures.empty()) {
+    os << "  failures";
+    for (const auto& [cause, n] : r.failures) os << " " << cause << "=" << n;
+    os << "\n";
+  }
+  for (const scenarios::RecoveryWindow& w : r.recovery) {
+    auto measure = [&ms](const std::optional<Duration>& d) { return d ? ms(*d) : std::string("never"); };
+    os << "  recovery fault " << w.fault << " (" << w.target << ", " << ms(w.from) << ".." << ms(w.until)
+       << "): detect " << measure(w.detect) << ", restore " << measure(w.restore) << ", back_on_primary "
+       << (w.back_on_primary_applies() ? measure(w.back_on_primary) : std::string("n/a")) << "\n";
+  }
   os << "  calls";
   for (const auto& [p, n] : r.calls) os << " " << p << "=" << n;
   os << "; retries " << r.retries << "; fallbacks " << r.fallbacks << "; summarizations " << r.summarizations;

@@ -73,6 +73,12 @@ scenarios::Expect only_named(const scenarios::Expect& e, const std::set<std::str
     return has("max_prompt_tokens_sent." + p) ? std::optional{n} : std::nullopt;
   });
   out.finished_before = opt(e.finished_before, "finished_before");
+  if (e.recovery) {
+    scenarios::RecoveryExpect r{opt(e.recovery->detect_max, "recovery.detect_max"),
+                                opt(e.recovery->restore_max, "recovery.restore_max"),
+                                opt(e.recovery->back_on_primary_max, "recovery.back_on_primary_max")};
+    if (r != scenarios::RecoveryExpect{}) out.recovery = r;
+  }
   return out;
 }
 

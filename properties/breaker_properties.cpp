@@ -58,6 +58,7 @@ struct Model {
 
   std::uint32_t H() const { return cfg.half_open_calls; }
   std::uint32_t S() const { return cfg.half_open_success_threshold.value_or(cfg.half_open_calls); }
+  std::uint32_t M() const { return cfg.half_open_max_in_flight.value_or(cfg.half_open_calls); }
 
   std::uint64_t min_calls() const {
     std::uint64_t m = cfg.min_calls;
@@ -139,7 +140,7 @@ struct Model {
       ++counters.permitted;
       return {BreakerPermit::Kind::call, std::nullopt};
     }
-    if (state == BreakerState::half_open && probes_issued < H()) {
+    if (state == BreakerState::half_open && probes_issued < H() && probes_issued - probe_ok - probe_failed < M()) {
       if (!first_probe) first_probe = now;
       ++probes_issued;
       ++counters.permitted;
@@ -446,6 +447,8 @@ rc::Gen<CircuitBreakerConfig> gen_config() {
     if (*rc::gen::arbitrary<bool>())
       c.half_open_success_threshold = *rc::gen::inRange<std::uint32_t>(1, c.half_open_calls + 1);
     if (*rc::gen::arbitrary<bool>())
+      c.half_open_max_in_flight = *rc::gen::inRange<std::uint32_t>(1, c.half_open_calls + 1);
+    if (*rc::gen::arbitrary<bool>())
       c.max_half_open_wait = std::chrono::milliseconds{*rc::gen::inRange(1, 30) * 100};
     // A few random reclassifications on top of the defaults.
     const int flips = *rc::gen::inRange(0, 3);
@@ -469,7 +472,8 @@ std::string describe(const CircuitBreakerConfig& c) {
      << " open=" << c.open_for.count() / 1'000'000 << "ms x" << c.open_growth << " cap="
      << (c.max_open_for == Duration::max() ? std::string{"-"} : std::to_string(c.max_open_for.count() / 1'000'000))
      << " H=" << c.half_open_calls << " S="
-     << (c.half_open_success_threshold ? std::to_string(*c.half_open_success_threshold) : "H") << " wait="
+     << (c.half_open_success_threshold ? std::to_string(*c.half_open_success_threshold) : "H") << " M="
+     << (c.half_open_max_in_flight ? std::to_string(*c.half_open_max_in_flight) : "H") << " wait="
      << (c.max_half_open_wait ? std::to_string(c.max_half_open_wait->count() / 1'000'000) : "-");
   return os.str();
 }

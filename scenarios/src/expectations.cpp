@@ -41,6 +41,38 @@ struct Judge {
   }
 };
 
+using Measure = std::optional<Duration> RecoveryWindow::*;
+
+// One recovery bound over every window it applies to: passes when each window's measure
+// happened within `limit`; the detail names the worst window (or the first that never did).
+void recovery_bound(Judge& j, std::string name, const std::vector<RecoveryWindow>& windows, Measure measure,
+                    Duration limit, bool only_back_on_primary) {
+  const RecoveryWindow* worst = nullptr;
+  const RecoveryWindow* missing = nullptr;
+  std::size_t counted = 0;
+  for (const RecoveryWindow& w : windows) {
+    if (only_back_on_primary && !w.back_on_primary_applies()) continue;
+    ++counted;
+    const std::optional<Duration>& m = w.*measure;
+    if (!m) {
+      if (!missing) missing = &w;
+    } else if (!worst || *m > *(worst->*measure)) {
+      worst = &w;
+    }
+  }
+  auto where = [](const RecoveryWindow& w) { return "fault " + std::to_string(w.fault) + " (" + w.target + ")"; };
+  if (counted == 0) {
+    j.out.push_back({std::move(name), false,
+                     only_back_on_primary ? "no fault window on a primary provider ends before the horizon"
+                                          : "no provider fault window"});
+  } else if (missing) {
+    j.out.push_back({std::move(name), false, where(*missing) + ": never happened"});
+  } else {
+    const Duration actual = *(worst->*measure);
+    j.out.push_back({std::move(name), actual <= limit, where(*worst) + ": " + ms(actual) + " <= " + ms(limit)});
+  }
+}
+
 }  // namespace
 
 std::vector<ExpectationResult> evaluate_expectations(const Expect& e, const RunReport& r) {
@@ -100,6 +132,15 @@ std::vector<ExpectationResult> evaluate_expectations(const Expect& e, const RunR
     j.out.push_back({"finished_before", ok,
                      r.unfinished ? std::to_string(r.unfinished) + " tasks unfinished at the horizon"
                                   : "last task ended at " + j.time_detail(r.virtual_end, "<", *e.finished_before)});
+  }
+  if (e.recovery) {
+    const RecoveryExpect& b = *e.recovery;
+    if (b.detect_max) recovery_bound(j, "recovery.detect_max", r.recovery, &RecoveryWindow::detect, *b.detect_max, false);
+    if (b.restore_max) recovery_bound(j, "recovery.restore_max", r.recovery, &RecoveryWindow::restore, *b.restore_max, false);
+    if (b.back_on_primary_max) {
+      recovery_bound(j, "recovery.back_on_primary_max", r.recovery, &RecoveryWindow::back_on_primary,
+                     *b.back_on_primary_max, true);
+    }
   }
   return j.out;
 }

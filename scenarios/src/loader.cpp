@@ -193,7 +193,7 @@ Expect read_expect(Ctx& ctx, const Names& names, const Json& v, const std::strin
   Expect e;
   Obj o(ctx, v, ptr, {"success_rate_min", "tasks_failed_max", "latency", "calls", "retries_max", "fallbacks_min", "fallbacks_max",
                       "breaker", "summarizations_min", "summarizations_max", "tool_executions", "max_prompt_tokens_sent",
-                      "finished_before"});
+                      "finished_before", "recovery"});
   if (!o.ok()) return e;
   auto count = [&](const Obj& obj, std::string_view key) {
     return obj.opt(key, [&](const Json& x, const std::string& at) { return read_int(ctx, x, at, 0); });
@@ -252,6 +252,10 @@ Expect read_expect(Ctx& ctx, const Names& names, const Json& v, const std::strin
                                                         [&](const Json& x, const std::string& p) { return read_int(ctx, x, p, 0); });
   }
   e.finished_before = dur(o, "finished_before");
+  if (const Json* r = o.get("recovery")) {
+    Obj ro(ctx, *r, o.at("recovery"), {"detect_max", "restore_max", "back_on_primary_max"});
+    if (ro.ok()) e.recovery = RecoveryExpect{dur(ro, "detect_max"), dur(ro, "restore_max"), dur(ro, "back_on_primary_max")};
+  }
   return e;
 }
 

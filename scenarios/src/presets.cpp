@@ -21,11 +21,15 @@ RuntimeConfig keel_default() {
                                            .size = 20,
                                            .failure_rate = 0.5,
                                            .min_calls = 10,
-                                           .open_for = 30s,
-                                           .open_growth = 2.0,
-                                           .max_open_for = 5min,
+                                           .open_for = 20s,
+                                           .open_growth = 1.0,
                                            .half_open_calls = 3,
+                                           .half_open_max_in_flight = 1,
                                            .max_half_open_wait = 2min};
+  // A dead provider is probed with one request every 20 s, never more often and never less:
+  // a recovery is only seen by a request that reaches the provider, so the probe interval
+  // bounds how long traffic stays on the fallback after it (docs/recovery.md). One probe in
+  // flight at a time: however many callers wait, a dead provider gets that one request.
   // A 429 is the provider asking for time (retry-after, budget and rate limits handle it), not
   // a sign it is broken: counting it would open the breaker on a burst and refuse the very
   // retries the retry-after schedules.

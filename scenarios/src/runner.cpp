@@ -16,6 +16,7 @@
 #include "keel/model/model_manager.h"
 #include "keel/model/token_counter.h"
 #include "keel/scenarios/presets.h"
+#include "keel/scenarios/recovery.h"
 #include "keel/scenarios/run_environment.h"
 #include "keel/scenarios/time_scale.h"
 #include "keel/sim/mock_provider.h"
@@ -51,14 +52,16 @@ class QuotaMistakenForOverflow final : public model::ModelTransport {
   model::ModelTransport& inner_;
 };
 
-// Every event of a run: into the trace, breaker openings noted for the report, then the
-// caller's extra sink. One virtual call per event where a FanoutSink of the three made four.
+// Every event of a run: into the trace, breaker openings noted for the report, the recovery
+// meter, then the caller's extra sink. One virtual call per event where a FanoutSink made five.
 class RunSink final : public EventSink {
  public:
-  RunSink(TraceWriter& trace, EventSink* extra) noexcept : trace_(trace), extra_(extra) {}
+  RunSink(TraceWriter& trace, RecoveryMeter& recovery, EventSink* extra) noexcept
+      : trace_(trace), recovery_(recovery), extra_(extra) {}
   void on_event(const Event& e) override {
-    trace_.on_event(e);  // TraceWriter is final: a direct call
+    trace_.on_event(e);  // TraceWriter and RecoveryMeter are final: direct calls
     if (e.kind == "breaker.state") note_breaker(e);
+    recovery_.on_event(e);
     if (extra_) extra_->on_event(e);
   }
   // What only the event stream knows: provider -> when its breaker first opened.
@@ -75,6 +78,7 @@ class RunSink final : public EventSink {
     first_open.try_emplace(std::string(*name), e.time.time_since_epoch());
   }
   TraceWriter& trace_;
+  RecoveryMeter& recovery_;
   EventSink* extra_;
 };
 
@@ -85,6 +89,7 @@ struct TaskRecord {
   TimePoint ended_at{};
   std::optional<ErrorCode> error;  // agents: nullopt = succeeded
   std::optional<workforce::TaskState> state;  // workforce: the terminal state
+  std::string cause;                          // workforce, failed: the final error code or reason
 };
 
 // A workforce task's input, like an agent step's default prompt (FORMAT.md).
@@ -263,6 +268,77 @@ void start_workforce(World& w, const Scenario& scenario, const WorkforceWorkload
   start(w, w.workforce->run());
 }
 
+// The first provider of every model chain of the run (back_on_primary applies to those).
+std::vector<std::string> chain_primaries(const Scenario& scenario, const RuntimeConfig& cfg) {
+  std::vector<std::string> out;
+  if (const auto* wf = std::get_if<WorkforceWorkload>(&scenario.workload)) {
+    for (const Worker& worker : wf->workers) {
+      if (!worker.models.empty()) out.push_back(worker.models.front());
+    }
+  } else if (!cfg.models.empty()) {
+    out.push_back(cfg.models.front());
+  }
+  return out;
+}
+
+// The final cause of a failed task, as `failures` counts it.
+std::string failure_cause(const TaskRecord& t) {
+  if (!t.ended) return std::string(to_string(ErrorCode::horizon));
+  if (t.state) return t.cause.empty() ? std::string(workforce::to_string(*t.state)) : t.cause;
+  return t.error ? std::string(to_string(*t.error)) : std::string("unknown");
+}
+
+enum class Ending : std::uint8_t { unfinished, succeeded, failed, skipped, cancelled };
+
+Ending ending_of(const TaskRecord& t) {
+  if (!t.ended) return Ending::unfinished;
+  if (t.state) {
+    switch (*t.state) {
+      case workforce::TaskState::done: return Ending::succeeded;
+      case workforce::TaskState::skipped: return Ending::skipped;
+      case workforce::TaskState::cancelled: return Ending::cancelled;
+      default: return Ending::failed;
+    }
+  }
+  if (!t.error) return Ending::succeeded;
+  return *t.error == ErrorCode::cancelled ? Ending::cancelled : Ending::failed;
+}
+
+// Task counts, latencies (all tasks, successful ones), failure causes and the recovery meter's
+// task view, from the run's task records (scenario time).
+void tally_tasks(const std::vector<TaskRecord>& tasks, Duration horizon, RunReport& rep, RecoveryMeter& recovery) {
+  std::vector<Duration> latencies, ok_latencies;
+  std::map<std::string, std::int64_t> failures;
+  Duration last_end{};
+  for (const TaskRecord& t : tasks) {
+    ++rep.tasks.total;
+    const Ending ending = ending_of(t);
+    switch (ending) {
+      case Ending::unfinished: ++rep.unfinished; [[fallthrough]];
+      case Ending::failed: ++rep.tasks.failed; ++failures[failure_cause(t)]; break;
+      case Ending::succeeded: ++rep.tasks.succeeded; break;
+      case Ending::skipped: ++rep.tasks.skipped; break;
+      case Ending::cancelled: ++rep.tasks.cancelled; break;
+    }
+    if (t.ended) last_end = std::max(last_end, t.ended_at.time_since_epoch());
+    if (!t.began) continue;
+    const Duration latency = t.ended ? t.ended_at - t.started : horizon - t.started.time_since_epoch();
+    latencies.push_back(latency);
+    if (ending == Ending::succeeded) ok_latencies.push_back(latency);
+    recovery.on_task(t.started.time_since_epoch(), t.ended, t.ended_at.time_since_epoch(), ending == Ending::succeeded);
+  }
+  rep.virtual_end = rep.unfinished ? horizon : last_end;
+  std::sort(latencies.begin(), latencies.end());
+  std::sort(ok_latencies.begin(), ok_latencies.end());
+  rep.latency_p50 = percentile(latencies, 0.50);
+  rep.latency_p99 = percentile(latencies, 0.99);
+  rep.latency_max = latencies.empty() ? Duration::zero() : latencies.back();
+  rep.latency_ok_p50 = percentile(ok_latencies, 0.50);
+  rep.latency_ok_p99 = percentile(ok_latencies, 0.99);
+  rep.latency_ok_max = ok_latencies.empty() ? Duration::zero() : ok_latencies.back();
+  rep.failures.assign(failures.begin(), failures.end());
+}
+
 }  // namespace
 
 Result<RunReport> run_scenario(const Scenario& scenario, const RunOptions& options) {
@@ -277,7 +353,8 @@ Result<RunReport> run_scenario(const Scenario& scenario, const RunOptions& optio
   const Rng root{seed};
 
   TraceWriter trace{options.trace};
-  RunSink events{trace, options.extra_sink};
+  RecoveryMeter recovery{scenario.faults, scenario.horizon, chain_primaries(scenario, cfg), scale};
+  RunSink events{trace, recovery, options.extra_sink};
   faults::FaultPlan plan{scenario.faults, seed, scenario.horizon};
   ScaledFaultHook scaled_plan{plan, scale};
   sim::FaultHook* tool_faults = env ? static_cast<sim::FaultHook*>(&scaled_plan) : &plan;
@@ -369,6 +446,9 @@ Result<RunReport> run_scenario(const Scenario& scenario, const RunOptions& optio
       r.ended = workforce::is_terminal(t.state);
       if (t.ended) r.ended_at = *t.ended;
       r.state = t.state;
+      if (t.state == workforce::TaskState::failed) {
+        r.cause = t.error ? std::string(to_string(t.error->code)) : t.reason;
+      }
     }
   }
   if (env) {  // measured in run time: report scenario time
@@ -384,38 +464,8 @@ Result<RunReport> run_scenario(const Scenario& scenario, const RunOptions& optio
   rep.scenario = scenario.name;
   rep.seed = seed;
   rep.preset = preset;
-  std::vector<Duration> latencies;
-  Duration last_end{};
-  for (const TaskRecord& t : w.tasks) {
-    ++rep.tasks.total;
-    if (!t.ended) {
-      ++rep.tasks.failed;
-      ++rep.unfinished;
-      if (t.began) latencies.push_back(scenario.horizon - t.started.time_since_epoch());
-      continue;
-    }
-    if (t.began) latencies.push_back(t.ended_at - t.started);
-    last_end = std::max(last_end, t.ended_at.time_since_epoch());
-    if (t.state) {
-      switch (*t.state) {
-        case workforce::TaskState::done: ++rep.tasks.succeeded; break;
-        case workforce::TaskState::skipped: ++rep.tasks.skipped; break;
-        case workforce::TaskState::cancelled: ++rep.tasks.cancelled; break;
-        default: ++rep.tasks.failed; break;
-      }
-    } else if (!t.error) {
-      ++rep.tasks.succeeded;
-    } else if (*t.error == ErrorCode::cancelled) {
-      ++rep.tasks.cancelled;
-    } else {
-      ++rep.tasks.failed;
-    }
-  }
-  rep.virtual_end = rep.unfinished ? scenario.horizon : last_end;
-  std::sort(latencies.begin(), latencies.end());
-  rep.latency_p50 = percentile(latencies, 0.50);
-  rep.latency_p99 = percentile(latencies, 0.99);
-  rep.latency_max = latencies.empty() ? Duration::zero() : latencies.back();
+  tally_tasks(w.tasks, scenario.horizon, rep, recovery);
+  rep.recovery = recovery.windows();
 
   std::vector<const model::ModelManager*> managers;
   if (w.manager) managers.push_back(w.manager.get());
@@ -482,6 +532,16 @@ nlohmann::json to_json(const RunReport& r) {
                 {"skipped", r.tasks.skipped}, {"cancelled", r.tasks.cancelled}};
   j["unfinished"] = r.unfinished;
   j["latency_ms"] = {{"p50", ms(r.latency_p50)}, {"p99", ms(r.latency_p99)}, {"max", ms(r.latency_max)}};
+  j["latency_ok_ms"] = {{"p50", ms(r.latency_ok_p50)}, {"p99", ms(r.latency_ok_p99)}, {"max", ms(r.latency_ok_max)}};
+  j["failures"] = nlohmann::json::object();
+  for (const auto& [k, v] : r.failures) j["failures"][k] = v;
+  j["recovery"] = nlohmann::json::array();
+  auto ms_or_null = [&ms](const std::optional<Duration>& d) { return d ? nlohmann::json(ms(*d)) : nlohmann::json(nullptr); };
+  for (const RecoveryWindow& w : r.recovery) {
+    j["recovery"].push_back({{"fault", w.fault}, {"target", w.target}, {"from_ms", ms(w.from)}, {"until_ms", ms(w.until)},
+                             {"detect_ms", ms_or_null(w.detect)}, {"restore_ms", ms_or_null(w.restore)},
+                             {"back_on_primary_ms", ms_or_null(w.back_on_primary)}});
+  }
   j["calls"] = nlohmann::json::object();
   for (const auto& [k, v] : r.calls) j["calls"][k] = v;
   j["retries"] = r.retries;

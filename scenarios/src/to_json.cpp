@@ -227,6 +227,13 @@ Json expect_json(const Expect& e) {
     j["max_prompt_tokens_sent"] = std::move(m);
   }
   put_dur(j, "finished_before", e.finished_before);
+  if (e.recovery) {
+    Json r = Json::object();
+    put_dur(r, "detect_max", e.recovery->detect_max);
+    put_dur(r, "restore_max", e.recovery->restore_max);
+    put_dur(r, "back_on_primary_max", e.recovery->back_on_primary_max);
+    j["recovery"] = std::move(r);
+  }
   return j;
 }
 

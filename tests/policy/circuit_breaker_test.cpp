@@ -92,6 +92,8 @@ TEST_F(CircuitBreakerTest, InvalidConfigThrows) {
   EXPECT_THROW(bad([](auto& c) { c.half_open_calls = 0; })(), std::invalid_argument);
   EXPECT_THROW(bad([](auto& c) { c.half_open_success_threshold = 11; })(), std::invalid_argument);
   EXPECT_THROW(bad([](auto& c) { c.half_open_success_threshold = 0; })(), std::invalid_argument);
+  EXPECT_THROW(bad([](auto& c) { c.half_open_max_in_flight = 11; })(), std::invalid_argument);
+  EXPECT_THROW(bad([](auto& c) { c.half_open_max_in_flight = 0; })(), std::invalid_argument);
   EXPECT_THROW(bad([](auto& c) { c.consecutive_failures = 0; })(), std::invalid_argument);
   EXPECT_THROW(bad([](auto& c) { c.max_half_open_wait = 0s; })(), std::invalid_argument);
   EXPECT_NO_THROW(bad([](auto& c) { c.window = WindowKind::time; c.duration = 1500ms; })());
@@ -337,6 +339,44 @@ TEST_F(CircuitBreakerTest, HalfOpenAdmitsExactlyTheProbeCount) {
   EXPECT_EQ(reasons(), (std::vector<std::string>{"failure_rate", "open_elapsed", "probes_succeeded"}));
   EXPECT_EQ(b.counters().to_closed, 1u);
   EXPECT_EQ(b.consecutive_opens(), 0u);
+}
+
+TEST_F(CircuitBreakerTest, ProbesInFlightAreLimitedButTheProbeCountIsNot) {
+  auto c = trip_on_first_failure();
+  c.half_open_calls = 3;
+  c.half_open_max_in_flight = 1;
+  CircuitBreaker b{c, &events};
+  call(b, at(0s), kFail);
+  const BreakerPermit first = b.try_acquire(at(10s));
+  EXPECT_EQ(first.kind(), BreakerPermit::Kind::probe);
+  // Many callers wait while the first probe is out: the target gets that one request.
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(b.try_acquire(at(11s)).kind(), BreakerPermit::Kind::refused_half_open_full);
+  b.on_result(first, kOk, 0s, at(12s));
+  EXPECT_EQ(b.state(at(12s)), BreakerState::half_open);  // 1 of 3 successes
+  // An ignored probe result gives its slot back, in flight too.
+  const BreakerPermit second = b.try_acquire(at(12s));
+  EXPECT_EQ(second.kind(), BreakerPermit::Kind::probe);
+  b.on_result(second, BreakerOutcome::error(ErrorCode::cancelled), 0s, at(13s));
+  for (int i = 0; i < 2; ++i) {
+    const BreakerPermit p = b.try_acquire(at(13s));
+    ASSERT_EQ(p.kind(), BreakerPermit::Kind::probe) << i;
+    b.on_result(p, kOk, 0s, at(14s));
+  }
+  EXPECT_EQ(b.state(at(14s)), BreakerState::closed);
+  EXPECT_EQ(b.counters().probes, 4u);
+  EXPECT_EQ(b.counters().refused, 5u);
+}
+
+TEST_F(CircuitBreakerTest, ASingleProbeInFlightStillReopensOnItsFailure) {
+  auto c = trip_on_first_failure();
+  c.half_open_calls = 3;
+  c.half_open_max_in_flight = 1;
+  CircuitBreaker b{c, &events};
+  call(b, at(0s), kFail);
+  call(b, at(10s), kFail);
+  EXPECT_EQ(b.state(at(10s)), BreakerState::open);
+  EXPECT_EQ(b.remaining_open(at(10s)), 10s);
+  EXPECT_EQ(reasons().back(), "probe_failed");
 }
 
 TEST_F(CircuitBreakerTest, AnyFailedProbeReopensWithTheDefaultThreshold) {

@@ -93,9 +93,10 @@ Task<Result<ChatResponse>> ModelManager::complete(ChatRequest request) {
   co_return co_await run_call(std::move(request));
 }
 
-std::optional<Error> ModelManager::begin_attempt(Slot& slot, policy::BreakerPermit& permit, TimePoint now) {
+std::optional<Error> ModelManager::begin_attempt(Slot& slot, policy::BreakerPermit& permit, TimePoint now,
+                                                bool may_probe) {
   if (slot.breaker) {
-    permit = slot.breaker->try_acquire(now);
+    permit = slot.breaker->try_acquire(now, may_probe);
     if (!permit) return permit.error().with_provider(slot.transport->info().name);
   }
   ++counters_.attempts;
@@ -240,7 +241,10 @@ Task<Result<ChatResponse>> ModelManager::run_call(ChatRequest request) {
       run.start_attempt(sched.now());
       got.reset();
       policy::BreakerPermit permit;
-      if (std::optional<Error> refused = begin_attempt(slot, permit, sched.now())) {
+      // A retry does not probe a half-open model when a later one can answer: its caller has
+      // already paid one failure here (a whole attempt timeout on a silent route).
+      const bool may_probe = run.attempt() == 1 || pos + 1 == n;
+      if (std::optional<Error> refused = begin_attempt(slot, permit, sched.now(), may_probe)) {
         got.emplace(std::move(*refused));
       } else {
         const TimePoint start = sched.now();

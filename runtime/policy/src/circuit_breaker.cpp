@@ -95,6 +95,9 @@ CircuitBreakerConfig validated(CircuitBreakerConfig c) {
   require(!c.half_open_success_threshold ||
               (*c.half_open_success_threshold >= 1 && *c.half_open_success_threshold <= c.half_open_calls),
           "half_open_success_threshold must be in [1, half_open_calls]");
+  require(!c.half_open_max_in_flight ||
+              (*c.half_open_max_in_flight >= 1 && *c.half_open_max_in_flight <= c.half_open_calls),
+          "half_open_max_in_flight must be in [1, half_open_calls]");
   require(!c.max_half_open_wait || *c.max_half_open_wait > Duration::zero(), "max_half_open_wait must be > 0");
   return c;
 }
@@ -137,7 +140,7 @@ void CircuitBreaker::settle(TimePoint now) {
   }
 }
 
-BreakerPermit CircuitBreaker::acquire_slow(TimePoint now) {
+BreakerPermit CircuitBreaker::acquire_slow(TimePoint now, bool may_probe) {
   settle(now);
   BreakerPermit p;
   switch (state_) {
@@ -145,7 +148,9 @@ BreakerPermit CircuitBreaker::acquire_slow(TimePoint now) {
       ++counters_.permitted;
       return BreakerPermit{BreakerPermit::Kind::call, generation_, Duration::zero()};
     case BreakerState::half_open:
-      if (probes_issued_ < config_.half_open_calls) {
+      // In flight: issued and not yet recorded (an ignored result already gave its slot back).
+      if (may_probe && probes_issued_ < config_.half_open_calls &&
+          probes_issued_ - probe_successes_ - probe_failures_ < config_.half_open_max_in_flight.value_or(UINT32_MAX)) {
         if (!probing_started_) {
           probing_started_ = true;
           first_probe_at_ = now;

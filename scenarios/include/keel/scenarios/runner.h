@@ -38,6 +38,7 @@
 
 #include "keel/core/event.h"
 #include "keel/core/result.h"
+#include "keel/scenarios/recovery.h"
 #include "keel/scenarios/scenario.h"
 
 namespace keel::scenarios {
@@ -88,6 +89,9 @@ struct RunReport {
   TaskCounts tasks;
   std::int64_t unfinished = 0;          // tasks failed with reason `horizon`
   Duration latency_p50{}, latency_p99{}, latency_max{};
+  Duration latency_ok_p50{}, latency_ok_p99{}, latency_ok_max{};  // successful tasks only
+  Keyed<std::int64_t> failures;         // final cause (error code or reason) -> failed tasks, by name
+  std::vector<RecoveryWindow> recovery; // one per provider fault, file order (recovery.h)
   Keyed<std::int64_t> calls;            // provider -> requests that reached it
   std::int64_t retries = 0;
   std::int64_t fallbacks = 0;
@@ -116,8 +120,9 @@ Result<RunReport> run_scenario(const Scenario& scenario, const RunOptions& optio
 // against a finished report (time bounds with its time_tolerance). Sets nothing else.
 std::vector<ExpectationResult> evaluate_expectations(const Expect& expect, const RunReport& report);
 
-// The `keel run --json` object (SCENARIO-FORMAT.md, "keel run output"), plus extra fields
-// (trace_events, tools, max_prompt_tokens, first_open_ms, and for a workforce `workforce`).
+// The `keel run --json` object (FORMAT.md, "keel run output": latency_ok_ms, failures and
+// recovery included), plus extra fields (trace_events, tools, max_prompt_tokens,
+// first_open_ms, and for a workforce `workforce`).
 nlohmann::json to_json(const RunReport& report);
 
 }  // namespace keel::scenarios

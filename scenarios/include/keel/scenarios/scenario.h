@@ -305,6 +305,11 @@ struct ToolExpect {
   std::optional<std::int64_t> max, max_per_call;
   friend bool operator==(const ToolExpect&, const ToolExpect&) = default;
 };
+// Bounds on the recovery measures of every provider fault window (recovery.h).
+struct RecoveryExpect {
+  std::optional<Duration> detect_max, restore_max, back_on_primary_max;
+  friend bool operator==(const RecoveryExpect&, const RecoveryExpect&) = default;
+};
 
 struct Expect {
   std::optional<double> success_rate_min;  // 0..1
@@ -318,6 +323,7 @@ struct Expect {
   Keyed<ToolExpect> tool_executions;       // tool -> bounds
   Keyed<std::int64_t> max_prompt_tokens_sent;  // provider -> tokens
   std::optional<Duration> finished_before;
+  std::optional<RecoveryExpect> recovery;
   bool empty() const noexcept { return *this == Expect{}; }
   friend bool operator==(const Expect&, const Expect&) = default;
 };

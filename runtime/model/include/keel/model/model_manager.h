@@ -13,7 +13,8 @@
 //  - On each model: up to `retry.max_attempts` attempts (policy::Retry: backoff + jitter,
 //    retry-after, budget, the call's deadline). Each attempt takes a breaker permit (refused:
 //    `circuit_open`, no request sent, not retried) and runs under `attempt_timeout`, so a hung
-//    provider counts as a `timeout` failure in its breaker.
+//    provider counts as a `timeout` failure in its breaker. A retry (attempt > 1) never becomes
+//    a half-open probe while a later model remains: it is refused like an open breaker's call.
 //  - A model whose context window is smaller than `request.prompt_tokens` is skipped without a
 //    request (unless `skip_over_window` is off: the source design sends it and lets the
 //    provider refuse). A `context_overflow` answer moves on to the next model with a strictly larger
@@ -132,7 +133,8 @@ class ModelManager final : public ChatModel {
   Task<Result<ChatResponse>> attempt(std::size_t index, ChatRequest request);
   // One attempt's bookkeeping, shared by attempt() and run_call's inline loop: the breaker's
   // permission (or the refusal to return), and after the answer the breaker's record.
-  std::optional<Error> begin_attempt(Slot& slot, policy::BreakerPermit& permit, TimePoint now);
+  // `may_probe` false: a half-open breaker refuses this attempt instead of making it a probe.
+  std::optional<Error> begin_attempt(Slot& slot, policy::BreakerPermit& permit, TimePoint now, bool may_probe = true);
   void end_attempt(Slot& slot, const policy::BreakerPermit& permit, Result<ChatResponse>& r, TimePoint start,
                    TimePoint now);
   Deadline attempt_deadline(TimePoint start) const noexcept;

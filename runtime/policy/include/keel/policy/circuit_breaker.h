@@ -23,7 +23,10 @@
 //  - OPEN lasts open_for * open_growth^(k-1), capped at max_open_for, where k counts the opens
 //    since the breaker last closed (k = 1 for the first). Closing (or reset) sets k back to 0.
 //    OPEN -> HALF_OPEN (open_elapsed) at open start + that duration.
-//  - HALF_OPEN admits exactly H = half_open_calls probes; further calls are refused. With
+//  - HALF_OPEN admits exactly H = half_open_calls probes, at most M = half_open_max_in_flight
+//    (default H) of them at a time: a call beyond either limit is refused (M = 1 probes one
+//    request at a time, so a dead target gets one request per open period however many
+//    callers are waiting, as Polly's single probe). With
 //    S = half_open_success_threshold (default H, 1 <= S <= H), after each probe result:
 //      probe_failed:     failures / H >= failure_rate (the rate over the H probe slots is
 //                        already reached, whatever the rest do) or failures > H - S (S
@@ -177,6 +180,7 @@ struct CircuitBreakerConfig {
   Duration max_open_for = Duration::max();            // cap for the grown duration
   std::uint32_t half_open_calls = 10;                 // H >= 1
   std::optional<std::uint32_t> half_open_success_threshold;  // S in [1, H]; default H
+  std::optional<std::uint32_t> half_open_max_in_flight;      // M in [1, H]; default H
   std::optional<Duration> max_half_open_wait;         // > 0 when set
   BreakerCodeTable counts_as_failure = BreakerCodeTable::defaults();
 };
@@ -254,12 +258,15 @@ class CircuitBreaker {
   CircuitBreaker& operator=(CircuitBreaker&&) noexcept = default;
 
   // A permit for a call (CLOSED) or a probe (HALF_OPEN), or a refusal (counted, with event).
-  BreakerPermit try_acquire(TimePoint now) {
+  // `may_probe` false: in HALF_OPEN the caller is refused (refused_half_open_full) instead of
+  // taking a probe slot (e.g. a retry that already paid one failure here, when a fallback is
+  // there: the probe is better left to a fresh call).
+  BreakerPermit try_acquire(TimePoint now, bool may_probe = true) {
     if (state_ == BreakerState::closed) [[likely]] {
       ++counters_.permitted;
       return BreakerPermit{BreakerPermit::Kind::call, generation_, Duration::zero()};
     }
-    return acquire_slow(now);
+    return acquire_slow(now, may_probe);
   }
   // Records the result of a granted permit; `latency` decides slowness. See the contract.
   KEEL_INLINE_HOT void on_result(const BreakerPermit& permit, BreakerOutcome outcome, Duration latency,
@@ -313,7 +320,7 @@ class CircuitBreaker {
   std::uint32_t success_threshold() const noexcept { return success_threshold_; }
 
  private:
-  BreakerPermit acquire_slow(TimePoint now);
+  BreakerPermit acquire_slow(TimePoint now, bool may_probe);
   void record_result(const BreakerPermit& permit, BreakerOutcome outcome, Duration latency, TimePoint now);
   void settle(TimePoint now);
   void record_closed(bool failure, bool slow, TimePoint now);
