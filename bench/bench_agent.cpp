@@ -26,10 +26,15 @@ keel::Task<void> run_steps(agent::ChatAgent& agent, std::int64_t steps, std::int
   }
 }
 
-void BM_AgentStepWithOneToolCall(benchmark::State& state) {
+// `stream`: every model request streams through the shared stream decoder and the stream
+// policies (50 tokens, 10 ms apart), the tool call as one more event.
+void agent_steps(benchmark::State& state, bool stream) {
   sim::Simulator sim;
   sim::MockProvider provider{sim,
-                             {.name = "p", .latency = sim::LatencyModel::fixed(300ms), .output_tokens = 50},
+                             {.name = "p",
+                              .latency = sim::LatencyModel::fixed(300ms),
+                              .output_tokens = 50,
+                              .token_interval = stream ? Duration{10ms} : Duration{}},
                              Rng{1},
                              nullptr,
                              nullptr,
@@ -41,7 +46,7 @@ void BM_AgentStepWithOneToolCall(benchmark::State& state) {
   model::ModelManagerConfig cfg;
   model::ModelManager manager{cfg, {&provider}, Rng{4}};
   model::ApproxTokenCounter counter;
-  agent::ChatAgent agent{manager, &runner, counter, nullptr, {.keep_history = false}};
+  agent::ChatAgent agent{manager, &runner, counter, nullptr, {.keep_history = false, .stream = stream}};
   std::int64_t ok = 0;
   const std::int64_t per_iteration = 100;
   for (auto _ : state) {
@@ -53,7 +58,10 @@ void BM_AgentStepWithOneToolCall(benchmark::State& state) {
   state.counters["virtual_s_per_wall_s"] = benchmark::Counter(
       static_cast<double>(sim.now().time_since_epoch().count()) / 1e9, benchmark::Counter::kIsRate);
 }
+void BM_AgentStepWithOneToolCall(benchmark::State& state) { agent_steps(state, false); }
+void BM_AgentStepWithOneToolCallStreamed(benchmark::State& state) { agent_steps(state, true); }
 BENCHMARK(BM_AgentStepWithOneToolCall)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_AgentStepWithOneToolCallStreamed)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 

@@ -27,8 +27,30 @@ constexpr const char* kScenario = R"({
                "tool_calls_per_step": 1}
 })";
 
-void BM_HourOf100AgentsUnder20PercentFaults(benchmark::State& state) {
-  const scenarios::LoadResult loaded = scenarios::load_scenario(kScenario, "bench_hour");
+// The same hour with every request streamed: 50-token answers, 20 ms apart, under the stream
+// faults too (cuts, stalls, a malformed event, missing sentinels).
+constexpr const char* kStreamedScenario = R"({
+  "keel_scenario": 1, "name": "bench_hour_streamed", "horizon": "1h",
+  "providers": [
+    {"name": "a", "latency": {"lognormal": {"median": "800ms", "p99": "4s"}}, "output_tokens": 50, "token_interval": "20ms"},
+    {"name": "b", "latency": {"lognormal": {"median": "1s", "p99": "5s"}}, "output_tokens": 50, "token_interval": "20ms"}
+  ],
+  "tools": [{"name": "search", "latency": {"fixed": "200ms"}, "idempotent": true}],
+  "faults": [
+    {"target": "*", "kind": "server_error", "probability": 0.1},
+    {"target": "*", "kind": "rate_limit", "retry_after": "1s", "probability": 0.05},
+    {"target": "*", "kind": "stream_cut", "probability": 0.02},
+    {"target": "*", "kind": "stream_stall", "probability": 0.01},
+    {"target": "*", "kind": "malformed_chunk", "probability": 0.01},
+    {"target": "*", "kind": "missing_done", "probability": 0.01}
+  ],
+  "runtime": {"circuit_breaker": {"window": "count", "size": 100, "min_calls": 50}},
+  "workload": {"kind": "agents", "count": 100, "steps": 1500, "start": {"every": "100ms"},
+               "tool_calls_per_step": 1, "stream": true}
+})";
+
+void hour_of_100_agents(benchmark::State& state, const char* text) {
+  const scenarios::LoadResult loaded = scenarios::load_scenario(text, "bench_hour");
   if (!loaded.ok()) {
     state.SkipWithError(loaded.describe().c_str());
     return;
@@ -50,7 +72,12 @@ void BM_HourOf100AgentsUnder20PercentFaults(benchmark::State& state) {
   state.counters["compression"] = benchmark::Counter(virtual_seconds, benchmark::Counter::kIsRate);
   state.counters["calls_per_run"] = static_cast<double>(calls) / static_cast<double>(state.iterations());
 }
+void BM_HourOf100AgentsUnder20PercentFaults(benchmark::State& state) { hour_of_100_agents(state, kScenario); }
+void BM_HourOf100AgentsUnder20PercentFaultsStreamed(benchmark::State& state) {
+  hour_of_100_agents(state, kStreamedScenario);
+}
 BENCHMARK(BM_HourOf100AgentsUnder20PercentFaults)->Unit(benchmark::kSecond)->Iterations(1)->UseRealTime();
+BENCHMARK(BM_HourOf100AgentsUnder20PercentFaultsStreamed)->Unit(benchmark::kSecond)->Iterations(1)->UseRealTime();
 
 }  // namespace
 

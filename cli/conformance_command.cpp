@@ -14,7 +14,7 @@
 #include "commands.h"
 #include "junit.h"
 #include "keel/scenarios/loader.h"
-#include "keel/scenarios/presets.h"
+#include "keel/scenarios/resolve_runtime.h"
 #include "keel/scenarios/runner.h"
 #include "parallel_runs.h"
 #include "progress.h"

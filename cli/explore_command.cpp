@@ -10,7 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.h"
-#include "keel/scenarios/presets.h"
+#include "keel/scenarios/resolve_runtime.h"
 #include "keel/scenarios/runner.h"
 #include "parallel_runs.h"
 #include "progress.h"
@@ -63,7 +63,7 @@ Command add_explore(CLI::App& app) {
   auto* cmd = app.add_subcommand("explore", "Run a scenario under many seeds; print each failing seed and its replay command");
   cmd->add_option("file", args->file, "Scenario file (JSON)")->required();
   cmd->add_option("--seeds", args->seeds, "How many seeds: S..S+N-1")->required()->check(CLI::PositiveNumber);
-  cmd->add_option("--from", args->from, "First seed S")->capture_default_str();
+  cmd->add_option("--from", args->from, "First seed S")->check(unsigned_integer())->capture_default_str();
   add_shard_option(cmd, args->shard);
   cmd->add_option("-j,--jobs", args->jobs, "Worker threads (default: the hardware threads; results do not depend on it)")
       ->check(CLI::Range(1u, 4096u))
@@ -81,7 +81,7 @@ Command add_explore(CLI::App& app) {
       std::cerr << "keel explore: --from " << args->from << " --seeds " << args->seeds << " runs past the largest seed\n";
       return kExitInvalid;
     }
-    const auto scenario = load_or_report(args->file);
+    const auto scenario = load_or_report(args->file, args->json);
     if (!scenario) return kExitInvalid;
     const std::optional<scenarios::Preset> preset_override = parse_preset(args->preset);
     const scenarios::Preset preset = scenarios::effective_preset(*scenario, preset_override);

@@ -15,9 +15,9 @@
 #include <sstream>
 
 #include "commands.h"
-#include "keel/scenarios/duration.h"
+#include "keel/config/duration.h"
 #include "keel/scenarios/loader.h"
-#include "keel/scenarios/presets.h"
+#include "keel/scenarios/resolve_runtime.h"
 #include "keel/scenarios/runner.h"
 #include "parallel_runs.h"
 
@@ -212,7 +212,7 @@ std::string fault_text(const faults::FaultSpec& f) {
   std::ostringstream os;
   os << faults::fault_kind_name(f.kind) << " on " << f.target;
   if (f.probability < 1.0) os << " p=" << f.probability;
-  os << ", " << scenarios::format_duration(f.from) << ".." << (f.until ? scenarios::format_duration(*f.until) : "end");
+  os << ", " << config::format_duration(f.from) << ".." << (f.until ? config::format_duration(*f.until) : "end");
   return os.str();
 }
 

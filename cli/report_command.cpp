@@ -21,8 +21,9 @@ Command add_report(CLI::App& app) {
                 "written by `keel run FILE --report-data RUN.json`");
   cmd->add_option("input", args->input, "Scenario file, or report data from `keel run --report-data`")->required();
   cmd->add_option("-o,--output", args->output, "Write the page to this file")->required();
-  cmd->add_option("--seed", args->seed, "Seed (scenario files only; default: the scenario's)");
+  cmd->add_option("--seed", args->seed, "Seed (scenario files only; default: the scenario's)")->check(unsigned_integer());
   add_preset_option(cmd, args->preset);
+  cmd->footer("Exit status: 0 the page was written, 2 invalid input or arguments or an unwritable output, 3 internal error.");
   return [cmd, args]() -> int {
     if (!cmd->parsed()) return -1;
     const scenarios::ReportPage page =

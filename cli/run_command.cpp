@@ -6,7 +6,7 @@
 #include "keel/live/serve/live_run.h"
 #include "keel/scenarios/chrome_trace.h"
 #include "keel/scenarios/loader.h"
-#include "keel/scenarios/presets.h"
+#include "keel/scenarios/resolve_runtime.h"
 #include "keel/scenarios/report_page.h"
 #include "keel/scenarios/runner.h"
 #include "keel/scenarios/timeline.h"
@@ -30,7 +30,7 @@ Command add_run(CLI::App& app) {
   auto args = std::make_shared<Args>();
   auto* cmd = app.add_subcommand("run", "Run a scenario on the simulator (or --live, over HTTP) and check its expectations");
   cmd->add_option("file", args->file, "Scenario file (JSON)")->required();
-  cmd->add_option("--seed", args->seed, "Seed (default: the scenario's)");
+  cmd->add_option("--seed", args->seed, "Seed (default: the scenario's)")->check(unsigned_integer());
   add_preset_option(cmd, args->preset);
   cmd->add_flag("--json", args->json, "Print the report as one JSON object");
   cmd->add_option("--trace", args->trace, "Write the JSON-lines event trace to this file");
@@ -44,9 +44,12 @@ Command add_run(CLI::App& app) {
                   "With --live: real seconds per scenario second (e.g. 0.01 runs 100x faster)")
       ->check(CLI::Range(1e-6, 1e6));
   cmd->add_flag("--stream", args->stream, "With --live: every model request streams (SSE)");
+  cmd->footer("Exit status: 0 every expectation holds (a scenario without expectations passes; its verdict says so),\n"
+              "1 some expectation failed, 2 invalid file or arguments (with --json, {\"valid\": false, \"errors\": [...]}\n"
+              "on stdout), 3 internal error.");
   return [cmd, args]() -> int {
     if (!cmd->parsed()) return -1;
-    auto scenario = load_or_report(args->file);
+    auto scenario = load_or_report(args->file, args->json);
     if (!scenario) return kExitInvalid;
     std::ofstream trace_file;
     scenarios::RunOptions options{.seed = args->seed, .preset = parse_preset(args->preset)};

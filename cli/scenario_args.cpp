@@ -3,7 +3,7 @@
 #include <iomanip>
 #include <iostream>
 
-#include "keel/scenarios/duration.h"
+#include "keel/config/duration.h"
 #include "keel/scenarios/loader.h"
 
 namespace keel::cli {
@@ -18,19 +18,38 @@ std::optional<scenarios::Preset> parse_preset(const std::string& preset) {
   return scenarios::preset_from_string(preset);
 }
 
-std::optional<scenarios::Scenario> load_or_report(const std::string& file) {
+std::optional<scenarios::Scenario> load_or_report(const std::string& file, bool json) {
   scenarios::LoadResult r = scenarios::load_scenario_file(file);
   if (!r.ok()) {
     std::cerr << r.describe();
+    if (json) {
+      nlohmann::json errors = nlohmann::json::array();
+      for (const scenarios::ValidationError& e : r.errors) {
+        nlohmann::json one = {{"pointer", e.pointer}, {"message", e.message}};
+        if (e.line > 0) {
+          one["line"] = e.line;
+          one["column"] = e.column;
+        }
+        errors.push_back(std::move(one));
+      }
+      const nlohmann::json out = {{"file", file}, {"valid", false}, {"errors", std::move(errors)}};
+      std::cout << out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+    }
     return std::nullopt;
   }
   return std::move(*r.scenario);
 }
 
 void print_report(std::ostream& os, const scenarios::RunReport& r) {
-  auto ms = [](Duration d) { return scenarios::format_duration(d); };
-  os << (r.passed ? "PASS " : "FAIL ") << r.scenario << "  seed " << r.seed << "  preset " << to_string(r.preset)
-     << "  trace_hash " << r.trace_hash << "\n";
+  auto ms = [](Duration d) { return scenarios::format_duration_human(d); };
+  os << (r.passed ? "PASS " : "FAIL ") << r.scenario << "  seed " << r.seed << "  preset " << to_string(r.preset);
+  if (r.live) {
+    os << "  live (real time: not reproducible, so no trace hash)";
+  } else {
+    os << "  trace_hash " << r.trace_hash;
+  }
+  if (r.expectations.empty()) os << "  (no expectations: nothing was checked)";
+  os << "\n";
   os << "  tasks " << r.tasks.succeeded << "/" << r.tasks.total << " succeeded, " << r.tasks.failed << " failed, "
      << r.tasks.cancelled << " cancelled";
   if (r.unfinished) os << " (" << r.unfinished << " unfinished at the horizon)";
@@ -54,6 +73,11 @@ void print_report(std::ostream& os, const scenarios::RunReport& r) {
   os << "; breaker opens";
   for (const auto& [p, n] : r.breaker_opens) os << " " << p << "=" << n;
   os << "\n";
+  if (r.task_errors.count) {
+    os << "  " << r.task_errors.count << " task(s) failed with an internal error, first:";
+    for (const std::string& e : r.task_errors.first) os << "\n    " << e;
+    os << "\n";
+  }
   for (const auto& e : r.expectations) {
     os << "  " << (e.passed ? "ok   " : "FAIL ") << std::left << std::setw(40) << e.name << " " << e.detail << "\n";
   }

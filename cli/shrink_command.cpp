@@ -15,9 +15,9 @@
 
 #include "commands.h"
 #include "keel/faults/fault_spec.h"
-#include "keel/scenarios/duration.h"
+#include "keel/config/duration.h"
 #include "keel/scenarios/loader.h"
-#include "keel/scenarios/presets.h"
+#include "keel/scenarios/resolve_runtime.h"
 #include "keel/scenarios/runner.h"
 #include "keel/scenarios/to_json.h"
 #include "replay.h"
@@ -359,7 +359,7 @@ Command add_shrink(CLI::App& app) {
   auto args = std::make_shared<Args>();
   auto* cmd = app.add_subcommand("shrink", "Find a smaller scenario that still fails the same expectations");
   cmd->add_option("file", args->file, "Scenario file (JSON)")->required();
-  cmd->add_option("--seed", args->seed, "Seed of the failing run (default: the scenario's)");
+  cmd->add_option("--seed", args->seed, "Seed of the failing run (default: the scenario's)")->check(unsigned_integer());
   add_preset_option(cmd, args->preset);
   cmd->add_option("-o,--output", args->output, "Where to write the smaller scenario (default: FILE with .shrunk.json)");
   cmd->add_option("--max-runs", args->max_runs, "Stop after this many candidate runs")

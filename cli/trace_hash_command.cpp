@@ -19,6 +19,7 @@ Command add_trace_hash(CLI::App& app) {
   auto* cmd = app.add_subcommand("trace-hash", "Recompute the trace hash of a JSON-lines trace (keel run --trace)");
   cmd->add_option("file", args->file, "Trace file (JSON lines)")->required();
   cmd->add_flag("--json", args->json, "Print {\"trace_hash\", \"trace_events\"} as one JSON object");
+  cmd->footer("Exit status: 0 ok, 2 a missing file or a line that is not a trace event, 3 internal error.");
   return [cmd, args]() -> int {
     if (!cmd->parsed()) return -1;
     std::ifstream in{args->file, std::ios::binary};

@@ -10,6 +10,8 @@ Command add_validate(CLI::App& app) {
   auto files = std::make_shared<std::vector<std::string>>();
   auto* cmd = app.add_subcommand("validate", "Check scenario files; print every error with its JSON pointer");
   cmd->add_option("files", *files, "Scenario files")->required();
+  cmd->footer("Exit status: 0 every file is valid, 2 some file is invalid or unreadable (each error on stderr, with its\n"
+              "JSON pointer), 3 internal error.");
   return [cmd, files]() -> int {
     if (!cmd->parsed()) return -1;
     int status = kExitOk;

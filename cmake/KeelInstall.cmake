@@ -4,13 +4,14 @@
 include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
 
-# keel::runtime — every runtime layer that has no Asio (core, policy, model, agent, workforce).
+# keel::runtime — every runtime layer that has no Asio (core, policy, model, agent, workforce,
+# config: the presets).
 add_library(keel_runtime INTERFACE)
 add_library(keel::runtime ALIAS keel_runtime)
-target_link_libraries(keel_runtime INTERFACE keel::workforce)
+target_link_libraries(keel_runtime INTERFACE keel::workforce keel::config)
 set_target_properties(keel_runtime PROPERTIES EXPORT_NAME runtime)
 
-set(KEEL_INSTALLED_LAYERS core policy model agent workforce live)
+set(KEEL_INSTALLED_LAYERS core policy model agent workforce config live)
 set(KEEL_INSTALLED_TARGETS keel_runtime)
 foreach(layer IN LISTS KEEL_INSTALLED_LAYERS)
   set(target keel_${layer})

@@ -1,20 +1,24 @@
 // openai_fallback — one chat completion from an OpenAI-compatible endpoint, with Anthropic as
-// the fallback, through keel's ModelManager (retries, breaker, timeouts, fallback).
+// the fallback, through keel's ModelManager (retries, breaker, timeouts, fallback) configured
+// by keel_default — the preset the conformance suite tests — or by a runtime block file.
 //
 //   OPENAI_API_KEY=... [OPENAI_BASE_URL=https://api.openai.com/v1] [OPENAI_MODEL=gpt-4o-mini]
 //   [ANTHROPIC_API_KEY=... ANTHROPIC_BASE_URL=... ANTHROPIC_MODEL=...]
+//   [KEEL_RUNTIME_CONFIG=runtime.json]     # a `runtime` block: preset + overrides
 //   openai_fallback "your prompt"
 //
 // Exit status: 0 answered, 1 every model failed, 2 configuration error (e.g. no key).
 #include "keel/live/asio.h"  // first: Boost 1.74 Asio needs <utility> before it
 
 #include <chrono>
+#include <cstdlib>
 #include <iostream>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "keel/config/config_file.h"
 #include "keel/core/spawn.h"
 #include "keel/live/asio_scheduler.h"
 #include "keel/live/credentials.h"
@@ -44,11 +48,17 @@ int main(int argc, char** argv) {
   std::vector<keel::model::ModelTransport*> chain;
   for (auto& t : transports) chain.push_back(t.get());
 
-  keel::model::ModelManagerConfig config;
-  config.retry.max_attempts = 2;
-  config.attempt_timeout = 90s;
-  config.call_timeout = 4min;
-  keel::model::ModelManager manager{config, chain, keel::Rng{1}};
+  // keel_default, or the file's preset and overrides (checked like `keel validate` does).
+  keel::config::RuntimeConfig config = keel::config::keel_default();
+  if (const char* file = std::getenv("KEEL_RUNTIME_CONFIG"); file && *file) {
+    const keel::config::RuntimeBlockLoad loaded = keel::config::load_runtime_block_file(file);
+    if (!loaded) {
+      std::cerr << loaded.describe();
+      return 2;
+    }
+    config = keel::config::resolve(loaded.value());
+  }
+  keel::model::ModelManager manager{config.manager, chain, keel::Rng{1}};
 
   keel::model::ChatRequest request;
   request.messages = {keel::model::Message::user(prompt)};

@@ -22,8 +22,12 @@ void check(const FaultSpec& f, std::size_t i) {
   if (f.until && *f.until <= f.from) throw std::invalid_argument(where + "until <= from");
   if (f.kind == sim::FaultKind::server_error && (f.status < 500 || f.status > 599))
     throw std::invalid_argument(where + "status outside 500..599");
-  if (f.kind == sim::FaultKind::slow && !f.extra_latency)
-    throw std::invalid_argument(where + "slow needs extra_latency");
+  if ((f.kind == sim::FaultKind::slow || f.kind == sim::FaultKind::slow_first_token) && !f.extra_latency)
+    throw std::invalid_argument(where + "slow and slow_first_token need extra_latency");
+  if (f.after_tokens && (*f.after_tokens < 0 || *f.after_tokens > kMaxStreamTokens))
+    throw std::invalid_argument(where + "after_tokens outside 0..kMaxStreamTokens");
+  if (f.at_token < 1 || f.at_token > kMaxStreamTokens) throw std::invalid_argument(where + "at_token outside 1..kMaxStreamTokens");
+  if (f.stall && *f.stall < Duration::zero()) throw std::invalid_argument(where + "negative stall");
 }
 
 }  // namespace
@@ -33,7 +37,11 @@ sim::InjectedFault to_injected(const FaultSpec& spec) {
   out.kind = spec.kind;
   if (spec.kind == sim::FaultKind::rate_limit) out.retry_after = spec.retry_after;
   out.status = spec.kind == sim::FaultKind::server_error ? spec.status : 503;
-  if (spec.kind == sim::FaultKind::slow) out.extra_latency = spec.extra_latency;
+  using K = sim::FaultKind;
+  if (spec.kind == K::slow || spec.kind == K::slow_first_token) out.extra_latency = spec.extra_latency;
+  if (spec.kind == K::stream_cut || spec.kind == K::stream_stall) out.after_tokens = spec.after_tokens;
+  if (spec.kind == K::stream_stall) out.stall = spec.stall;
+  if (spec.kind == K::malformed_chunk) out.at_token = spec.at_token;
   return out;
 }
 

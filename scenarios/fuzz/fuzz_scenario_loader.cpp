@@ -3,11 +3,9 @@
 // checks the to_json round trip: writing the scenario and loading it again gives an equal
 // Scenario, and writing that gives the same bytes.
 //
-// Not built by CMake yet (the integrator wires a build option). Standalone, from the repo root:
-//   clang++ -std=c++20 -g -O1 -fsanitize=fuzzer,address,undefined \
-//     -Iruntime/core/include -Isim/include -Ifaults/include -Iscenarios/include \
-//     scenarios/fuzz/fuzz_scenario_loader.cpp scenarios/src/*.cpp faults/src/*.cpp \
-//     runtime/core/src/error.cpp runtime/core/src/rng.cpp -o fuzz_scenario_loader
+// Not built by CMake; scripts/fuzz-scenarios builds and runs it (the source list is there: the
+// loader's files, faults, and runtime/config's reader — the `runtime` block's reader is the
+// runtime-block loader's own, so this fuzzes both).
 //   mkdir -p /tmp/corpus && cp tests/scenarios/good/*.json tests/scenarios/bad/*.json /tmp/corpus
 //   ./fuzz_scenario_loader -max_total_time=60 -dict=scenarios/fuzz/scenario.dict /tmp/corpus
 #include <cstddef>

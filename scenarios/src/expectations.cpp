@@ -3,7 +3,7 @@
 #include <string>
 #include <string_view>
 
-#include "keel/scenarios/duration.h"
+#include "keel/config/duration.h"
 #include "keel/scenarios/runner.h"
 
 namespace keel::scenarios {
@@ -17,7 +17,13 @@ const V* find_keyed(const Keyed<V>& map, const std::string& key) {
   return nullptr;
 }
 
-std::string ms(Duration d) { return format_duration(d); }
+// "<actual> <= <limit>": the measured time for people, the limit as the file wrote it; the
+// exact value when rounding would make a failed bound read "30s <= 30s".
+std::string time_vs(Duration actual, std::string_view op, Duration limit) {
+  std::string shown = format_duration_human(actual);
+  if (shown == format_duration(limit) && actual != limit) shown = format_duration(actual);
+  return shown + std::string(op) + format_duration(limit);
+}
 
 struct Judge {
   std::vector<ExpectationResult> out;
@@ -25,8 +31,8 @@ struct Judge {
 
   // A time bound with the run's tolerance; the detail says when it was used.
   std::string time_detail(Duration actual, std::string_view op, Duration limit) const {
-    std::string d = ms(actual) + " " + std::string(op) + " " + ms(limit);
-    if (tolerance > Duration::zero()) d += " (+" + ms(tolerance) + " live tolerance)";
+    std::string d = time_vs(actual, op, limit);
+    if (tolerance > Duration::zero()) d += " (+" + format_duration_human(tolerance) + " live tolerance)";
     return d;
   }
 
@@ -37,7 +43,7 @@ struct Judge {
     out.push_back({std::move(name), actual >= limit, std::to_string(actual) + " >= " + std::to_string(limit)});
   }
   void time_at_most(std::string name, Duration actual, Duration limit) {
-    out.push_back({std::move(name), actual <= saturating_add(limit, tolerance), time_detail(actual, "<=", limit)});
+    out.push_back({std::move(name), actual <= saturating_add(limit, tolerance), time_detail(actual, " <= ", limit)});
   }
 };
 
@@ -69,7 +75,7 @@ void recovery_bound(Judge& j, std::string name, const std::vector<RecoveryWindow
     j.out.push_back({std::move(name), false, where(*missing) + ": never happened"});
   } else {
     const Duration actual = *(worst->*measure);
-    j.out.push_back({std::move(name), actual <= limit, where(*worst) + ": " + ms(actual) + " <= " + ms(limit)});
+    j.out.push_back({std::move(name), actual <= limit, where(*worst) + ": " + time_vs(actual, " <= ", limit)});
   }
 }
 
@@ -112,7 +118,7 @@ std::vector<ExpectationResult> evaluate_expectations(const Expect& e, const RunR
       const bool opened = first && first->has_value();
       j.out.push_back({"breaker." + provider + ".first_open_before",
                        opened && **first < saturating_add(*b.first_open_before, j.tolerance),
-                       opened ? j.time_detail(**first, "<", *b.first_open_before) : "never opened"});
+                       opened ? j.time_detail(**first, " < ", *b.first_open_before) : "never opened"});
     }
   }
   if (e.summarizations_min) j.at_least("summarizations_min", r.summarizations, *e.summarizations_min);
@@ -127,11 +133,12 @@ std::vector<ExpectationResult> evaluate_expectations(const Expect& e, const RunR
     const std::int64_t* n = find_keyed(r.max_prompt_tokens, provider);
     j.at_most("max_prompt_tokens_sent." + provider, n ? *n : 0, limit);
   }
+  if (e.truncated_answers_max) j.at_most("truncated_answers_max", r.truncated_answers, *e.truncated_answers_max);
   if (e.finished_before) {
     const bool ok = r.unfinished == 0 && r.virtual_end < saturating_add(*e.finished_before, j.tolerance);
     j.out.push_back({"finished_before", ok,
                      r.unfinished ? std::to_string(r.unfinished) + " tasks unfinished at the horizon"
-                                  : "last task ended at " + j.time_detail(r.virtual_end, "<", *e.finished_before)});
+                                  : "last task ended at " + j.time_detail(r.virtual_end, " < ", *e.finished_before)});
   }
   if (e.recovery) {
     const RecoveryExpect& b = *e.recovery;

@@ -1,15 +1,13 @@
-// Scenario loader and validator (loader.h): the document, providers, tools, faults, expect,
-// JSON syntax and duplicate keys. The other sections are in read_runtime.cpp and
-// read_workload.cpp; the reading toolkit is json_reader.h.
+// Scenario loader and validator (loader.h): the document, providers, tools, faults, expect.
+// The workload is in read_workload.cpp; the runtime block, JSON syntax, duplicate keys and the
+// reading toolkit are the runtime-block loader's (runtime/config: read_runtime.cpp,
+// keel/config/detail/json_reader.h), shared so both read a runtime block the same way.
 #include "keel/scenarios/loader.h"
 
 #include <algorithm>
-#include <fstream>
-#include <set>
-#include <sstream>
 #include <utility>
 
-#include "keel/scenarios/duration.h"
+#include "keel/config/duration.h"
 #include "scenario_readers.h"
 
 namespace keel::scenarios {
@@ -29,11 +27,12 @@ using faults::tool_name_of;
 // ---- providers, tools ------------------------------------------------------------------------
 
 void read_provider(Ctx& ctx, const Json& v, const std::string& ptr, Provider& p, bool& named) {
-  Obj o(ctx, v, ptr, {"name", "api", "context_window", "latency", "output_tokens", "limits"});
+  Obj o(ctx, v, ptr, {"name", "api", "context_window", "latency", "output_tokens", "limits", "token_interval",
+                      "supports_prefill"});
   named = false;
   if (!o.ok()) return;
   if (const Json* n = o.require("name")) {
-    if (auto s = read_string(ctx, *n, o.at("name"), true)) {
+    if (auto s = read_name(ctx, *n, o.at("name"))) {
       if (*s == kEveryProvider || is_tool_target(*s)) {
         ctx.expected(o.at("name"), "a provider name other than \"*\" and not starting with \"tool:\"", *n);
       } else {
@@ -43,18 +42,24 @@ void read_provider(Ctx& ctx, const Json& v, const std::string& ptr, Provider& p,
     }
   }
   put(p.api, o.opt("api", [&](const Json& x, const std::string& at) { return read_enum<Api>(ctx, x, at, kApiNames); }));
-  put(p.context_window, o.opt("context_window", [&](const Json& x, const std::string& at) { return read_int(ctx, x, at, 1); }));
+  put(p.context_window, o.opt("context_window", [&](const Json& x, const std::string& at) { return read_int(ctx, x, at, 1, limits::kMaxContextWindow); }));
   put(p.latency, o.opt("latency", [&](const Json& x, const std::string& at) { return read_latency(ctx, x, at); }));
-  put(p.output_tokens, o.opt("output_tokens", [&](const Json& x, const std::string& at) { return read_int(ctx, x, at, 0); }));
+  put(p.output_tokens, o.opt("output_tokens", [&](const Json& x, const std::string& at) { return read_int(ctx, x, at, 0, limits::kMaxOutputTokens); }));
   if (const Json* l = o.get("limits")) {
     Obj lo(ctx, *l, o.at("limits"), {"requests_per_minute", "tokens_per_minute"});
     if (lo.ok()) {
       ProviderLimits lim;
-      lim.requests_per_minute = lo.opt("requests_per_minute", [&](const Json& x, const std::string& at) { return read_int(ctx, x, at, 1); });
-      lim.tokens_per_minute = lo.opt("tokens_per_minute", [&](const Json& x, const std::string& at) { return read_int(ctx, x, at, 1); });
+      lim.requests_per_minute = lo.opt("requests_per_minute", [&](const Json& x, const std::string& at) {
+        return read_int(ctx, x, at, 1, limits::kMaxRequestsPerMinute);
+      });
+      lim.tokens_per_minute = lo.opt("tokens_per_minute", [&](const Json& x, const std::string& at) {
+        return read_int(ctx, x, at, 1, limits::kMaxTokensPerMinute);
+      });
       p.limits = lim;
     }
   }
+  put(p.token_interval, o.opt("token_interval", [&](const Json& x, const std::string& at) { return read_duration(ctx, x, at); }));
+  put(p.supports_prefill, o.opt("supports_prefill", [&](const Json& x, const std::string& at) { return read_bool(ctx, x, at); }));
 }
 
 void read_tool(Ctx& ctx, const Json& v, const std::string& ptr, Tool& t, bool& named) {
@@ -62,7 +67,7 @@ void read_tool(Ctx& ctx, const Json& v, const std::string& ptr, Tool& t, bool& n
   named = false;
   if (!o.ok()) return;
   if (const Json* n = o.require("name")) {
-    if (auto s = read_string(ctx, *n, o.at("name"), true)) {
+    if (auto s = read_name(ctx, *n, o.at("name"))) {
       t.name = *s;
       named = true;
     }
@@ -75,7 +80,7 @@ void read_tool(Ctx& ctx, const Json& v, const std::string& ptr, Tool& t, bool& n
 
 void read_fault(Ctx& ctx, const Names& names, const Json& v, const std::string& ptr, Fault& f) {
   Obj o(ctx, v, ptr, {"target", "kind", "from", "until", "probability", "every_nth", "first_n", "retry_after", "status",
-                      "extra_latency"});
+                      "extra_latency", "after_tokens", "stall", "at_token"});
   if (!o.ok()) return;
   bool target_ok = false;
   if (const Json* t = o.require("target")) {
@@ -84,13 +89,13 @@ void read_fault(Ctx& ctx, const Names& names, const Json& v, const std::string& 
       target_ok = true;
       if (is_tool_target(*s)) {
         if (names.tools_complete && !names.is_tool(tool_name_of(*s))) {
-          ctx.error(o.at("target"), "unknown tool " + q(tool_name_of(*s)) + " in target " + q(*s) + " (tools " +
-                                        list_names(names.tools) + ")");
+          ctx.error(o.at("target"), "unknown tool " + q(tool_name_of(*s)) + " in target " + q(*s) + " (" +
+                                        list_names(names.tools, "tools") + ")");
         }
       } else if (*s != kEveryProvider) {
         if (names.providers_complete && !names.is_provider(*s)) {
-          std::string msg = "expected a provider name, \"tool:<name>\" or \"*\", found unknown " + q(*s) + " (providers " +
-                            list_names(names.providers) + ")";
+          std::string msg = "expected a provider name, \"tool:<name>\" or \"*\", found unknown " + q(*s) + " (" +
+                            list_names(names.providers, "providers") + ")";
           if (names.is_tool(*s)) msg += "; for the tool write \"tool:" + clip(*s) + "\"";
           ctx.error(o.at("target"), std::move(msg));
         }
@@ -132,37 +137,61 @@ void read_fault(Ctx& ctx, const Names& names, const Json& v, const std::string& 
     return read_number(ctx, x, at, "a probability in 0..1", unit_interval);
   }));
   f.every_nth = o.opt("every_nth", [&](const Json& x, const std::string& at) -> std::optional<std::uint64_t> {
-    auto n = read_int(ctx, x, at, 1);
+    auto n = read_int(ctx, x, at, 1, limits::kMaxFaultCount);
     return n ? std::optional<std::uint64_t>(static_cast<std::uint64_t>(*n)) : std::nullopt;
   });
   f.first_n = o.opt("first_n", [&](const Json& x, const std::string& at) -> std::optional<std::uint64_t> {
-    auto n = read_int(ctx, x, at, 1);
+    auto n = read_int(ctx, x, at, 1, limits::kMaxFaultCount);
     return n ? std::optional<std::uint64_t>(static_cast<std::uint64_t>(*n)) : std::nullopt;
   });
 
   // Kind-specific fields: only where the kind has them.
-  auto only_for = [&](std::string_view field, sim::FaultKind k) {
-    if (!o.has(field) || !kind || *kind == k) return false;
-    ctx.error(o.at(field), "field \"" + std::string(field) + "\" applies only to kind \"" + std::string(fault_kind_name(k)) +
-                               "\", not to " + q(fault_kind_name(*kind)));
+  using K = sim::FaultKind;
+  auto only_for = [&](std::string_view field, std::initializer_list<K> kinds) {
+    if (!o.has(field) || !kind || std::find(kinds.begin(), kinds.end(), *kind) != kinds.end()) return false;
+    std::string names;
+    for (K k : kinds) names += std::string(names.empty() ? "" : " and ") + "\"" + std::string(fault_kind_name(k)) + "\"";
+    ctx.error(o.at(field), "field \"" + std::string(field) + "\" applies only to kind " + names + ", not to " +
+                               q(fault_kind_name(*kind)));
     return true;
   };
-  if (!only_for("retry_after", sim::FaultKind::rate_limit)) {
+  if (!only_for("retry_after", {K::rate_limit})) {
     f.retry_after = o.opt("retry_after", [&](const Json& x, const std::string& at) { return read_duration(ctx, x, at); });
   }
-  if (!only_for("status", sim::FaultKind::server_error)) {
+  if (!only_for("status", {K::server_error})) {
     put(f.status, o.opt("status", [&](const Json& x, const std::string& at) -> std::optional<int> {
       auto n = read_int(ctx, x, at, 500, 599);
       return n ? std::optional<int>(static_cast<int>(*n)) : std::nullopt;
     }));
   }
-  if (!only_for("extra_latency", sim::FaultKind::slow)) {
-    if (kind == sim::FaultKind::slow && !o.has("extra_latency")) {
+  if (!only_for("extra_latency", {K::slow, K::slow_first_token})) {
+    if ((kind == K::slow || kind == K::slow_first_token) && !o.has("extra_latency")) {
       o.require("extra_latency");
     } else {
       f.extra_latency = o.opt("extra_latency", [&](const Json& x, const std::string& at) { return read_latency(ctx, x, at); });
     }
   }
+  if (!only_for("after_tokens", {K::stream_cut, K::stream_stall})) {
+    f.after_tokens = o.opt("after_tokens", [&](const Json& x, const std::string& at) {
+      return read_int(ctx, x, at, 0, faults::kMaxStreamTokens);
+    });
+  }
+  if (!only_for("stall", {K::stream_stall})) {
+    f.stall = o.opt("stall", [&](const Json& x, const std::string& at) { return read_duration(ctx, x, at); });
+  }
+  if (!only_for("at_token", {K::malformed_chunk})) {
+    put(f.at_token, o.opt("at_token", [&](const Json& x, const std::string& at) {
+      return read_int(ctx, x, at, 1, faults::kMaxStreamTokens);
+    }));
+  }
+}
+
+// A window that opens at or after the horizon never applies: almost surely a unit mistake.
+void check_before_horizon(Ctx& ctx, const Json& v, const std::string& ptr, const Fault& f, Duration horizon) {
+  const auto from = v.is_object() ? v.find("from") : v.end();
+  if (!v.is_object() || from == v.end() || f.from < horizon) return;
+  ctx.error(join(ptr, "from"), "expected a start before the horizon (" + q(format_duration(horizon)) +
+                                   "): this fault would never apply, found " + found(*from));
 }
 
 // ---- expect ---------------------------------------------------------------------------------
@@ -193,10 +222,10 @@ Expect read_expect(Ctx& ctx, const Names& names, const Json& v, const std::strin
   Expect e;
   Obj o(ctx, v, ptr, {"success_rate_min", "tasks_failed_max", "latency", "calls", "retries_max", "fallbacks_min", "fallbacks_max",
                       "breaker", "summarizations_min", "summarizations_max", "tool_executions", "max_prompt_tokens_sent",
-                      "finished_before", "recovery"});
+                      "finished_before", "recovery", "truncated_answers_max"});
   if (!o.ok()) return e;
   auto count = [&](const Obj& obj, std::string_view key) {
-    return obj.opt(key, [&](const Json& x, const std::string& at) { return read_int(ctx, x, at, 0); });
+    return obj.opt(key, [&](const Json& x, const std::string& at) { return read_int(ctx, x, at, 0, limits::kMaxExpectCount); });
   };
   auto dur = [&](const Obj& obj, std::string_view key) {
     return obj.opt(key, [&](const Json& x, const std::string& at) { return read_duration(ctx, x, at); });
@@ -249,9 +278,12 @@ Expect read_expect(Ctx& ctx, const Names& names, const Json& v, const std::strin
   }
   if (const Json* m = o.get("max_prompt_tokens_sent")) {
     e.max_prompt_tokens_sent = read_keyed<std::int64_t>(ctx, *m, o.at("max_prompt_tokens_sent"), "provider", provider_key,
-                                                        [&](const Json& x, const std::string& p) { return read_int(ctx, x, p, 0); });
+                                                        [&](const Json& x, const std::string& p) {
+                                                          return read_int(ctx, x, p, 0, limits::kMaxContextWindow);
+                                                        });
   }
   e.finished_before = dur(o, "finished_before");
+  e.truncated_answers_max = count(o, "truncated_answers_max");
   if (const Json* r = o.get("recovery")) {
     Obj ro(ctx, *r, o.at("recovery"), {"detect_max", "restore_max", "back_on_primary_max"});
     if (ro.ok()) e.recovery = RecoveryExpect{dur(ro, "detect_max"), dur(ro, "restore_max"), dur(ro, "back_on_primary_max")};
@@ -284,15 +316,19 @@ void read_scenario(Ctx& ctx, const Json& doc, Scenario& s) {
       ctx.error(o.at("keel_scenario"), "expected the format version 1 (the only version this keel reads), found " + found(*v));
     }
   }
-  if (const Json* v = o.require("name")) put(s.name, read_string(ctx, *v, o.at("name"), true));
-  if (const Json* v = o.get("description")) put(s.description, read_string(ctx, *v, o.at("description")));
+  if (const Json* v = o.require("name")) put(s.name, read_name(ctx, *v, o.at("name")));
+  if (const Json* v = o.get("description")) {
+    if (auto d = read_string(ctx, *v, o.at("description"))) {
+      if (within_count(ctx, o.at("description"), d->size(), limits::kMaxDescriptionBytes, "bytes")) s.description = std::move(*d);
+    }
+  }
   if (const Json* v = o.get("seed")) put(s.seed, read_u64(ctx, *v, o.at("seed")));
   if (const Json* v = o.get("horizon")) put(s.horizon, read_duration(ctx, *v, o.at("horizon"), DurMin::positive));
 
   Names names;
   if (const Json* v = o.require("providers")) {
     const std::string p = o.at("providers");
-    if (const Json::array_t* arr = read_array(ctx, *v, p, "a non-empty array of providers")) {
+    if (const Json::array_t* arr = read_list(ctx, *v, p, "a non-empty array of providers", limits::kMaxProviders, "providers")) {
       if (arr->empty()) ctx.expected(p, "a non-empty array of providers", *v);
       UniqueNames unique("provider name");
       s.providers.resize(arr->size());
@@ -304,6 +340,7 @@ void read_scenario(Ctx& ctx, const Json& doc, Scenario& s) {
         } else if (unique.add(ctx, s.providers[i].name, join(join(p, i), "name"))) {
           names.providers.push_back(s.providers[i].name);
         }
+        names.max_output_tokens = std::max(names.max_output_tokens, s.providers[i].output_tokens);
       }
     } else {
       names.providers_complete = false;
@@ -313,7 +350,7 @@ void read_scenario(Ctx& ctx, const Json& doc, Scenario& s) {
   }
   if (const Json* v = o.get("tools")) {
     const std::string p = o.at("tools");
-    if (const Json::array_t* arr = read_array(ctx, *v, p, "an array of tools")) {
+    if (const Json::array_t* arr = read_list(ctx, *v, p, "an array of tools", limits::kMaxTools, "tools")) {
       UniqueNames unique("tool name");
       s.tools.resize(arr->size());
       for (std::size_t i = 0; i < arr->size(); ++i) {
@@ -331,89 +368,22 @@ void read_scenario(Ctx& ctx, const Json& doc, Scenario& s) {
   }
   if (const Json* v = o.get("faults")) {
     const std::string p = o.at("faults");
-    if (const Json::array_t* arr = read_array(ctx, *v, p, "an array of faults")) {
+    if (const Json::array_t* arr = read_list(ctx, *v, p, "an array of faults", limits::kMaxFaults, "faults")) {
       s.faults.resize(arr->size());
-      for (std::size_t i = 0; i < arr->size(); ++i) read_fault(ctx, names, (*arr)[i], join(p, i), s.faults[i]);
+      for (std::size_t i = 0; i < arr->size(); ++i) {
+        read_fault(ctx, names, (*arr)[i], join(p, i), s.faults[i]);
+        check_before_horizon(ctx, (*arr)[i], join(p, i), s.faults[i], s.horizon);
+      }
     }
   }
-  if (const Json* v = o.get("runtime")) s.runtime = read_runtime(ctx, names, *v, o.at("runtime"));
+  if (const Json* v = o.get("runtime")) {
+    s.runtime = read_runtime(ctx, *v, o.at("runtime"),
+                             [&](const std::string& n, const std::string& p) { check_provider(ctx, names, p, n); });
+  }
   if (const Json* v = o.require("workload")) put(s.workload, read_workload(ctx, names, *v, o.at("workload")));
   if (const Json* v = o.get("expect")) s.expect = read_expect(ctx, names, *v, o.at("expect"));
   if (const Json* v = o.get("expected")) s.expected = read_expected(ctx, *v, o.at("expected"));
 }
-
-// ---- syntax: line/column and duplicate keys ---------------------------------------------------
-
-void line_column(std::string_view text, std::size_t byte, int& line, int& column) {
-  line = 1;
-  column = 1;
-  const std::size_t end = std::min(byte, text.size());
-  for (std::size_t i = 0; i < end; ++i) {
-    if (text[i] == '\n') {
-      ++line;
-      column = 1;
-    } else {
-      ++column;
-    }
-  }
-}
-
-// Finds repeated keys in one object (the DOM parser silently keeps the last one).
-class DuplicateKeys final : public nlohmann::json_sax<Json> {
- public:
-  explicit DuplicateKeys(Ctx& ctx) : ctx_(ctx) {}
-
-  bool null() override { return value(); }
-  bool boolean(bool) override { return value(); }
-  bool number_integer(number_integer_t) override { return value(); }
-  bool number_unsigned(number_unsigned_t) override { return value(); }
-  bool number_float(number_float_t, const string_t&) override { return value(); }
-  bool string(string_t&) override { return value(); }
-  bool binary(binary_t&) override { return value(); }
-  bool start_object(std::size_t) override {
-    stack_.push_back(Frame{true, {}, {}, 0});
-    return true;
-  }
-  bool key(string_t& k) override {
-    Frame& f = stack_.back();
-    f.key = k;
-    if (!f.keys.insert(k).second) ctx_.error(pointer(), "duplicate key " + q(k) + " in one object");
-    return true;
-  }
-  bool end_object() override {
-    stack_.pop_back();
-    return value();
-  }
-  bool start_array(std::size_t) override {
-    stack_.push_back(Frame{false, {}, {}, 0});
-    return true;
-  }
-  bool end_array() override {
-    stack_.pop_back();
-    return value();
-  }
-  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) override { return false; }
-
- private:
-  struct Frame {
-    bool object;
-    std::set<std::string> keys;
-    std::string key;
-    std::size_t index;
-  };
-  bool value() {
-    if (!stack_.empty() && !stack_.back().object) ++stack_.back().index;
-    return true;
-  }
-  std::string pointer() const {
-    std::string p;
-    for (const Frame& f : stack_) p = f.object ? join(p, f.key) : join(p, f.index);
-    return p;
-  }
-
-  Ctx& ctx_;
-  std::vector<Frame> stack_;
-};
 
 LoadResult finish(Ctx& ctx, Scenario&& s, std::string_view source) {
   LoadResult r;
@@ -434,12 +404,6 @@ LoadResult internal_failure(std::string_view source, const char* what) {
 }
 
 }  // namespace
-
-std::string ValidationError::to_string() const {
-  if (line > 0) return "line " + std::to_string(line) + ", column " + std::to_string(column) + ": " + message;
-  if (pointer.empty()) return message;
-  return pointer + ": " + message;
-}
 
 std::string LoadResult::describe() const {
   std::string out;
@@ -465,23 +429,10 @@ LoadResult load_scenario_json(const nlohmann::ordered_json& document, std::strin
 LoadResult load_scenario(std::string_view json_text, std::string_view source_name) {
   try {
     Ctx ctx;
-    Json doc;
-    try {
-      doc = Json::parse(json_text.begin(), json_text.end());
-    } catch (const Json::parse_error& e) {
-      ValidationError err;
-      line_column(json_text, e.byte == 0 ? 0 : e.byte - 1, err.line, err.column);
-      std::string what = e.what();
-      // "[json.exception.parse_error.101] parse error at line 1, column 2: syntax error ..."
-      if (auto pos = what.find(": "); pos != std::string::npos && what.find("column") < pos) what = what.substr(pos + 2);
-      err.message = "invalid JSON: " + what;
-      ctx.errors.push_back(std::move(err));
-      return finish(ctx, Scenario{}, source_name);
-    }
-    DuplicateKeys dup(ctx);
-    Json::sax_parse(json_text.begin(), json_text.end(), &dup);
+    std::optional<Json> doc = parse_document(ctx, json_text);
+    if (!doc) return finish(ctx, Scenario{}, source_name);
     Scenario s;
-    read_scenario(ctx, doc, s);
+    read_scenario(ctx, *doc, s);
     return finish(ctx, std::move(s), source_name);
   } catch (const std::exception& e) {
     return internal_failure(source_name, e.what());
@@ -489,23 +440,10 @@ LoadResult load_scenario(std::string_view json_text, std::string_view source_nam
 }
 
 LoadResult load_scenario_file(const std::filesystem::path& path) {
-  const std::string source = path.string();
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    LoadResult r;
-    r.source = source;
-    r.errors.push_back({"", "cannot open the file"});
-    return r;
-  }
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (in.bad()) {
-    LoadResult r;
-    r.source = source;
-    r.errors.push_back({"", "cannot read the file"});
-    return r;
-  }
-  return load_scenario(text.str(), source);
+  Ctx ctx;
+  std::optional<std::string> text = read_text_file(ctx, path);
+  if (!text) return finish(ctx, Scenario{}, path.string());
+  return load_scenario(*text, path.string());
 }
 
 }  // namespace keel::scenarios

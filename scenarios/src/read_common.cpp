@@ -1,7 +1,7 @@
 // Names, references and latency models (scenario_readers.h).
 #include <algorithm>
 
-#include "keel/scenarios/duration.h"
+#include "keel/config/duration.h"
 #include "scenario_readers.h"
 
 namespace keel::scenarios::detail {
@@ -9,58 +9,31 @@ namespace keel::scenarios::detail {
 using faults::is_tool_target;
 using faults::tool_name_of;
 
-std::string list_names(const std::vector<std::string>& names) {
-  if (names.empty()) return "none are defined";
+std::string list_names(const std::vector<std::string>& names, std::string_view noun) {
+  if (names.empty()) return "no " + std::string(noun) + " are defined";
   std::string out;
   for (std::size_t i = 0; i < names.size() && i < 12; ++i) {
     if (i) out += ", ";
     out += q(names[i]);
   }
   if (names.size() > 12) out += ", ...";
-  return "defined: " + out;
+  return std::string(noun) + " defined: " + out;
 }
 
 void check_provider(Ctx& ctx, const Names& names, const std::string& ptr, const std::string& n) {
   if (!names.providers_complete || names.is_provider(n)) return;
-  std::string msg = "unknown provider " + q(n) + " (" + list_names(names.providers) + ")";
+  std::string msg = "unknown provider " + q(n) + " (" + list_names(names.providers, "providers") + ")";
   if (is_tool_target(n) || names.is_tool(n)) msg += "; tools are not providers";
   ctx.error(ptr, std::move(msg));
 }
 
 void check_tool(Ctx& ctx, const Names& names, const std::string& ptr, const std::string& n) {
   if (!names.tools_complete || names.is_tool(n)) return;
-  std::string msg = "unknown tool " + q(n) + " (tools " + list_names(names.tools) + ")";
+  std::string msg = "unknown tool " + q(n) + " (" + list_names(names.tools, "tools") + ")";
   if (is_tool_target(n) && names.is_tool(tool_name_of(n))) msg += "; write the tool's name without \"tool:\"";
   ctx.error(ptr, std::move(msg));
 }
 
-
-// An array of provider (or tool) names: non-empty if required, unique, known.
-std::optional<std::vector<std::string>> read_name_list(Ctx& ctx, const Json& v, const std::string& ptr, bool non_empty,
-                                                       const std::function<void(const std::string&, const std::string&)>& check) {
-  const Json::array_t* arr = read_array(ctx, v, ptr, non_empty ? "a non-empty array of names" : "an array of names");
-  if (!arr) return std::nullopt;
-  if (non_empty && arr->empty()) {
-    ctx.expected(ptr, "a non-empty array of names", v);
-    return std::nullopt;
-  }
-  std::vector<std::string> out;
-  UniqueNames unique("name");
-  bool ok = true;
-  for (std::size_t i = 0; i < arr->size(); ++i) {
-    const std::string p = join(ptr, i);
-    auto s = read_string(ctx, (*arr)[i], p, true);
-    if (!s) {
-      ok = false;
-      continue;
-    }
-    if (!unique.add(ctx, *s, p)) ok = false;
-    check(*s, p);
-    out.push_back(*s);
-  }
-  if (!ok) return std::nullopt;
-  return out;
-}
 
 // ---- latency --------------------------------------------------------------------------------
 

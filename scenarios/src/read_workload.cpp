@@ -3,6 +3,7 @@
 #include <map>
 #include <set>
 
+#include "keel/config/duration.h"
 #include "scenario_readers.h"
 
 namespace keel::scenarios::detail {
@@ -33,7 +34,10 @@ Start read_start(Ctx& ctx, const Json& v, const std::string& ptr) {
     put(s.every, read_duration(ctx, *e, o.at("every")));
   } else {
     s.kind = Start::Kind::poisson;
-    put(s.poisson_per_s, read_number(ctx, *o.get("poisson_per_s"), o.at("poisson_per_s"), "a rate > 0 (arrivals per second)", positive));
+    put(s.poisson_per_s, read_number(ctx, *o.get("poisson_per_s"), o.at("poisson_per_s"),
+                                     "a rate in 0.000001..1000000 (arrivals per second)", [](double x) {
+                                       return x >= limits::kMinPoissonRate && x <= limits::kMaxPoissonRate;
+                                     }));
   }
   return s;
 }
@@ -49,30 +53,54 @@ std::optional<Stop> read_stop(Ctx& ctx, const Json& v, const std::string& ptr) {
   return Stop{.at = *d};
 }
 
+// The bounds on the whole run (limits.h): every value is within its own bound already, so
+// these products fit an int64.
+void check_agent_totals(Ctx& ctx, const Names& names, const Obj& o, const AgentsWorkload& a) {
+  if (a.count * a.steps > limits::kMaxAgentSteps) {
+    ctx.error(o.at("steps"), "expected count x steps <= " + std::to_string(limits::kMaxAgentSteps) + " (the run's tasks), found " +
+                                 std::to_string(a.count) + " x " + std::to_string(a.steps));
+  }
+  const std::int64_t per_step = a.prompt_tokens + (a.tool_calls_per_step + 1) * names.max_output_tokens;
+  const std::int64_t held = a.count * per_step * (a.history == History::keep ? a.steps : 1);
+  if (held > limits::kMaxHeldTokens) {
+    ctx.error(o.at("prompt_tokens"), "expected the text the agents can hold at once to be <= " + std::to_string(limits::kMaxHeldTokens) +
+                                         " tokens (count x (prompt_tokens + (tool_calls_per_step + 1) x output_tokens)" +
+                                         (a.history == History::keep ? " x steps, history \"keep\")" : ")") + ", found " +
+                                         std::to_string(held));
+  }
+  if (a.start.kind == Start::Kind::every && a.count > 1 && a.start.every > Duration(limits::kMaxDuration) / (a.count - 1)) {
+    ctx.error(join(o.at("start"), "every"), "expected (count - 1) x every <= " + format_duration(limits::kMaxDuration) +
+                                               " (the last agent's start), found " + std::to_string(a.count - 1) + " x " +
+                                               format_duration(a.start.every));
+  }
+}
+
 AgentsWorkload read_agents(Ctx& ctx, const Names& names, const Obj& o) {
   AgentsWorkload a;
-  auto count = [&](std::string_view key, std::int64_t min) {
-    return o.opt(key, [&](const Json& x, const std::string& at) { return read_int(ctx, x, at, min); });
+  auto count = [&](std::string_view key, std::int64_t min, std::int64_t max) {
+    return o.opt(key, [&](const Json& x, const std::string& at) { return read_int(ctx, x, at, min, max); });
   };
-  put(a.count, count("count", 1));
-  put(a.steps, count("steps", 1));
+  put(a.count, count("count", 1, limits::kMaxAgents));
+  put(a.steps, count("steps", 1, limits::kMaxSteps));
   if (const Json* s = o.get("start")) a.start = read_start(ctx, *s, o.at("start"));
-  put(a.prompt_tokens, count("prompt_tokens", 1));
+  put(a.prompt_tokens, count("prompt_tokens", 1, limits::kMaxPromptTokens));
   put(a.history, o.opt("history", [&](const Json& x, const std::string& at) { return read_enum<History>(ctx, x, at, kHistoryNames); }));
-  put(a.tool_calls_per_step, count("tool_calls_per_step", 0));
+  put(a.tool_calls_per_step, count("tool_calls_per_step", 0, limits::kMaxToolCallsPerStep));
   if (a.tool_calls_per_step > 0 && names.tools.empty() && names.tools_complete) {
-    ctx.error(o.at("tool_calls_per_step"), "expected 0: the scenario defines no tools, found " + found(*o.get("tool_calls_per_step")));
+    ctx.error(o.at("tool_calls_per_step"), "expected 0 (the scenario defines no tools), found " + found(*o.get("tool_calls_per_step")));
   }
   if (const Json* s = o.get("stop")) a.stop = read_stop(ctx, *s, o.at("stop"));
+  put(a.stream, o.opt("stream", [&](const Json& x, const std::string& at) { return read_bool(ctx, x, at); }));
+  check_agent_totals(ctx, names, o, a);
   return a;
 }
 
 void read_worker(Ctx& ctx, const Names& names, const Json& v, const std::string& ptr, Worker& w, bool& named) {
   named = false;
-  Obj o(ctx, v, ptr, {"name", "models", "tool"});
+  Obj o(ctx, v, ptr, {"name", "models", "tool", "stream"});
   if (!o.ok()) return;
   if (const Json* n = o.require("name")) {
-    if (auto s = read_string(ctx, *n, o.at("name"), true)) {
+    if (auto s = read_name(ctx, *n, o.at("name"))) {
       w.name = *s;
       named = true;
     }
@@ -88,6 +116,11 @@ void read_worker(Ctx& ctx, const Names& names, const Json& v, const std::string&
   } else if (auto t = read_string(ctx, *o.get("tool"), o.at("tool"), true)) {
     check_tool(ctx, names, o.at("tool"), *t);
     w.tool = *t;
+  }
+  if (o.has("stream") && o.has("tool")) {
+    ctx.error(o.at("stream"), "field \"stream\" applies only to a chat agent (\"models\"), not to a tool worker");
+  } else {
+    w.stream = o.opt("stream", [&](const Json& x, const std::string& at) { return read_bool(ctx, x, at); });
   }
 }
 
@@ -142,13 +175,14 @@ void check_cycles(Ctx& ctx, const std::vector<TaskSpec>& tasks, const std::vecto
 void read_tasks(Ctx& ctx, const Json& v, const std::string& ptr, const std::vector<std::string>& workers, bool workers_complete,
                 WorkforceWorkload& wf) {
   if (v.is_number()) {
-    if (auto n = read_int(ctx, v, ptr, 1)) wf.tasks = *n;
+    if (auto n = read_int(ctx, v, ptr, 1, limits::kMaxTasks)) wf.tasks = *n;
     return;
   }
   if (!v.is_array() || v.empty()) {
     ctx.expected(ptr, "a number of tasks >= 1 or a non-empty array of tasks", v);
     return;
   }
+  if (!within_count(ctx, ptr, v.size(), limits::kMaxTasks, "tasks")) return;
   std::vector<TaskSpec> tasks(v.size());
   UniqueNames ids("task id");
   std::map<std::string, std::size_t> index;
@@ -157,7 +191,7 @@ void read_tasks(Ctx& ctx, const Json& v, const std::string& ptr, const std::vect
     Obj o(ctx, v[i], p, {"id", "worker", "depends_on"});
     if (!o.ok()) continue;
     if (const Json* id = o.require("id")) {
-      if (auto s = read_string(ctx, *id, o.at("id"), true)) {
+      if (auto s = read_name(ctx, *id, o.at("id"))) {
         tasks[i].id = *s;
         if (ids.add(ctx, *s, o.at("id"))) index.emplace(*s, i);
       }
@@ -165,7 +199,7 @@ void read_tasks(Ctx& ctx, const Json& v, const std::string& ptr, const std::vect
     if (const Json* w = o.get("worker")) {
       if (auto s = read_string(ctx, *w, o.at("worker"), true)) {
         if (workers_complete && std::find(workers.begin(), workers.end(), *s) == workers.end()) {
-          ctx.error(o.at("worker"), "unknown worker " + q(*s) + " (workers " + list_names(workers) + ")");
+          ctx.error(o.at("worker"), "unknown worker " + q(*s) + " (" + list_names(workers, "workers") + ")");
         }
         tasks[i].worker = *s;
       }
@@ -211,7 +245,7 @@ WorkforceWorkload read_workforce(Ctx& ctx, const Names& names, const Obj& o) {
   bool workers_complete = false;
   if (const Json* ws = o.require("workers")) {
     const std::string p = o.at("workers");
-    if (const Json::array_t* arr = read_array(ctx, *ws, p, "a non-empty array of workers")) {
+    if (const Json::array_t* arr = read_list(ctx, *ws, p, "a non-empty array of workers", limits::kMaxWorkers, "workers")) {
       if (arr->empty()) ctx.expected(p, "a non-empty array of workers", *ws);
       workers_complete = true;
       UniqueNames unique("worker name");
@@ -229,12 +263,24 @@ WorkforceWorkload read_workforce(Ctx& ctx, const Names& names, const Obj& o) {
     }
   }
   if (const Json* t = o.require("tasks")) read_tasks(ctx, *t, o.at("tasks"), worker_names, workers_complete, wf);
-  wf.max_concurrency = o.opt("max_concurrency", [&](const Json& x, const std::string& at) { return read_int(ctx, x, at, 1); });
-  put(wf.rounds, o.opt("rounds", [&](const Json& x, const std::string& at) { return read_int(ctx, x, at, 1); }));
+  put(wf.stream, o.opt("stream", [&](const Json& x, const std::string& at) { return read_bool(ctx, x, at); }));
+  wf.max_concurrency = o.opt("max_concurrency", [&](const Json& x, const std::string& at) {
+    return read_int(ctx, x, at, 1, limits::kMaxConcurrency);
+  });
+  put(wf.rounds, o.opt("rounds", [&](const Json& x, const std::string& at) { return read_int(ctx, x, at, 1, limits::kMaxRounds); }));
+  const auto* n_tasks = std::get_if<std::int64_t>(&wf.tasks);
+  const auto* task_list = std::get_if<std::vector<TaskSpec>>(&wf.tasks);
+  const std::int64_t tasks = n_tasks ? *n_tasks : static_cast<std::int64_t>(task_list->size());
+  if (tasks * wf.rounds > limits::kMaxTaskRuns) {
+    ctx.error(o.at("rounds"), "expected tasks x rounds <= " + std::to_string(limits::kMaxTaskRuns) + " (the run's tasks), found " +
+                                  std::to_string(tasks) + " x " + std::to_string(wf.rounds));
+  }
   if (const Json* fh = o.get("failure_handling")) {
     Obj fo(ctx, *fh, o.at("failure_handling"), {"max_retries", "retry_delay", "strategy", "fallback_workers"});
     FailureHandling& h = wf.failure_handling;
-    put(h.max_retries, fo.opt("max_retries", [&](const Json& x, const std::string& at) { return read_int(ctx, x, at, 0); }));
+    put(h.max_retries, fo.opt("max_retries", [&](const Json& x, const std::string& at) {
+      return read_int(ctx, x, at, 0, limits::kMaxTaskRetries);
+    }));
     put(h.retry_delay, fo.opt("retry_delay", [&](const Json& x, const std::string& at) { return read_duration(ctx, x, at); }));
     put(h.strategy, fo.opt("strategy", [&](const Json& x, const std::string& at) {
       return read_enum<FailureStrategy>(ctx, x, at, kFailureStrategyNames);
@@ -242,7 +288,7 @@ WorkforceWorkload read_workforce(Ctx& ctx, const Names& names, const Obj& o) {
     put(h.fallback_workers, fo.opt("fallback_workers", [&](const Json& x, const std::string& at) {
       return read_name_list(ctx, x, at, false, [&](const std::string& n, const std::string& p) {
         if (workers_complete && std::find(worker_names.begin(), worker_names.end(), n) == worker_names.end())
-          ctx.error(p, "unknown worker " + q(n) + " (workers " + list_names(worker_names) + ")");
+          ctx.error(p, "unknown worker " + q(n) + " (" + list_names(worker_names, "workers") + ")");
       });
     }));
   }
@@ -264,16 +310,16 @@ std::optional<Workload> read_workload(Ctx& ctx, const Names& names, const Json& 
     kind = read_enum<std::size_t>(ctx, *k, join(ptr, "kind"), kWorkloadKinds);
   }
   if (kind == 0u) {
-    Obj o(ctx, v, ptr, {"kind", "count", "steps", "start", "prompt_tokens", "history", "tool_calls_per_step", "stop"});
+    Obj o(ctx, v, ptr, {"kind", "count", "steps", "start", "prompt_tokens", "history", "tool_calls_per_step", "stop", "stream"});
     return read_agents(ctx, names, o);
   }
   if (kind == 1u) {
-    Obj o(ctx, v, ptr, {"kind", "mode", "workers", "tasks", "max_concurrency", "rounds", "failure_handling"});
+    Obj o(ctx, v, ptr, {"kind", "mode", "workers", "tasks", "max_concurrency", "rounds", "failure_handling", "stream"});
     return read_workforce(ctx, names, o);
   }
   // Unknown kind: still flag fields that belong to neither kind.
   Obj o(ctx, v, ptr, {"kind", "count", "steps", "start", "prompt_tokens", "history", "tool_calls_per_step", "stop", "mode", "workers",
-                      "tasks", "max_concurrency", "rounds", "failure_handling"});
+                      "tasks", "max_concurrency", "rounds", "failure_handling", "stream"});
   return std::nullopt;
 }
 

@@ -3,7 +3,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "keel/scenarios/presets.h"
+#include "keel/scenarios/resolve_runtime.h"
 #include "keel/scenarios/timeline.h"
 
 namespace keel::scenarios {

@@ -1,10 +1,13 @@
 #include "keel/scenarios/runner.h"
 
+#include "keel/model/stream.h"
+
 #include <algorithm>
 #include <map>
 #include <memory>
 #include <sstream>
 #include <stdexcept>
+#include <utility>
 
 #include "keel/agent/chat_agent.h"
 #include "keel/agent/tool_runner.h"
@@ -13,10 +16,13 @@
 #include "keel/core/spawn.h"
 #include "keel/core/trace_writer.h"
 #include "keel/faults/fault_plan.h"
+#include "keel/model/limited_transport.h"
 #include "keel/model/model_manager.h"
+#include "keel/model/stream.h"
 #include "keel/model/token_counter.h"
-#include "keel/scenarios/presets.h"
+#include "keel/scenarios/limits.h"
 #include "keel/scenarios/recovery.h"
+#include "keel/scenarios/resolve_runtime.h"
 #include "keel/scenarios/run_environment.h"
 #include "keel/scenarios/time_scale.h"
 #include "keel/sim/mock_provider.h"
@@ -39,16 +45,21 @@ class QuotaMistakenForOverflow final : public model::ModelTransport {
   const model::TransportInfo& info() const noexcept override { return inner_.info(); }
   Task<Result<model::ChatResponse>> complete(model::ChatRequest request) override {
     Result<model::ChatResponse> r = co_await inner_.complete(std::move(request));
-    if (!r && r.error().code == ErrorCode::quota_exhausted) {
-      Error e = r.error();
-      e.code = ErrorCode::context_overflow;
-      e.message = "quota error matched a token-limit marker (camel_parity): " + e.message;
-      co_return e;
-    }
+    if (!r && r.error().code == ErrorCode::quota_exhausted) co_return mistaken(std::move(r).error());
     co_return r;
+  }
+  Task<Status> stream(model::ChatRequest request, model::StreamSink& sink) override {
+    Status s = co_await inner_.stream(std::move(request), sink);
+    if (!s && s.error().code == ErrorCode::quota_exhausted) co_return mistaken(std::move(s).error());
+    co_return s;
   }
 
  private:
+  static Error mistaken(Error e) {
+    e.code = ErrorCode::context_overflow;
+    e.message = "quota error matched a token-limit marker (camel_parity): " + e.message;
+    return e;
+  }
   model::ModelTransport& inner_;
 };
 
@@ -61,11 +72,18 @@ class RunSink final : public EventSink {
   void on_event(const Event& e) override {
     trace_.on_event(e);  // TraceWriter and RecoveryMeter are final: direct calls
     if (e.kind == "breaker.state") note_breaker(e);
+    if (e.kind == "model.stream.answer") note_stream_answer(e);
     recovery_.on_event(e);
     if (extra_) extra_->on_event(e);
   }
   // What only the event stream knows: provider -> when its breaker first opened.
   std::map<std::string, Duration, std::less<>> first_open;
+  // Streamed answers the runtime accepted: (provider, response id, answer tokens received).
+  struct StreamAnswer {
+    std::string provider, id;
+    std::int64_t tokens = 0;
+  };
+  std::vector<StreamAnswer> stream_answers;
 
  private:
   void note_breaker(const Event& e) {
@@ -77,10 +95,36 @@ class RunSink final : public EventSink {
     if (!to_name || !name || *to_name != "open") return;
     first_open.try_emplace(std::string(*name), e.time.time_since_epoch());
   }
+  void note_stream_answer(const Event& e) {
+    const AttrValue* model = e.find("model");
+    const AttrValue* id = e.find("id");
+    const AttrValue* tokens = e.find("tokens");
+    const auto* m = model ? std::get_if<std::string_view>(model) : nullptr;
+    const auto* i = id ? std::get_if<std::string_view>(id) : nullptr;
+    const auto* n = tokens ? std::get_if<std::int64_t>(tokens) : nullptr;
+    if (m && i && n) stream_answers.push_back({std::string(*m), std::string(*i), *n});
+  }
   TraceWriter& trace_;
   RecoveryMeter& recovery_;
   EventSink* extra_;
 };
+
+// Accepted streamed answers with fewer tokens than their provider produced (format v1.1,
+// "truncated answer"). The mock's response id ends with its request index.
+std::int64_t count_truncated(const RunSink& events, const std::vector<std::unique_ptr<sim::MockProvider>>& providers) {
+  std::int64_t truncated = 0;
+  for (const RunSink::StreamAnswer& a : events.stream_answers) {
+    const auto digits = a.id.find_last_not_of("0123456789");
+    if (digits == std::string::npos || digits + 1 >= a.id.size()) continue;
+    const std::uint64_t index = std::stoull(a.id.substr(digits + 1));
+    for (const auto& p : providers) {
+      if (p->config().name != a.provider) continue;
+      const int produced = p->streamed_tokens(index);
+      if (produced >= 0 && a.tokens < produced) ++truncated;
+    }
+  }
+  return truncated;
+}
 
 struct TaskRecord {
   TimePoint started{};
@@ -92,10 +136,55 @@ struct TaskRecord {
   std::string cause;                          // workforce, failed: the final error code or reason
 };
 
+// A scenario value handed to an int field of the runtime. The loader's bounds (limits.h) make
+// every loaded value fit; a Scenario built in code that does not is refused, never narrowed.
+int to_int(std::int64_t v, std::string_view field) {
+  if (!std::in_range<int>(v)) throw std::out_of_range(std::string(field) + " " + std::to_string(v) + " does not fit an int");
+  return static_cast<int>(v);
+}
+
+// resolve_runtime (runtime/config/src/resolve.cpp) hands these to int and uint32 fields:
+// refuse what does not fit.
+void check_runtime_fits(const Runtime& rt) {
+  auto fits = [](const std::optional<std::int64_t>& v, std::string_view field, std::int64_t min) {
+    if (v && *v < min) throw std::out_of_range(std::string(field) + " " + std::to_string(*v) + " is below " + std::to_string(min));
+    if (v) (void)to_int(*v, field);
+  };
+  fits(rt.retry.max_attempts, "retry.max_attempts", 1);
+  fits(rt.context.token_limit, "context.token_limit", 1);
+  if (rt.circuit_breaker.value) {
+    fits(rt.circuit_breaker.value->size, "circuit_breaker.size", 1);
+    fits(rt.circuit_breaker.value->min_calls, "circuit_breaker.min_calls", 1);
+    fits(rt.circuit_breaker.value->half_open_calls, "circuit_breaker.half_open_calls", 1);
+  }
+  if (rt.hedging.value) fits(rt.hedging.value->max_extra, "hedging.max_extra", 1);
+  if (rt.bulkhead.value) {
+    fits(rt.bulkhead.value->max_concurrent, "bulkhead.max_concurrent", 1);
+    fits(rt.bulkhead.value->max_queue, "bulkhead.max_queue", 0);
+  }
+}
+
+// What an exception that escaped a run's task says ("std::bad_alloc").
+std::string what_of(const std::exception_ptr& e) {
+  try {
+    std::rethrow_exception(e);
+  } catch (const std::exception& x) {
+    return x.what();
+  } catch (...) {
+    return "an exception that is not a std::exception";
+  }
+}
+
 // A workforce task's input, like an agent step's default prompt (FORMAT.md).
 constexpr std::int64_t kWorkforcePromptTokens = 500;
 
 std::string padded_input(std::int64_t agent, std::int64_t step, std::int64_t tokens) {
+  // A Scenario built in code skips the loader's bound; refuse here rather than ask the allocator
+  // for exabytes (which aborts under a sanitizer instead of throwing).
+  if (tokens > limits::kMaxPromptTokens) {
+    throw std::length_error("prompt_tokens " + std::to_string(tokens) + " is over the bound " +
+                            std::to_string(limits::kMaxPromptTokens));
+  }
   // The approximate counter charges a token per 4 bytes: make the input `tokens` tokens long.
   const std::size_t bytes = static_cast<std::size_t>(std::max<std::int64_t>(tokens, 1)) * 4;
   std::string text;
@@ -133,6 +222,7 @@ std::vector<Duration> start_times(const AgentsWorkload& w, Rng rng) {
 struct World {
   std::vector<std::unique_ptr<sim::MockProvider>> providers;  // simulated runs
   std::vector<model::ModelTransport*> transports;             // scenario.providers order
+  std::vector<std::unique_ptr<model::LimitedTransport>> limited;  // runtime.rate_limiter/bulkhead
   std::vector<std::unique_ptr<sim::MockTool>> tools;
   agent::Toolkit toolkit;
   std::unique_ptr<agent::ToolRunner> tool_runner;
@@ -148,14 +238,21 @@ struct World {
   std::unique_ptr<workforce::Workforce> workforce;
   Scheduler* scheduler = nullptr;       // the simulator, or the environment's
   std::size_t running = 0;              // root tasks not finished yet
+  TaskErrors task_errors;               // exceptions that escaped a task (each became a failure)
   std::unique_ptr<sim::Simulator> sim;  // last: destroyed first
 };
 
-// Spawns a root task of the run, counted in w.running while it runs.
+// Spawns a root task of the run, counted in w.running while it runs. An exception that escapes
+// it is recorded as the run's error (never std::terminate): `who` names the task.
 template <class T>
-void start(World& w, Task<T> task) {
+void start(World& w, Task<T> task, std::string who) {
   ++w.running;
-  spawn(*w.scheduler, std::move(task), [&w](auto&&...) { --w.running; });
+  spawn(
+      *w.scheduler, std::move(task), [&w](auto&&...) { --w.running; },
+      [&w, who = std::move(who)](std::exception_ptr e) {
+        --w.running;
+        w.task_errors.add(who + ": " + what_of(e));
+      });
 }
 
 Task<void> run_agent(World& w, agent::ChatAgent& agent, std::size_t first_task, std::int64_t index,
@@ -166,11 +263,18 @@ Task<void> run_agent(World& w, agent::ChatAgent& agent, std::size_t first_task, 
     TaskRecord& t = w.tasks[first_task + static_cast<std::size_t>(s)];
     t.began = true;
     t.started = sched.now();
-    Result<agent::StepResult> r = co_await agent.step(padded_input(index, s, prompt_tokens));
+    std::optional<ErrorCode> error;
+    try {  // an exception (say bad_alloc) fails this step with a reason; the agent goes on
+      Result<agent::StepResult> r = co_await agent.step(padded_input(index, s, prompt_tokens));
+      if (!r) error = r.error().code;
+    } catch (const std::exception& e) {
+      error = ErrorCode::internal;
+      w.task_errors.add("agent " + std::to_string(index + 1) + " step " + std::to_string(s + 1) + ": " + e.what());
+    }
     TaskRecord& done = w.tasks[first_task + static_cast<std::size_t>(s)];
     done.ended = true;
     done.ended_at = sched.now();
-    if (!r) done.error = r.error().code;
+    done.error = error;
   }
 }
 
@@ -221,7 +325,7 @@ workforce::Mode mode_of(WorkforceMode m) {
 // Live runs (`scale` != 1) shrink the delays like every other runtime duration.
 workforce::FailureHandlingConfig failure_handling_of(const FailureHandling& h, double scale) {
   workforce::FailureHandlingConfig f;
-  f.max_retries = static_cast<int>(std::min<std::int64_t>(h.max_retries, 1'000'000));
+  f.max_retries = to_int(h.max_retries, "failure_handling.max_retries");
   f.retry_delay = {.base = h.retry_delay,
                    .max = std::max<Duration>(h.retry_delay, std::chrono::seconds{30}),
                    .multiplier = 2.0,
@@ -244,6 +348,7 @@ void start_workforce(World& w, const Scenario& scenario, const WorkforceWorkload
     } else {
       w.worker_managers.push_back(std::make_unique<model::ModelManager>(
           cfg.manager, chain_of(w, scenario, cfg, spec.models), root.substream("worker." + spec.name), events));
+      agent_cfg.stream = spec.stream.value_or(wl.stream);
       auto agent_worker = std::make_unique<workforce::AgentWorker>(spec.name, *w.worker_managers.back(), nullptr,
                                                                    w.counter, events, agent_cfg);
       w.agent_workers.push_back(agent_worker.get());
@@ -260,12 +365,12 @@ void start_workforce(World& w, const Scenario& scenario, const WorkforceWorkload
                      .depends_on = list[i].depends_on});
   }
   workforce::WorkforceConfig wf_cfg{.mode = mode_of(wl.mode),
-                                    .rounds = static_cast<int>(std::min<std::int64_t>(wl.rounds, 1'000'000)),
+                                    .rounds = to_int(wl.rounds, "rounds"),
                                     .failure = failure_handling_of(wl.failure_handling, scale)};
   if (wl.max_concurrency) wf_cfg.max_concurrency = static_cast<std::size_t>(*wl.max_concurrency);
   w.workforce = std::make_unique<workforce::Workforce>(std::move(workers), std::move(tasks), std::move(wf_cfg),
                                                        root.substream("workforce"), events);
-  start(w, w.workforce->run());
+  start(w, w.workforce->run(), "the workforce");
 }
 
 // The first provider of every model chain of the run (back_on_primary applies to those).
@@ -339,15 +444,14 @@ void tally_tasks(const std::vector<TaskRecord>& tasks, Duration horizon, RunRepo
   rep.failures.assign(failures.begin(), failures.end());
 }
 
-}  // namespace
-
-Result<RunReport> run_scenario(const Scenario& scenario, const RunOptions& options) {
+Result<RunReport> run_checked(const Scenario& scenario, const RunOptions& options) {
   const auto* agents_workload = std::get_if<AgentsWorkload>(&scenario.workload);
   const auto* workforce_workload = std::get_if<WorkforceWorkload>(&scenario.workload);
   const std::uint64_t seed = options.seed.value_or(scenario.seed);
   const Preset preset = effective_preset(scenario, options.preset);
   RunEnvironment* env = options.environment;
   const double scale = env ? env->time_scale() : 1.0;
+  check_runtime_fits(scenario.runtime);
   RuntimeConfig cfg = resolve_runtime(scenario, options.preset);
   if (env) scale_durations(cfg, scale);
   const Rng root{seed};
@@ -370,7 +474,7 @@ Result<RunReport> run_scenario(const Scenario& scenario, const RunOptions& optio
 
   std::vector<std::string> tool_names;
   for (const Tool& t : scenario.tools) tool_names.push_back(t.name);
-  const int tool_calls_per_step = agents_workload ? static_cast<int>(agents_workload->tool_calls_per_step) : 0;
+  const int tool_calls_per_step = agents_workload ? to_int(agents_workload->tool_calls_per_step, "tool_calls_per_step") : 0;
   const sim::ScriptedResponder responder{{tool_calls_per_step, tool_names}};
   for (std::size_t i = 0; i < scenario.providers.size(); ++i) {
     if (env) {  // the environment's transports stand for the providers
@@ -380,16 +484,24 @@ Result<RunReport> run_scenario(const Scenario& scenario, const RunOptions& optio
     const Provider& p = scenario.providers[i];
     sim::MockProviderConfig pc{.name = p.name,
                                .api = p.api == Api::anthropic ? model::ProviderApi::anthropic : model::ProviderApi::openai,
-                               .context_window = static_cast<int>(p.context_window),
+                               .context_window = to_int(p.context_window, "context_window"),
                                .latency = p.latency,
-                               .output_tokens = static_cast<int>(p.output_tokens)};
+                               .output_tokens = to_int(p.output_tokens, "output_tokens"),
+                               .token_interval = p.token_interval,
+                               .supports_prefill = p.supports_prefill};
     if (p.limits) {
-      if (p.limits->requests_per_minute) pc.requests_per_minute = static_cast<int>(*p.limits->requests_per_minute);
-      if (p.limits->tokens_per_minute) pc.tokens_per_minute = static_cast<int>(*p.limits->tokens_per_minute);
+      if (p.limits->requests_per_minute) pc.requests_per_minute = to_int(*p.limits->requests_per_minute, "requests_per_minute");
+      if (p.limits->tokens_per_minute) pc.tokens_per_minute = to_int(*p.limits->tokens_per_minute, "tokens_per_minute");
     }
     w.providers.push_back(std::make_unique<sim::MockProvider>(sched, pc, root.substream("provider." + p.name), &plan,
                                                               &events, responder));
     w.transports.push_back(w.providers.back().get());
+  }
+  if (!cfg.limits.empty()) {  // one rate limiter and bulkhead per provider, shared by every chain
+    for (model::ModelTransport*& t : w.transports) {
+      w.limited.push_back(std::make_unique<model::LimitedTransport>(*t, cfg.limits, &events));
+      t = w.limited.back().get();
+    }
   }
   for (const Tool& t : scenario.tools) {
     auto tool = std::make_unique<sim::MockTool>(
@@ -409,7 +521,8 @@ Result<RunReport> run_scenario(const Scenario& scenario, const RunOptions& optio
     model::ChatModel* chat = w.manager.get();
     agent::ChatAgentConfig agent_cfg = cfg.agent;
     agent_cfg.keep_history = wl.history == History::keep;
-    agent_cfg.max_iterations = static_cast<int>(std::max<std::int64_t>(10, wl.tool_calls_per_step + 2));
+    agent_cfg.stream = wl.stream;
+    agent_cfg.max_iterations = to_int(std::max<std::int64_t>(10, wl.tool_calls_per_step + 2), "tool_calls_per_step");
     w.tasks.resize(static_cast<std::size_t>(wl.count * wl.steps));
     const std::vector<Duration> starts = start_times(wl, root.substream("workload.arrivals"));
     for (std::int64_t i = 0; i < wl.count; ++i) {
@@ -417,9 +530,13 @@ Result<RunReport> run_scenario(const Scenario& scenario, const RunOptions& optio
       w.agents.push_back(std::make_unique<agent::ChatAgent>(*chat, w.tools.empty() ? nullptr : w.tool_runner.get(),
                                                             w.counter, &events, agent_cfg));
       start(w, run_agent(w, *w.agents.back(), static_cast<std::size_t>(i * wl.steps), i, wl.steps,
-                         scaled(starts[static_cast<std::size_t>(i)], scale), wl.prompt_tokens));
+                         scaled(starts[static_cast<std::size_t>(i)], scale), wl.prompt_tokens),
+            "agent " + std::to_string(i + 1));
     }
-    if (wl.stop) spawn(sched, stop_agents_at(w, scaled(wl.stop->at, scale)));
+    if (wl.stop) {
+      spawn(sched, stop_agents_at(w, scaled(wl.stop->at, scale)), detail::IgnoreValue{},
+            [&w](std::exception_ptr e) { w.task_errors.add("workload.stop: " + what_of(e)); });
+    }
   } else if (workforce_workload) {
     try {
       start_workforce(w, scenario, *workforce_workload, cfg, root, &events, scale);
@@ -464,6 +581,7 @@ Result<RunReport> run_scenario(const Scenario& scenario, const RunOptions& optio
   rep.scenario = scenario.name;
   rep.seed = seed;
   rep.preset = preset;
+  rep.live = env != nullptr;
   tally_tasks(w.tasks, scenario.horizon, rep, recovery);
   rep.recovery = recovery.windows();
 
@@ -495,6 +613,7 @@ Result<RunReport> run_scenario(const Scenario& scenario, const RunOptions& optio
   for (const workforce::AgentWorker* worker : w.agent_workers) {
     for (const auto& a : worker->agents()) rep.summarizations += static_cast<std::int64_t>(a->context().counters().summarizations);
   }
+  rep.truncated_answers = count_truncated(events, w.providers);
   for (const auto& t : w.tools) {
     rep.tools.emplace_back(t->config().name, ToolStats{static_cast<std::int64_t>(t->stats().executions),
                                                        static_cast<std::int64_t>(t->stats().max_per_call())});
@@ -507,6 +626,7 @@ Result<RunReport> run_scenario(const Scenario& scenario, const RunOptions& optio
                                    .terminated = w.workforce->terminated()};
   }
   if (env) rep.time_tolerance = scaled(kLiveTimeTolerance, 1.0 / scale);
+  rep.task_errors = std::move(w.task_errors);
   rep.expectations = evaluate_expectations(scenario.expect, rep);
   rep.passed = std::all_of(rep.expectations.begin(), rep.expectations.end(), [](const auto& e) { return e.passed; });
 
@@ -518,6 +638,21 @@ Result<RunReport> run_scenario(const Scenario& scenario, const RunOptions& optio
   return rep;
 }
 
+}  // namespace
+
+void TaskErrors::add(std::string what) {
+  ++count;
+  if (first.size() < kKept) first.push_back(std::move(what));
+}
+
+Result<RunReport> run_scenario(const Scenario& scenario, const RunOptions& options) {
+  try {
+    return run_checked(scenario, options);
+  } catch (const std::exception& e) {  // building the run failed (a value out of range, no memory)
+    return Error(ErrorCode::internal, std::string("cannot run the scenario: ") + e.what());
+  }
+}
+
 nlohmann::json to_json(const RunReport& r) {
   auto ms = [](Duration d) { return static_cast<double>(d.count()) / 1e6; };
   nlohmann::json j;
@@ -526,6 +661,7 @@ nlohmann::json to_json(const RunReport& r) {
   j["preset"] = std::string(to_string(r.preset));
   j["passed"] = r.passed;
   j["trace_hash"] = r.trace_hash;
+  j["reproducible"] = !r.live;  // a live run's trace hash identifies its trace file, not a replay
   j["trace_events"] = r.trace_events;
   j["virtual_end_ms"] = ms(r.virtual_end);
   j["tasks"] = {{"total", r.tasks.total}, {"succeeded", r.tasks.succeeded}, {"failed", r.tasks.failed},
@@ -551,6 +687,7 @@ nlohmann::json to_json(const RunReport& r) {
   j["first_open_ms"] = nlohmann::json::object();
   for (const auto& [k, v] : r.first_open) j["first_open_ms"][k] = v ? nlohmann::json(ms(*v)) : nlohmann::json(nullptr);
   j["summarizations"] = r.summarizations;
+  j["truncated_answers"] = r.truncated_answers;
   j["tools"] = nlohmann::json::object();
   for (const auto& [k, v] : r.tools) j["tools"][k] = {{"executions", v.executions}, {"max_per_call", v.max_per_call}};
   j["max_prompt_tokens"] = nlohmann::json::object();
@@ -560,6 +697,10 @@ nlohmann::json to_json(const RunReport& r) {
     j["workforce"] = {{"attempts", r.workforce->attempts}, {"retries", r.workforce->retries},
                       {"fallbacks", r.workforce->fallbacks}, {"terminated", r.workforce->terminated}};
   }
+  if (r.task_errors.count) {
+    j["task_errors"] = {{"count", r.task_errors.count}, {"first", r.task_errors.first}};
+  }
+  j["vacuous"] = r.expectations.empty();  // no expectations: the run passes by default
   j["expectations"] = nlohmann::json::array();
   for (const auto& e : r.expectations) j["expectations"].push_back({{"name", e.name}, {"passed", e.passed}, {"detail", e.detail}});
   return j;

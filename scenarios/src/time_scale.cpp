@@ -53,11 +53,22 @@ void scale_durations(RuntimeConfig& cfg, double f) noexcept {
   scale(m.retry, f);
   scale(m.attempt_timeout, f);
   scale(m.call_timeout, f);
+  scale(m.stream.first_token, f);
+  scale(m.stream.idle, f);
   if (m.breaker) scale(*m.breaker, f);
   if (m.hedging) m.hedging->delay = scaled(m.hedging->delay, f);
   scale(cfg.agent.step_timeout, f);
   scale(cfg.agent.context.summarize_timeout, f);
   scale(cfg.tool_timeout, f);
+  if (auto& rl = cfg.limits.rate_limiter) {
+    // A rate per minute of scenario time is 1/f times that per minute of run time; the limiter
+    // counts whole requests per minute, so the scaled rate is rounded (at least 1).
+    rl->max_delay = scaled(rl->max_delay, f);
+    if (rl->requests_per_minute) {
+      rl->requests_per_minute = std::max<std::int64_t>(
+          1, static_cast<std::int64_t>(std::llround(static_cast<double>(*rl->requests_per_minute) / f)));
+    }
+  }
 }
 
 std::optional<sim::InjectedFault> ScaledFaultHook::decide(std::string_view target, TimePoint now,

@@ -1,33 +1,17 @@
 // Scenario -> JSON (to_json.h): the loader's inverse, field by field in the format's order.
 #include "keel/scenarios/to_json.h"
 
-#include "keel/scenarios/duration.h"
+#include "keel/config/detail/json_writer.h"
+#include "keel/config/duration.h"
 
 namespace keel::scenarios {
 
 namespace {
 
 using Json = nlohmann::ordered_json;
-
-Json dur(Duration d) { return format_duration(d); }
-
-template <class T, class Fn>
-void put_opt(Json& j, const char* key, const std::optional<T>& v, Fn&& conv) {
-  if (v) j[key] = conv(*v);
-}
-template <class T>
-void put_opt(Json& j, const char* key, const std::optional<T>& v) {
-  if (v) j[key] = *v;
-}
-void put_dur(Json& j, const char* key, const std::optional<Duration>& v) {
-  if (v) j[key] = dur(*v);
-}
-
-template <class T, class Fn>
-void put_override(Json& j, const char* key, const Override<T>& o, const Json& off, Fn&& conv) {
-  if (o.is_disabled()) j[key] = off;
-  if (o.is_set()) j[key] = conv(*o.value);
-}
+using config::detail::dur;
+using config::detail::put_dur;
+using config::detail::put_opt;
 
 Json provider_json(const Provider& p) {
   Json j;
@@ -42,6 +26,9 @@ Json provider_json(const Provider& p) {
     put_opt(l, "tokens_per_minute", p.limits->tokens_per_minute);
     j["limits"] = std::move(l);
   }
+  // v1.1 fields only when they differ from their defaults: v1 files round-trip unchanged.
+  if (p.token_interval != Duration::zero()) j["token_interval"] = dur(p.token_interval);
+  if (!p.supports_prefill) j["supports_prefill"] = false;
   return j;
 }
 
@@ -50,67 +37,6 @@ Json tool_json(const Tool& t) {
   j["name"] = t.name;
   j["latency"] = to_json(t.latency);
   j["idempotent"] = t.idempotent;
-  return j;
-}
-
-Json breaker_json(const BreakerSettings& b) {
-  Json j = Json::object();
-  put_opt(j, "window", b.window, [](BreakerWindow w) { return Json(to_string(w)); });
-  put_opt(j, "size", b.size);
-  put_dur(j, "duration", b.duration);
-  put_opt(j, "failure_rate", b.failure_rate);
-  put_opt(j, "min_calls", b.min_calls);
-  put_dur(j, "open_for", b.open_for);
-  put_opt(j, "half_open_calls", b.half_open_calls);
-  if (b.slow_call) j["slow_call"] = Json{{"duration", dur(b.slow_call->duration)}, {"rate", b.slow_call->rate}};
-  return j;
-}
-
-Json runtime_json(const Runtime& rt) {
-  Json j = Json::object();
-  put_opt(j, "preset", rt.preset, [](Preset p) { return Json(to_string(p)); });
-  put_opt(j, "models", rt.models);
-  put_opt(j, "scheduling", rt.scheduling, [](Scheduling s) { return Json(to_string(s)); });
-  put_opt(j, "fallback_on_error", rt.fallback_on_error);
-  if (!rt.retry.empty()) {
-    const RetrySettings& r = rt.retry;
-    Json rj = Json::object();
-    put_opt(rj, "max_attempts", r.max_attempts);
-    put_dur(rj, "base_delay", r.base_delay);
-    put_dur(rj, "max_delay", r.max_delay);
-    put_opt(rj, "multiplier", r.multiplier);
-    put_opt(rj, "jitter", r.jitter, [](Jitter x) { return Json(to_string(x)); });
-    if (r.retry_on) {
-      Json codes = Json::array();
-      for (ErrorCode c : *r.retry_on) codes.push_back(to_string(c));
-      rj["retry_on"] = std::move(codes);
-    }
-    put_opt(rj, "honor_retry_after", r.honor_retry_after);
-    put_dur(rj, "max_retry_after", r.max_retry_after);
-    put_override(rj, "budget", r.budget, false, [](const RetryBudget& b) {
-      return Json{{"max_tokens", b.max_tokens}, {"token_ratio", b.token_ratio}};
-    });
-    j["retry"] = std::move(rj);
-  }
-  put_override(j, "circuit_breaker", rt.circuit_breaker, false, breaker_json);
-  if (!rt.timeouts.empty()) {
-    Json tj = Json::object();
-    const auto one = [&](const char* key, const Override<Duration>& o) { put_override(tj, key, o, nullptr, dur); };
-    one("attempt", rt.timeouts.attempt);
-    one("call", rt.timeouts.call);
-    one("step", rt.timeouts.step);
-    one("tool", rt.timeouts.tool);
-    j["timeouts"] = std::move(tj);
-  }
-  if (!rt.context.empty()) {
-    Json cj = Json::object();
-    put_opt(cj, "token_limit", rt.context.token_limit);
-    put_opt(cj, "on_overflow", rt.context.on_overflow, [](OnOverflow o) { return Json(to_string(o)); });
-    j["context"] = std::move(cj);
-  }
-  put_override(j, "hedging", rt.hedging, false, [](const HedgingSettings& h) {
-    return Json{{"delay", dur(h.delay)}, {"max_extra", h.max_extra}};
-  });
   return j;
 }
 
@@ -134,6 +60,7 @@ Json workload_json(const Workload& w) {
     j["history"] = to_string(a->history);
     j["tool_calls_per_step"] = a->tool_calls_per_step;
     if (a->stop) j["stop"] = Json{{"at", dur(a->stop->at)}};
+    if (a->stream) j["stream"] = true;
     return j;
   }
   const auto& wf = std::get<WorkforceWorkload>(w);
@@ -148,6 +75,7 @@ Json workload_json(const Workload& w) {
     } else {
       x["models"] = wk.models;
     }
+    put_opt(x, "stream", wk.stream);
     workers.push_back(std::move(x));
   }
   j["workers"] = std::move(workers);
@@ -171,6 +99,7 @@ Json workload_json(const Workload& w) {
                                {"retry_delay", dur(h.retry_delay)},
                                {"strategy", to_string(h.strategy)},
                                {"fallback_workers", h.fallback_workers}};
+  if (wf.stream) j["stream"] = true;
   return j;
 }
 
@@ -227,6 +156,7 @@ Json expect_json(const Expect& e) {
     j["max_prompt_tokens_sent"] = std::move(m);
   }
   put_dur(j, "finished_before", e.finished_before);
+  put_opt(j, "truncated_answers_max", e.truncated_answers_max);
   if (e.recovery) {
     Json r = Json::object();
     put_dur(r, "detect_max", e.recovery->detect_max);
@@ -260,7 +190,11 @@ nlohmann::ordered_json to_json(const Fault& f) {
   put_opt(j, "first_n", f.first_n);
   if (f.kind == sim::FaultKind::rate_limit) put_dur(j, "retry_after", f.retry_after);
   if (f.kind == sim::FaultKind::server_error) j["status"] = f.status;
-  if (f.kind == sim::FaultKind::slow && f.extra_latency) j["extra_latency"] = to_json(*f.extra_latency);
+  using K = sim::FaultKind;
+  if ((f.kind == K::slow || f.kind == K::slow_first_token) && f.extra_latency) j["extra_latency"] = to_json(*f.extra_latency);
+  if (f.kind == K::stream_cut || f.kind == K::stream_stall) put_opt(j, "after_tokens", f.after_tokens);
+  if (f.kind == K::stream_stall) put_dur(j, "stall", f.stall);
+  if (f.kind == K::malformed_chunk) j["at_token"] = f.at_token;
   return j;
 }
 
@@ -280,7 +214,7 @@ nlohmann::ordered_json to_json(const Scenario& s) {
   Json fs = Json::array();
   for (const Fault& f : s.faults) fs.push_back(to_json(f));
   j["faults"] = std::move(fs);
-  if (!s.runtime.empty()) j["runtime"] = runtime_json(s.runtime);
+  if (!s.runtime.empty()) j["runtime"] = config::to_json(s.runtime);
   j["workload"] = workload_json(s.workload);
   if (!s.expect.empty()) j["expect"] = expect_json(s.expect);
   if (!s.expected.empty()) {

@@ -13,6 +13,12 @@ std::string_view to_string(FaultKind k) noexcept {
     case FaultKind::auth_error: return "auth_error";
     case FaultKind::network_reset: return "network_reset";
     case FaultKind::malformed_response: return "malformed_response";
+    case FaultKind::slow_first_token: return "slow_first_token";
+    case FaultKind::stream_cut: return "stream_cut";
+    case FaultKind::stream_stall: return "stream_stall";
+    case FaultKind::malformed_chunk: return "malformed_chunk";
+    case FaultKind::missing_done: return "missing_done";
+    case FaultKind::content_filter: return "content_filter";
     case FaultKind::tool_error: return "error";
   }
   return "unknown";

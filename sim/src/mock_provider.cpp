@@ -8,6 +8,7 @@
 #include "keel/model/classify.h"
 #include "keel/model/token_counter.h"
 #include "keel/sim/provider_errors.h"
+#include "mock_plan.h"
 
 namespace keel::sim {
 
@@ -17,25 +18,24 @@ MockProviderConfig validated(MockProviderConfig c) {
   if (c.name.empty()) throw std::invalid_argument("MockProvider: empty name");
   if (c.context_window < 1) throw std::invalid_argument("MockProvider " + c.name + ": context_window < 1");
   if (c.output_tokens < 0) throw std::invalid_argument("MockProvider " + c.name + ": output_tokens < 0");
+  if (c.token_interval < Duration::zero()) throw std::invalid_argument("MockProvider " + c.name + ": token_interval < 0");
   return c;
 }
 
 }  // namespace
 
-// How one request will be answered, decided when it arrives.
-struct MockProvider::Plan {
-  enum class Kind : std::uint8_t { answer, http_failure, network_reset, hang };
-  Kind kind = Kind::answer;
-  Duration delay{};
-  HttpErrorResponse http;
-  std::optional<Duration> retry_after;
-};
+Duration paced(Duration interval, std::int64_t tokens) noexcept {
+  if (tokens <= 0 || interval <= Duration::zero()) return Duration::zero();
+  if (interval.count() > Duration::max().count() / tokens) return Duration::max();
+  return interval * tokens;
+}
+
 
 MockProvider::MockProvider(Scheduler& scheduler, MockProviderConfig config, Rng rng, FaultHook* faults,
                            EventSink* events, Responder responder)
     : scheduler_(scheduler),
       config_(validated(std::move(config))),
-      info_{config_.name, config_.api, config_.context_window, config_.name},
+      info_{config_.name, config_.api, config_.context_window, config_.name, config_.supports_prefill},
       latency_rng_(rng),
       extra_rng_(rng.substream("extra_latency")),
       faults_(faults),
@@ -55,8 +55,17 @@ MockProvider::Plan MockProvider::plan(const std::optional<InjectedFault>& fault,
   if (fault) {
     switch (fault->kind) {
       case FaultKind::slow:
+      case FaultKind::slow_first_token:  // a whole answer's first token is the answer: like slow
         if (fault->extra_latency) extra = fault->extra_latency->sample(extra_rng_);
         break;
+      case FaultKind::missing_done: break;  // nothing to miss in a whole answer
+      case FaultKind::content_filter: return http(content_filter_error(api), reject);
+      case FaultKind::malformed_chunk: return http(malformed_success(api), latency);
+      case FaultKind::stream_cut:  // the headers promise a body that is cut short
+        return Plan{Plan::Kind::body_cut, latency};
+      case FaultKind::stream_stall:  // headers, then silence for `stall` (or forever), then the close
+        if (!fault->stall) return Plan{Plan::Kind::hang};
+        return Plan{Plan::Kind::body_cut, saturating_add(latency, *fault->stall)};
       case FaultKind::rate_limit: return http(rate_limit_error(api, nullptr, fault->retry_after), reject, fault->retry_after);
       case FaultKind::server_error: return http(server_error(api, fault->status), latency);
       case FaultKind::hang: return Plan{Plan::Kind::hang};
@@ -82,7 +91,8 @@ MockProvider::Plan MockProvider::plan(const std::optional<InjectedFault>& fault,
     if (d.available_at) retry_after = std::max(Duration::zero(), *d.available_at - saturating_add(now, delay));
     return http(rate_limit_error(api, &d, retry_after), delay, retry_after);
   }
-  return Plan{Plan::Kind::answer, saturating_add(latency, extra)};
+  const Duration generation = paced(config_.token_interval, config_.output_tokens);
+  return Plan{Plan::Kind::answer, saturating_add(saturating_add(latency, extra), generation)};
 }
 
 void MockProvider::record_end(std::uint64_t index, TimePoint arrived, const Error* failure) {
@@ -105,44 +115,67 @@ Error MockProvider::fail(std::uint64_t index, TimePoint arrived, Error e) {
   return e;
 }
 
-Task<Result<model::ChatResponse>> MockProvider::complete(model::ChatRequest request) {
-  const TimePoint arrived = scheduler_.now();
-  const std::uint64_t index = stats_.requests++;
-  const int prompt_tokens =
-      request.prompt_tokens > 0 ? request.prompt_tokens : model::ApproxTokenCounter{}.count(request.messages);
-  stats_.max_prompt_tokens = std::max(stats_.max_prompt_tokens, prompt_tokens);
-  const Duration latency = config_.latency.sample(latency_rng_);
-  std::optional<InjectedFault> fault;
-  if (faults_) fault = faults_->decide(config_.name, arrived, index);
-  if (fault) ++stats_.faults_injected;
-  emit(events_, arrived, "provider.request",
-       {{"target", config_.name}, {"index", index}, {"prompt_tokens", prompt_tokens},
-        {"fault", fault ? to_string(fault->kind) : std::string_view{}}});
+MockProvider::Arrival MockProvider::arrive(const model::ChatRequest& request) {
+  Arrival a;
+  a.arrived = scheduler_.now();
+  a.index = stats_.requests++;
+  a.prompt_tokens = request.prompt_tokens > 0 ? request.prompt_tokens : model::ApproxTokenCounter{}.count(request.messages);
+  stats_.max_prompt_tokens = std::max(stats_.max_prompt_tokens, a.prompt_tokens);
+  a.latency = config_.latency.sample(latency_rng_);
+  if (faults_) a.fault = faults_->decide(config_.name, a.arrived, a.index);
+  if (a.fault) ++stats_.faults_injected;
+  emit(events_, a.arrived, "provider.request",
+       {{"target", config_.name}, {"index", a.index}, {"prompt_tokens", a.prompt_tokens},
+        {"fault", a.fault ? to_string(a.fault->kind) : std::string_view{}}});
+  return a;
+}
 
-  Plan p = plan(fault, prompt_tokens, latency, arrived);
+Error MockProvider::plan_error(const Plan& p) const {
+  switch (p.kind) {
+    case Plan::Kind::http_failure: {
+      Error e = model::classify_failure(config_.api, config_.name,
+                                        model::HttpFailure{p.http.status, p.http.body, p.retry_after});
+      if (p.http.status == 200) e.message = "unparseable response body (HTTP 200)";
+      return e;
+    }
+    case Plan::Kind::network_reset: return Error{ErrorCode::network, "connection reset by peer"}.with_provider(config_.name);
+    case Plan::Kind::body_cut:
+      return Error{ErrorCode::network, "connection closed before the response body ended"}.with_provider(config_.name);
+    case Plan::Kind::hang:
+    case Plan::Kind::answer: break;
+  }
+  return Error{ErrorCode::internal, "not a failing plan"}.with_provider(config_.name);
+}
+
+Task<Error> MockProvider::wait_failure(const Plan& p) {
   if (p.kind == Plan::Kind::hang) {
     Status s = co_await until_cancelled();  // only the caller's cancellation ends a hang
     Error e = s ? Error{ErrorCode::cancelled, "cancelled"} : std::move(s).error();
     e.provider = config_.name;
+    co_return e;
+  }
+  if (Status s = co_await sleep_for(p.delay); !s) {
+    Error e = std::move(s).error();
+    e.provider = config_.name;
+    co_return e;
+  }
+  co_return plan_error(p);
+}
+
+Task<Result<model::ChatResponse>> MockProvider::complete(model::ChatRequest request) {
+  const Arrival a = arrive(request);
+  const TimePoint arrived = a.arrived;
+  const std::uint64_t index = a.index;
+  const int prompt_tokens = a.prompt_tokens;
+  Plan p = plan(a.fault, prompt_tokens, a.latency, arrived);
+  if (p.kind != Plan::Kind::answer) {
+    Error e = co_await wait_failure(p);
     co_return fail(index, arrived, std::move(e));
   }
   if (Status s = co_await sleep_for(p.delay); !s) {
     Error e = std::move(s).error();
     e.provider = config_.name;
     co_return fail(index, arrived, std::move(e));
-  }
-
-  switch (p.kind) {
-    case Plan::Kind::http_failure: {
-      Error e = model::classify_failure(config_.api, config_.name,
-                                        model::HttpFailure{p.http.status, p.http.body, p.retry_after});
-      if (p.http.status == 200) e.message = "unparseable response body (HTTP 200)";
-      co_return fail(index, arrived, std::move(e));
-    }
-    case Plan::Kind::network_reset:
-      co_return fail(index, arrived, Error{ErrorCode::network, "connection reset by peer"}.with_provider(config_.name));
-    case Plan::Kind::hang:
-    case Plan::Kind::answer: break;
   }
 
   ModelAnswer answer = responder_(request, ResponseContext{config_.name, index, config_.output_tokens});

@@ -116,6 +116,24 @@ HttpErrorResponse server_error(ProviderApi api, int status) {
                 "null");
 }
 
+HttpErrorResponse content_filter_error(ProviderApi api) {
+  if (api == ProviderApi::anthropic) {
+    return anthropic(400, "invalid_request_error", "Output blocked by content filtering policy");
+  }
+  return openai(400,
+                "Your request was rejected as a result of our safety system. Your prompt may contain text that is "
+                "not allowed by our safety system.",
+                "invalid_request_error", R"("content_policy_violation")");
+}
+
+HttpErrorResponse prefill_refused(ProviderApi api) {
+  if (api == ProviderApi::anthropic) {
+    return anthropic(400, "invalid_request_error", "This model does not support assistant message prefill.");
+  }
+  return openai(400, "This model does not support continuing a partial assistant message.", "invalid_request_error",
+                "null", R"("messages")");
+}
+
 HttpErrorResponse malformed_success(ProviderApi api) {
   if (api == ProviderApi::anthropic) {
     return {200, R"({"id":"msg_sim","type":"message","role":"assistant","content":[{"type":"text","text":"The answer)"};

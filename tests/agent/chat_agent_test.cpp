@@ -1,7 +1,7 @@
 // ChatAgent in virtual time against a scripted fake ChatModel and fake tools: the tool loop,
-// max_iterations, step timeouts that release the caller exactly at the deadline (REFERENCE.md:
+// max_iterations, step timeouts that release the caller exactly at the deadline (docs/architecture.md:
 // the source design's 0.5 s sync step timeout fired after 3 s), stop and reset, context
-// management on every request, quota_exhausted not mistaken for an overflow (REFERENCE.md),
+// management on every request, quota_exhausted not mistaken for an overflow (docs/architecture.md),
 // keep_history, and exactly one terminal state per step.
 #include "keel/agent/chat_agent.h"
 
@@ -355,7 +355,7 @@ TEST(ChatAgentTest, AModelErrorEndsTheStepWithThatError) {
 // --- Timeouts: the caller is released exactly at the deadline --------------------------------
 
 TEST(ChatAgentTest, StepTimeoutReleasesTheCallerFromAHungModelAtTheDeadline) {
-  // REFERENCE.md: the source design's 0.5 s step timeout fired after 3 s.
+  // docs/architecture.md: the source design's 0.5 s step timeout fired after 3 s.
   ChatAgentConfig c;
   c.step_timeout = 500ms;
   Fixture f{c};
@@ -748,7 +748,7 @@ TEST(ChatAgentTest, SummarizeTimeoutFallsBackToTruncation) {
 }
 
 TEST(ChatAgentTest, QuotaExhaustedIsNotTreatedAsContextOverflow) {
-  // REFERENCE.md: "exceeded your current quota" was a token-limit marker in the source design.
+  // docs/architecture.md: "exceeded your current quota" was a token-limit marker in the source design.
   Fixture f{with_system()};
   f.model.replies.push_back(answer("one"));
   ASSERT_TRUE(f.run("first"));

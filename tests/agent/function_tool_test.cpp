@@ -1,5 +1,5 @@
 // FunctionTool: sync, stop-aware and async callables; return-type conversion; exceptions as
-// tool_error (REFERENCE.md: never escaping the agent); executors; through the ToolRunner.
+// tool_error (docs/architecture.md: never escaping the agent); executors; through the ToolRunner.
 #include "keel/agent/function_tool.h"
 
 #include <optional>
@@ -80,7 +80,7 @@ TEST(FunctionTool, SyncCallableReturningAnErrorKeepsItsCode) {
   EXPECT_EQ(r.error().code, ErrorCode::network);
 }
 
-// REFERENCE.md: a tool failure is a structured result, never an exception escaping the agent.
+// docs/architecture.md: a tool failure is a structured result, never an exception escaping the agent.
 TEST(FunctionTool, ExceptionsFromSyncCallablesBecomeToolErrors) {
   FunctionTool std_throw{{"a", ""}, [](const Json& a) -> Json { return a.at("missing"); }};  // json out_of_range
   FunctionTool odd_throw{{"b", ""}, [](const Json&) -> Json { throw 42; }};

@@ -90,7 +90,7 @@ TEST(JsonLogSink, CredentialLookingWordsAreRedactedInsideValues) {
   EXPECT_EQ(JsonLogSink::redact_credentials("the bearer of news"), "the bearer [redacted] news");
 }
 
-// DESIGN.md: secrets (API keys, Authorization headers) never reach any sink.
+// docs/architecture.md: secrets (API keys, Authorization headers) never reach any sink.
 TEST(JsonLogSink, AnApiKeyEmittedInManyWaysNeverReachesTheLogText) {
   std::ostringstream os;
   auto sink = JsonLogSink::to_ostream(os);

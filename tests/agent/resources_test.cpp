@@ -1,6 +1,6 @@
 // Scoped resources: LIFO cleanup, failures reported not thrown, nesting, temp files, and
 // nothing left behind after destruction, an error path, a cancelled coroutine, or a simulator
-// destroyed with the coroutine still suspended (DESIGN.md: resources are scoped, no atexit).
+// destroyed with the coroutine still suspended (docs/architecture.md: resources are scoped, no atexit).
 #include "keel/agent/resources.h"
 
 #include <filesystem>

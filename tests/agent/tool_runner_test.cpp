@@ -1,6 +1,6 @@
 // ToolRunner: validation, automatic timeouts (opt-out), retries only for idempotent tools,
 // "maybe executed", exceptions as results, events and counters — all in virtual time.
-// Regression tests for REFERENCE.md: a hung tool releases the caller at its timeout with a
+// Regression tests for docs/architecture.md: a hung tool releases the caller at its timeout with a
 // structured result; non-idempotent tools never re-run; idempotent ones do; a throwing tool
 // becomes a ToolResult.
 #include "keel/agent/tool_runner.h"
@@ -210,7 +210,7 @@ TEST(ToolRunner, EmptyArgumentTextCountsAsAnEmptyObject) {
   EXPECT_EQ(tool.arguments_seen, std::vector<std::string>{"{}"});
 }
 
-// REFERENCE.md defect: "a sync tool timeout left the thread running and returned a string".
+// docs/architecture.md defect: "a sync tool timeout left the thread running and returned a string".
 TEST(ToolRunner, HungToolReleasesTheCallerAtTheDefaultTimeoutWithAStructuredResult) {
   Fixture f;
   ScriptedTool& tool = f.toolkit.emplace<ScriptedTool>("hang", ToolOptions{}, std::vector<Step>{{Step::hang}});
@@ -294,7 +294,7 @@ TEST(ToolRunner, CallersDeadlineBoundsTheToolTimeout) {
   EXPECT_EQ(runner.counters().failures, 1u);  // the abandoned run still finished and counted
 }
 
-// REFERENCE.md: tools are not retried by default (side effects).
+// docs/architecture.md: tools are not retried by default (side effects).
 TEST(ToolRunner, NonIdempotentToolThatFailedIsNeverReRun) {
   Fixture f;
   ScriptedTool& tool =
@@ -445,7 +445,7 @@ TEST(ToolRunner, AlreadyCancelledCallerDoesNotExecuteTheTool) {
   EXPECT_EQ(tool.executions, 0);
 }
 
-// REFERENCE.md: tool failures come back as a structured result, not as an exception.
+// docs/architecture.md: tool failures come back as a structured result, not as an exception.
 TEST(ToolRunner, AnExceptionFromAToolBecomesAToolErrorResult) {
   Fixture f;
   f.toolkit.emplace<ScriptedTool>("burn", ToolOptions{}, std::vector<Step>{{Step::throw_error}});

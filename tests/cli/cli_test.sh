@@ -89,6 +89,87 @@ mkdir -p "$TMP/empty"
 expect_status 2 "conformance on a directory without scenarios" -- "$KEEL" conformance "$TMP/empty"
 expect_status 2 "shrink of a missing file" -- "$KEEL" shrink "$TMP/nope.json"
 
+# ---- a new user's first tries (issue 19) ---------------------------------------------------------
+expect_status 0 "keel --version" -- "$KEEL" --version
+contains "$TMP/out" "keel 0." "--version prints the version"
+"$KEEL" --help >"$TMP/help" 2>&1
+subs=$(awk '/^Subcommands:/ {on = 1; next} on && /^  [a-z]/ {print $1}' "$TMP/help")
+[ -n "$subs" ] && pass "keel --help lists subcommands" || fail "no subcommands found in keel --help"
+for sub in $subs; do
+  "$KEEL" "$sub" --help >"$TMP/out" 2>&1
+  contains "$TMP/out" "Exit status" "keel $sub --help lists its exit codes"
+done
+for bad in -1 18446744073709551616 1e3 " 7"; do
+  expect_status 2 "run --seed '$bad'" -- "$KEEL" run "$TMP/passing.json" --seed "$bad"
+done
+contains "$TMP/err" "expected a whole number" "a bad --seed says what is expected"
+expect_status 0 "run --seed 18446744073709551615 (the largest seed)" -- "$KEEL" run "$TMP/passing.json" --seed 18446744073709551615 --json
+contains "$TMP/out" '"seed":18446744073709551615' "the largest seed is kept exactly"
+expect_status 2 "demo --seed -1" -- "$KEEL" demo --seed -1
+expect_status 2 "shrink --seed -1" -- "$KEEL" shrink "$TMP/failing.json" --seed -1
+expect_status 2 "explore --from -1" -- "$KEEL" explore "$TMP/passing.json" --seeds 2 --from -1
+expect_status 2 "explore --seeds -1" -- "$KEEL" explore "$TMP/passing.json" --seeds -1
+expect_status 2 "explore --jobs -1" -- "$KEEL" explore "$TMP/passing.json" --seeds 2 --jobs -1
+expect_status 2 "conformance --seeds -1" -- "$KEEL" conformance "$TMP" --seeds -1
+expect_status 2 "shrink --max-runs -1" -- "$KEEL" shrink "$TMP/failing.json" --max-runs -1
+expect_status 2 "serve --seed -1" -- "$KEEL" serve "$TMP/passing.json" --seed -1
+expect_status 2 "run --time-scale -1" -- "$KEEL" run "$TMP/passing.json" --live --time-scale -1
+cat >"$TMP/late_fault.json" <<'JSON'
+{"keel_scenario": 1, "name": "late", "horizon": "10m", "providers": [{"name": "gpt"}],
+ "faults": [{"target": "gpt", "kind": "hang", "from": "10m"}], "workload": {"kind": "agents"}}
+JSON
+expect_status 2 "a fault window starting at the horizon" -- "$KEEL" validate "$TMP/late_fault.json"
+contains "$TMP/err" "/faults/0/from: expected a start before the horizon" "the late fault is named at its pointer"
+cat >"$TMP/vacuous.json" <<'JSON'
+{"keel_scenario": 1, "name": "vacuous", "providers": [{"name": "gpt"}], "workload": {"kind": "agents"}}
+JSON
+expect_status 0 "a scenario without expectations passes" -- "$KEEL" run "$TMP/vacuous.json"
+contains "$TMP/out" "(no expectations: nothing was checked)" "its verdict line says it is vacuous"
+expect_status 0 "run --json of a vacuous scenario" -- "$KEEL" run "$TMP/vacuous.json" --json
+contains "$TMP/out" '"vacuous":true' "run --json marks it vacuous"
+expect_status 2 "run --json of an invalid file" -- "$KEEL" run "$TMP/bad.json" --json
+if py "$TMP/out" <<'PY'; then pass "run --json of an invalid file prints the errors as JSON on stdout"; else fail "run --json invalid file"; fi
+import json, sys
+j = json.load(open(sys.argv[1]))
+assert j["valid"] is False and j["file"].endswith("bad.json"), j
+assert any(e["pointer"] == "/faults/0/kind" and "expected" in e["message"] for e in j["errors"]), j
+PY
+expect_status 2 "run --json of a file that is not JSON" -- "$KEEL" run "$TMP/help" --json
+if py "$TMP/out" <<'PY'; then pass "a syntax error is JSON with line and column"; else fail "run --json syntax error"; fi
+import json, sys
+e = json.load(open(sys.argv[1]))["errors"][0]
+assert e["line"] >= 1 and e["column"] >= 1 and e["message"].startswith("invalid JSON"), e
+PY
+expect_status 1 "a failing run, text" -- "$KEEL" run "$TMP/failing.json" --preset camel_parity
+if grep -Eq '[0-9]\.[0-9]{4,}ms|[0-9]{5,}ms' "$TMP/out"; then fail "text report has raw milliseconds: $(grep -Eo '[0-9.]{6,}ms' "$TMP/out" | head -1)"; else
+  pass "text report durations are human-readable"; fi
+grep -Eq 'latency p50 [0-9.]+(ms|s|m[0-9.]+s) ' "$TMP/out" && pass "latency reads like 7.19s" || fail "latency format: $(grep latency "$TMP/out")"
+expect_status 0 "run --live (text)" -- "$KEEL" run "$TMP/passing.json" --live --time-scale 0.01
+if grep -q trace_hash "$TMP/out"; then fail "a live run prints a trace_hash"; else pass "a live run prints no trace_hash"; fi
+contains "$TMP/out" "not reproducible" "a live run says it is not reproducible"
+expect_status 0 "run --live --json" -- "$KEEL" run "$TMP/passing.json" --live --time-scale 0.01 --json
+contains "$TMP/out" '"reproducible":false' "run --live --json marks the trace not reproducible"
+
+# ---- hostile scenario files (issue 19): refused at a pointer, exit 2, never a crash ------------
+BAD=$SRC/tests/scenarios/bad
+for f in deep_nesting_200k bound_prompt_tokens_1e18 bound_tool_calls_per_step_1e9 bound_count_1e9 bound_steps_1e9 \
+         bound_tasks_1e7 bound_breaker_size_1e9 bound_context_window_2p32 bound_output_tokens_2p32; do
+  expect_status 2 "run $f" -- "$KEEL" run "$BAD/$f.json"
+  contains "$TMP/err" "$(head -1 "$BAD/$f.expect" | cut -c1-60)" "$f is refused at its pointer"
+done
+py "$TMP/big_key.json" "$TMP/huge.json" <<'PY'
+import json, sys
+doc = {"keel_scenario": 1, "name": "k", "providers": [{"name": "gpt"}], "workload": {"kind": "agents"}}
+doc["k" * (5 << 20)] = 1
+json.dump(doc, open(sys.argv[1], "w"))
+doc["k" * (10 << 20)] = 1
+json.dump(doc, open(sys.argv[2], "w"))
+PY
+expect_status 2 "validate a 5 MB unknown key" -- "$KEEL" validate "$TMP/big_key.json"
+[ "$(wc -c <"$TMP/err")" -lt 2000 ] && pass "the 5 MB key is not echoed whole ($(wc -c <"$TMP/err") bytes)" || fail "stderr is $(wc -c <"$TMP/err") bytes"
+expect_status 2 "validate a 15 MB file" -- "$KEEL" validate "$TMP/huge.json"
+contains "$TMP/err" "at most 8388608 bytes" "a file over 8 MiB is refused by its size"
+
 # ---- validate ----------------------------------------------------------------------------------
 expect_status 0 "validate a good file" -- "$KEEL" validate "$TMP/passing.json"
 expect_status 2 "validate a bad file" -- "$KEEL" validate "$TMP/bad.json"

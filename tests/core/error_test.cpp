@@ -21,11 +21,11 @@ TEST(ErrorCodeTest, NamesRoundTripForEveryCode) {
     EXPECT_FALSE(info.why.empty()) << info.name;
     EXPECT_TRUE(names.insert(info.name).second) << "duplicate " << info.name;
   }
-  EXPECT_EQ(kErrorCodes.size(), 17u);
+  EXPECT_EQ(kErrorCodes.size(), 18u);  // v1.1 added content_filter
 }
 
 TEST(ErrorCodeTest, ScenarioFormatNamesAreExact) {
-  // SCENARIO-FORMAT.md, "Error codes used in retry_on and reports".
+  // scenarios/FORMAT.md, "Error codes used in retry_on and reports".
   for (std::string_view n : {"rate_limited", "server_error", "timeout", "network", "context_overflow",
                              "quota_exhausted", "auth", "invalid_request", "malformed_response",
                              "circuit_open", "cancelled", "tool_error"}) {

@@ -4,6 +4,7 @@
 // keep-alive pooling and no leaked descriptors. Real-time limits are tens of milliseconds.
 #include "keel/live/http_transport.h"
 
+#include <atomic>
 #include <chrono>
 #include <sstream>
 #include <thread>
@@ -351,7 +352,10 @@ TEST_F(HttpTransport, CancellationClosesTheSocketPromptly) {
 }
 
 TEST_F(HttpTransport, KeepAlivePoolIsBoundedPerHostAndStaleConnectionsAreRetried) {
-  int n = 0;
+  // Atomic: the first three requests are served at once, one server thread per connection (a
+  // plain int lost an increment under load, so the 5th answer, not the 4th, dropped the
+  // connection and no stale retry happened).
+  std::atomic<int> n = 0;
   LoopbackServer server{[&](ServerConnection& c, const Request&) {
     c.write(test::response(200, kOpenAiOk));
     if (++n == 4) {  // the 4th answer, then the server drops the idle connection
@@ -399,6 +403,23 @@ TEST_F(HttpTransport, TheKeyNeverAppearsInErrorsEvenWhenTheServerEchoesIt) {
   printed << r.error() << " " << provider(ProviderApi::openai, server).api_key;
   EXPECT_EQ(printed.str().find(kKey), std::string::npos) << printed.str();
   EXPECT_NE(r.error().message.find("[redacted]"), std::string::npos);
+}
+
+// Regression: the message was cut to 200 bytes before the key was scrubbed, so a key
+// straddling byte 200 left its first bytes in the error. Both paths: an error status, and a
+// 200 whose body is an error object (the codec's path).
+TEST_F(HttpTransport, AKeyStraddlingTheMessageCutLeavesNoPieceOfItself) {
+  const std::string message = std::string(190, 'x') + std::string(kKey) + " is not valid";
+  for (int status : {401, 200}) {
+    const std::string body = R"({"error":{"message":")" + message + R"(","type":"invalid_request_error"}})";
+    LoopbackServer server{[&](ServerConnection& c, const Request&) { return c.write(test::response(status, body)); }};
+    Rig rig;
+    HttpModelTransport t{rig.client, provider(ProviderApi::openai, server)};
+    Result<ChatResponse> r = rig.call(t, hello());
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().message.find(std::string(kKey.substr(0, 6))), std::string::npos) << status << ": " << r.error();
+    EXPECT_EQ(r.error().message, std::string(190, 'x') + "[redacted]") << status;
+  }
 }
 
 TEST_F(HttpTransport, RefusedConnectionIsNetworkAndPlainHttpToARemoteHostIsRefused) {
@@ -466,7 +487,10 @@ TEST_F(HttpTransport, GarbledHttpAndOversizedBodiesAreMalformedResponses) {
 
 
 TEST_F(HttpTransport, EventStreamContentTypeIsMatchedWithoutCaseAndWithParameters) {
-  const std::string events = "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"ok\"}}]}\n\ndata: [DONE]\n\n";
+  // A complete stream: its finish reason, then the sentinel.
+  const std::string events =
+      "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"ok\"}}]}\n\n"
+      "data: {\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\ndata: [DONE]\n\n";
   for (std::string_view type : {"Text/Event-Stream; charset=utf-8", "text/event-stream;charset=UTF-8", " TEXT/EVENT-STREAM "}) {
     LoopbackServer server{[&](ServerConnection& c, const Request&) {
       return c.write("HTTP/1.1 200 OK\r\ncontent-type: " + std::string(type) + "\r\ntransfer-encoding: chunked\r\n\r\n") &&

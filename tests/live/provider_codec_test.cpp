@@ -81,16 +81,18 @@ TEST(ProviderCodec, ErrorObjectsInA2xxBodyOrStreamAreClassified) {
   EXPECT_EQ(s.error().code, ErrorCode::server_error);
 }
 
-TEST(ProviderCodec, StreamsCutShortOrGarbledAreMalformed) {
+TEST(ProviderCodec, StreamsCutShortAreMalformedAndGarbledEventsAreSkippedAndCounted) {
   for (ProviderApi api : {ProviderApi::openai, ProviderApi::anthropic}) {
     auto d = make_stream_decoder(api);
     EXPECT_EQ(d->finish().error().code, ErrorCode::malformed_response);
     auto g = make_stream_decoder(api);
-    EXPECT_EQ(g->on_event({"message", "{trunc"}).error().code, ErrorCode::malformed_response);
+    EXPECT_TRUE(g->on_event({"message", "{trunc"}));  // skipped, one count per event
+    EXPECT_EQ(g->progress().skipped, 1);
+    EXPECT_EQ(g->finish().error().code, ErrorCode::malformed_response);  // and never complete
   }
   auto a = make_stream_decoder(ProviderApi::anthropic);
-  EXPECT_EQ(a->on_event({"content_block_delta", R"({"type":"content_block_delta","index":3,"delta":{}})"}).error().code,
-            ErrorCode::malformed_response);
+  EXPECT_TRUE(a->on_event({"content_block_delta", R"({"type":"content_block_delta","index":3,"delta":{}})"}));
+  EXPECT_EQ(a->progress().skipped, 1);
 }
 
 TEST(Url, ParsesAndRefuses) {

@@ -1,5 +1,5 @@
 // ToolThreadPool: sync tools on worker threads under the real-time AsioScheduler. Regression
-// test for REFERENCE.md ("a sync tool timeout left the thread running and returned a string"):
+// test for docs/architecture.md ("a sync tool timeout left the thread running and returned a string"):
 // the caller is released at the timeout with a structured result, the job's stop_token is
 // requested, and the abandoned thread is documented and counted. Real time well under 300 ms.
 #include "keel/live/tool_thread_pool.h"

@@ -17,7 +17,7 @@
 #include <string>
 #include <vector>
 
-#include "keel/scenarios/duration.h"
+#include "keel/config/duration.h"
 #include "keel/scenarios/to_json.h"
 
 namespace keel::scenarios {

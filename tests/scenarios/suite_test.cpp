@@ -22,7 +22,7 @@
 #include <vector>
 
 #include "keel/scenarios/loader.h"
-#include "keel/scenarios/presets.h"
+#include "keel/scenarios/resolve_runtime.h"
 #include "keel/scenarios/runner.h"
 
 namespace keel::scenarios {

@@ -223,6 +223,7 @@ ChatRequest ChatAgent::build_request(int prompt_tokens) const {
   request.messages = memory_.messages();
   if (tools_) request.tools = tools_->toolkit().specs();
   request.prompt_tokens = prompt_tokens;
+  request.stream = config_.stream;
   return request;
 }
 

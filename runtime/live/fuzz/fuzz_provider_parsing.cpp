@@ -4,6 +4,8 @@
 // give a value or a classified Error: no crash, no exception, no sanitizer report. The codecs'
 // JSON reader must accept exactly what nlohmann accepts (and decode strings the same), and the
 // JSON writer's output must always parse back.
+// keel serve's request path too: the raw bytes as an HTTP request read with serve's limits, and
+// as a request body of either API (deep nesting included: refused past kMaxRequestDepth).
 // Built and run by scripts/fuzz-live (clang libFuzzer, or g++ over the corpus).
 #include "keel/core/json_check.h"
 #include "keel/live/net.h"
@@ -19,6 +21,7 @@
 #include "json_writer.h"
 #include "keel/live/provider_codec.h"
 #include "keel/live/sse_parser.h"
+#include "wire_request.h"
 
 namespace {
 
@@ -68,6 +71,32 @@ void json_text(std::string_view input) {
   if (valid_utf8 && input.find_first_of("\"\\") == std::string_view::npos && reread != input) __builtin_trap();
 }
 
+// keel serve: a request body of either API must parse to a request or an error message.
+void serve_body(std::string_view body) {
+  for (ProviderApi api : {ProviderApi::openai, ProviderApi::anthropic}) {
+    const keel::live::serve::WireRequest r = keel::live::serve::parse_wire_request(api, body);
+    if (r.error.empty() && !nlohmann::json::accept(body)) __builtin_trap();  // accepted only valid JSON
+  }
+}
+
+// keel serve: the bytes as an HTTP request, read as the server reads it (fault_server.cpp: its
+// header and body limits), then its body as a request.
+void serve_request(std::string_view input) {
+  namespace http = boost::beast::http;
+  http::request_parser<http::string_body> parser;
+  parser.header_limit(16 * 1024);
+  parser.body_limit(1u << 20);
+  boost::system::error_code ec;
+  std::string_view rest = input;
+  while (!rest.empty() && !parser.is_done()) {
+    const std::size_t used = parser.put(boost::asio::buffer(rest.data(), rest.size()), ec);
+    if (ec == http::error::need_more) return;
+    if (ec || used == 0) return;
+    rest.remove_prefix(used);
+  }
+  if (parser.is_done()) serve_body(parser.get().body());
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -78,6 +107,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   // The raw bytes as a body.
   body_paths(input, cut, 200);
   json_text(input);
+  serve_body(input);
+  serve_request(input);
 
   // The raw bytes as an HTTP response, parsed the way HttpClient parses.
   namespace http = boost::beast::http;

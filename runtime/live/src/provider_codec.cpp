@@ -9,6 +9,7 @@
 #include "json_writer.h"
 
 #include "keel/model/classify.h"
+#include "keel/model/wire_fields.h"
 
 namespace keel::live {
 
@@ -22,27 +23,19 @@ using model::ProviderApi;
 using model::Role;
 using model::ToolCall;
 
-Error malformed(std::string what) { return Error{ErrorCode::malformed_response, std::move(what)}; }
+using model::wire::anthropic_finish;
+using model::wire::error_object;
+using model::wire::int_or;
+using model::wire::malformed;
+using model::wire::openai_finish;
+using model::wire::string_or;
+using model::wire::view_or;
 
 std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
 
 // Reading answers: JsonDocument (keel/core/json_document.h), which views the body instead of copying it.
 const JsonValue* member(const JsonDocument& doc, const JsonValue& obj, std::string_view key) {
   return doc.member(obj, key);
-}
-std::string string_or(const JsonDocument& doc, const JsonValue& obj, std::string_view key, std::string_view fallback = {}) {
-  const JsonValue* v = doc.member(obj, key);
-  return std::string(v && v->is_string() ? v->text : fallback);
-}
-std::string_view view_or(const JsonDocument& doc, const JsonValue& obj, std::string_view key, std::string_view fallback = {}) {
-  const JsonValue* v = doc.member(obj, key);
-  return v && v->is_string() ? v->text : fallback;
-}
-int int_or(const JsonDocument& doc, const JsonValue& obj, std::string_view key, int fallback = 0) {
-  const JsonValue* v = doc.member(obj, key);
-  if (!v || !v->is_integer()) return fallback;
-  const std::int64_t n = v->integer;
-  return n < 0 || n > 1'000'000'000 ? fallback : static_cast<int>(n);
 }
 
 // Text that must be JSON (tool schemas, tool-call arguments): validated and re-serialized.
@@ -87,29 +80,6 @@ struct ScratchDocument {
   }
   JsonDocument& doc;
 };
-
-// A body that is an error object: classified as if it came with `status`.
-std::optional<Error> error_object(ProviderApi api, const JsonDocument& doc, std::string_view text, int status) {
-  const JsonValue* err = doc.member(doc.root(), "error");
-  if (!err || !err->is_object()) return std::nullopt;
-  return model::classify_failure(api, "", model::HttpFailure{.status = status, .body = text});
-}
-
-FinishReason openai_finish(std::string_view r) {
-  if (r == "stop") return FinishReason::stop;
-  if (r == "tool_calls" || r == "function_call") return FinishReason::tool_calls;
-  if (r == "length") return FinishReason::length;
-  if (r == "content_filter") return FinishReason::content_filter;
-  return FinishReason::other;
-}
-
-FinishReason anthropic_finish(std::string_view r) {
-  if (r == "end_turn" || r == "stop_sequence") return FinishReason::stop;
-  if (r == "tool_use") return FinishReason::tool_calls;
-  if (r == "max_tokens") return FinishReason::length;
-  if (r == "refusal") return FinishReason::content_filter;
-  return FinishReason::other;
-}
 
 // ---------------------------------------------------------------------------------- OpenAI
 
@@ -192,7 +162,7 @@ Result<ChatResponse> decode_openai(std::string_view text, int status) {
   ScratchDocument scratch;
   JsonDocument& doc = scratch.doc;
   if (!doc.parse(text) || !doc.root().is_object()) return malformed("response body is not a JSON object");
-  if (auto e = error_object(ProviderApi::openai, doc, text, status)) return *e;
+  if (auto e = error_object(ProviderApi::openai, doc, text, status, std::string_view::npos)) return *e;
   const JsonValue* choices = member(doc, doc.root(), "choices");
   if (!choices || !choices->is_array() || choices->size == 0) return malformed("response has no choices");
   const JsonValue& choice = *doc.first(*choices);
@@ -215,69 +185,9 @@ Result<ChatResponse> decode_openai(std::string_view text, int status) {
     r.usage.completion_tokens = int_or(doc, *usage, "completion_tokens");
   }
   r.model = string_or(doc, doc.root(), "model");
+  r.id = string_or(doc, doc.root(), "id");
   return r;
 }
-
-class OpenAiStream final : public StreamDecoder {
- public:
-  Status on_event(const SseEvent& e) override {
-    if (done_) return {};  // anything after [DONE] is ignored
-    if (e.data == "[DONE]") {
-      done_ = true;
-      return {};
-    }
-    if (!doc_.parse(e.data) || !doc_.root().is_object()) return malformed("stream chunk is not a JSON object");
-    const JsonValue& root = doc_.root();
-    if (auto err = error_object(ProviderApi::openai, doc_, e.data, 200)) return *err;
-    if (model_.empty()) model_ = string_or(doc_, root, "model");
-    if (const JsonValue* usage = member(doc_, root, "usage"); usage && usage->is_object()) {
-      usage_.prompt_tokens = int_or(doc_, *usage, "prompt_tokens");
-      usage_.completion_tokens = int_or(doc_, *usage, "completion_tokens");
-    }
-    const JsonValue* choices = member(doc_, root, "choices");
-    if (!choices) return {};
-    if (!choices->is_array()) return malformed("stream chunk choices is not an array");
-    for (const JsonValue* choice = doc_.first(*choices); choice; choice = doc_.next(*choice)) {
-      if (int_or(doc_, *choice, "index") != 0) continue;
-      if (std::string_view f = view_or(doc_, *choice, "finish_reason"); !f.empty()) finish_ = openai_finish(f);
-      const JsonValue* delta = member(doc_, *choice, "delta");
-      if (!delta) continue;
-      if (!delta->is_object()) return malformed("stream delta is not an object");
-      content_ += view_or(doc_, *delta, "content");
-      if (const JsonValue* calls = member(doc_, *delta, "tool_calls"); calls && calls->is_array()) {
-        for (const JsonValue* c = doc_.first(*calls); c; c = doc_.next(*c)) {
-          ToolCall& call = calls_[int_or(doc_, *c, "index")];
-          if (std::string_view id = view_or(doc_, *c, "id"); !id.empty()) call.id = id;
-          if (const JsonValue* fn = member(doc_, *c, "function"); fn && fn->is_object()) {
-            call.name += view_or(doc_, *fn, "name");
-            call.arguments += view_or(doc_, *fn, "arguments");
-          }
-        }
-      }
-    }
-    return {};
-  }
-  Result<ChatResponse> finish() override {
-    if (!done_) return malformed("stream ended before [DONE]");
-    ChatResponse r;
-    r.message.role = Role::assistant;
-    r.message.content = std::move(content_);
-    for (auto& [index, call] : calls_) r.message.tool_calls.push_back(std::move(call));
-    r.finish_reason = finish_;
-    r.usage = usage_;
-    r.model = model_;
-    return r;
-  }
-
- private:
-  JsonDocument doc_;  // reused for every chunk
-  bool done_ = false;
-  std::string content_;
-  std::map<int, ToolCall> calls_;
-  FinishReason finish_ = FinishReason::stop;
-  model::Usage usage_;
-  std::string model_;
-};
 
 // ------------------------------------------------------------------------------- Anthropic
 
@@ -402,7 +312,7 @@ Result<ChatResponse> decode_anthropic(std::string_view text, int status) {
   ScratchDocument scratch;
   JsonDocument& doc = scratch.doc;
   if (!doc.parse(text) || !doc.root().is_object()) return malformed("response body is not a JSON object");
-  if (auto e = error_object(ProviderApi::anthropic, doc, text, status)) return *e;
+  if (auto e = error_object(ProviderApi::anthropic, doc, text, status, std::string_view::npos)) return *e;
   const JsonValue* content = member(doc, doc.root(), "content");
   if (!content || !content->is_array()) return malformed("response has no content array");
   ChatResponse r;
@@ -423,84 +333,9 @@ Result<ChatResponse> decode_anthropic(std::string_view text, int status) {
     r.usage.completion_tokens = int_or(doc, *usage, "output_tokens");
   }
   r.model = string_or(doc, doc.root(), "model");
+  r.id = string_or(doc, doc.root(), "id");
   return r;
 }
-
-class AnthropicStream final : public StreamDecoder {
- public:
-  Status on_event(const SseEvent& e) override {
-    if (stopped_) return {};
-    if (!doc_.parse(e.data) || !doc_.root().is_object()) return malformed("stream event is not a JSON object");
-    const JsonValue& root = doc_.root();
-    const std::string_view type = view_or(doc_, root, "type", e.event);
-    if (type == "error" || e.event == "error") {
-      if (auto err = error_object(ProviderApi::anthropic, doc_, e.data, 200)) return *err;
-      return malformed("stream error event without an error object");
-    }
-    if (type == "message_start") {
-      const JsonValue* message = member(doc_, root, "message");
-      if (!message || !message->is_object()) return malformed("message_start without message");
-      model_ = string_or(doc_, *message, "model");
-      if (const JsonValue* usage = member(doc_, *message, "usage")) {
-        usage_.prompt_tokens = int_or(doc_, *usage, "input_tokens");
-        usage_.completion_tokens = int_or(doc_, *usage, "output_tokens");
-      }
-      started_ = true;
-    } else if (type == "content_block_start") {
-      const JsonValue* block = member(doc_, root, "content_block");
-      if (!block || !block->is_object()) return malformed("content_block_start without content_block");
-      Block& b = blocks_[int_or(doc_, root, "index")];
-      b.type = string_or(doc_, *block, "type");
-      b.id = string_or(doc_, *block, "id");
-      b.name = string_or(doc_, *block, "name");
-      b.text = string_or(doc_, *block, "text");
-    } else if (type == "content_block_delta") {
-      const JsonValue* delta = member(doc_, root, "delta");
-      if (!delta || !delta->is_object()) return malformed("content_block_delta without delta");
-      auto it = blocks_.find(int_or(doc_, root, "index", -1));
-      if (it == blocks_.end()) return malformed("content_block_delta for an unknown block");
-      const std::string_view delta_type = view_or(doc_, *delta, "type");
-      if (delta_type == "text_delta") it->second.text += view_or(doc_, *delta, "text");
-      if (delta_type == "input_json_delta") it->second.json += view_or(doc_, *delta, "partial_json");
-    } else if (type == "message_delta") {
-      if (const JsonValue* delta = member(doc_, root, "delta"); delta && delta->is_object()) {
-        if (std::string_view r = view_or(doc_, *delta, "stop_reason"); !r.empty()) finish_ = anthropic_finish(r);
-      }
-      if (const JsonValue* usage = member(doc_, root, "usage"); usage && usage->is_object()) {
-        usage_.completion_tokens = int_or(doc_, *usage, "output_tokens", usage_.completion_tokens);
-      }
-    } else if (type == "message_stop") {
-      stopped_ = true;
-    }
-    // ping, content_block_stop and unknown event types carry nothing we need.
-    return {};
-  }
-  Result<ChatResponse> finish() override {
-    if (!started_ || !stopped_) return malformed("stream ended before message_stop");
-    ChatResponse r;
-    r.message.role = Role::assistant;
-    for (auto& [index, b] : blocks_) {
-      if (b.type == "text") r.message.content += b.text;
-      if (b.type == "tool_use") r.message.tool_calls.push_back({b.id, b.name, b.json.empty() ? "{}" : b.json});
-    }
-    r.finish_reason = finish_;
-    r.usage = usage_;
-    r.model = model_;
-    return r;
-  }
-
- private:
-  struct Block {
-    std::string type, id, name, text, json;
-  };
-  JsonDocument doc_;  // reused for every event
-  bool started_ = false;
-  bool stopped_ = false;
-  std::map<int, Block> blocks_;
-  FinishReason finish_ = FinishReason::stop;
-  model::Usage usage_;
-  std::string model_;
-};
 
 }  // namespace
 
@@ -519,30 +354,6 @@ Result<ChatResponse> decode_response(ProviderApi api, std::string_view body, int
   } catch (const json::exception& e) {
     return malformed(std::string("unexpected response shape: ") + e.what());
   }
-}
-
-namespace {
-// Guards a decoder against any nlohmann exception the checks above missed.
-class SafeStream final : public StreamDecoder {
- public:
-  explicit SafeStream(std::unique_ptr<StreamDecoder> inner) : inner_(std::move(inner)) {}
-  Status on_event(const SseEvent& e) override {
-    try {
-      return inner_->on_event(e);
-    } catch (const json::exception& ex) {
-      return malformed(std::string("unexpected stream event shape: ") + ex.what());
-    }
-  }
-  Result<ChatResponse> finish() override { return inner_->finish(); }
-
- private:
-  std::unique_ptr<StreamDecoder> inner_;
-};
-}  // namespace
-
-std::unique_ptr<StreamDecoder> make_stream_decoder(ProviderApi api) {
-  if (api == ProviderApi::anthropic) return std::make_unique<SafeStream>(std::make_unique<AnthropicStream>());
-  return std::make_unique<SafeStream>(std::make_unique<OpenAiStream>());
 }
 
 }  // namespace keel::live

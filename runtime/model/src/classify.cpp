@@ -7,6 +7,7 @@
 #include <string>
 
 #include "keel/core/json_document.h"
+#include "keel/core/scrub_secret.h"
 
 namespace keel::model {
 
@@ -98,6 +99,9 @@ constexpr std::array kOpenAiText = {
 constexpr std::array kAnthropicText = {
     TextRule{400, "prompt is too long", ErrorCode::context_overflow},
     TextRule{400, "credit balance is too low", ErrorCode::quota_exhausted},
+    // Anthropic has no error type of its own for a policy refusal: the text is the signal
+    // (status 0: it also comes as a mid-stream error event of a 200).
+    TextRule{0, "content filtering policy", ErrorCode::content_filter},
 };
 
 template <std::size_t N>
@@ -110,6 +114,7 @@ std::optional<ErrorCode> match_text(const std::array<TextRule, N>& table, int st
 
 std::optional<ErrorCode> classify_openai(int status, const ErrorBody& b) {
   if (b.code == "insufficient_quota" || b.type == "insufficient_quota") return ErrorCode::quota_exhausted;
+  if (b.code == "content_policy_violation" || b.code == "content_filter") return ErrorCode::content_filter;
   if (b.code == "context_length_exceeded" || b.code == "string_above_max_length") return ErrorCode::context_overflow;
   if (b.code == "rate_limit_exceeded" || b.type == "rate_limit_error") return ErrorCode::rate_limited;
   if (b.code == "invalid_api_key" || b.type == "authentication_error") return ErrorCode::auth;
@@ -151,8 +156,8 @@ Error classify_failure(ProviderApi api, std::string_view provider, const HttpFai
     const auto structured = api == ProviderApi::anthropic ? classify_anthropic(f.status, *body)
                                                           : classify_openai(f.status, *body);
     if (structured) code = *structured;
-    if (code == ErrorCode::context_overflow) context = stated_context(api, body->message);
-    message = body->message.substr(0, 200);
+    if (code == ErrorCode::context_overflow) context = stated_context(api, body->message);  // before the cut
+    message = scrub_secret(body->message, Secret{}, f.max_message_bytes);  // no secret here: the UTF-8-safe cut
   }
   if (message.empty()) message = "HTTP " + std::to_string(f.status);
   Error e{code, std::move(message)};

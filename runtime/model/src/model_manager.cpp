@@ -5,6 +5,7 @@
 
 #include "keel/core/sleep.h"
 #include "keel/core/timeout.h"
+#include "stream_call.h"
 
 namespace keel::model {
 
@@ -25,14 +26,6 @@ ModelManagerConfig ModelManagerConfig::with_retries(int retry_attempts, Duration
   return c;
 }
 
-// Everything one model of the chain owns: its transport and its policies.
-struct ModelManager::Slot {
-  ModelTransport* transport = nullptr;
-  Rng rng;
-  std::optional<policy::RetryBudget> budget;
-  std::optional<policy::CircuitBreaker> breaker;
-  std::optional<policy::Retry> retry;
-};
 
 ModelManager::ModelManager(ModelManagerConfig config, std::vector<ModelTransport*> models, Rng rng,
                            EventSink* events)
@@ -123,17 +116,23 @@ Task<Result<ChatResponse>> ModelManager::attempt(std::size_t index, ChatRequest 
   policy::BreakerPermit permit;
   if (std::optional<Error> refused = begin_attempt(slot, permit, sched.now())) co_return std::move(*refused);
   const TimePoint start = sched.now();
-  Result<ChatResponse> r = co_await with_timeout(slot.transport->complete(std::move(request)), attempt_deadline(start));
+  std::optional<Result<ChatResponse>> r;
+  if (request.stream) {  // a hedged stream: the stream limits apply, recovery is the hedge's
+    StreamOutcome outcome;
+    r.emplace(co_await stream_attempt(slot, request, &outcome));
+  } else {
+    r.emplace(co_await with_timeout(slot.transport->complete(std::move(request)), attempt_deadline(start)));
+  }
   const TimePoint now = sched.now();
-  if (slot.breaker && hedged_out_late(r, now - start)) {
+  if (slot.breaker && hedged_out_late(*r, now - start)) {
     // Hedged out after the hedge delay without an answer: what a per-try timeout would have
     // said (Envoy records its per-try timeout for outlier detection even when it hedges). The
     // caller still sees `cancelled`; only the breaker hears `timeout`.
     slot.breaker->on_result(permit, policy::BreakerOutcome::error(ErrorCode::timeout), now - start, now);
-    co_return r;
+    co_return std::move(*r);
   }
-  end_attempt(slot, permit, r, start, now);
-  co_return r;
+  end_attempt(slot, permit, *r, start, now);
+  co_return std::move(*r);
 }
 
 bool ModelManager::hedged_out_late(const Result<ChatResponse>& r, Duration ran) const noexcept {
@@ -181,9 +180,18 @@ Task<Result<ChatResponse>> ModelManager::run_call(ChatRequest request) {
   int overflow_window = -1;       // after a context_overflow: only larger windows qualify
   std::size_t pos = 0;
   std::string last_model;
+  std::optional<StreamCall> streamed;       // streamed calls: recovery state across attempts
+  if (request.stream) streamed.emplace(counters_, request);
+  bool stop_call = false;                   // stream_recovery fail: no further model
 
   auto finish_ok = [&](const Result<ChatResponse>& r) {
     ++counters_.succeeded;
+    counters_.answered_usage.prompt_tokens += r->usage.prompt_tokens;
+    counters_.answered_usage.completion_tokens += r->usage.completion_tokens;
+    if (r->streamed) {  // what a truncated answer is measured by (the scenario report)
+      emit(events_, sched.now(), "model.stream.answer",
+           {{"model", r->provider}, {"id", r->id}, {"tokens", static_cast<std::int64_t>(r->answer_tokens)}});
+    }
     emit(events_, sched.now(), "model.call.end",
          {{"ok", true}, {"model", r->provider}, {"attempts", attempts}, {"models", tried}});
   };
@@ -246,14 +254,36 @@ Task<Result<ChatResponse>> ModelManager::run_call(ChatRequest request) {
       const bool may_probe = run.attempt() == 1 || pos + 1 == n;
       if (std::optional<Error> refused = begin_attempt(slot, permit, sched.now(), may_probe)) {
         got.emplace(std::move(*refused));
-      } else {
+      } else if (!request.stream) {
         const TimePoint start = sched.now();
         got.emplace(co_await with_timeout(slot.transport->complete(request), attempt_deadline(start)));
         end_attempt(slot, permit, *got, start, sched.now());
+      } else {
+        const TimePoint start = sched.now();
+        const bool prefill = streamed->wants_prefill(slot);
+        if (prefill) ++counters_.continuations;
+        streamed->attempt_continues = prefill;
+        got.emplace(co_await stream_attempt(slot, prefill ? streamed->continued : request, &streamed->outcome));
+        end_attempt(slot, permit, *got, start, sched.now());
+        if (got->ok()) {
+          streamed->complete(**got, prefill);
+        } else if (prefill && got->error().code == ErrorCode::invalid_request) {
+          streamed->refused_prefill(slot);  // the refusal is never the call's error: ask again, whole
+          continue;
+        }
       }
       if (got->ok()) {
         run.succeeded();
         break;
+      }
+      if (request.stream) {
+        const StreamCall::Next next = streamed->after_failure(request, got->error(), pos + 1 < n, config_.stream);
+        if (next != StreamCall::Next::usual) {
+          run.failed_without_retry(got->error(), sched.now());
+          if (next == StreamCall::Next::next_model) ++counters_.silent_route_moves;
+          if (next == StreamCall::Next::end_call) stop_call = true;
+          break;
+        }
       }
       const policy::RetryDecision& decision = run.failed(got->error(), token.cancelled(), sched.now());
       if (decision.reason == policy::RetryReason::cancelled && got->error().code != ErrorCode::cancelled) {
@@ -273,7 +303,7 @@ Task<Result<ChatResponse>> ModelManager::run_call(ChatRequest request) {
     }
     const ErrorCode code = (*got).error().code;
     failures = chain_failure(std::move(*got).error(), failures);
-    if (code == ErrorCode::cancelled) break;
+    if (code == ErrorCode::cancelled || stop_call) break;
     if (code == ErrorCode::context_overflow) {
       if (!config_.context_window_fallback) break;
       ++counters_.context_fallbacks;

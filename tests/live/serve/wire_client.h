@@ -24,6 +24,7 @@
 #include "keel/live/asio.h"
 
 #include <boost/asio/connect.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -100,6 +101,17 @@ class WireClient {
   WireResult post(const std::string& target, const std::string& body, std::chrono::milliseconds timeout) {
     return send(http::verb::post, target, body, timeout);
   }
+  // Writes `bytes` as they are (plain TCP: a partial or hostile request) and reads the answer
+  // for at most `timeout`. A write the server cut short (it answered and closed) is not an error.
+  WireResult send_raw(const std::string& bytes, std::chrono::milliseconds timeout) {
+    write_raw(bytes);
+    return read_answer(timeout);
+  }
+  void write_raw(const std::string& bytes) {
+    boost::system::error_code ec;
+    asio::write(socket_, asio::buffer(bytes), ec);
+  }
+  WireResult read_answer(std::chrono::milliseconds timeout) { return read(socket_, timeout); }
   // Whether the server closed the connection within `timeout` (reads nothing else).
   bool closed_by_peer_within(std::chrono::milliseconds timeout) {
     std::array<char, 256> sink;

@@ -22,7 +22,8 @@
 //    requests only.
 //  - Throws std::invalid_argument from the constructor for specs the loader would reject
 //    (probability outside [0, 1], every_nth/first_n of 0, status outside 500..599 on
-//    server_error, slow without extra_latency, until <= from, a kind that does not fit its
+//    server_error, slow or slow_first_token without extra_latency, a stream token position out
+//    of bounds, until <= from, a kind that does not fit its
 //    target). Single-threaded: one plan per scheduler.
 //
 // Example:
@@ -56,7 +57,7 @@ struct FaultDecision {
   sim::InjectedFault fault;
 };
 
-// The InjectedFault a spec produces when it hits (kind, retry_after, status, extra_latency).
+// The InjectedFault a spec produces when it hits (kind and the fields that kind uses).
 sim::InjectedFault to_injected(const FaultSpec& spec);
 
 class FaultPlan final : public sim::FaultHook {

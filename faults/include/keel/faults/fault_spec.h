@@ -3,14 +3,17 @@
 // Purpose: the vocabulary shared by the scenario loader (which builds FaultSpecs from JSON),
 // the fault plan (which decides from them, fault_plan.h) and the live fault server. Nothing
 // here decides anything: it is data plus the small pure helpers that say which names and
-// targets a spec may use (SCENARIO-FORMAT.md, "Fault").
+// targets a spec may use (scenarios/FORMAT.md, "Fault").
 //
 // Contract:
 //  - `target` is a provider name, "tool:<name>", or "*" (every provider, never a tool).
 //  - Kind names are the format's strings; the tool kind "error" is FaultKind::tool_error,
 //    and "hang" / "slow" are shared by providers and tools.
 //  - Kind-specific fields: `retry_after` (rate_limit), `status` (server_error, 500..599,
-//    default 503), `extra_latency` (slow, required). Other kinds leave them at their defaults.
+//    default 503), `extra_latency` (slow and slow_first_token, required), `after_tokens`
+//    (stream_cut, stream_stall: 0..kMaxStreamTokens; empty = half the provider's
+//    output_tokens), `stall` (stream_stall; empty = until the horizon), `at_token`
+//    (malformed_chunk, 1..kMaxStreamTokens, default 1). Other kinds leave them at their defaults.
 //  - `until` empty means "the horizon"; the window is [from, until).
 //
 // Example:
@@ -43,7 +46,10 @@ struct FaultSpec {
   std::optional<std::uint64_t> first_n;            // >= 1: hit only the first n in-window requests
   std::optional<Duration> retry_after;             // rate_limit
   int status = 503;                                // server_error
-  std::optional<sim::LatencyModel> extra_latency;  // slow (required there)
+  std::optional<sim::LatencyModel> extra_latency;  // slow, slow_first_token (required there)
+  std::optional<std::int64_t> after_tokens;        // stream_cut, stream_stall
+  std::optional<Duration> stall;                   // stream_stall
+  std::int64_t at_token = 1;                       // malformed_chunk
 
   friend bool operator==(const FaultSpec&, const FaultSpec&) = default;
 };
@@ -51,10 +57,15 @@ struct FaultSpec {
 inline constexpr std::string_view kToolTargetPrefix = "tool:";
 inline constexpr std::string_view kEveryProvider = "*";
 
-// Provider fault kind names, in the format's table order.
-inline constexpr std::array<std::string_view, 9> kProviderFaultKinds = {
+// The largest token position a stream fault may name (after_tokens, at_token): a bound on
+// what a file can ask for, far above any answer a provider streams.
+inline constexpr std::int64_t kMaxStreamTokens = 1'000'000;
+
+// Provider fault kind names, in the format's table order (v1, then the v1.1 stream kinds).
+inline constexpr std::array<std::string_view, 15> kProviderFaultKinds = {
     "rate_limit",  "server_error", "hang",          "slow",              "context_overflow",
-    "quota_exhausted", "auth_error", "network_reset", "malformed_response"};
+    "quota_exhausted", "auth_error", "network_reset", "malformed_response", "slow_first_token",
+    "stream_cut", "stream_stall", "malformed_chunk", "missing_done", "content_filter"};
 // Tool fault kind names.
 inline constexpr std::array<std::string_view, 3> kToolFaultKinds = {"error", "hang", "slow"};
 

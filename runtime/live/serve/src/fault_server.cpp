@@ -6,6 +6,8 @@
 #include <array>
 #include <chrono>
 #include <cmath>
+#include <sstream>
+#include <utility>
 
 #include "keel/live/asio.h"
 
@@ -34,7 +36,12 @@ using boost::system::error_code;
 
 namespace {
 
-constexpr std::size_t kMaxBodyBytes = 64u << 20;
+// After a refusal (413, 408, ...) the client's unread bytes are drained this long before the
+// close, so the close does not turn into a reset that destroys the answer in flight.
+constexpr Duration kLingerAfterRefusal = std::chrono::seconds{1};
+// The accept back-off after a failed accept (EMFILE, ENFILE, ENOBUFS, ...).
+constexpr Duration kFirstAcceptBackoff = std::chrono::milliseconds{10};
+constexpr Duration kMaxAcceptBackoff = std::chrono::seconds{1};
 // A wait longer than this is a hang in practice; capping it keeps steady_clock arithmetic finite.
 constexpr Duration kMaxWait = std::chrono::hours{24 * 365};
 
@@ -63,6 +70,7 @@ struct Connection final : ConnectionBase {
   void close(bool reset) override {
     error_code ec;
     timer.cancel();
+    disarm_deadline();
     if (reset) socket().set_option(asio::socket_base::linger(true, 0), ec);
     socket().close(ec);
   }
@@ -70,7 +78,30 @@ struct Connection final : ConnectionBase {
   Stream stream;
   asio::steady_timer timer;
   std::uint64_t id = 0;
+  // Read deadlines (ServeLimits): on expiry the pending read is cancelled and `expired` set.
+  asio::steady_timer deadline{stream.get_executor()};
+  std::uint64_t deadline_generation = 0;  // a handler of an older arm (already queued) does nothing
+  bool expired = false;
+
+  void disarm_deadline() {
+    ++deadline_generation;
+    deadline.cancel();
+  }
 };
+
+// Arms `c`'s read deadline `d` from now (replacing the previous one).
+template <class Stream>
+void arm_deadline(const std::shared_ptr<Connection<Stream>>& c, Duration d) {
+  c->disarm_deadline();
+  c->expired = false;
+  c->deadline.expires_after(d);
+  c->deadline.async_wait([weak = std::weak_ptr<Connection<Stream>>(c), generation = c->deadline_generation](error_code ec) {
+    auto conn = weak.lock();
+    if (ec || !conn || conn->deadline_generation != generation) return;
+    conn->expired = true;
+    conn->socket().cancel(ec);
+  });
+}
 
 using PlainConnection = Connection<tcp::socket>;
 using TlsConnection = Connection<asio::ssl::stream<tcp::socket>>;
@@ -79,7 +110,15 @@ struct Route {
   ProviderPlayer* player = nullptr;  // null: answered right away with `immediate`
   model::ProviderApi api = model::ProviderApi::openai;
   sim::HttpErrorResponse immediate;
+  bool by_model = false;             // gateway route: the body's `model` names the provider
 };
+
+// The gateway routes (no provider prefix): the request's `model` picks the provider.
+std::optional<model::ProviderApi> gateway_api(std::string_view target) {
+  if (target == "/v1/chat/completions") return model::ProviderApi::openai;
+  if (target == "/v1/messages") return model::ProviderApi::anthropic;
+  return std::nullopt;
+}
 
 }  // namespace
 
@@ -109,6 +148,12 @@ struct FaultServer::Impl : std::enable_shared_from_this<FaultServer::Impl> {
     const std::string_view name = target.substr(1, slash == std::string_view::npos ? std::string_view::npos : slash - 1);
     const std::string_view rest = slash == std::string_view::npos ? std::string_view{} : target.substr(slash);
     auto it = by_name.find(name);
+    if (const std::optional<model::ProviderApi> api = gateway_api(target); it == by_name.end() && api) {
+      r.api = *api;
+      r.by_model = req.method() == http::verb::post;
+      if (!r.by_model) r.immediate = invalid_request(r.api, 405, "Method not allowed: use POST");
+      return r;
+    }
     if (it == by_name.end()) {
       r.immediate = invalid_request(r.api, 404, "Invalid URL: no provider named '" + std::string(name) + "' here");
       return r;
@@ -130,10 +175,27 @@ struct FaultServer::Impl : std::enable_shared_from_this<FaultServer::Impl> {
     return r;
   }
 
+  // A gateway request's provider: the one its `model` names, if it speaks the route's API.
+  void pick_by_model(Route& r, const WireRequest& w) {
+    auto it = by_name.find(w.chat.model);
+    if (it == by_name.end() || players[it->second]->api() != r.api) {
+      r.immediate = invalid_request(r.api, 404, "The model '" + w.chat.model + "' does not exist here: name a provider of the " +
+                                                    std::string(to_string(r.api)) + " API");
+      return;
+    }
+    r.player = players[it->second].get();
+  }
+
   Reply reply_to(const http::request<http::string_body>& req) {
     Route r = route(req);
+    std::optional<WireRequest> parsed;
+    if (r.by_model) {
+      parsed = parse_wire_request(r.api, req.body());
+      if (parsed->error.empty()) pick_by_model(r, *parsed);
+      else r.immediate = invalid_request(r.api, 400, parsed->error);
+    }
     if (r.player) {
-      WireRequest w = parse_wire_request(r.api, req.body());
+      WireRequest w = parsed ? std::move(*parsed) : parse_wire_request(r.api, req.body());
       if (w.error.empty()) {
         const auto unix_now = std::chrono::duration_cast<std::chrono::seconds>(
             std::chrono::system_clock::now().time_since_epoch());
@@ -175,6 +237,7 @@ struct FaultServer::Impl : std::enable_shared_from_this<FaultServer::Impl> {
     stopping = true;
     error_code ec;
     acceptor.close(ec);
+    if (accept_backoff) accept_backoff->cancel();
     std::map<std::uint64_t, std::weak_ptr<ConnectionBase>> open;
     open.swap(connections);
     for (auto& [id, weak] : open) {
@@ -194,6 +257,8 @@ struct FaultServer::Impl : std::enable_shared_from_this<FaultServer::Impl> {
   std::map<std::uint64_t, std::weak_ptr<ConnectionBase>> connections;
   std::uint64_t next_id = 1;
   bool stopping = false;
+  std::size_t body_bytes_reserved = 0;  // ServeLimits::body_memory_budget in use
+  std::optional<asio::steady_timer> accept_backoff;
 };
 
 namespace {
@@ -285,40 +350,239 @@ asio::awaitable<bool> send(Impl& impl, Connection<Stream>& c, const Reply& reply
   co_return false;
 }
 
+// Part of ServeLimits::body_memory_budget held while one body is read and parsed.
+class BodyReservation {
+ public:
+  BodyReservation() = default;
+  BodyReservation(Impl& impl, std::size_t bytes) : impl_(&impl), bytes_(bytes) { impl.body_bytes_reserved += bytes; }
+  BodyReservation(BodyReservation&& o) noexcept : impl_(std::exchange(o.impl_, nullptr)), bytes_(o.bytes_) {}
+  BodyReservation& operator=(BodyReservation&& o) noexcept {
+    release();
+    impl_ = std::exchange(o.impl_, nullptr);
+    bytes_ = o.bytes_;
+    return *this;
+  }
+  ~BodyReservation() { release(); }
+  void release() {
+    if (impl_) impl_->body_bytes_reserved -= bytes_;
+    impl_ = nullptr;
+  }
+
+ private:
+  Impl* impl_ = nullptr;
+  std::size_t bytes_ = 0;
+};
+
+// How reading one request ended: a request, a refusal to answer before closing, or a silent
+// end (the client went away, the idle timeout, stop).
+struct Incoming {
+  std::optional<http::request<http::string_body>> request;
+  int refusal = 0;  // 400, 408, 413, 431, 503
+  std::string message;
+  model::ProviderApi api = model::ProviderApi::openai;  // the error body's shape
+  BodyReservation reservation;
+};
+
+std::string body_too_large(const ServeLimits& limits) {
+  return "the request body is larger than " + std::to_string(limits.max_body_bytes) + " bytes";
+}
+
+bool is_http_syntax_error(const error_code& ec) {
+  if (ec.category() != http::make_error_code(http::error::bad_method).category()) return false;
+  return ec != http::error::end_of_stream && ec != http::error::partial_message && ec != http::error::need_more;
+}
+
+std::string seconds_text(Duration d) {
+  std::ostringstream os;
+  os << std::chrono::duration<double>(d).count() << " s";
+  return os.str();
+}
+
+// A refusal for the read error `ec` in `phase` ("header" or "body"); no refusal (silent end)
+// when the client went away or the server is stopping.
+template <class Stream>
+Incoming refusal_for(const Impl& impl, const Connection<Stream>& c, const error_code& ec, std::string_view phase) {
+  Incoming in;
+  const ServeLimits& limits = impl.options.limits;
+  if (impl.stopping) return in;
+  if (c.expired) {
+    in.refusal = 408;
+    in.message = "the request " + std::string(phase) + " did not arrive within " +
+                 seconds_text(phase == "header" ? limits.header_timeout : limits.body_timeout);
+  } else if (ec == http::error::header_limit) {
+    in.refusal = 431;
+    in.message = "the request header is larger than " + std::to_string(limits.max_header_bytes) + " bytes";
+  } else if (ec == http::error::body_limit) {
+    in.refusal = 413;
+    in.message = body_too_large(limits);
+  } else if (is_http_syntax_error(ec)) {
+    in.refusal = 400;
+    in.message = "malformed HTTP/1.1 request: " + ec.message();
+  }
+  return in;
+}
+
+// The error shape of a request to `target` (the provider's api when the path names one).
+model::ProviderApi api_of_target(const Impl& impl, std::string_view target) {
+  if (target.size() < 2 || target.front() != '/') return model::ProviderApi::openai;
+  const std::string_view name = target.substr(1, target.find_first_of("/?", 1) - 1);
+  auto it = impl.by_name.find(name);
+  return it == impl.by_name.end() ? model::ProviderApi::openai : impl.players[it->second]->api();
+}
+
+// Waits for a kept-alive connection's next request to start (within idle_timeout). False: end.
+template <class Stream>
+asio::awaitable<bool> await_next_request(Impl& impl, const std::shared_ptr<Connection<Stream>>& c,
+                                         boost::beast::flat_buffer& buffer) {
+  if (buffer.size() > 0) co_return true;  // pipelined: already here
+  arm_deadline(c, impl.options.limits.idle_timeout);
+  error_code ec;
+  const std::size_t n = co_await c->stream.async_read_some(buffer.prepare(4096), with_ec(ec));
+  buffer.commit(n);
+  co_return !ec && !impl.stopping;
+}
+
+// Reads one request within the limits: header (size, deadline), the memory budget for its
+// body, then the body (size, deadline). The caller has armed the header deadline.
+template <class Stream>
+asio::awaitable<Incoming> read_request(Impl& impl, std::shared_ptr<Connection<Stream>> c, boost::beast::flat_buffer& buffer) {
+  const ServeLimits& limits = impl.options.limits;
+  http::request_parser<http::string_body> parser;
+  parser.header_limit(static_cast<std::uint32_t>(limits.max_header_bytes));
+  parser.body_limit(limits.max_body_bytes);
+  error_code ec;
+  co_await http::async_read_header(c->stream, buffer, parser, with_ec(ec));
+  if (ec || impl.stopping) co_return refusal_for(impl, *c, ec, "header");
+  const auto& header = parser.get();
+  const std::size_t body_bytes = parser.content_length() ? static_cast<std::size_t>(*parser.content_length())
+                                 : parser.chunked()       ? limits.max_body_bytes
+                                                          : 0;
+  Incoming in;
+  in.api = api_of_target(impl, {header.target().data(), header.target().size()});
+  if (body_bytes > limits.max_body_bytes) {
+    in.refusal = 413;
+    in.message = body_too_large(limits);
+    co_return in;
+  }
+  if (impl.body_bytes_reserved + body_bytes > limits.body_memory_budget) {
+    in.refusal = 503;
+    in.message = "the server is buffering too many request bodies; retry shortly";
+    co_return in;
+  }
+  in.reservation = BodyReservation{impl, body_bytes};
+  if (boost::beast::iequals(header[http::field::expect], "100-continue")) {  // curl, for big bodies
+    http::response<http::empty_body> go_on{http::status::continue_, header.version()};
+    co_await http::async_write(c->stream, go_on, with_ec(ec));
+    if (ec) co_return Incoming{};
+  }
+  arm_deadline(c, limits.body_timeout);
+  co_await http::async_read(c->stream, buffer, parser, with_ec(ec));
+  if (ec || impl.stopping) {
+    Incoming refused = refusal_for(impl, *c, ec, "body");
+    refused.api = api_of_target(impl, {header.target().data(), header.target().size()});
+    co_return refused;
+  }
+  c->disarm_deadline();
+  in.request = parser.release();
+  co_return in;
+}
+
+// Answers a refusal with Connection: close, then drains what the client still sends for a
+// moment (plain TCP) so the close does not reset the answer away.
+template <class Stream>
+asio::awaitable<void> refuse(Impl& impl, std::shared_ptr<Connection<Stream>> c, const Incoming& in) {
+  c->disarm_deadline();
+  const sim::HttpErrorResponse body = invalid_request(in.api, in.refusal, in.message);
+  http::response<http::string_body> res{static_cast<http::status>(in.refusal), 11};
+  res.set(http::field::server, "keel-serve");
+  res.set(http::field::content_type, "application/json");
+  if (in.refusal == 503) res.set(http::field::retry_after, "1");
+  res.keep_alive(false);
+  res.body() = body.body;
+  res.prepare_payload();
+  error_code ec;
+  arm_deadline(c, kLingerAfterRefusal);
+  co_await http::async_write(c->stream, res, with_ec(ec));
+  if constexpr (std::is_same_v<Stream, tcp::socket>) {
+    if (ec || impl.stopping) co_return;
+    c->socket().shutdown(tcp::socket::shutdown_send, ec);
+    std::array<char, 16384> sink;
+    while (!ec && !c->expired) co_await c->stream.async_read_some(asio::buffer(sink), with_ec(ec));
+  }
+}
+
 template <class Stream>
 asio::awaitable<void> serve_connection(std::shared_ptr<Impl> impl, std::shared_ptr<Connection<Stream>> c) {
   error_code ec;
+  arm_deadline(c, impl->options.limits.header_timeout);  // the first request's, TLS handshake included
   if constexpr (!std::is_same_v<Stream, tcp::socket>) {
     co_await c->stream.async_handshake(asio::ssl::stream_base::server, with_ec(ec));
   }
   boost::beast::flat_buffer buffer;
-  while (!ec && !impl->stopping) {
-    http::request_parser<http::string_body> parser;
-    parser.body_limit(kMaxBodyBytes);
-    co_await http::async_read_header(c->stream, buffer, parser, with_ec(ec));
-    if (ec || impl->stopping) break;
-    if (boost::beast::iequals(parser.get()[http::field::expect], "100-continue")) {  // curl, for big bodies
-      http::response<http::empty_body> go_on{http::status::continue_, parser.get().version()};
-      co_await http::async_write(c->stream, go_on, with_ec(ec));
-      if (ec) break;
+  for (bool first = true; !ec && !impl->stopping; first = false) {
+    if (!first) {
+      if (!co_await await_next_request(*impl, c, buffer)) break;
+      arm_deadline(c, impl->options.limits.header_timeout);
     }
-    co_await http::async_read(c->stream, buffer, parser, with_ec(ec));
-    if (ec || impl->stopping) break;
-    const http::request<http::string_body> req = parser.release();
-    const Reply reply = impl->reply_to(req);
-    const bool again = co_await send(*impl, *c, reply, req.keep_alive(), req.version());
+    Incoming in = co_await read_request(*impl, c, buffer);
+    if (!in.request) {
+      if (in.refusal != 0) co_await refuse(*impl, c, in);
+      break;
+    }
+    const bool keep_alive = in.request->keep_alive();
+    const unsigned version = in.request->version();
+    const Reply reply = impl->reply_to(*in.request);
+    in = Incoming{};  // the body's memory goes back to the budget before the (maybe long) answer
+    const bool again = co_await send(*impl, *c, reply, keep_alive, version);
     if (!again) break;
   }
   c->close(false);
   impl->forget(c->id);
 }
 
+// A connection over ServeLimits::max_connections: a best-effort 503 (plain HTTP; a TLS client
+// would need a handshake first), then closed.
+void refuse_connection(Impl& impl, tcp::socket& socket) {
+  error_code ec;
+  if (!impl.ssl) {
+    const std::string body = invalid_request(model::ProviderApi::openai, 503,
+                                             "keel serve has " + std::to_string(impl.options.limits.max_connections) +
+                                                 " connections open (its --max-connections); retry shortly")
+                                 .body;
+    const std::string response = "HTTP/1.1 503 Service Unavailable\r\nServer: keel-serve\r\nContent-Type: application/json\r\n"
+                                 "Retry-After: 1\r\nConnection: close\r\nContent-Length: " +
+                                 std::to_string(body.size()) + "\r\n\r\n" + body;
+    socket.non_blocking(true, ec);
+    socket.write_some(asio::buffer(response), ec);  // fits an empty send buffer; never waits
+    socket.shutdown(tcp::socket::shutdown_both, ec);
+  }
+  socket.close(ec);
+}
+
+// Waits after a failed accept (EMFILE and the like persist: retrying at once spins the CPU).
+asio::awaitable<void> back_off(Impl& impl, Duration& backoff) {
+  if (!impl.accept_backoff) impl.accept_backoff.emplace(impl.io);
+  impl.accept_backoff->expires_after(backoff);
+  error_code ec;
+  co_await impl.accept_backoff->async_wait(with_ec(ec));
+  backoff = std::min(backoff * 2, kMaxAcceptBackoff);
+}
+
 asio::awaitable<void> accept_loop(std::shared_ptr<Impl> impl) {
+  Duration backoff = kFirstAcceptBackoff;
   while (!impl->stopping) {
     error_code ec;
     tcp::socket socket = co_await impl->acceptor.async_accept(with_ec(ec));
     if (impl->stopping || ec == asio::error::operation_aborted) co_return;
-    if (ec) continue;
+    if (ec) {
+      co_await back_off(*impl, backoff);
+      continue;
+    }
+    backoff = kFirstAcceptBackoff;
+    if (impl->connections.size() >= impl->options.limits.max_connections) {
+      refuse_connection(*impl, socket);
+      continue;
+    }
     socket.set_option(tcp::no_delay(true), ec);
     const std::uint64_t id = impl->next_id++;
     if (impl->ssl) {
@@ -343,7 +607,30 @@ std::vector<std::string> tool_names(const scenarios::Scenario& s) {
 
 }  // namespace
 
+std::string check_limits(const ServeLimits& l) {
+  constexpr std::size_t KiB = 1024, MiB = 1024 * KiB, GiB = 1024 * MiB;
+  auto size = [](std::string_view name, std::size_t v, std::size_t lo, std::size_t hi) -> std::string {
+    if (v >= lo && v <= hi) return {};
+    return std::string(name) + " must be in [" + std::to_string(lo) + ", " + std::to_string(hi) + "], found " +
+           std::to_string(v);
+  };
+  auto time = [](std::string_view name, Duration v) -> std::string {
+    if (v >= std::chrono::milliseconds{1} && v <= std::chrono::hours{1}) return {};
+    return std::string(name) + " must be in [1ms, 1h], found " + seconds_text(v);
+  };
+  for (std::string e : {size("--max-connections", l.max_connections, 1, 65536),
+                        size("--max-header-bytes", l.max_header_bytes, KiB, MiB),
+                        size("--max-body-bytes", l.max_body_bytes, KiB, 256 * MiB),
+                        size("--body-memory-budget", l.body_memory_budget, l.max_body_bytes, 4 * GiB),
+                        time("--header-timeout", l.header_timeout), time("--body-timeout", l.body_timeout),
+                        time("--idle-timeout", l.idle_timeout)}) {
+    if (!e.empty()) return e;
+  }
+  return {};
+}
+
 FaultServer::FaultServer(asio::io_context& io, const scenarios::Scenario& scenario, ServeOptions options) {
+  if (std::string e = check_limits(options.limits); !e.empty()) throw ServeError(e);
   if (!(options.time_scale > 0) || !std::isfinite(options.time_scale)) {
     throw ServeError("--time-scale must be a number > 0, found " + std::to_string(options.time_scale));
   }

@@ -24,6 +24,9 @@ class StreamingTransport final : public model::ModelTransport {
     request.stream = true;
     return inner_.complete(std::move(request));
   }
+  Task<Status> stream(model::ChatRequest request, model::StreamSink& sink) override {
+    return inner_.stream(std::move(request), sink);
+  }
 
  private:
   model::ModelTransport& inner_;

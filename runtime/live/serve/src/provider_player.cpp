@@ -153,6 +153,20 @@ Reply ProviderPlayer::handle(const WireRequest& request, TimePoint now, std::int
         else reply = http(sim::malformed_success(api_), latency);
         break;
       case FaultKind::tool_error: reply = http(sim::server_error(api_, 500), latency); break;
+      // The v1.1 stream faults, until the wire emits each as its own framing (issue 15, `wire`):
+      // the nearest v1 behaviour.
+      case FaultKind::slow_first_token:
+        if (f.extra_latency) extra = f.extra_latency->sample(extra_rng_);
+        decided = false;
+        break;
+      case FaultKind::missing_done: decided = false; break;
+      case FaultKind::content_filter: reply = http(sim::content_filter_error(api_), reject); break;
+      case FaultKind::malformed_chunk: reply = http(sim::malformed_success(api_), latency); break;
+      case FaultKind::stream_cut:
+        reply.kind = Reply::Kind::reset;
+        reply.delay = real(latency);
+        break;
+      case FaultKind::stream_stall: reply.kind = Reply::Kind::hang; break;
     }
     if (decided) {
       reply.fault = faults::fault_kind_name(f.kind);

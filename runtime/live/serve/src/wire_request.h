@@ -15,6 +15,9 @@
 //    `tool_result` (its content, text or blocks); `tools`; `stream`; `max_tokens`; `model`.
 //  - Anything that is not such a JSON object gives an error message saying what is wrong
 //    (never throws, never crashes). Unknown fields are ignored, as the real APIs do.
+//  - Nesting deeper than kMaxRequestDepth (arrays and objects, anywhere in the body) is refused
+//    with an error naming the bound; no step recurses deeper than that. Time and memory are
+//    linear in the body's size (the server bounds the body: fault_server.h).
 //
 // Example:
 //   WireRequest r = parse_wire_request(model::ProviderApi::openai, body);
@@ -25,10 +28,14 @@
 #include <string>
 #include <string_view>
 
+#include "keel/core/json_document.h"
 #include "keel/model/message.h"
 #include "keel/model/transport.h"
 
 namespace keel::live::serve {
+
+// Deepest nesting of arrays and objects a request body may have (real requests nest < 20).
+inline constexpr int kMaxRequestDepth = JsonDocument::kMaxDepth;
 
 struct WireRequest {
   model::ChatRequest chat;     // messages, tools (names), model, max_output_tokens, stream

@@ -34,19 +34,14 @@
 
 #include <nlohmann/json.hpp>
 
+#include "keel/config/validation.h"
 #include "keel/scenarios/scenario.h"
 
 namespace keel::scenarios {
 
-struct ValidationError {
-  std::string pointer;  // RFC 6901, "" = the whole document; e.g. "/faults/2/kind"
-  std::string message;  // what was expected and what was found
-  int line = 0;         // 1-based, for JSON syntax errors only (0 otherwise)
-  int column = 0;       // 1-based byte column, syntax errors only
-  // "<pointer>: <message>", or "line L, column C: <message>" for syntax errors.
-  std::string to_string() const;
-  friend bool operator==(const ValidationError&, const ValidationError&) = default;
-};
+// Each problem found: JSON pointer, what was expected and found (keel/config/validation.h,
+// shared with the runtime-block loader a service uses).
+using config::ValidationError;
 
 struct LoadResult {
   std::string source;                    // the source name given to the loader

@@ -3,7 +3,7 @@
 // Purpose: `keel run --live` runs the same workload, runtime and expectations as the simulated
 // run, but on a real scheduler against real HTTP endpoints (runtime/live/serve builds that
 // world). The runner sees it through this interface, so the scenarios layer stays free of
-// Asio, clocks and sockets (DESIGN.md).
+// Asio, clocks and sockets (docs/architecture.md).
 //
 // Contract:
 //  - time_scale() = F > 0: one scenario second lasts F seconds on scheduler(). The runner

@@ -8,7 +8,7 @@
 // Contract:
 //  - Deterministic: the same scenario, seed, preset and build give a byte-identical trace
 //    (RunReport::trace_hash) and report. Nothing reads a clock or the environment.
-//  - Tasks (SCENARIO-FORMAT.md): each agent step is one task, ending succeeded (final answer),
+//  - Tasks (scenarios/FORMAT.md): each agent step is one task, ending succeeded (final answer),
 //    failed (any error but cancelled), or cancelled. A workforce task (one per task and
 //    round) ends as its Workforce outcome says: done, failed, skipped or cancelled; its
 //    latency runs from its first attempt (a task never started has none). A task unfinished
@@ -19,8 +19,10 @@
 //  - Workforce workers: a `models` worker is an AgentWorker over its own ModelManager (the
 //    preset's manager config over those providers); a `tool` worker a ToolWorker over the
 //    shared ToolRunner. calls/retries/fallbacks/breaker opens sum over every chain.
-//  - Returns an Error (ErrorCode::internal) only when the scenario cannot be run; expectation
-//    failures are in the report.
+//  - Returns an Error (ErrorCode::internal) only when the scenario cannot be run (a Scenario
+//    built in code with a value beyond limits.h, no memory to build it); expectation failures
+//    are in the report. An exception escaping a task fails that task (TaskErrors), never
+//    terminates the process.
 //
 // Example:
 //   LoadResult loaded = load_scenario_file("scenarios/suite/hanging_primary.json");
@@ -78,12 +80,22 @@ struct WorkforceStats {
   bool terminated = false;     // the TERMINATE strategy stopped the workforce
 };
 
+// Exceptions that escaped a task of the run (a bug or an allocation failure, never expected):
+// each failed its task, which counts as failed with ErrorCode::internal; the run goes on.
+struct TaskErrors {
+  static constexpr std::size_t kKept = 10;
+  std::int64_t count = 0;
+  std::vector<std::string> first;  // the first kKept: "agent 3 step 1: std::bad_alloc"
+  void add(std::string what);
+};
+
 struct RunReport {
   std::string scenario;
   std::uint64_t seed = 0;
   Preset preset = Preset::keel_default;
   bool passed = false;
   std::string trace_hash;  // 16 hex digits
+  bool live = false;       // run in a RunEnvironment (real time): the trace is not reproducible
   std::uint64_t trace_events = 0;
   Duration virtual_end{};
   TaskCounts tasks;
@@ -98,12 +110,16 @@ struct RunReport {
   Keyed<std::int64_t> breaker_opens;    // provider -> opens
   Keyed<std::optional<Duration>> first_open;
   std::int64_t summarizations = 0;
+  // Steps that succeeded with fewer answer tokens than the provider produced for the attempt
+  // used (format v1.1); counted per accepted streamed answer (a whole answer is never short).
+  std::int64_t truncated_answers = 0;
   Keyed<ToolStats> tools;
   Keyed<std::int64_t> max_prompt_tokens;  // provider -> largest prompt that reached it
   std::optional<WorkforceStats> workforce;
   // Slack, in scenario time, for the time bounds of `expect` (latency, finished_before,
   // first_open_before): zero on the simulator; kLiveTimeTolerance / F on a live run.
   Duration time_tolerance{};
+  TaskErrors task_errors;               // none in a healthy run
   std::vector<ExpectationResult> expectations;
 };
 
@@ -120,8 +136,8 @@ Result<RunReport> run_scenario(const Scenario& scenario, const RunOptions& optio
 // against a finished report (time bounds with its time_tolerance). Sets nothing else.
 std::vector<ExpectationResult> evaluate_expectations(const Expect& expect, const RunReport& report);
 
-// The `keel run --json` object (FORMAT.md, "keel run output": latency_ok_ms, failures and
-// recovery included), plus extra fields (trace_events, tools, max_prompt_tokens,
+// The `keel run --json` object (scenarios/FORMAT.md, "keel run output": latency_ok_ms,
+// failures and recovery included), plus extra fields (trace_events, tools, max_prompt_tokens,
 // first_open_ms, and for a workforce `workforce`).
 nlohmann::json to_json(const RunReport& report);
 

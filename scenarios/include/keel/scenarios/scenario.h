@@ -1,4 +1,4 @@
-// keel/scenarios/scenario.h — a scenario file as plain data (SCENARIO-FORMAT.md, version 1).
+// keel/scenarios/scenario.h — a scenario file as plain data (scenarios/FORMAT.md, version 1).
 //
 // Purpose: the data model every scenario consumer shares: the loader builds it (loader.h),
 // to_json writes it back (to_json.h), the runner turns it into a simulated run, the shrinker
@@ -33,6 +33,9 @@
 #include <variant>
 #include <vector>
 
+#include "keel/config/duration.h"
+#include "keel/config/preset_names.h"
+#include "keel/config/runtime_block.h"
 #include "keel/core/error.h"
 #include "keel/core/time.h"
 #include "keel/faults/fault_spec.h"
@@ -45,70 +48,48 @@ inline constexpr int kFormatVersion = 1;
 // ---- enums: each has to_string (the format's name) and a name table for parsing ----------
 
 enum class Api : std::uint8_t { openai, anthropic };
-enum class Preset : std::uint8_t { keel_default, camel_parity };
-enum class Scheduling : std::uint8_t { always_first, round_robin, random };
-enum class Jitter : std::uint8_t { none, full, equal, decorrelated };
-enum class BreakerWindow : std::uint8_t { count, time };
-enum class OnOverflow : std::uint8_t { summarize, truncate, fail };
 enum class History : std::uint8_t { keep, none };
 enum class WorkforceMode : std::uint8_t { parallel, pipeline, loop };
 enum class FailureStrategy : std::uint8_t { retry, skip, fallback, terminate };
 enum class Outcome : std::uint8_t { pass, fail };  // extension: `expected`
 
 inline constexpr std::array<std::string_view, 2> kApiNames = {"openai", "anthropic"};
-inline constexpr std::array<std::string_view, 2> kPresetNames = {"keel_default", "camel_parity"};
-inline constexpr std::array<std::string_view, 3> kSchedulingNames = {"always_first", "round_robin", "random"};
-inline constexpr std::array<std::string_view, 4> kJitterNames = {"none", "full", "equal", "decorrelated"};
-inline constexpr std::array<std::string_view, 2> kBreakerWindowNames = {"count", "time"};
-inline constexpr std::array<std::string_view, 3> kOnOverflowNames = {"summarize", "truncate", "fail"};
 inline constexpr std::array<std::string_view, 2> kHistoryNames = {"keep", "none"};
 inline constexpr std::array<std::string_view, 3> kWorkforceModeNames = {"parallel", "pipeline", "loop"};
 inline constexpr std::array<std::string_view, 4> kFailureStrategyNames = {"retry", "skip", "fallback", "terminate"};
 inline constexpr std::array<std::string_view, 2> kOutcomeNames = {"pass", "fail"};
 
 constexpr std::string_view to_string(Api v) noexcept { return kApiNames[static_cast<std::size_t>(v)]; }
-constexpr std::string_view to_string(Preset v) noexcept { return kPresetNames[static_cast<std::size_t>(v)]; }
-constexpr std::string_view to_string(Scheduling v) noexcept { return kSchedulingNames[static_cast<std::size_t>(v)]; }
-constexpr std::string_view to_string(Jitter v) noexcept { return kJitterNames[static_cast<std::size_t>(v)]; }
-constexpr std::string_view to_string(BreakerWindow v) noexcept { return kBreakerWindowNames[static_cast<std::size_t>(v)]; }
-constexpr std::string_view to_string(OnOverflow v) noexcept { return kOnOverflowNames[static_cast<std::size_t>(v)]; }
 constexpr std::string_view to_string(History v) noexcept { return kHistoryNames[static_cast<std::size_t>(v)]; }
 constexpr std::string_view to_string(WorkforceMode v) noexcept { return kWorkforceModeNames[static_cast<std::size_t>(v)]; }
 constexpr std::string_view to_string(FailureStrategy v) noexcept { return kFailureStrategyNames[static_cast<std::size_t>(v)]; }
 constexpr std::string_view to_string(Outcome v) noexcept { return kOutcomeNames[static_cast<std::size_t>(v)]; }
 
-// The preset named `name`, or nullopt (for `--preset`).
-constexpr std::optional<Preset> preset_from_string(std::string_view name) noexcept {
-  for (std::size_t i = 0; i < kPresetNames.size(); ++i) {
-    if (kPresetNames[i] == name) return static_cast<Preset>(i);
-  }
-  return std::nullopt;
-}
+// The preset names are the runtime's (keel/config/preset_names.h; the configurations behind
+// them, the same objects a service links, are in keel/config/presets.h).
+using config::kPresetNames;
+using config::Preset;
+using config::preset_from_string;
+using config::to_string;
+// The runtime block's enums (keel/config/runtime_block.h).
+using config::BreakerWindow;
+using config::Jitter;
+using config::kBreakerWindowNames;
+using config::kJitterNames;
+using config::kOnOverflowNames;
+using config::kSchedulingNames;
+using config::OnOverflow;
+using config::OnTimeout;
+using config::StreamRecovery;
+using config::kOnTimeoutNames;
+using config::kStreamRecoveryNames;
+using config::Scheduling;
+// Durations as files write them (keel/config/duration.h).
+using config::format_duration;
+using config::parse_duration;
+using config::format_duration_human;
 
-// ---- Override<T>: a runtime field that is unset, explicitly off, or set --------------------
-
-// `inherit` (the field is absent: the preset decides), `disabled` (the file says `false` or
-// `null`), or `set` to a value. `over(base)` applies it to the preset's value.
-template <class T>
-struct Override {
-  enum class State : std::uint8_t { inherit, disabled, set };
-  State state = State::inherit;
-  std::optional<T> value;  // engaged iff state == set
-
-  static Override disabled() { return Override{State::disabled, std::nullopt}; }
-  static Override of(T v) { return Override{State::set, std::move(v)}; }
-
-  bool inherits() const noexcept { return state == State::inherit; }
-  bool is_disabled() const noexcept { return state == State::disabled; }
-  bool is_set() const noexcept { return state == State::set; }
-  // inherit -> base; disabled -> nullopt; set -> the value.
-  std::optional<T> over(std::optional<T> base) const {
-    if (state == State::inherit) return base;
-    if (state == State::disabled) return std::nullopt;
-    return value;
-  }
-  friend bool operator==(const Override&, const Override&) = default;
-};
+using config::Override;  // a runtime field that is unset, explicitly off, or set
 
 // ---- providers, tools, faults --------------------------------------------------------------
 
@@ -127,6 +108,8 @@ struct Provider {
   Latency latency = Latency::fixed(std::chrono::milliseconds{500});
   std::int64_t output_tokens = 200;                 // >= 0
   std::optional<ProviderLimits> limits;             // none = unlimited
+  Duration token_interval{};                        // v1.1: pace of output tokens, >= 0
+  bool supports_prefill = true;                     // v1.1: false refuses a continuation (400)
   friend bool operator==(const Provider&, const Provider&) = default;
 };
 
@@ -143,78 +126,19 @@ using Fault = faults::FaultSpec;
 
 // ---- runtime --------------------------------------------------------------------------------
 
-struct RetryBudget {  // gRPC A6 retry throttling
-  double max_tokens = 0;   // > 0
-  double token_ratio = 0;  // > 0
-  friend bool operator==(const RetryBudget&, const RetryBudget&) = default;
-};
-
-struct RetrySettings {
-  std::optional<std::int64_t> max_attempts;   // >= 1, tries per model including the first
-  std::optional<Duration> base_delay;
-  std::optional<Duration> max_delay;          // >= base_delay when both are set
-  std::optional<double> multiplier;           // > 0
-  std::optional<Jitter> jitter;
-  std::optional<std::vector<ErrorCode>> retry_on;
-  std::optional<bool> honor_retry_after;
-  std::optional<Duration> max_retry_after;
-  Override<RetryBudget> budget;               // `false` = disabled
-  bool empty() const noexcept { return *this == RetrySettings{}; }
-  friend bool operator==(const RetrySettings&, const RetrySettings&) = default;
-};
-
-struct SlowCall {
-  Duration duration{};  // > 0: a call slower than this is slow
-  double rate = 1.0;    // (0, 1]
-  friend bool operator==(const SlowCall&, const SlowCall&) = default;
-};
-
-// Unset members come from the preset's breaker (or keel's breaker when the preset has none).
-struct BreakerSettings {
-  std::optional<BreakerWindow> window;
-  std::optional<std::int64_t> size;          // >= 1; count window only
-  std::optional<Duration> duration;          // > 0; time window only
-  std::optional<double> failure_rate;        // (0, 1]
-  std::optional<std::int64_t> min_calls;     // >= 1
-  std::optional<Duration> open_for;          // > 0
-  std::optional<std::int64_t> half_open_calls;  // >= 1
-  std::optional<SlowCall> slow_call;
-  friend bool operator==(const BreakerSettings&, const BreakerSettings&) = default;
-};
-
-// Each: inherit, disabled (`null` = no timeout) or a duration > 0.
-struct Timeouts {
-  Override<Duration> attempt, call, step, tool;
-  bool empty() const noexcept { return *this == Timeouts{}; }
-  friend bool operator==(const Timeouts&, const Timeouts&) = default;
-};
-
-struct ContextSettings {
-  std::optional<std::int64_t> token_limit;  // >= 1
-  std::optional<OnOverflow> on_overflow;
-  bool empty() const noexcept { return *this == ContextSettings{}; }
-  friend bool operator==(const ContextSettings&, const ContextSettings&) = default;
-};
-
-struct HedgingSettings {
-  Duration delay{};            // required, >= 0
-  std::int64_t max_extra = 1;  // >= 1; keel default 1 when omitted
-  friend bool operator==(const HedgingSettings&, const HedgingSettings&) = default;
-};
-
-struct Runtime {
-  std::optional<Preset> preset;                    // unset: keel_default (or --preset)
-  std::optional<std::vector<std::string>> models;  // unset: every provider, file order
-  std::optional<Scheduling> scheduling;
-  std::optional<bool> fallback_on_error;
-  RetrySettings retry;
-  Override<BreakerSettings> circuit_breaker;       // `false` = no breaker
-  Timeouts timeouts;
-  ContextSettings context;
-  Override<HedgingSettings> hedging;               // `false` = no hedging
-  bool empty() const noexcept { return *this == Runtime{}; }
-  friend bool operator==(const Runtime&, const Runtime&) = default;
-};
+// The `runtime` block is the runtime's own configuration file format (keel/config/
+// runtime_block.h): a service loads the same block CI validated. Its types, by their
+// scenario names.
+using config::BreakerSettings;
+using config::BulkheadSettings;
+using config::ContextSettings;
+using config::HedgingSettings;
+using config::RateLimiterSettings;
+using config::RetryBudget;
+using config::RetrySettings;
+using config::SlowCall;
+using config::Timeouts;
+using Runtime = config::RuntimeBlock;
 
 // ---- workload -------------------------------------------------------------------------------
 
@@ -242,6 +166,7 @@ struct AgentsWorkload {
   History history = History::none;
   std::int64_t tool_calls_per_step = 0;  // >= 0; > 0 needs at least one tool
   std::optional<Stop> stop;              // extension; none: the agents are never stopped
+  bool stream = false;                   // v1.1: every model request streams
   friend bool operator==(const AgentsWorkload&, const AgentsWorkload&) = default;
 };
 
@@ -250,6 +175,7 @@ struct Worker {
   std::string name;                 // required, unique
   std::vector<std::string> models;  // provider names
   std::optional<std::string> tool;  // a tool name (without "tool:")
+  std::optional<bool> stream;       // v1.1, chat agents only; unset: the workload's `stream`
   bool is_tool() const noexcept { return tool.has_value(); }
   friend bool operator==(const Worker&, const Worker&) = default;
 };
@@ -276,6 +202,7 @@ struct WorkforceWorkload {
   std::optional<std::int64_t> max_concurrency;                  // >= 1; unset: unbounded
   std::int64_t rounds = 1;                                      // >= 1 (loop mode)
   FailureHandling failure_handling;
+  bool stream = false;  // v1.1: chat workers' model requests stream (a worker's own `stream` wins)
   // The task list with `tasks: n` expanded to ids "task-0" .. "task-(n-1)" (no worker, no deps).
   std::vector<TaskSpec> task_list() const;
   friend bool operator==(const WorkforceWorkload&, const WorkforceWorkload&) = default;
@@ -323,6 +250,7 @@ struct Expect {
   Keyed<ToolExpect> tool_executions;       // tool -> bounds
   Keyed<std::int64_t> max_prompt_tokens_sent;  // provider -> tokens
   std::optional<Duration> finished_before;
+  std::optional<std::int64_t> truncated_answers_max;  // v1.1
   std::optional<RecoveryExpect> recovery;
   bool empty() const noexcept { return *this == Expect{}; }
   friend bool operator==(const Expect&, const Expect&) = default;

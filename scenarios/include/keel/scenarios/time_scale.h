@@ -9,9 +9,11 @@
 //    Duration::max() stay as they are (max means "never"). f must be > 0.
 //  - scale_durations(cfg, f) scales every duration of the runtime configuration: retry
 //    backoff, max retry-after, attempt/call/step/summarize/tool timeouts, breaker windows,
-//    slow-call duration, open durations and half-open wait, hedging delay. The runner scales
-//    the durations that live outside RuntimeConfig the same way: the workforce's retry_delay
-//    (and its cap) and the tool runner's retry backoff.
+//    slow-call duration, open durations and half-open wait, hedging delay, the rate limiter's
+//    max wait; the rate limiter's rate becomes 1/f times as many requests per minute (rounded
+//    to a whole number, at least 1). The runner scales the durations that live outside
+//    RuntimeConfig the same way: the workforce's retry_delay (and its cap) and the tool
+//    runner's retry backoff.
 //  - ScaledFaultHook asks the scenario's plan in scenario time (now / f) and returns its
 //    decision in run time (retry-after and extra latency times f).
 //
@@ -21,7 +23,7 @@
 #pragma once
 
 #include "keel/policy/backoff.h"
-#include "keel/scenarios/presets.h"
+#include "keel/scenarios/resolve_runtime.h"
 #include "keel/sim/fault_hook.h"
 #include "keel/sim/latency.h"
 

@@ -29,6 +29,8 @@ enum class FaultKind : std::uint8_t {
   // providers
   rate_limit, server_error, hang, slow, context_overflow, quota_exhausted, auth_error,
   network_reset, malformed_response,
+  // provider stream faults (format v1.1)
+  slow_first_token, stream_cut, stream_stall, malformed_chunk, missing_done, content_filter,
   // tools (hang and slow are shared)
   tool_error,
 };
@@ -38,7 +40,10 @@ struct InjectedFault {
   FaultKind kind = FaultKind::server_error;
   std::optional<Duration> retry_after;  // rate_limit
   int status = 503;                     // server_error
-  std::optional<LatencyModel> extra_latency;  // slow
+  std::optional<LatencyModel> extra_latency;  // slow, slow_first_token
+  std::optional<std::int64_t> after_tokens;   // stream_cut, stream_stall; empty: half the answer
+  std::optional<Duration> stall;              // stream_stall; empty: until the horizon (never ends)
+  std::int64_t at_token = 1;                  // malformed_chunk: the bad event comes before this token
 };
 
 class FaultHook {

@@ -1,4 +1,4 @@
-// keel/sim/latency.h — latency models for simulated providers and tools (SCENARIO-FORMAT.md).
+// keel/sim/latency.h — latency models for simulated providers and tools (scenarios/FORMAT.md).
 //
 // Purpose: `{"fixed": d}`, `{"uniform": [d1, d2]}`, `{"exponential": {"mean": d}}` and
 // `{"lognormal": {"median": d, "p99": d}}`, sampled from a seeded Rng.

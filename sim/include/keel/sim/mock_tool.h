@@ -1,6 +1,6 @@
 // keel/sim/mock_tool.h — a simulated tool: latency, deterministic results, injected faults.
 //
-// Purpose: stands in for a scenario's `tools` (SCENARIO-FORMAT.md, Tool and Fault) so the
+// Purpose: stands in for a scenario's `tools` (scenarios/FORMAT.md, Tool and Fault) so the
 // agent's tool path — timeouts, retries of idempotent tools only, "maybe executed" — runs in
 // virtual time, and counts executions so `expect.tool_executions` (`max`, `max_per_call`) can
 // be checked.

@@ -1,6 +1,6 @@
 // keel/sim/provider_errors.h — the HTTP failures real providers send, as status + body text.
 //
-// Purpose: the mock provider fails the way the real APIs do (REFERENCE.md, "Provider error
+// Purpose: the mock provider fails the way the real APIs do (docs/architecture.md, "Provider error
 // shapes"): it builds the provider's own status and error body and passes them through the
 // runtime's classifier (model/classify.h), so a simulation exercises exactly the classification
 // of the live path. The live fault server can send the same bytes on the wire.
@@ -13,6 +13,9 @@
 //    too long: X tokens > N maximum" (400), rate_limit_error (429), the low-credit
 //    invalid_request_error (400), authentication_error (401), api_error (5xx), overloaded_error
 //    (529).
+//  - content-policy refusals (400): OpenAI `content_policy_violation` (type
+//    invalid_request_error); Anthropic invalid_request_error "Output blocked by content
+//    filtering policy".
 //  - `malformed_success`: status 200 with a truncated (unparseable) success body.
 // Messages carry numbers only (no names, keys or headers), so no escaping is ever needed.
 //
@@ -45,6 +48,9 @@ HttpErrorResponse rate_limit_error(model::ProviderApi api, const RateDecision* r
 HttpErrorResponse quota_error(model::ProviderApi api);
 HttpErrorResponse auth_error(model::ProviderApi api);
 HttpErrorResponse server_error(model::ProviderApi api, int status);
+HttpErrorResponse content_filter_error(model::ProviderApi api);
+// 400 invalid_request_error: this model does not continue a partial assistant message.
+HttpErrorResponse prefill_refused(model::ProviderApi api);
 HttpErrorResponse malformed_success(model::ProviderApi api);
 
 }  // namespace keel::sim

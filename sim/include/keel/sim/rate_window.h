@@ -1,4 +1,4 @@
-// keel/sim/rate_window.h — a provider's sliding one-minute RPM/TPM window (SCENARIO-FORMAT.md,
+// keel/sim/rate_window.h — a provider's sliding one-minute RPM/TPM window (scenarios/FORMAT.md,
 // Provider `limits`), and the exact time at which a refused request would fit.
 //
 // Purpose: the mock provider answers 429 with a retry-after that is exact, not a guess; this

@@ -2,7 +2,7 @@
 //
 // Purpose: the mock provider (mock_provider.h) decides *whether* and *when* a request is
 // answered (latency, limits, faults); a Responder decides *what* the answer says. The
-// ScriptedResponder plays the model of a scenario's workload (SCENARIO-FORMAT.md, Workload):
+// ScriptedResponder plays the model of a scenario's workload (scenarios/FORMAT.md, Workload):
 // it asks for `tool_calls_per_step` tool calls, then gives a final answer once the tool results
 // are back; and it answers summarization requests with a summary.
 //

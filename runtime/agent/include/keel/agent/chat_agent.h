@@ -1,6 +1,6 @@
 // keel/agent/chat_agent.h — ChatAgent: a system message, a memory, and the tool-call loop.
 //
-// Purpose: the source design's ChatAgent (REFERENCE.md) without its defects: every step has a
+// Purpose: the source design's ChatAgent (docs/architecture.md) without its defects: every step has a
 // timeout that releases the caller on time even when a model or tool hangs; a stop request
 // reaches in-flight work; the context is checked before every call (ContextManager); errors
 // are classified values and every step ends in exactly one terminal state.
@@ -73,13 +73,14 @@
 namespace keel::agent {
 
 class ToolRunner;
-
-struct ChatAgentConfig {
+// NOT keel_default when default-constructed (summarize timeout 60 s, keel_default 30 s):
+struct ChatAgentConfig {  // start from keel::config::keel_default().agent (keel/config/presets.h)
   std::string system_message;
   int max_iterations = 10;  // model answers per step
   std::optional<Duration> step_timeout = std::chrono::seconds{300};
   ContextConfig context;
   bool keep_history = true;
+  bool stream = false;  // stream every model request (model/stream.h; the ModelManager's stream policies)
   std::uint64_t id = 0;  // the agent's number in trace events (`agent`; 0 = none; docs/events.md)
 };
 

@@ -4,7 +4,7 @@
 // Purpose: most tools are a function. FunctionTool wraps one with its name, description,
 // JSON-schema and ToolOptions, parses the model's arguments, turns the return value into JSON
 // text and every failure — including an exception thrown by the callable — into an Error, so
-// nothing escapes into the agent (REFERENCE.md).
+// nothing escapes into the agent (docs/architecture.md).
 //
 // Accepted callables (checked at compile time, in this order):
 //  - async:  (const nlohmann::json&) or (nlohmann::json) -> Task<Result<nlohmann::json>>. Runs on

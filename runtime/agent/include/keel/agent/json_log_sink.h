@@ -1,6 +1,6 @@
 // keel/agent/json_log_sink.h — JsonLogSink: the event stream as JSON lines through spdlog.
 //
-// Purpose: structured (JSON) logging was missing in the source design (REFERENCE.md). This sink
+// Purpose: structured (JSON) logging was missing in the source design (docs/architecture.md). This sink
 // turns every keel Event into one JSON object per line — the same stream the trace writer and
 // metrics consume, so nothing needs a logging decorator — and keeps secrets out of it.
 //

@@ -1,6 +1,6 @@
 // keel/agent/resources.h — scoped resources: ResourceScope, TempFile, ScopedResource<T>.
 //
-// Purpose: "resources are scoped" (DESIGN.md) — the source design cleaned up through atexit
+// Purpose: "resources are scoped" (docs/architecture.md) — the source design cleaned up through atexit
 // registries, so a cancelled or failed call leaked until process exit. Here every resource has
 // an RAII owner tied to the agent or to one call: when the owner's scope ends — normally, on an
 // error path, when a coroutine is cancelled, or when a suspended coroutine's frame is destroyed

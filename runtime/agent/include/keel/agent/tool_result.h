@@ -1,6 +1,6 @@
 // keel/agent/tool_result.h — ToolResult: what the model gets back for one tool call.
 //
-// Purpose: a tool call never ends in an exception reaching the agent (REFERENCE.md: tool
+// Purpose: a tool call never ends in an exception reaching the agent (docs/architecture.md: tool
 // failures come back as a structured result). Whatever happened — success, the tool's own
 // failure, a timeout, cancellation, an unknown tool or malformed arguments — the ToolRunner
 // produces exactly one ToolResult, and `to_json()` is the tool message content the model sees.

@@ -2,7 +2,7 @@
 // automatically: validation, a timeout, retries for idempotent tools only, a structured result.
 //
 // Purpose: the source design's toolkits "get a timeout automatically, opt-out per method", and
-// return failures as structured results; tools with side effects are never retried (REFERENCE.md).
+// return failures as structured results; tools with side effects are never retried (docs/architecture.md).
 // ToolRunner is that policy in one place, so ChatAgent just awaits `run(call)`.
 //
 // Contract — `run(call)` always returns a ToolResult (tool_result.h); nothing escapes:

@@ -1,11 +1,11 @@
 // keel/core/error.h — the error taxonomy: ErrorCode, and Error (code + context + cause chain).
 //
-// Purpose: errors are classified once, by structure (DESIGN.md). Policies decide on
+// Purpose: errors are classified once, by structure (docs/architecture.md). Policies decide on
 // `ErrorCode` and `is_retryable`, never on message text. One X-macro table below is the only
 // list of codes: names, retry advice and docs all come from it.
 //
 // Contract:
-//  - Code names are the snake_case strings of SCENARIO-FORMAT.md (`retry_on`, reports).
+//  - Code names are the snake_case strings of scenarios/FORMAT.md (`retry_on`, reports).
 //  - `is_retryable` is a property of the code alone; a policy may still refuse a retry
 //    (attempt limit, budget, non-idempotent tool).
 //  - `Error` is a value: cheap to move, copyable; the cause chain is shared and immutable.
@@ -35,7 +35,7 @@ namespace keel {
 
 // X(name, retryable, why) — the single list of error codes. Order is the enum order.
 #define KEEL_ERROR_CODES(X)                                                                        \
-  /* Provider / transport outcomes (SCENARIO-FORMAT.md). */                                        \
+  /* Provider / transport outcomes (scenarios/FORMAT.md). */                                        \
   X(rate_limited, true, "429: capacity returns with time; retry after backoff or retry-after")     \
   X(server_error, true, "5xx/overloaded: usually transient on the provider side")                  \
   X(timeout, true, "an attempt ran out of time; a fresh attempt may be faster")                    \
@@ -48,6 +48,7 @@ namespace keel {
   X(circuit_open, false, "refused locally by an open breaker: retrying defeats the breaker")       \
   X(cancelled, false, "the caller gave up: nobody wants the result any more")                      \
   X(tool_error, false, "a tool failed: may have side effects; only idempotent tools opt in")       \
+  X(content_filter, false, "the provider's content policy refused: the same model refuses again")  \
   /* Runtime (local) outcomes. */                                                                  \
   X(budget_exhausted, false, "the retry budget refused this retry: retrying is the overload")      \
   X(bulkhead_full, false, "no concurrency slot: shed load rather than queue retries")              \

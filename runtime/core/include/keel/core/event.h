@@ -1,6 +1,6 @@
 // keel/core/event.h — structured events: the one stream every decision is emitted to.
 //
-// Purpose: "every decision is an event" (DESIGN.md). Runtime code calls `emit(sink, now,
+// Purpose: "every decision is an event" (docs/architecture.md). Runtime code calls `emit(sink, now,
 // "retry.scheduled", {{"attempt", 2}, {"delay", d}})`; the trace writer, metrics and log
 // sinks consume the same Event. Emitting allocates nothing: attributes are a stack array of
 // trivially copyable `Attr`s viewed through a span.

@@ -1,6 +1,6 @@
 // keel/core/result.h — Result<T>: a T or an Error; Status = Result<void>.
 //
-// Purpose: the data-path return type (STYLE.md: result values on the data path, exceptions
+// Purpose: the data-path return type (the README, "Contributing": result values on the data path, exceptions
 // only for misuse and configuration). Shaped like std::expected<T, Error>.
 //
 // Contract:

@@ -2,7 +2,7 @@
 //
 // Purpose: every random choice (jitter, fault probabilities, latencies, tie permutation)
 // draws from an injected Rng, split into named substreams so that adding a consumer never
-// shifts the sequence another consumer sees (DESIGN.md). All distributions are written here
+// shifts the sequence another consumer sees (docs/architecture.md). All distributions are written here
 // (std:: distributions are implementation-defined and would make traces library-dependent).
 //
 // Contract:
@@ -11,7 +11,7 @@
 //    does not advance the parent, and its result does not depend on how much the parent drew.
 //  - Integer methods are exact and portable. Methods using log/exp/sqrt/cos (exponential,
 //    normal, lognormal) may differ in the last ulp across libm versions: traces are
-//    reproducible for one scenario, seed and build/platform — the DESIGN.md contract.
+//    reproducible for one scenario, seed and build/platform — the docs/architecture.md contract.
 //  - Duration results are clamped to >= 0 and saturate at Duration::max().
 //  - Not thread-safe; one Rng (or substream) per consumer.
 //

@@ -1,6 +1,6 @@
 // keel/core/secret.h — Secret: a credential that cannot be printed, logged or traced by accident.
 //
-// Purpose: "secrets never reach any sink" (DESIGN.md) by construction rather than by care. API
+// Purpose: "secrets never reach any sink" (docs/architecture.md) by construction rather than by care. API
 // keys and Authorization header values travel through keel as `Secret`, which has no implicit
 // conversion to any string type: the only way to the characters is `reveal()`, named so every
 // use can be found with `grep -rn 'reveal()'` and reviewed (there should be one per transport,

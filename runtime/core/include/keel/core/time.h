@@ -2,7 +2,7 @@
 //
 // Purpose: one vocabulary for time that works identically in virtual time (sim::Simulator)
 // and real time (live::AsioScheduler). Nothing here reads a clock: the current time always
-// comes from a Scheduler (`sched.now()`), never from std::chrono clocks (DESIGN.md).
+// comes from a Scheduler (`sched.now()`), never from std::chrono clocks (docs/architecture.md).
 //
 // Contract:
 //  - `Duration` is std::chrono::nanoseconds (int64). `TimePoint` is a time point of

@@ -1,6 +1,6 @@
 // keel/core/timeout.h — with_timeout: release the caller at a deadline, whatever the task does.
 //
-// Purpose: the guarantee behind every timeout in keel (DESIGN.md): if a model call or a tool
+// Purpose: the guarantee behind every timeout in keel (docs/architecture.md): if a model call or a tool
 // hangs forever, the awaiting code still resumes at its deadline with `timeout`, and the hung
 // operation is cancelled. No timeout waits for the work it abandons.
 //

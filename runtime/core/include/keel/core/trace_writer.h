@@ -1,7 +1,7 @@
 // keel/core/trace_writer.h — the canonical JSON-lines trace and its determinism hash.
 //
 // Purpose: "same scenario, seed and build give a byte-identical trace; keel prints its hash"
-// (DESIGN.md). TraceWriter is an EventSink that hashes every event (TraceHash, below) and,
+// (docs/architecture.md). TraceWriter is an EventSink that hashes every event (TraceHash, below) and,
 // when given a stream, writes it as one canonical JSON line. The hash is computed from the
 // event's fields, not from rendered text, so `keel run` without --trace renders nothing; it is
 // defined over the values the JSON line carries, so the written file determines it (a test

@@ -2,7 +2,7 @@
 //
 // Purpose: production programs take their keys from the environment (OPENAI_API_KEY,
 // ANTHROPIC_API_KEY) or from their own configuration. Reading the environment is allowed only
-// in runtime/live (DESIGN.md); everything below gets the values passed in.
+// in runtime/live (docs/architecture.md); everything below gets the values passed in.
 //
 // Contract:
 //  - `secret_from_env(var)`: the variable's value as a Secret, or ErrorCode::auth ("VAR is not

@@ -14,10 +14,8 @@
 //  - `decode_response`: a 2xx body to a ChatResponse (content, tool calls, finish reason,
 //    usage, model). A body that is not the expected shape is malformed_response; a body that
 //    is an error object is classified (model/classify.h) as if it came with `status`.
-//  - StreamDecoder: feed every SSE event in order; `on_event` fails on a mid-stream error
-//    event (classified like an error body) or a malformed chunk; `finish` fails with
-//    malformed_response if the stream ended before its terminator (OpenAI `[DONE]`,
-//    Anthropic `message_stop`). Tool-call argument fragments are concatenated per index.
+//  - Streams: the decoder is keel::model's (keel/model/stream.h), shared with the simulator;
+//    `StreamDecoder` and `make_stream_decoder` are re-exported here for the live code.
 //  - Errors carry no provider name (the transport adds it) and never throw.
 //
 // Example:
@@ -33,6 +31,7 @@
 #include "keel/core/result.h"
 #include "keel/live/sse_parser.h"
 #include "keel/model/message.h"
+#include "keel/model/stream.h"
 #include "keel/model/transport.h"
 
 namespace keel::live {
@@ -42,13 +41,7 @@ Result<std::string> encode_request(model::ProviderApi api, const model::ChatRequ
 
 Result<model::ChatResponse> decode_response(model::ProviderApi api, std::string_view body, int status = 200);
 
-class StreamDecoder {
- public:
-  virtual ~StreamDecoder() = default;
-  virtual Status on_event(const SseEvent& event) = 0;
-  virtual Result<model::ChatResponse> finish() = 0;
-};
-
-std::unique_ptr<StreamDecoder> make_stream_decoder(model::ProviderApi api);
+using model::make_stream_decoder;
+using model::StreamDecoder;
 
 }  // namespace keel::live

@@ -26,14 +26,12 @@
 #include <vector>
 
 #include "keel/core/result.h"
+#include "keel/model/stream.h"
 
 namespace keel::live {
 
-struct SseEvent {
-  std::string event = "message";
-  std::string data;
-  friend bool operator==(const SseEvent&, const SseEvent&) = default;
-};
+// One event: keel::model's StreamEvent (the stream decoder's input, model/stream.h).
+using SseEvent = model::StreamEvent;
 
 class SseParser {
  public:

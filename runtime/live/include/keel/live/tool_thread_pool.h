@@ -3,7 +3,7 @@
 // Purpose: in production a sync FunctionTool must not block its scheduler's thread. The pool
 // runs each job on one of a fixed set of workers and resumes the awaiting coroutine on its
 // AsioScheduler's io_context when the job returns. It fixes the source design's defect "a sync
-// tool timeout left the thread running and returned a string" (REFERENCE.md): the caller gets a
+// tool timeout left the thread running and returned a string" (docs/architecture.md): the caller gets a
 // structured timeout at its deadline, and the job is told to stop.
 //
 // ┌─ ABANDONMENT, NOT TERMINATION ─────────────────────────────────────────────────────────────┐

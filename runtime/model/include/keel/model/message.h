@@ -64,7 +64,7 @@ struct ChatRequest {
   SharedList<ToolSpec> tools;
   int max_output_tokens = 1024;
   int prompt_tokens = 0;  // counted by the caller (TokenCounter); 0 = not counted
-  bool stream = false;
+  bool stream = false;    // stream the answer (transports: ModelTransport::stream)
 };
 
 struct Usage {
@@ -82,6 +82,11 @@ struct ChatResponse {
   FinishReason finish_reason = FinishReason::stop;
   std::string model;     // the model that answered (for reports)
   std::string provider;  // the provider/target that answered
+  std::string id;        // the provider's response id (chatcmpl-..., msg_...), when it gave one
+  // Streamed answers (stream.h): content deltas received, malformed events skipped.
+  int answer_tokens = 0;
+  int skipped_events = 0;
+  bool streamed = false;
 };
 
 }  // namespace keel::model

@@ -36,6 +36,17 @@
 //  - When every model fails: a ModelProcessingError — an Error with the last failure's code,
 //    message "all N models failed", whose cause chain holds each model's final error in the
 //    order tried (last first), each with its provider name.
+//  - Streams (request.stream): each attempt goes through the transport's `stream` and the
+//    shared decoder (stream.h), under `stream`'s limits instead of `attempt_timeout` as a
+//    whole: `attempt_timeout` bounds the wait until the stream opens (its first event),
+//    `first_token` the wait for the first content, `idle` each gap between events; a
+//    healthy long answer is never cut. An answer is a success only when complete (finish
+//    reason, clean end; the end sentinel is optional). A timeout before any content with
+//    `on_timeout` next_model leaves the model at once; a failure mid-answer follows
+//    `recovery` (continue: the next attempt, on a model with `supports_prefill`, carries the
+//    partial answer as an assistant prefill and the answer returned is partial + rest; a
+//    model without it restarts; a refused prefill is retried without it and never becomes
+//    the call's error). The response names the provider and model that answered.
 //  - Events: "model.call.start", "model.attempt" {model, call}, "model.skip" {model, reason},
 //    "model.fallback" {from, to, code}, "model.call.end" {ok, code, model, attempts (attempts
 //    started, on every model), models (models tried)}; plus
@@ -70,10 +81,26 @@ namespace keel::model {
 enum class Scheduling : std::uint8_t { always_first, round_robin, random };
 std::string_view to_string(Scheduling s) noexcept;
 
+// What a streamed call does when a stream goes wrong (request.stream; stream.h).
+struct StreamPolicy {
+  // A streamed attempt fails with `timeout` when no content arrived by then (from its start).
+  std::optional<Duration> first_token;
+  // ... or when the gap between two stream events exceeds this (once content arrived, or
+  // from the first event when there is no first_token limit).
+  std::optional<Duration> idle;
+  // After an attempt timed out before any answer content (a silent route): retry it like
+  // other retryable errors, or move to the next model at once (when there is one).
+  enum class OnTimeout : std::uint8_t { retry, next_model } on_timeout = OnTimeout::retry;
+  // After a stream failed mid-answer: ask again for the whole answer (normal retry and
+  // fallback); continue from the partial answer on a model that supports prefill (the others
+  // restart); or end the call with that error.
+  enum class Recovery : std::uint8_t { restart, continue_, fail } recovery = Recovery::restart;
+};
+
 // A user-supplied strategy: the index of the first model to try for call number `call_index`.
 using SchedulingFunction = std::function<std::size_t(std::size_t model_count, std::uint64_t call_index, Rng& rng)>;
-
-struct ModelManagerConfig {
+// NOT keel_default when default-constructed (attempt 60 s, call 180 s, textbook breaker/budget):
+struct ModelManagerConfig {  // production and CI start from keel::config::keel_default() (keel/config/presets.h)
   Scheduling scheduling = Scheduling::always_first;
   SchedulingFunction custom_scheduling;  // overrides `scheduling` when set
   bool fallback_on_error = true;
@@ -89,6 +116,7 @@ struct ModelManagerConfig {
   // A model whose window is smaller than the prompt is skipped without a request. Off: the
   // request is sent and the provider refuses it (the source design never counted).
   bool skip_over_window = true;
+  StreamPolicy stream;  // streamed requests only
 
   // The source design's knobs: `retry_attempts` tries per model, exponential delays from
   // `retry_delay` (delay * 2^n), no jitter.
@@ -103,7 +131,21 @@ struct ModelManagerCounters {
   std::uint64_t fallbacks = 0;          // moves to a next model within a call
   std::uint64_t context_skips = 0;      // models skipped because the prompt exceeds their window
   std::uint64_t context_fallbacks = 0;  // context_overflow answers moved to a larger window
+  // Streamed attempts (request.stream).
+  std::uint64_t stream_attempts = 0;
+  std::uint64_t first_token_timeouts = 0;  // no content within first_token (or silent route)
+  std::uint64_t idle_timeouts = 0;         // a gap between events over idle
+  std::uint64_t stream_events_skipped = 0; // malformed events skipped (one per event)
+  std::uint64_t continuations = 0;         // attempts sent with the partial answer as prefill
+  std::uint64_t silent_route_moves = 0;    // on_timeout next_model: models left at once
+  // Usage of the answers returned, and (separately) what failed attempts consumed: the
+  // prompt tokens of every failed attempt that reached a provider, the content tokens a
+  // failed stream delivered before it failed.
+  Usage answered_usage;
+  Usage failed_attempts_usage;
 };
+
+class StreamCall;  // internal: a streamed call's state (src/stream_call.h)
 
 class ModelManager final : public ChatModel {
  public:
@@ -125,6 +167,7 @@ class ModelManager final : public ChatModel {
   const ModelManagerConfig& config() const noexcept { return config_; }
 
  private:
+  friend class StreamCall;
   struct Slot;
   std::size_t first_for_call(std::uint64_t call_index);  // the scheduling strategy's pick
   Task<Result<ChatResponse>> run_call(ChatRequest request);
@@ -140,6 +183,11 @@ class ModelManager final : public ChatModel {
   Deadline attempt_deadline(TimePoint start) const noexcept;
   // A hedged attempt cancelled after running at least the hedge delay (see the contract).
   bool hedged_out_late(const Result<ChatResponse>& r, Duration ran) const noexcept;
+  struct StreamOutcome;
+  // One streamed attempt under the stream policy's limits (stream_attempt.cpp).
+  Task<Result<ChatResponse>> stream_attempt(Slot& slot, const ChatRequest& request, StreamOutcome* outcome);
+  // One attempt of either kind (streamed: its outcome into `outcome`).
+  Task<Result<ChatResponse>> send(Slot& slot, const ChatRequest& request, StreamOutcome* outcome);
 
   ModelManagerConfig config_;
   std::vector<std::unique_ptr<Slot>> slots_;

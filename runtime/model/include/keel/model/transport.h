@@ -11,6 +11,12 @@
 //    returns ErrorCode::cancelled. It does not apply timeouts or retries itself beyond the
 //    transport-level ones it documents (connect, first byte): policies wrap it.
 //  - `info()` is constant for the transport's lifetime.
+//  - `stream(request, sink)` (request.stream set): the answer's stream events go to `sink`
+//    as they arrive (stream.h); it returns when the body ended: ok on a clean end (the sink's
+//    decoder then decides whether the answer is complete), else the transport's error — a
+//    cut connection is `network`, a non-2xx answer is classified as for `complete`. It
+//    applies no timeout of its own beyond connecting: the caller's stream policies
+//    (ModelManager) do. A transport that cannot stream answers invalid_request.
 //
 // Example:
 //   Result<ChatResponse> r = co_await transport.complete(request);
@@ -35,13 +41,18 @@ struct TransportInfo {
   ProviderApi api = ProviderApi::openai;
   int context_window = 128000;     // prompt tokens the model accepts
   std::string model;               // default model id
+  // Accepts a request ending with a partial assistant message and continues it (a prefill).
+  bool supports_prefill = false;
 };
+
+class StreamSink;
 
 class ModelTransport {
  public:
   virtual ~ModelTransport() = default;
   virtual const TransportInfo& info() const noexcept = 0;
   virtual Task<Result<ChatResponse>> complete(ChatRequest request) = 0;
+  virtual Task<Status> stream(ChatRequest request, StreamSink& sink);
 };
 
 }  // namespace keel::model

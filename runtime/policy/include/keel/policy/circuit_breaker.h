@@ -2,7 +2,7 @@
 //
 // Purpose: stop calling a target that keeps failing, give it time to recover, then probe it
 // with a few calls before trusting it again (resilience4j / Polly v8 semantics, see
-// REFERENCE.md). Nothing is scheduled: every time-based transition happens lazily, at the
+// docs/architecture.md). Nothing is scheduled: every time-based transition happens lazily, at the
 // first call that passes `now` at or after its logical time, and is computed from that
 // logical time, so observing the breaker (`state(now)`) never changes what it does next.
 //
@@ -45,7 +45,7 @@
 //    reached the target, or nobody wanted the result). A success is a non-failure. An ignored
 //    probe result gives its probe slot back. Defaults:
 //      failure:     rate_limited, server_error, timeout, network, malformed_response, tool_error
-//      non_failure: context_overflow, quota_exhausted, auth, invalid_request
+//      non_failure: context_overflow, quota_exhausted, auth, invalid_request, content_filter
 //      ignored:     cancelled, circuit_open, budget_exhausted, bulkhead_full, throttled,
 //                   horizon, internal
 //  - Generations: every state transition, and every reset, starts a new generation. A permit
@@ -150,7 +150,8 @@ class BreakerCodeTable {
       case ErrorCode::context_overflow:
       case ErrorCode::quota_exhausted:
       case ErrorCode::auth:
-      case ErrorCode::invalid_request: return BreakerCodeClass::non_failure;
+      case ErrorCode::invalid_request:
+      case ErrorCode::content_filter: return BreakerCodeClass::non_failure;
       case ErrorCode::circuit_open:
       case ErrorCode::cancelled:
       case ErrorCode::budget_exhausted:
@@ -163,8 +164,8 @@ class BreakerCodeTable {
   }
   std::array<BreakerCodeClass, kErrorCodes.size()> table_{};
 };
-
-struct CircuitBreakerConfig {
+// Default-constructed: resilience4j's values (100-call window, 100 min calls, 60 s, 10 probes),
+struct CircuitBreakerConfig {  // NOT keel_default's LLM-sized breaker: keel::config::keel_default().manager.breaker
   std::string name;                                   // target name, the events' "target"
   WindowKind window = WindowKind::count;
   std::uint32_t size = 100;                           // count window: the last `size` calls

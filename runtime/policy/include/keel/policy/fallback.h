@@ -2,7 +2,7 @@
 // with a fixed value or with the result of an alternative operation.
 //
 // Purpose: the last line of a pipeline (a cached/canned reply, a cheaper or larger-context
-// model on context_overflow, a degraded tool). Selection is by ErrorCode only (DESIGN.md).
+// model on context_overflow, a degraded tool). Selection is by ErrorCode only (docs/architecture.md).
 //
 // Contract:
 //  - `co_await fallback.execute(op)` runs op() -> Task<Result<T>>. Decisions (one counter each):

@@ -221,6 +221,16 @@ class Retry {
       retry_->note(decision_, attempt_, e.code, now, outcome_);
       return decision_;
     }
+    // The attempt failed with `e` and the caller moves on whatever the policy would say (a
+    // stream policy leaving the model): recorded like failed() (budget, counters, event),
+    // decided not_retryable.
+    const RetryDecision& failed_without_retry(const Error& e, TimePoint now) {
+      decision_ = RetryDecision{RetryReason::not_retryable};
+      if (!retry_) return decision_;
+      retry_->record_outcome(&e);
+      retry_->note(decision_, attempt_, e.code, now, outcome_);
+      return decision_;
+    }
     // The caller was cancelled while waiting to retry: a second decision (`cancelled`), and
     // the error to return, caused by the last attempt's.
     Error backoff_cancelled(Error last, TimePoint now) {

@@ -38,8 +38,8 @@
 #include <utility>
 
 namespace keel::policy {
-
-struct RetryBudgetConfig {
+// Default-constructed: gRPC A6's example of 10 tokens, NOT keel_default's 100 per model
+struct RetryBudgetConfig {  // (keel::config::keel_default().manager.budget, keel/config/presets.h)
   double max_tokens = 10;    // gRPC A6 maxTokens
   double token_ratio = 0.1;  // gRPC A6 tokenRatio: tokens earned per success
 };

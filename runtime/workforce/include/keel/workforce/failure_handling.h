@@ -74,7 +74,7 @@ struct FailureInfo {
 using ResultValidator = std::function<Status(const WorkItem&, std::string_view output)>;
 
 // The default validator: an output that is empty or only whitespace is rejected with
-// ErrorCode::malformed_response, "empty result" (REFERENCE.md: empty results were accepted).
+// ErrorCode::malformed_response, "empty result" (docs/architecture.md: empty results were accepted).
 Status reject_empty_result(const WorkItem& item, std::string_view output);
 
 struct FailureHandlingConfig {

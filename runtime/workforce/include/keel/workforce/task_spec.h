@@ -1,6 +1,6 @@
 // keel/workforce/task_spec.h — a workforce task as given (TaskSpec) and as it ended (TaskOutcome).
 //
-// Purpose: "nothing is lost" (DESIGN.md). Every task a workforce is given ends in exactly one
+// Purpose: "nothing is lost" (docs/architecture.md). Every task a workforce is given ends in exactly one
 // terminal state — DONE, FAILED, SKIPPED or CANCELLED — with a reason and the attempts made.
 //
 // Contract:
