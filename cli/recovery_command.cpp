@@ -63,10 +63,25 @@ std::optional<Duration> min_latency(const sim::LatencyModel& l) {
   return std::nullopt;
 }
 
+// When a streamed answer's token `n` (0-based) is due: the first at `latency`, then one per
+// token_interval (sim/mock_provider.h, "Streams").
+Duration token_due(const scenarios::Provider& target, Duration latency, std::int64_t n) {
+  return latency + target.token_interval * n;
+}
+
 // How long the target takes to show the fault on one attempt (nullopt: it never does).
-std::optional<Duration> failure_latency(const faults::FaultSpec& f, Duration latency, const scenarios::RuntimeConfig& cfg) {
+std::optional<Duration> failure_latency(const faults::FaultSpec& f, const scenarios::Provider& target, Duration latency,
+                                        const scenarios::RuntimeConfig& cfg) {
   using sim::FaultKind;
+  const std::int64_t after = f.after_tokens.value_or(target.output_tokens / 2);
   switch (f.kind) {
+    // A cut shows when its next token was due; a stall only by the idle limit, or by the
+    // close that ends a finite stall; without either it never shows.
+    case FaultKind::stream_cut: return token_due(target, latency, after);
+    case FaultKind::stream_stall:
+      if (cfg.manager.stream.idle) return token_due(target, latency, std::max<std::int64_t>(after - 1, 0)) + *cfg.manager.stream.idle;
+      if (f.stall) return token_due(target, latency, std::max<std::int64_t>(after - 1, 0)) + *f.stall;
+      return std::nullopt;
     case FaultKind::server_error:
     case FaultKind::malformed_response: return latency;
     case FaultKind::network_reset: return latency / 2;
@@ -87,9 +102,11 @@ std::optional<Duration> failure_latency(const faults::FaultSpec& f, Duration lat
   }
 }
 
-ErrorCode code_of(sim::FaultKind k) {
+ErrorCode code_of(sim::FaultKind k, const scenarios::RuntimeConfig& cfg) {
   using sim::FaultKind;
   switch (k) {
+    case FaultKind::stream_stall: return cfg.manager.stream.idle ? ErrorCode::timeout : ErrorCode::network;
+    case FaultKind::stream_cut: return ErrorCode::network;
     case FaultKind::rate_limit: return ErrorCode::rate_limited;
     case FaultKind::hang:
     case FaultKind::slow: return ErrorCode::timeout;
@@ -128,18 +145,21 @@ Floors floors_of(const Scenario& s, const faults::FaultSpec& f, Preset preset) {
   const Duration latency = *min_latency(target->latency);
   out.computed = true;
   out.back = latency;
-  const std::optional<Duration> e = failure_latency(f, latency, cfg);
+  const std::optional<Duration> e = failure_latency(f, *target, latency, cfg);
   if (!e) return out;
   // An overflow is never retried; without the context-window fallback nothing leaves the model.
   if (f.kind == sim::FaultKind::context_overflow && !cfg.manager.context_window_fallback) return out;
-  const bool retried = cfg.manager.retry.retryable.contains(code_of(f.kind));
+  // A stream that failed mid-answer is retried only when stream_recovery asks again for it.
+  const bool mid_stream = f.kind == sim::FaultKind::stream_cut || f.kind == sim::FaultKind::stream_stall;
+  const bool retried = cfg.manager.retry.retryable.contains(code_of(f.kind, cfg)) &&
+                       !(mid_stream && cfg.manager.stream.recovery == model::StreamPolicy::Recovery::fail);
   const int attempts = retried ? std::max(cfg.manager.retry.max_attempts, 1) : 1;
   Duration one_call = *e * attempts;
   for (int n = 1; n < attempts; ++n) one_call += min_backoff(cfg, f, n);
   Duration detect = one_call;
   const auto* agents = std::get_if<scenarios::AgentsWorkload>(&s.workload);
   if (cfg.manager.breaker && agents && agents->start.kind == scenarios::Start::Kind::every &&
-      cfg.manager.breaker->counts_as_failure[code_of(f.kind)] == policy::BreakerCodeClass::failure) {
+      cfg.manager.breaker->counts_as_failure[code_of(f.kind, cfg)] == policy::BreakerCodeClass::failure) {
     // Task i (arriving at i * every) records its j-th failure no earlier than i * every + j * e.
     const std::uint32_t needed = std::max<std::uint32_t>(1, cfg.manager.breaker->min_calls);
     std::vector<Duration> failures;
