@@ -134,8 +134,9 @@ Duration min_backoff(const scenarios::RuntimeConfig& cfg, const faults::FaultSpe
 
 // Detect: the earlier of one call's fallback (its attempts on the target all failed) and the
 // breaker's opening (min_calls failures, the workload's arrivals giving one task per
-// interval). Restore: the task started at `from` falls back and is answered; with a fault
-// that spares some requests, an answer by the target itself. back_on_primary: one answer.
+// interval). Restore: the first task to leave (after its attempts, or refused by the opened
+// breaker) is answered by the fallback; with a fault that spares some requests, an answer by
+// the target itself. back_on_primary: one whole answer.
 Floors floors_of(const Scenario& s, const faults::FaultSpec& f, Preset preset) {
   const scenarios::RuntimeConfig cfg = scenarios::resolve_runtime(s, preset);
   Floors out;
@@ -144,15 +145,16 @@ Floors floors_of(const Scenario& s, const faults::FaultSpec& f, Preset preset) {
   if (!target || !min_latency(target->latency)) return out;
   const Duration latency = *min_latency(target->latency);
   out.computed = true;
-  out.back = latency;
+  out.back = token_due(*target, latency, target->output_tokens);  // one whole answer
   const std::optional<Duration> e = failure_latency(f, *target, latency, cfg);
   if (!e) return out;
   // An overflow is never retried; without the context-window fallback nothing leaves the model.
   if (f.kind == sim::FaultKind::context_overflow && !cfg.manager.context_window_fallback) return out;
-  // A stream that failed mid-answer is retried only when stream_recovery asks again for it.
+  // stream_recovery `fail` ends the call on a stream that broke mid-answer: no retry, no
+  // fallback, so nothing ever leaves the model.
   const bool mid_stream = f.kind == sim::FaultKind::stream_cut || f.kind == sim::FaultKind::stream_stall;
-  const bool retried = cfg.manager.retry.retryable.contains(code_of(f.kind, cfg)) &&
-                       !(mid_stream && cfg.manager.stream.recovery == model::StreamPolicy::Recovery::fail);
+  if (mid_stream && cfg.manager.stream.recovery == model::StreamPolicy::Recovery::fail) return out;
+  const bool retried = cfg.manager.retry.retryable.contains(code_of(f.kind, cfg));
   const int attempts = retried ? std::max(cfg.manager.retry.max_attempts, 1) : 1;
   Duration one_call = *e * attempts;
   for (int n = 1; n < attempts; ++n) one_call += min_backoff(cfg, f, n);
@@ -170,9 +172,11 @@ Floors floors_of(const Scenario& s, const faults::FaultSpec& f, Preset preset) {
   }
   out.detect = detect;
   if (f.probability < 1.0) {
-    out.restore = latency;
+    out.restore = token_due(*target, latency, target->output_tokens);
   } else if (fallback && cfg.manager.fallback_on_error && min_latency(fallback->latency)) {
-    out.restore = one_call + *min_latency(fallback->latency);
+    // The first task to leave: the one that spent its attempts, or one refused by the breaker
+    // once it opened; then the fallback's whole answer.
+    out.restore = std::min(one_call, detect) + token_due(*fallback, *min_latency(fallback->latency), fallback->output_tokens);
   }
   return out;
 }
