@@ -69,6 +69,12 @@ Duration token_due(const scenarios::Provider& target, Duration latency, std::int
   return latency + target.token_interval * n;
 }
 
+// The earliest a whole answer is in: a stream's last token (the first at `latency`); a
+// non-streamed answer comes one interval later (latency + output_tokens x token_interval).
+Duration whole_answer(const scenarios::Provider& p, Duration latency) {
+  return token_due(p, latency, std::max<std::int64_t>(p.output_tokens - 1, 0));
+}
+
 // How long the target takes to show the fault on one attempt (nullopt: it never does).
 std::optional<Duration> failure_latency(const faults::FaultSpec& f, const scenarios::Provider& target, Duration latency,
                                         const scenarios::RuntimeConfig& cfg) {
@@ -145,7 +151,7 @@ Floors floors_of(const Scenario& s, const faults::FaultSpec& f, Preset preset) {
   if (!target || !min_latency(target->latency)) return out;
   const Duration latency = *min_latency(target->latency);
   out.computed = true;
-  out.back = token_due(*target, latency, target->output_tokens);  // one whole answer
+  out.back = whole_answer(*target, latency);
   const std::optional<Duration> e = failure_latency(f, *target, latency, cfg);
   if (!e) return out;
   // An overflow is never retried; without the context-window fallback nothing leaves the model.
@@ -172,11 +178,11 @@ Floors floors_of(const Scenario& s, const faults::FaultSpec& f, Preset preset) {
   }
   out.detect = detect;
   if (f.probability < 1.0) {
-    out.restore = token_due(*target, latency, target->output_tokens);
+    out.restore = whole_answer(*target, latency);
   } else if (fallback && cfg.manager.fallback_on_error && min_latency(fallback->latency)) {
     // The first task to leave: the one that spent its attempts, or one refused by the breaker
     // once it opened; then the fallback's whole answer.
-    out.restore = std::min(one_call, detect) + token_due(*fallback, *min_latency(fallback->latency), fallback->output_tokens);
+    out.restore = std::min(one_call, detect) + whole_answer(*fallback, *min_latency(fallback->latency));
   }
   return out;
 }
