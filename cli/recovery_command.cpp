@@ -63,10 +63,31 @@ std::optional<Duration> min_latency(const sim::LatencyModel& l) {
   return std::nullopt;
 }
 
+// When a streamed answer's token `n` (0-based) is due: the first at `latency`, then one per
+// token_interval (sim/mock_provider.h, "Streams").
+Duration token_due(const scenarios::Provider& target, Duration latency, std::int64_t n) {
+  return latency + target.token_interval * n;
+}
+
+// The earliest a whole answer is in: a stream's last token (the first at `latency`); a
+// non-streamed answer comes one interval later (latency + output_tokens x token_interval).
+Duration whole_answer(const scenarios::Provider& p, Duration latency) {
+  return token_due(p, latency, std::max<std::int64_t>(p.output_tokens - 1, 0));
+}
+
 // How long the target takes to show the fault on one attempt (nullopt: it never does).
-std::optional<Duration> failure_latency(const faults::FaultSpec& f, Duration latency, const scenarios::RuntimeConfig& cfg) {
+std::optional<Duration> failure_latency(const faults::FaultSpec& f, const scenarios::Provider& target, Duration latency,
+                                        const scenarios::RuntimeConfig& cfg) {
   using sim::FaultKind;
+  const std::int64_t after = f.after_tokens.value_or(target.output_tokens / 2);
   switch (f.kind) {
+    // A cut shows when its next token was due; a stall only by the idle limit, or by the
+    // close that ends a finite stall; without either it never shows.
+    case FaultKind::stream_cut: return token_due(target, latency, after);
+    case FaultKind::stream_stall:
+      if (cfg.manager.stream.idle) return token_due(target, latency, std::max<std::int64_t>(after - 1, 0)) + *cfg.manager.stream.idle;
+      if (f.stall) return token_due(target, latency, std::max<std::int64_t>(after - 1, 0)) + *f.stall;
+      return std::nullopt;
     case FaultKind::server_error:
     case FaultKind::malformed_response: return latency;
     case FaultKind::network_reset: return latency / 2;
@@ -87,9 +108,11 @@ std::optional<Duration> failure_latency(const faults::FaultSpec& f, Duration lat
   }
 }
 
-ErrorCode code_of(sim::FaultKind k) {
+ErrorCode code_of(sim::FaultKind k, const scenarios::RuntimeConfig& cfg) {
   using sim::FaultKind;
   switch (k) {
+    case FaultKind::stream_stall: return cfg.manager.stream.idle ? ErrorCode::timeout : ErrorCode::network;
+    case FaultKind::stream_cut: return ErrorCode::network;
     case FaultKind::rate_limit: return ErrorCode::rate_limited;
     case FaultKind::hang:
     case FaultKind::slow: return ErrorCode::timeout;
@@ -117,8 +140,9 @@ Duration min_backoff(const scenarios::RuntimeConfig& cfg, const faults::FaultSpe
 
 // Detect: the earlier of one call's fallback (its attempts on the target all failed) and the
 // breaker's opening (min_calls failures, the workload's arrivals giving one task per
-// interval). Restore: the task started at `from` falls back and is answered; with a fault
-// that spares some requests, an answer by the target itself. back_on_primary: one answer.
+// interval). Restore: the first task to leave (after its attempts, or refused by the opened
+// breaker) is answered by the fallback; with a fault that spares some requests, an answer by
+// the target itself. back_on_primary: one whole answer.
 Floors floors_of(const Scenario& s, const faults::FaultSpec& f, Preset preset) {
   const scenarios::RuntimeConfig cfg = scenarios::resolve_runtime(s, preset);
   Floors out;
@@ -127,19 +151,23 @@ Floors floors_of(const Scenario& s, const faults::FaultSpec& f, Preset preset) {
   if (!target || !min_latency(target->latency)) return out;
   const Duration latency = *min_latency(target->latency);
   out.computed = true;
-  out.back = latency;
-  const std::optional<Duration> e = failure_latency(f, latency, cfg);
+  out.back = whole_answer(*target, latency);
+  const std::optional<Duration> e = failure_latency(f, *target, latency, cfg);
   if (!e) return out;
   // An overflow is never retried; without the context-window fallback nothing leaves the model.
   if (f.kind == sim::FaultKind::context_overflow && !cfg.manager.context_window_fallback) return out;
-  const bool retried = cfg.manager.retry.retryable.contains(code_of(f.kind));
+  // stream_recovery `fail` ends the call on a stream that broke mid-answer: no retry, no
+  // fallback, so nothing ever leaves the model.
+  const bool mid_stream = f.kind == sim::FaultKind::stream_cut || f.kind == sim::FaultKind::stream_stall;
+  if (mid_stream && cfg.manager.stream.recovery == model::StreamPolicy::Recovery::fail) return out;
+  const bool retried = cfg.manager.retry.retryable.contains(code_of(f.kind, cfg));
   const int attempts = retried ? std::max(cfg.manager.retry.max_attempts, 1) : 1;
   Duration one_call = *e * attempts;
   for (int n = 1; n < attempts; ++n) one_call += min_backoff(cfg, f, n);
   Duration detect = one_call;
   const auto* agents = std::get_if<scenarios::AgentsWorkload>(&s.workload);
   if (cfg.manager.breaker && agents && agents->start.kind == scenarios::Start::Kind::every &&
-      cfg.manager.breaker->counts_as_failure[code_of(f.kind)] == policy::BreakerCodeClass::failure) {
+      cfg.manager.breaker->counts_as_failure[code_of(f.kind, cfg)] == policy::BreakerCodeClass::failure) {
     // Task i (arriving at i * every) records its j-th failure no earlier than i * every + j * e.
     const std::uint32_t needed = std::max<std::uint32_t>(1, cfg.manager.breaker->min_calls);
     std::vector<Duration> failures;
@@ -150,9 +178,11 @@ Floors floors_of(const Scenario& s, const faults::FaultSpec& f, Preset preset) {
   }
   out.detect = detect;
   if (f.probability < 1.0) {
-    out.restore = latency;
+    out.restore = whole_answer(*target, latency);
   } else if (fallback && cfg.manager.fallback_on_error && min_latency(fallback->latency)) {
-    out.restore = one_call + *min_latency(fallback->latency);
+    // The first task to leave: the one that spent its attempts, or one refused by the breaker
+    // once it opened; then the fallback's whole answer.
+    out.restore = std::min(one_call, detect) + whole_answer(*fallback, *min_latency(fallback->latency));
   }
   return out;
 }

@@ -6,8 +6,8 @@
 //   agent_tools examples/agent_tools/scenario.json primary=<URL> backup=<URL>
 //
 // The chain is the file's `runtime.models` (default: its providers, in order); each name is
-// given its base URL on the command line. Requests are not streamed (streaming through
-// `keel serve` is being added to the simulator and wire; see the repository notes).
+// given its base URL on the command line. Every model request streams (SSE), under the
+// preset's stream limits (first-token and idle timeouts, on_timeout, stream_recovery).
 // Exit status: 0 answered, 1 the step failed, 2 configuration error.
 #include "keel/live/asio.h"  // first: Boost 1.74 Asio needs <utility> before it
 
@@ -90,7 +90,9 @@ int main(int argc, char** argv) {
       keel::agent::ToolOptions{.idempotent = true}));
   keel::agent::ToolRunner tools{toolkit, {.default_timeout = cfg.tool_timeout}, keel::Rng{2}};
   keel::model::ApproxTokenCounter counter;
-  keel::agent::ChatAgent agent{manager, &tools, counter, nullptr, cfg.agent};
+  keel::agent::ChatAgentConfig agent_config = cfg.agent;
+  agent_config.stream = true;  // what a chat UI does: tokens as they come
+  keel::agent::ChatAgent agent{manager, &tools, counter, nullptr, agent_config};
 
   std::optional<keel::Result<keel::agent::StepResult>> step;
   keel::spawn(scheduler, agent.step("What is a keel?"),
@@ -103,6 +105,7 @@ int main(int argc, char** argv) {
   }
   std::cout << "answer: " << (*step)->answer.content.size() << " bytes\n"
             << "tool lookup ran " << lookups << " time(s)\n"
-            << "model calls " << manager.counters().calls << ", fallbacks " << manager.counters().fallbacks << "\n";
+            << "model calls " << manager.counters().calls << ", fallbacks " << manager.counters().fallbacks
+            << ", streamed attempts " << manager.counters().stream_attempts << "\n";
   return 0;
 }

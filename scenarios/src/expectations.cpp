@@ -1,6 +1,7 @@
 // Judging a run against a scenario's `expect` block: one named, explained result per field.
 #include <cstdio>
 #include <string>
+#include <string_view>
 
 #include "keel/config/duration.h"
 #include "keel/scenarios/runner.h"
@@ -26,6 +27,14 @@ std::string time_vs(Duration actual, std::string_view op, Duration limit) {
 
 struct Judge {
   std::vector<ExpectationResult> out;
+  Duration tolerance{};  // live runs: slack on time bounds (RunReport::time_tolerance)
+
+  // A time bound with the run's tolerance; the detail says when it was used.
+  std::string time_detail(Duration actual, std::string_view op, Duration limit) const {
+    std::string d = time_vs(actual, op, limit);
+    if (tolerance > Duration::zero()) d += " (+" + format_duration_human(tolerance) + " live tolerance)";
+    return d;
+  }
 
   void at_most(std::string name, std::int64_t actual, std::int64_t limit) {
     out.push_back({std::move(name), actual <= limit, std::to_string(actual) + " <= " + std::to_string(limit)});
@@ -34,7 +43,7 @@ struct Judge {
     out.push_back({std::move(name), actual >= limit, std::to_string(actual) + " >= " + std::to_string(limit)});
   }
   void time_at_most(std::string name, Duration actual, Duration limit) {
-    out.push_back({std::move(name), actual <= limit, time_vs(actual, " <= ", limit)});
+    out.push_back({std::move(name), actual <= saturating_add(limit, tolerance), time_detail(actual, " <= ", limit)});
   }
 };
 
@@ -74,6 +83,7 @@ void recovery_bound(Judge& j, std::string name, const std::vector<RecoveryWindow
 
 std::vector<ExpectationResult> evaluate_expectations(const Expect& e, const RunReport& r) {
   Judge j;
+  j.tolerance = r.time_tolerance;
   if (e.success_rate_min) {
     const double rate = r.tasks.total == 0 ? 1.0 : static_cast<double>(r.tasks.succeeded) / static_cast<double>(r.tasks.total);
     char buf[96];
@@ -107,8 +117,8 @@ std::vector<ExpectationResult> evaluate_expectations(const Expect& e, const RunR
       const std::optional<Duration>* first = find_keyed(r.first_open, provider);
       const bool opened = first && first->has_value();
       j.out.push_back({"breaker." + provider + ".first_open_before",
-                       opened && **first < *b.first_open_before,
-                       opened ? time_vs(**first, " < ", *b.first_open_before) : "never opened"});
+                       opened && **first < saturating_add(*b.first_open_before, j.tolerance),
+                       opened ? j.time_detail(**first, " < ", *b.first_open_before) : "never opened"});
     }
   }
   if (e.summarizations_min) j.at_least("summarizations_min", r.summarizations, *e.summarizations_min);
@@ -125,10 +135,10 @@ std::vector<ExpectationResult> evaluate_expectations(const Expect& e, const RunR
   }
   if (e.truncated_answers_max) j.at_most("truncated_answers_max", r.truncated_answers, *e.truncated_answers_max);
   if (e.finished_before) {
-    const bool ok = r.unfinished == 0 && r.virtual_end < *e.finished_before;
+    const bool ok = r.unfinished == 0 && r.virtual_end < saturating_add(*e.finished_before, j.tolerance);
     j.out.push_back({"finished_before", ok,
                      r.unfinished ? std::to_string(r.unfinished) + " tasks unfinished at the horizon"
-                                  : "last task ended at " + time_vs(r.virtual_end, " < ", *e.finished_before)});
+                                  : "last task ended at " + j.time_detail(r.virtual_end, " < ", *e.finished_before)});
   }
   if (e.recovery) {
     const RecoveryExpect& b = *e.recovery;

@@ -194,6 +194,28 @@ void check_before_horizon(Ctx& ctx, const Json& v, const std::string& ptr, const
                                    "): this fault would never apply, found " + found(*from));
 }
 
+// The bound on streamed answers in flight (limits.h): a simulated stream holds its events.
+void check_streamed_tokens(Ctx& ctx, const Names& names, const Scenario& s, const std::string& ptr) {
+  std::int64_t in_flight = 0;
+  if (const auto* a = std::get_if<AgentsWorkload>(&s.workload); a && a->stream) in_flight = a->count;
+  if (const auto* w = std::get_if<WorkforceWorkload>(&s.workload)) {
+    const bool any = w->stream || std::any_of(w->workers.begin(), w->workers.end(),
+                                              [](const Worker& k) { return k.stream.value_or(false); });
+    const auto* n = std::get_if<std::int64_t>(&w->tasks);
+    const std::int64_t tasks = n ? *n : static_cast<std::int64_t>(std::get<std::vector<TaskSpec>>(w->tasks).size());
+    if (any) in_flight = std::min(tasks, w->max_concurrency.value_or(tasks));
+  }
+  if (in_flight == 0) return;
+  const std::int64_t hedges = 1 + (s.runtime.hedging.is_set() ? s.runtime.hedging.value->max_extra : 0);
+  // Each factor is within its own bound (count 1e4 or tasks 1e4, output 1e6, hedges 17): no overflow.
+  const std::int64_t tokens = in_flight * names.max_output_tokens * hedges;
+  if (tokens <= limits::kMaxStreamedTokens) return;
+  ctx.error(join(ptr, "stream"), "expected the streamed answers in flight to be <= " + std::to_string(limits::kMaxStreamedTokens) +
+                                     " tokens (requests at once x the largest output_tokens x (1 + hedging.max_extra)), found " +
+                                     std::to_string(in_flight) + " x " + std::to_string(names.max_output_tokens) + " x " +
+                                     std::to_string(hedges));
+}
+
 // ---- expect ---------------------------------------------------------------------------------
 
 // An object keyed by provider/tool names; `read` reads one value.
@@ -380,7 +402,10 @@ void read_scenario(Ctx& ctx, const Json& doc, Scenario& s) {
     s.runtime = read_runtime(ctx, *v, o.at("runtime"),
                              [&](const std::string& n, const std::string& p) { check_provider(ctx, names, p, n); });
   }
-  if (const Json* v = o.require("workload")) put(s.workload, read_workload(ctx, names, *v, o.at("workload")));
+  if (const Json* v = o.require("workload")) {
+    put(s.workload, read_workload(ctx, names, *v, o.at("workload")));
+    check_streamed_tokens(ctx, names, s, o.at("workload"));
+  }
   if (const Json* v = o.get("expect")) s.expect = read_expect(ctx, names, *v, o.at("expect"));
   if (const Json* v = o.get("expected")) s.expected = read_expected(ctx, *v, o.at("expected"));
 }

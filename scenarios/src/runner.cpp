@@ -322,13 +322,15 @@ workforce::Mode mode_of(WorkforceMode m) {
 }
 
 // scenarios/FORMAT.md: the n-th retry of a task waits U[c/2, c], c = min(max(30 s, d), d * 2^(n-1)).
-workforce::FailureHandlingConfig failure_handling_of(const FailureHandling& h) {
+// Live runs (`scale` != 1) shrink the delays like every other runtime duration.
+workforce::FailureHandlingConfig failure_handling_of(const FailureHandling& h, double scale) {
   workforce::FailureHandlingConfig f;
   f.max_retries = to_int(h.max_retries, "failure_handling.max_retries");
   f.retry_delay = {.base = h.retry_delay,
                    .max = std::max<Duration>(h.retry_delay, std::chrono::seconds{30}),
                    .multiplier = 2.0,
                    .jitter = policy::Jitter::equal};
+  if (scale != 1.0) f.retry_delay = scaled(f.retry_delay, scale);
   f.strategy = strategy_of(h.strategy);
   f.fallback_workers = h.fallback_workers;
   return f;
@@ -336,7 +338,7 @@ workforce::FailureHandlingConfig failure_handling_of(const FailureHandling& h) {
 
 // Builds the workers and the workforce of a `workforce` workload, and spawns its run.
 void start_workforce(World& w, const Scenario& scenario, const WorkforceWorkload& wl, const RuntimeConfig& cfg,
-                     const Rng& root, EventSink* events) {
+                     const Rng& root, EventSink* events, double scale) {
   agent::ChatAgentConfig agent_cfg = cfg.agent;
   agent_cfg.keep_history = false;
   std::vector<workforce::Worker*> workers;
@@ -364,7 +366,7 @@ void start_workforce(World& w, const Scenario& scenario, const WorkforceWorkload
   }
   workforce::WorkforceConfig wf_cfg{.mode = mode_of(wl.mode),
                                     .rounds = to_int(wl.rounds, "rounds"),
-                                    .failure = failure_handling_of(wl.failure_handling)};
+                                    .failure = failure_handling_of(wl.failure_handling, scale)};
   if (wl.max_concurrency) wf_cfg.max_concurrency = static_cast<std::size_t>(*wl.max_concurrency);
   w.workforce = std::make_unique<workforce::Workforce>(std::move(workers), std::move(tasks), std::move(wf_cfg),
                                                        root.substream("workforce"), events);
@@ -508,8 +510,9 @@ Result<RunReport> run_checked(const Scenario& scenario, const RunOptions& option
     w.toolkit.add(*tool);
     w.tools.push_back(std::move(tool));
   }
-  w.tool_runner = std::make_unique<agent::ToolRunner>(
-      w.toolkit, agent::ToolRunnerConfig{.default_timeout = cfg.tool_timeout}, root.substream("tool_runner"), &events);
+  agent::ToolRunnerConfig tool_cfg{.default_timeout = cfg.tool_timeout};
+  if (env) tool_cfg.retry_backoff = scaled(tool_cfg.retry_backoff, scale);
+  w.tool_runner = std::make_unique<agent::ToolRunner>(w.toolkit, tool_cfg, root.substream("tool_runner"), &events);
 
   if (agents_workload) {
     const AgentsWorkload& wl = *agents_workload;
@@ -536,7 +539,7 @@ Result<RunReport> run_checked(const Scenario& scenario, const RunOptions& option
     }
   } else if (workforce_workload) {
     try {
-      start_workforce(w, scenario, *workforce_workload, cfg, root, &events);
+      start_workforce(w, scenario, *workforce_workload, cfg, root, &events, scale);
     } catch (const std::invalid_argument& e) {  // the loader checks the same; this is a safety net
       return Error(ErrorCode::internal, std::string("cannot build the workforce: ") + e.what());
     }
@@ -622,6 +625,7 @@ Result<RunReport> run_checked(const Scenario& scenario, const RunOptions& option
                                    .fallbacks = static_cast<std::int64_t>(c.fallbacks),
                                    .terminated = w.workforce->terminated()};
   }
+  if (env) rep.time_tolerance = scaled(kLiveTimeTolerance, 1.0 / scale);
   rep.task_errors = std::move(w.task_errors);
   rep.expectations = evaluate_expectations(scenario.expect, rep);
   rep.passed = std::all_of(rep.expectations.begin(), rep.expectations.end(), [](const auto& e) { return e.passed; });
@@ -688,6 +692,7 @@ nlohmann::json to_json(const RunReport& r) {
   for (const auto& [k, v] : r.tools) j["tools"][k] = {{"executions", v.executions}, {"max_per_call", v.max_per_call}};
   j["max_prompt_tokens"] = nlohmann::json::object();
   for (const auto& [k, v] : r.max_prompt_tokens) j["max_prompt_tokens"][k] = v;
+  if (r.time_tolerance > Duration::zero()) j["time_tolerance_ms"] = ms(r.time_tolerance);
   if (r.workforce) {
     j["workforce"] = {{"attempts", r.workforce->attempts}, {"retries", r.workforce->retries},
                       {"fallbacks", r.workforce->fallbacks}, {"terminated", r.workforce->terminated}};

@@ -18,6 +18,13 @@ sim::LatencyModel scaled(const sim::LatencyModel& m, double f) noexcept {
   return out;
 }
 
+policy::BackoffConfig scaled(const policy::BackoffConfig& b, double f) noexcept {
+  policy::BackoffConfig out = b;
+  out.base = scaled(b.base, f);
+  out.max = scaled(b.max, f);
+  return out;
+}
+
 namespace {
 
 void scale(std::optional<Duration>& d, double f) noexcept {
@@ -25,8 +32,7 @@ void scale(std::optional<Duration>& d, double f) noexcept {
 }
 
 void scale(policy::RetryConfig& r, double f) noexcept {
-  r.backoff.base = scaled(r.backoff.base, f);
-  r.backoff.max = scaled(r.backoff.max, f);
+  r.backoff = scaled(r.backoff, f);
   r.max_retry_after = scaled(r.max_retry_after, f);
   scale(r.attempt_timeout, f);
 }

@@ -655,6 +655,39 @@ TEST(ChatAgentTest, SummarizesReactivelyOnContextOverflowAndRetriesOnce) {
   EXPECT_EQ(r->iterations, 1);
 }
 
+TEST(ChatAgentTest, WithoutCountingTheOverWindowRequestIsSentRefusedSummarizedAndRetriedOnce) {
+  // The source design (camel_parity): nothing is counted before sending.
+  ChatAgentConfig config = with_system();
+  config.context.count_before_send = false;
+  Fixture f{config, 300};
+  f.model.replies.push_back(answer(text_of(120)));
+  ASSERT_TRUE(f.run(text_of(100)));
+  f.model.replies.push_back(failure(ErrorCode::context_overflow));  // the provider refuses
+  f.model.replies.push_back(answer("fine"));
+  auto r = f.run(text_of(100));
+  ASSERT_TRUE(r) << r.error().describe();
+  ASSERT_EQ(f.model.requests.size(), 4u);  // one; over the window, refused; summarize; retry
+  EXPECT_GT(f.model.requests[1].prompt_tokens, 300);  // sent over the window
+  EXPECT_TRUE(is_summarization(f.model.requests[2]));
+  EXPECT_LE(f.model.requests[3].prompt_tokens, 300);
+  EXPECT_EQ(f.agent.context().counters().reactive, 1u);
+  EXPECT_EQ(f.agent.context().counters().summarizations, 1u);
+}
+
+TEST(ChatAgentTest, ABudgetLearnedFromOneFalseOverflowRecovers) {
+  ChatAgentConfig config = with_system();
+  config.context.forget_learned_after = 2;
+  Fixture f{config};
+  f.model.replies.push_back(answer(text_of(100)));
+  ASSERT_TRUE(f.run(text_of(100)));
+  f.model.replies.push_back(failure(ErrorCode::context_overflow));  // a false refusal
+  ASSERT_TRUE(f.run("second"));  // refused, summarized, retried: answered (1)
+  EXPECT_LT(f.agent.context().budget(), 1'000'000);
+  ASSERT_TRUE(f.run("third"));   // answered (2): the hold is over
+  EXPECT_EQ(f.agent.context().budget(), 1'000'000);
+  EXPECT_EQ(f.agent.context().counters().forgotten, 1u);
+}
+
 TEST(ChatAgentTest, ASecondOverflowAfterRecoveryEndsTheStep) {
   Fixture f;
   f.model.replies.push_back(answer("one"));

@@ -384,6 +384,105 @@ TEST(ContextManagerTest, RecoverLowersTheBudgetAndSummarizes) {
   EXPECT_EQ(*f.events.find("context.overflow")->get<bool>("reactive"), true);
 }
 
+TEST(ContextManagerTest, RecoverUsesTheWindowTheProviderStated) {
+  Fixture f({});  // budget 100000: we believed everything fits
+  fill(f.memory, 10, 40);
+  f.memory.add(Message::user("latest"));
+  const int rejected = f.memory.tokens();
+  // The provider counted the prompt as we did and said its window is 500: that is the budget,
+  // not a guess of 90 % of the refused prompt.
+  auto fit = f.run(f.ctx.recover(f.memory, rejected, StatedContext{.window = 500, .prompt_tokens = rejected}));
+  ASSERT_TRUE(fit);
+  EXPECT_EQ(f.ctx.budget(), 500);
+  EXPECT_LE(fit->prompt_tokens, 500);
+  const RecordedEvent* learned = f.events.find("context.learned");
+  ASSERT_NE(learned, nullptr);
+  EXPECT_EQ(learned->get_int("stated_window"), 500);
+}
+
+TEST(ContextManagerTest, AStatedWindowIsConvertedToOurCounter) {
+  Fixture f({});
+  fill(f.memory, 10, 40);
+  f.memory.add(Message::user("latest"));
+  const int rejected = f.memory.tokens();
+  // Its tokenizer counts twice what ours does: its 600-token window is 300 of ours.
+  (void)f.run(f.ctx.recover(f.memory, rejected, StatedContext{.window = 600, .prompt_tokens = 2 * rejected}));
+  EXPECT_EQ(f.ctx.budget(), 300);
+  // A stated window at or above what we sent (the provider disagrees with itself, or the
+  // refusal was false): one token less than what was refused.
+  Fixture g({});
+  fill(g.memory, 10, 40);
+  g.memory.add(Message::user("latest"));
+  const int sent = g.memory.tokens();
+  (void)g.run(g.ctx.recover(g.memory, sent, StatedContext{.window = 50'000}));
+  EXPECT_EQ(g.ctx.budget(), sent - 1);
+}
+
+TEST(ContextManagerTest, StatedInFindsTheWindowAnywhereInTheChain) {
+  Error inner{ErrorCode::context_overflow, "prompt is too long"};
+  inner.stated_context = StatedContext{.window = 8192, .prompt_tokens = 9000};
+  const Error all = Error{ErrorCode::context_overflow, "all 2 models failed"}.caused_by(
+      Error{ErrorCode::context_overflow, "skipped"}.caused_by(inner));
+  ASSERT_TRUE(ContextManager::stated_in(all).has_value());
+  EXPECT_EQ(ContextManager::stated_in(all)->window, 8192);
+  EXPECT_FALSE(ContextManager::stated_in(Error{ErrorCode::context_overflow}).has_value());
+}
+
+TEST(ContextManagerTest, ALearnedBudgetIsForgottenAfterItsHoldAndRelearnedHeldTwiceAsLong) {
+  Fixture f({.forget_learned_after = 3});
+  fill(f.memory, 10, 40);
+  f.memory.add(Message::user("latest"));
+  (void)f.run(f.ctx.recover(f.memory, f.memory.tokens()));  // one (false) refusal
+  const int learned = f.ctx.budget();
+  ASSERT_LT(learned, 100'000);
+  f.ctx.on_answered(f.sim.now());
+  f.ctx.on_answered(f.sim.now());
+  EXPECT_EQ(f.ctx.budget(), learned);  // held for 3 answered calls
+  f.ctx.on_answered(f.sim.now());
+  EXPECT_EQ(f.ctx.budget(), 100'000);  // recovered: the configured budget again
+  EXPECT_FALSE(f.ctx.learned_budget().has_value());
+  EXPECT_EQ(f.ctx.counters().forgotten, 1u);
+  EXPECT_EQ(f.events.count("context.forgotten"), 1u);
+
+  // The window refuses again: learned again, now held for 6 answered calls.
+  fill(f.memory, 10, 40);
+  f.memory.add(Message::user("again"));
+  (void)f.run(f.ctx.recover(f.memory, f.memory.tokens()));
+  ASSERT_TRUE(f.ctx.learned_budget().has_value());
+  for (int i = 0; i < 5; ++i) f.ctx.on_answered(f.sim.now());
+  EXPECT_TRUE(f.ctx.learned_budget().has_value());
+  f.ctx.on_answered(f.sim.now());
+  EXPECT_FALSE(f.ctx.learned_budget().has_value());
+
+  // forget_learned_after = 0: held for good.
+  Fixture g({.forget_learned_after = 0});
+  fill(g.memory, 10, 40);
+  g.memory.add(Message::user("latest"));
+  (void)g.run(g.ctx.recover(g.memory, g.memory.tokens()));
+  for (int i = 0; i < 1000; ++i) g.ctx.on_answered(g.sim.now());
+  EXPECT_TRUE(g.ctx.learned_budget().has_value());
+}
+
+TEST(ContextManagerTest, WithoutCountingBeforeSendingOnlyARefusalActs) {
+  Fixture f({.token_limit = 300, .count_before_send = false});
+  fill(f.memory, 10, 40);
+  f.memory.add(Message::user("latest"));
+  const int tokens = f.memory.tokens();
+  ASSERT_GT(tokens, 300);
+  auto fit = f.run(f.ctx.fit(f.memory));  // over the budget: sent as it is (the source design)
+  ASSERT_TRUE(fit);
+  EXPECT_EQ(fit->prompt_tokens, tokens);
+  EXPECT_TRUE(f.model.requests.empty());
+  EXPECT_TRUE(f.ctx.fits_as_is(f.memory).has_value());
+  // The provider refuses: summarize (the retry is the caller's).
+  auto refit = f.run(f.ctx.recover(f.memory, tokens));
+  ASSERT_TRUE(refit);
+  ASSERT_EQ(f.model.requests.size(), 1u);
+  EXPECT_TRUE(is_summarization(f.model.requests[0]));
+  EXPECT_LT(refit->prompt_tokens, tokens);
+  EXPECT_EQ(f.ctx.counters().summarizations, 1u);
+}
+
 TEST(ContextManagerTest, RecoverInFailModeFails) {
   Fixture f({.on_overflow = ContextConfig::fail});
   fill(f.memory, 3, 10);

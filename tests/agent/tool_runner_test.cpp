@@ -366,6 +366,26 @@ TEST(ToolRunner, IdempotentToolRetriesTimeoutsAndStopsAtMaxAttempts) {
   EXPECT_EQ(runner.counters().retries, 2u);
 }
 
+TEST(ToolRunner, RunOnceExecutesEvenAnIdempotentToolOnce) {
+  Fixture f;
+  ScriptedTool& tool = f.toolkit.emplace<ScriptedTool>("search", ToolOptions{.idempotent = true, .max_attempts = 3},
+                                                       std::vector<Step>{{Step::fail, 100ms}, {Step::succeed, 100ms}});
+  ToolRunner runner{f.toolkit, no_jitter(1s), Rng{1}};
+  Finished out;
+  spawn(f.sim, runner.run_once(call("search")), [&out, &f](ToolResult r) {
+    out.result = std::move(r);
+    out.at = f.sim.now();
+  });
+  f.sim.run_until_idle();
+  ASSERT_TRUE(out.result.has_value());
+  EXPECT_EQ(out.result->error, ErrorCode::tool_error);
+  EXPECT_EQ(out.result->attempts, 1);
+  EXPECT_FALSE(out.result->maybe_executed);
+  EXPECT_EQ(tool.executions, 1);
+  EXPECT_EQ(runner.counters().retries, 0u);
+  EXPECT_EQ(out.at, at(100ms));
+}
+
 TEST(ToolRunner, IdempotentToolIsNotRetriedForANonRetryableCode) {
   Fixture f;
   ScriptedTool& tool = f.toolkit.emplace<ScriptedTool>(

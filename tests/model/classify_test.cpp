@@ -26,6 +26,25 @@ TEST(Classify, OpenAiStructuredCodes) {
             ErrorCode::invalid_request);
 }
 
+// A context-length refusal states the window (and the prompt's size): both APIs' bodies.
+TEST(Classify, AContextLengthRefusalCarriesTheWindowItStates) {
+  const Error o = openai(400, R"({"error":{"message":"This model's maximum context length is 8192 tokens. However, your messages resulted in 9000 tokens. Please reduce the length of the messages.","type":"invalid_request_error","param":"messages","code":"context_length_exceeded"}})");
+  ASSERT_EQ(o.code, ErrorCode::context_overflow);
+  ASSERT_TRUE(o.stated_context.has_value());
+  EXPECT_EQ(*o.stated_context, (StatedContext{.window = 8192, .prompt_tokens = 9000}));
+  const Error requested = openai(400, R"({"error":{"message":"This model's maximum context length is 128000 tokens. However, you requested 130500 tokens (129500 in the messages, 1000 in the completion).","type":"invalid_request_error","code":"context_length_exceeded"}})");
+  ASSERT_TRUE(requested.stated_context.has_value());
+  EXPECT_EQ(*requested.stated_context, (StatedContext{.window = 128000, .prompt_tokens = 130500}));
+  const Error a = anthropic(400, R"({"type":"error","error":{"type":"invalid_request_error","message":"prompt is too long: 210000 tokens > 200000 maximum"}})");
+  ASSERT_EQ(a.code, ErrorCode::context_overflow);
+  ASSERT_TRUE(a.stated_context.has_value());
+  EXPECT_EQ(*a.stated_context, (StatedContext{.window = 200000, .prompt_tokens = 210000}));
+  // No number stated, or not an overflow: nothing.
+  EXPECT_FALSE(openai(400, R"({"error":{"message":"context length exceeded","code":"context_length_exceeded"}})").stated_context);
+  EXPECT_FALSE(openai(429, R"({"error":{"message":"You exceeded your current quota","code":"insufficient_quota"}})").stated_context);
+  EXPECT_FALSE(openai(400, R"({"error":{"message":"This model's maximum context length is -5 tokens","code":"context_length_exceeded"}})").stated_context);
+}
+
 // Defect: "exceeded your current quota" was in the source design's token-limit markers.
 TEST(Classify, QuotaExhaustionIsNeverAContextOverflowAndNeverRetryable) {
   const Error e = openai(429, R"({"error":{"message":"You exceeded your current quota, please check your plan and billing details. This is not a context length issue.","type":"insufficient_quota","code":"insufficient_quota"}})");

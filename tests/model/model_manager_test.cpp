@@ -245,6 +245,56 @@ TEST(ModelManager, HedgingStartsTheNextModelAfterTheDelayAndCancelsTheLoser) {
 namespace keel::model {
 namespace {
 
+// Regression: a hedged-out attempt was recorded as `cancelled` (ignored by the breaker), so a
+// permanently hung primary with hedging on never opened its breaker.
+TEST(ModelManager, AHungPrimaryHedgedOutEveryTimeOpensItsBreaker) {
+  sim::Simulator sim;
+  FakeTransport hung{"hung", {Step::hangs()}}, backup{"backup", {Step::ok(100ms)}};
+  ModelManagerConfig c = no_jitter(1, 1s);
+  c.attempt_timeout = 30s;  // never reached: the hedge answers first
+  c.hedging = policy::HedgingConfig{.delay = 1s, .max_extra = 1};
+  c.breaker = policy::CircuitBreakerConfig{.consecutive_failures = 3, .open_for = 1h};
+  ModelManager m{c, {&hung, &backup}, Rng{1}};
+  for (int i = 0; i < 5; ++i) {
+    auto r = call(sim, m);
+    ASSERT_TRUE(r.result);
+    EXPECT_EQ(r.result->provider, "backup");
+  }
+  EXPECT_EQ(m.breaker(0)->counters().to_open, 1u);
+  EXPECT_EQ(hung.received.size(), 3u) << "after 3 hedged-out attempts the breaker is open: no more requests";
+  EXPECT_EQ(m.breaker(1)->counters().to_open, 0u);
+}
+
+TEST(ModelManager, ALoserCancelledBeforeTheHedgeDelayIsNotABreakerFailure) {
+  sim::Simulator sim;
+  // The primary answers at 1.2 s, 200 ms after the hedge started (which would take 10 s):
+  // the hedge lost after running less than the delay and says nothing about its provider.
+  FakeTransport primary{"primary", {Step::ok(1200ms)}}, slow{"slow", {Step::ok(10s)}};
+  ModelManagerConfig c = no_jitter(1, 1s);
+  c.hedging = policy::HedgingConfig{.delay = 1s, .max_extra = 1};
+  c.breaker = policy::CircuitBreakerConfig{.consecutive_failures = 1, .open_for = 1h};
+  ModelManager m{c, {&primary, &slow}, Rng{1}};
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(call(sim, m).result);
+  EXPECT_EQ(slow.cancelled, 3);
+  EXPECT_EQ(m.breaker(1)->counters().to_open, 0u);
+  EXPECT_EQ(m.breaker(0)->counters().to_open, 0u);
+}
+
+TEST(ModelManager, WithoutSkipOverWindowTheProviderIsAskedAndRefuses) {
+  sim::Simulator sim;
+  FakeTransport a{"a", {Step::fail(ErrorCode::context_overflow, 0ms, 400)}, 1000};
+  ModelManagerConfig c = no_jitter(3, 1s);
+  c.skip_over_window = false;  // the source design: it never counted
+  c.context_window_fallback = false;
+  ModelManager m{c, {&a}, Rng{1}};
+  auto r = call(sim, m, 5000);
+  ASSERT_FALSE(r.result);
+  EXPECT_EQ(r.result.error().code, ErrorCode::context_overflow);
+  ASSERT_EQ(a.received.size(), 1u) << "sent once over the window, refused, not retried";
+  EXPECT_EQ(a.received[0], 5000);
+  EXPECT_EQ(m.counters().context_skips, 0u);
+}
+
 // Regression: moving on after every hedged model failed was not counted as a fallback.
 TEST(ModelManager, MovingOnAfterFailedHedgesIsAFallback) {
   sim::Simulator sim;

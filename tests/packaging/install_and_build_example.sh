@@ -6,7 +6,7 @@
 #  - effective_config, a program built on the installed presets and config loader, prints for
 #    suite scenarios, service files and presets exactly what `keel config --json` prints;
 #  - agent_tools, configured from the runtime block of the scenario `keel serve` plays: its
-#    agent falls back from the failing primary, calls its tool, and answers.
+#    agent streams, falls back from the failing primary, calls its tool, and answers.
 set -euo pipefail
 build=$1
 source=$2
@@ -80,4 +80,5 @@ out=$(timeout 60 "$prefix/example/agent_tools" "$scenario" "primary=$primary" "b
   { echo "agent_tools failed: $out"; exit 1; }
 grep -q "tool lookup ran 1 time" <<<"$out" || { echo "the tool did not run once: $out"; exit 1; }
 grep -qE "fallbacks [1-9]" <<<"$out" || { echo "no fallback: $out"; exit 1; }
+grep -qE "streamed attempts [1-9]" <<<"$out" || { echo "the agent did not stream: $out"; exit 1; }
 echo "install + examples: ok"

@@ -62,6 +62,24 @@ TEST(ScenarioBoundsTest, SchemaMaximaAreTheLoadersBounds) {
   EXPECT_EQ(defs.at("name").at("maxLength"), limits::kMaxNameBytes);
 }
 
+TEST(ScenarioBoundsTest, StreamedTokensInFlightAreBounded) {
+  // 1000 streaming agents x 1000 output tokens x (1 + max_extra): 2,000,000 is the bound.
+  const auto file = [](int max_extra) {
+    return R"({"keel_scenario": 1, "name": "b", "providers": [{"name": "gpt", "output_tokens": 1000}],
+               "runtime": {"hedging": {"delay": "1s", "max_extra": )" + std::to_string(max_extra) + R"(}},
+               "workload": {"kind": "agents", "count": 1000, "stream": true}})";
+  };
+  EXPECT_TRUE(load_scenario(file(1))) << load_scenario(file(1)).describe();
+  const LoadResult over = load_scenario(file(2));
+  ASSERT_EQ(over.errors.size(), 1u) << over.describe();
+  EXPECT_EQ(over.errors[0].pointer, "/workload/stream");
+  EXPECT_NE(over.errors[0].message.find("1000 x 1000 x 3"), std::string::npos) << over.errors[0].message;
+  // The same workload without streaming holds only text: no stream bound.
+  std::string unstreamed = file(2);
+  unstreamed.replace(unstreamed.find(R"(, "stream": true)"), 16, "");
+  EXPECT_TRUE(load_scenario(unstreamed)) << load_scenario(unstreamed).describe();
+}
+
 TEST(ScenarioBoundsTest, ValuesAtTheirBoundsAreAccepted) {
   const LoadResult r = load_scenario(
       R"({"keel_scenario": 1, "name": "edge", "horizon": "1000h",

@@ -154,6 +154,10 @@ TEST_F(MockProviderTest, ContextWindowOverflowIsTheApisStructuredErrorForBothApi
     }
     EXPECT_EQ(p.stats().failures_of(ErrorCode::context_overflow), 1u);
     EXPECT_EQ(p.stats().max_prompt_tokens, 1001);
+    // The window and the prompt's size, as the body states them, reach the runtime.
+    ASSERT_TRUE(e.stated_context.has_value());
+    EXPECT_EQ(e.stated_context->window, 1000);
+    EXPECT_EQ(e.stated_context->prompt_tokens, 1001);
   }
 }
 

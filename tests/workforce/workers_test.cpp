@@ -79,5 +79,32 @@ TEST(ToolWorkerTest, EveryAttemptIsItsOwnToolCall) {
   EXPECT_NE(wf.outcomes()[0].output.find("a#0.1"), std::string::npos);
 }
 
+// `fetch` fails on every execution.
+struct FailEverything final : sim::FaultHook {
+  std::optional<sim::InjectedFault> decide(std::string_view, TimePoint, std::uint64_t) override {
+    return sim::InjectedFault{.kind = sim::FaultKind::tool_error};
+  }
+};
+
+// Regression: with max_retries 2 an idempotent tool that always fails ran 9 times (3 task
+// attempts x 3 runner attempts). The workforce owns the retries: at most 1 + max_retries.
+TEST(ToolWorkerTest, RetriesHappenAtOneLayerOnly) {
+  sim::Simulator sim;
+  FailEverything fail;
+  sim::MockTool fetch{sim, {.name = "fetch", .latency = sim::LatencyModel::fixed(100ms), .idempotent = true}, Rng{1},
+                      &fail};
+  agent::Toolkit toolkit;
+  toolkit.add(fetch);
+  agent::ToolRunner runner{toolkit, {}, Rng{2}};
+  ToolWorker fetcher{"fetcher", runner, "fetch"};
+  Workforce wf{{&fetcher}, {{.id = "a", .input = "payload"}}, {.failure = {.max_retries = 2}}, Rng{3}};
+  spawn(sim, wf.run());
+  sim.run_until_idle();
+  EXPECT_EQ(wf.counts().failed, 1u);
+  EXPECT_EQ(fetch.stats().executions, 3u);
+  EXPECT_EQ(runner.counters().retries, 0u);
+  EXPECT_EQ(wf.counters().attempts, 3u);
+}
+
 }  // namespace
 }  // namespace keel::workforce

@@ -145,6 +145,7 @@ Task<Result<StepResult>> ChatAgent::loop(std::uint64_t index, std::uint64_t epoc
     }
     if (interrupted(guard)) co_return stopped_error();
     if (!answer) co_return std::move(answer).error();
+    context_.on_answered(sched.now());
 
     out.iterations = iteration;
     add_usage(out.usage, answer->usage);
@@ -183,7 +184,7 @@ Task<Result<StepResult>> ChatAgent::loop(std::uint64_t index, std::uint64_t epoc
 Task<Result<ChatResponse>> ChatAgent::resend_after_overflow(StepGuard guard, std::uint64_t index, int iteration,
                                                            model::Usage& usage, int sent_tokens, Error overflow) {
   // The provider's window was smaller than we believed: shrink and retry once.
-  Result<ContextFit> refit = co_await context_.recover(memory_, sent_tokens);
+  Result<ContextFit> refit = co_await context_.recover(memory_, sent_tokens, ContextManager::stated_in(overflow));
   if (interrupted(guard)) co_return stopped_error();
   if (!refit) {
     Error e = std::move(refit).error();

@@ -64,6 +64,7 @@ ContextManager::ContextManager(model::ChatModel& model, EventSink* events, Conte
   if (!(config_.summarize_at > 0.0 && config_.summarize_at <= 1.0))
     throw std::invalid_argument("ContextConfig: summarize_at must be in (0, 1]");
   if (config_.summary_max_tokens < 1) throw std::invalid_argument("ContextConfig: summary_max_tokens must be >= 1");
+  if (config_.forget_learned_after < 0) throw std::invalid_argument("ContextConfig: forget_learned_after must be >= 0");
   if (config_.summarize_timeout && *config_.summarize_timeout < Duration::zero())
     throw std::invalid_argument("ContextConfig: summarize_timeout must not be negative");
 }
@@ -88,15 +89,56 @@ Error ContextManager::overflow_error(int tokens, int budget) {
 
 Task<Result<ContextFit>> ContextManager::fit(Memory& memory) { return shrink(memory, false); }
 
-Task<Result<ContextFit>> ContextManager::recover(Memory& memory, int rejected_tokens) {
+Task<Result<ContextFit>> ContextManager::recover(Memory& memory, int rejected_tokens,
+                                                 std::optional<StatedContext> stated) {
+  Scheduler& sched = co_await this_task::scheduler();
   ++counters_.reactive;
-  const int by_fraction = static_cast<int>(std::floor(config_.summarize_at * static_cast<double>(rejected_tokens)));
-  const int lowered = std::max(0, std::min(rejected_tokens - 1, by_fraction));
-  learned_budget_ = learned_budget_ ? std::min(*learned_budget_, lowered) : lowered;
-  return shrink(memory, true);
+  learn(rejected_tokens, stated, sched.now());
+  co_return co_await shrink(memory, true);
+}
+
+std::optional<StatedContext> ContextManager::stated_in(const Error& refusal) noexcept {
+  for (const Error* e = &refusal; e; e = e->cause.get()) {
+    if (e->stated_context) return e->stated_context;
+  }
+  return std::nullopt;
+}
+
+void ContextManager::learn(int rejected_tokens, const std::optional<StatedContext>& stated, TimePoint now) {
+  const double rejected = static_cast<double>(rejected_tokens);
+  double window = config_.summarize_at * rejected;  // no window stated: a guess with margin
+  if (stated && stated->window > 0) {
+    window = static_cast<double>(stated->window);
+    // The provider's window is in its tokens: convert it with its own count of our prompt.
+    if (stated->prompt_tokens > 0) window = window * rejected / static_cast<double>(stated->prompt_tokens);
+  }
+  const double capped = std::min(window, rejected - 1.0);
+  learned_budget_ = std::max(0, static_cast<int>(std::floor(capped)));
+  answered_since_learned_ = 0;
+  constexpr int kMaxDoublings = 6;  // hold at most 64 x forget_learned_after
+  hold_ = static_cast<std::uint64_t>(std::max(config_.forget_learned_after, 0)) << std::min(relearned_, kMaxDoublings);
+  emit(events_, now, "context.learned",
+       {{"budget", *learned_budget_}, {"rejected_tokens", rejected_tokens},
+        {"stated_window", stated ? stated->window : std::int64_t{0}}, {"hold", hold_}});
+}
+
+void ContextManager::forget(TimePoint now) {
+  learned_budget_.reset();
+  ++relearned_;  // the next budget learned is held twice as long
+  ++counters_.forgotten;
+  emit(events_, now, "context.forgotten", {{"budget", budget()}});
 }
 
 std::optional<ContextFit> ContextManager::fits_as_is(const Memory& memory) const noexcept {
+  if (!config_.count_before_send) {  // the source design: the provider decides
+    ContextFit fit;
+    fit.prompt_tokens = memory.tokens();
+    return fit;
+  }
+  return within_budget(memory);
+}
+
+std::optional<ContextFit> ContextManager::within_budget(const Memory& memory) const noexcept {
   const int tokens = memory.tokens();
   const bool over_budget = tokens > budget();
   const bool wants_summary = config_.on_overflow == ContextConfig::summarize && tokens > threshold();
@@ -109,7 +151,7 @@ std::optional<ContextFit> ContextManager::fits_as_is(const Memory& memory) const
 Task<Result<ContextFit>> ContextManager::shrink(Memory& memory, bool reactive) {
   Scheduler& sched = co_await this_task::scheduler();
   const CancelToken token = co_await this_task::cancel_token();
-  if (std::optional<ContextFit> as_is = fits_as_is(memory)) co_return *as_is;
+  if (std::optional<ContextFit> as_is = reactive ? within_budget(memory) : fits_as_is(memory)) co_return *as_is;
   ContextFit fit;
   const int limit = budget();
   int tokens = memory.tokens();

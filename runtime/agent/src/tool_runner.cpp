@@ -42,7 +42,7 @@ std::optional<Duration> ToolRunner::timeout_for(const Tool& tool) const noexcept
   return o.timeout ? o.timeout : config_.default_timeout;
 }
 
-Task<ToolResult> ToolRunner::run(model::ToolCall call, TraceIds ids) {
+Task<ToolResult> ToolRunner::execute(model::ToolCall call, TraceIds ids, Retries retries) {
   Scheduler& sched = co_await this_task::scheduler();
   StampingSink events{events_};  // this call's events, with its ids (one runner serves every agent)
   events.set(ids);
@@ -73,7 +73,7 @@ Task<ToolResult> ToolRunner::run(model::ToolCall call, TraceIds ids) {
 
   const ToolOptions& opts = tool->options();
   const std::optional<Duration> timeout = timeout_for(*tool);
-  const int max_attempts = opts.idempotent ? std::max(1, opts.max_attempts) : 1;
+  const int max_attempts = opts.idempotent && retries == Retries::tool_policy ? std::max(1, opts.max_attempts) : 1;
   policy::Backoff backoff{config_.retry_backoff};
 
   for (int attempt = 1;; ++attempt) {

@@ -133,6 +133,10 @@ RuntimeConfig camel_parity() {
   c.agent.step_timeout.reset();
   c.agent.context.on_overflow = agent::ContextConfig::summarize;
   c.agent.context.summarize_timeout.reset();
+  // The source design never counts before sending: the over-window request goes out, the
+  // provider refuses it, and only then is the history summarized and the request sent again.
+  c.agent.context.count_before_send = false;
+  m.skip_over_window = false;
   c.tool_timeout = 180s;
   c.limits = {};  // no client-side rate limiter, no bulkhead
   c.quota_mistaken_for_overflow = true;

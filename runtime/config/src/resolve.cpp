@@ -176,7 +176,12 @@ RuntimeConfig resolve(const RuntimeBlock& r, std::optional<Preset> preset_overri
                         : *r.stream_recovery == StreamRecovery::fail    ? model::StreamPolicy::Recovery::fail
                                                                         : model::StreamPolicy::Recovery::restart;
   }
-  if (r.context.token_limit) c.agent.context.token_limit = static_cast<int>(*r.context.token_limit);
+  if (r.context.token_limit) {
+    // A client-side token budget is counted before sending, whatever the preset (camel_parity
+    // included: the file asks for that budget, and it has no other meaning).
+    c.agent.context.token_limit = static_cast<int>(*r.context.token_limit);
+    c.agent.context.count_before_send = true;
+  }
   if (r.context.on_overflow) {
     c.agent.context.on_overflow = *r.context.on_overflow == OnOverflow::truncate ? agent::ContextConfig::truncate
                                   : *r.context.on_overflow == OnOverflow::fail   ? agent::ContextConfig::fail

@@ -86,7 +86,8 @@ std::string Error::describe() const {
 
 bool operator==(const Error& a, const Error& b) noexcept {
   if (a.code != b.code || a.http_status != b.http_status || a.provider != b.provider ||
-      a.retry_after != b.retry_after || a.should_retry != b.should_retry || a.message != b.message)
+      a.retry_after != b.retry_after || a.should_retry != b.should_retry || a.stated_context != b.stated_context ||
+      a.message != b.message)
     return false;
   if (a.cause == b.cause) return true;  // same node, or both empty
   if (!a.cause || !b.cause) return false;

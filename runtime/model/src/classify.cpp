@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <charconv>
 #include <string>
 
 #include "keel/core/json_document.h"
@@ -43,11 +44,41 @@ std::optional<ErrorBody> parse_error_body(std::string_view body) {
   return out;
 }
 
-bool contains_ci(std::string_view text, std::string_view needle) {
+std::string_view::size_type find_ci(std::string_view text, std::string_view needle) {
   auto it = std::search(text.begin(), text.end(), needle.begin(), needle.end(), [](char a, char b) {
     return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
   });
-  return it != text.end();
+  return it == text.end() ? std::string_view::npos : static_cast<std::string_view::size_type>(it - text.begin());
+}
+
+bool contains_ci(std::string_view text, std::string_view needle) { return find_ci(text, needle) != std::string_view::npos; }
+
+// The positive integer right after `marker` in `text` (spaces skipped), or 0.
+std::int64_t number_after(std::string_view text, std::string_view marker) {
+  const auto at = find_ci(text, marker);
+  if (at == std::string_view::npos) return 0;
+  std::string_view rest = text.substr(at + marker.size());
+  while (!rest.empty() && rest.front() == ' ') rest.remove_prefix(1);
+  std::int64_t n = 0;
+  const auto [end, ec] = std::from_chars(rest.data(), rest.data() + rest.size(), n);
+  return ec == std::errc{} && n > 0 ? n : 0;
+}
+
+// The window (and the prompt's size) a context-length refusal states, in the provider's tokens:
+// OpenAI "maximum context length is N tokens. However, your messages resulted in P tokens" (or
+// "you requested P tokens"); Anthropic "prompt is too long: P tokens > N maximum".
+std::optional<StatedContext> stated_context(ProviderApi api, std::string_view message) {
+  StatedContext c;
+  if (api == ProviderApi::anthropic) {
+    c.prompt_tokens = number_after(message, "prompt is too long:");
+    c.window = number_after(message, "tokens >");
+  } else {
+    c.window = number_after(message, "maximum context length is");
+    c.prompt_tokens = number_after(message, "resulted in");
+    if (c.prompt_tokens == 0) c.prompt_tokens = number_after(message, "you requested");
+  }
+  if (c.window == 0) return std::nullopt;
+  return c;
 }
 
 // Per-provider message-text table: only for failures that carry no structured code.
@@ -120,10 +151,12 @@ ErrorCode classify_status(int status) noexcept {
 Error classify_failure(ProviderApi api, std::string_view provider, const HttpFailure& f) {
   ErrorCode code = classify_status(f.status);
   std::string message;
+  std::optional<StatedContext> context;
   if (auto body = parse_error_body(f.body)) {
     const auto structured = api == ProviderApi::anthropic ? classify_anthropic(f.status, *body)
                                                           : classify_openai(f.status, *body);
     if (structured) code = *structured;
+    if (code == ErrorCode::context_overflow) context = stated_context(api, body->message);  // before the cut
     message = scrub_secret(body->message, Secret{}, f.max_message_bytes);  // no secret here: the UTF-8-safe cut
   }
   if (message.empty()) message = "HTTP " + std::to_string(f.status);
@@ -132,6 +165,7 @@ Error classify_failure(ProviderApi api, std::string_view provider, const HttpFai
   e.provider = std::string(provider);
   if (f.retry_after) e.retry_after = f.retry_after;
   e.should_retry = f.should_retry;
+  e.stated_context = context;
   return e;
 }
 

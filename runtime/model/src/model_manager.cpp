@@ -123,8 +123,20 @@ Task<Result<ChatResponse>> ModelManager::attempt(std::size_t index, ChatRequest 
   } else {
     r.emplace(co_await with_timeout(slot.transport->complete(std::move(request)), attempt_deadline(start)));
   }
-  end_attempt(slot, permit, *r, start, sched.now());
+  const TimePoint now = sched.now();
+  if (slot.breaker && hedged_out_late(*r, now - start)) {
+    // Hedged out after the hedge delay without an answer: what a per-try timeout would have
+    // said (Envoy records its per-try timeout for outlier detection even when it hedges). The
+    // caller still sees `cancelled`; only the breaker hears `timeout`.
+    slot.breaker->on_result(permit, policy::BreakerOutcome::error(ErrorCode::timeout), now - start, now);
+    co_return std::move(*r);
+  }
+  end_attempt(slot, permit, *r, start, now);
   co_return std::move(*r);
+}
+
+bool ModelManager::hedged_out_late(const Result<ChatResponse>& r, Duration ran) const noexcept {
+  return !r && r.error().code == ErrorCode::cancelled && config_.hedging && ran >= config_.hedging->delay;
 }
 
 Task<Result<ChatResponse>> ModelManager::on_model(std::size_t index, ChatRequest request, int* attempts) {
@@ -219,7 +231,7 @@ Task<Result<ChatResponse>> ModelManager::run_call(ChatRequest request) {
            {{"from", last_model}, {"to", name}, {"code", failures ? failures->code : ErrorCode::internal}});
     }
     last_model = name;
-    if (request.prompt_tokens > window || window <= overflow_window) {
+    if ((request.prompt_tokens > window && config_.skip_over_window) || window <= overflow_window) {
       ++counters_.context_skips;
       emit(events_, sched.now(), "model.skip", {{"model", name}, {"reason", "context_window"},
                                                 {"prompt_tokens", request.prompt_tokens}, {"window", window}});

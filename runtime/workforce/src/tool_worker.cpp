@@ -8,7 +8,7 @@ Task<Result<std::string>> ToolWorker::run(WorkItem item) {
   std::string call_id = item.task_id + "#" + std::to_string(item.round) + "." + std::to_string(item.attempt);
   nlohmann::json arguments = {{"call_id", call_id}, {"input", item.prompt()}};
   model::ToolCall call{std::move(call_id), tool_, arguments.dump()};
-  agent::ToolResult r = co_await runner_.run(std::move(call));
+  agent::ToolResult r = co_await runner_.run_once(std::move(call));  // the workforce owns the retries
   if (r.ok) co_return std::move(r.value);
   std::string message = r.error_message;
   if (r.maybe_executed) message += " (the tool may have executed)";

@@ -56,6 +56,11 @@ inline constexpr double kMaxPoissonRate = 1e6;
 // The text the agents can hold at once, in tokens: count x (prompt_tokens + (tool_calls_per_step
 // + 1) x the largest output_tokens), times steps when history is "keep". 4 bytes a token: 400 MB.
 inline constexpr std::int64_t kMaxHeldTokens = 100'000'000;
+// Streamed answers in flight, in tokens: the requests that can stream at once (agents `count`;
+// a workforce's max_concurrency, at most its tasks) x the largest output_tokens x (1 +
+// hedging.max_extra). A simulated stream holds its answer's events, ~220 bytes a token
+// (an SSE chunk each): 440 MB.
+inline constexpr std::int64_t kMaxStreamedTokens = 2'000'000;
 
 // ---- workload: workforce ----------------------------------------------------------------
 inline constexpr std::int64_t kMaxTasks = 10'000;        // `tasks: n` or the task list's length

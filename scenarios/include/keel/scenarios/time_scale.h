@@ -11,7 +11,9 @@
 //    backoff, max retry-after, attempt/call/step/summarize/tool timeouts, breaker windows,
 //    slow-call duration, open durations and half-open wait, hedging delay, the rate limiter's
 //    max wait; the rate limiter's rate becomes 1/f times as many requests per minute (rounded
-//    to a whole number, at least 1).
+//    to a whole number, at least 1). The runner scales the durations that live outside
+//    RuntimeConfig the same way: the workforce's retry_delay (and its cap) and the tool
+//    runner's retry backoff.
 //  - ScaledFaultHook asks the scenario's plan in scenario time (now / f) and returns its
 //    decision in run time (retry-after and extra latency times f).
 //
@@ -20,6 +22,7 @@
 //   scale_durations(cfg, 0.01);          // a 30 s attempt timeout becomes 300 ms
 #pragma once
 
+#include "keel/policy/backoff.h"
 #include "keel/scenarios/resolve_runtime.h"
 #include "keel/sim/fault_hook.h"
 #include "keel/sim/latency.h"
@@ -29,6 +32,9 @@ namespace keel::scenarios {
 Duration scaled(Duration d, double f) noexcept;
 sim::LatencyModel scaled(const sim::LatencyModel& m, double f) noexcept;
 void scale_durations(RuntimeConfig& cfg, double f) noexcept;
+// A backoff's base and cap scaled (multiplier and jitter unchanged): retry backoff, the
+// workforce's retry_delay and the tool runner's retry backoff.
+policy::BackoffConfig scaled(const policy::BackoffConfig& b, double f) noexcept;
 
 class ScaledFaultHook final : public sim::FaultHook {
  public:

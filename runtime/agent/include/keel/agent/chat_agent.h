@@ -11,8 +11,10 @@
 //  - Adds `input` as a user message, then up to `max_iterations` times: checks stop → fits the
 //    context (ContextManager::fit; sets ChatRequest::prompt_tokens) → builds the request
 //    (system + memory, the toolkit's specs) → calls the model. A context_overflow answer runs
-//    ContextManager::recover and retries the call once; any other error ends the step with
-//    that error (quota_exhausted is not an overflow). An answer without tool calls is the
+//    ContextManager::recover (with the window the refusal stated) and retries the call once;
+//    any other error ends the step with that error (quota_exhausted is not an overflow).
+//    Every answered call is reported to ContextManager::on_answered (so a budget learned from
+//    a refusal recovers). An answer without tool calls is the
 //    final answer. Otherwise its tool calls run through the ToolRunner one after another, in
 //    the order the model gave (so stop is checked before each, and side effects happen in the
 //    order asked), each result appended as a tool message; then the loop goes on. With no

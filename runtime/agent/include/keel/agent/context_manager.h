@@ -4,14 +4,16 @@
 // provider's refusal. keel counts before every call (Memory keeps the counts) and shrinks the
 // history first: summarize it through the model, or truncate the oldest messages, or fail —
 // and runs the same flow when a provider still answers context_overflow (its window was smaller
-// than we believed).
+// than we believed). `count_before_send = false` is the source design itself (camel_parity):
+// nothing is counted before sending; only a refusal makes the manager act.
 //
 // Contract:
 //  - budget() = min(token_limit (default: the model's max_context_window()), the model's
-//    max_context_window(), any budget learned from a reactive overflow). Prompt tokens are
+//    max_context_window(), any budget learned from a refusal still held). Prompt tokens are
 //    Memory::tokens(): the messages only (tool specs and output tokens are not counted).
 //  - fit(memory), before every model call, returns the prompt tokens of the memory as it then
-//    stands — always <= budget() — or an Error:
+//    stands — always <= budget() when count_before_send — or an Error:
+//     * count_before_send false: nothing to do, whatever the size (the provider decides).
 //     * tokens <= summarize_at * budget: nothing to do.
 //     * over that threshold (summarize mode) or over the budget: one "context.overflow"
 //       {tokens, budget, action, reactive} and then, by on_overflow:
@@ -20,11 +22,20 @@
 //       truncate — truncation only, and only when over the budget;
 //       fail — ErrorCode::context_overflow when over the budget.
 //    Truncation that cannot fit even [system, latest user input] gives context_overflow.
-//  - recover(memory, rejected_tokens), after a model call answered context_overflow for a
-//    prompt of `rejected_tokens`: the real window is smaller, so the budget is lowered for the
-//    manager's lifetime to min(budget, rejected_tokens - 1, floor(rejected_tokens *
-//    summarize_at)), then the fit() flow runs against it (always acting; `fail` mode returns
-//    context_overflow). The caller retries its request once.
+//  - recover(memory, rejected_tokens, stated), after a model call answered context_overflow for
+//    a prompt of `rejected_tokens` (our count; `stated`: stated_in(the refusal)): the real
+//    window is smaller, so a budget is learned, then the fit() flow runs against it (always
+//    acting, in both modes; `fail` mode returns context_overflow). The caller retries its
+//    request once. The learned budget is min(rejected_tokens - 1, W) where W is
+//      * the window the provider stated in its refusal (Error::stated_context, the first in the
+//        refusal's cause chain that has one), converted to our counter's tokens when it also stated its count P of the
+//        prompt: floor(window * rejected_tokens / P) — its tokenizer is not ours;
+//      * without a stated window: floor(rejected_tokens * summarize_at) (a guess with margin).
+//  - Recovery of a learned budget: it is held for `forget_learned_after` answered model calls
+//    (on_answered()) and then forgotten — budget() is the configured one again — so one false
+//    refusal does not shrink the context for good. A window that really is smaller refuses
+//    again and is learned again; each relearning doubles the hold (up to 64 x), so a truly
+//    small window costs O(log calls) refusals. 0 = hold for the manager's lifetime.
 //  - Summarization: one ChatModel::complete under with_timeout(summarize_timeout) (and the
 //    caller's own deadline): messages = [system] + history except the latest user input +
 //    one user message starting with "Summarize the conversation so far"; no tools;
@@ -37,9 +48,11 @@
 //  - Truncation removes the oldest history messages first, never the system message nor the
 //    latest user input, and a tool-call group (an assistant message with tool_calls and the
 //    tool messages after it) only as a whole, so the request stays valid.
-//  - Events: "context.overflow" {tokens, budget, action, reactive}; "context.summarize"
-//    {before_tokens, after_tokens, ok, code (failures)}; "context.truncate" {removed,
-//    before_tokens, after_tokens}. Counters below. Usage spent summarizing is returned.
+//  - Events: "context.overflow" {tokens, budget, action, reactive}; "context.learned"
+//    {budget, rejected_tokens, stated_window (0: none), hold}; "context.forgotten" {budget}
+//    (the configured budget applies again); "context.summarize" {before_tokens, after_tokens,
+//    ok, code (failures)}; "context.truncate" {removed, before_tokens, after_tokens}.
+//    Counters below. Usage spent summarizing is returned.
 //  - quota_exhausted and every other error are not overflows: only the caller decides to call
 //    recover(), on ErrorCode::context_overflow exactly.
 //  - Tokens are counted with the Memory's TokenCounter. One scheduler; the model must outlive
@@ -72,6 +85,11 @@ struct ContextConfig {
   double summarize_at = 0.9;       // summarize proactively above this fraction of the budget
   std::optional<Duration> summarize_timeout = std::chrono::seconds{60};
   int summary_max_tokens = 500;
+  // false: the source design — send whatever the memory holds, act only on a refusal.
+  bool count_before_send = true;
+  // Answered model calls after which a learned budget is forgotten (doubling per relearning);
+  // 0: never forgotten.
+  int forget_learned_after = 20;
 };
 
 std::string_view to_string(ContextConfig::OnOverflow o) noexcept;
@@ -93,12 +111,13 @@ struct ContextCounters {
   std::uint64_t summarize_failures = 0;  // failed, timed-out or unusable summarizations
   std::uint64_t truncations = 0;         // truncation passes that removed messages
   std::uint64_t failures = 0;            // context_overflow returned
+  std::uint64_t forgotten = 0;           // learned budgets given up after their hold
 };
 
 class ContextManager {
  public:
   // Throws std::invalid_argument for a config out of range (token_limit < 1, summarize_at not
-  // in (0, 1], summary_max_tokens < 1, a negative summarize_timeout).
+  // in (0, 1], summary_max_tokens < 1, a negative summarize_timeout or forget_learned_after).
   ContextManager(model::ChatModel& model, EventSink* events = nullptr, ContextConfig config = {});
   ContextManager(const ContextManager&) = delete;
   ContextManager& operator=(const ContextManager&) = delete;
@@ -107,12 +126,21 @@ class ContextManager {
   // fit()'s answer when it has nothing to do (the memory is within budget and below the
   // summarize threshold), computed synchronously; nullopt when fit() must act.
   std::optional<ContextFit> fits_as_is(const Memory& memory) const noexcept;
-  Task<Result<ContextFit>> recover(Memory& memory, int rejected_tokens);
+  Task<Result<ContextFit>> recover(Memory& memory, int rejected_tokens,
+                                   std::optional<StatedContext> stated = std::nullopt);
+  // What a refusal stated about the window: the first error of its cause chain that says.
+  static std::optional<StatedContext> stated_in(const Error& refusal) noexcept;
+  // A model call was answered (not refused): counts towards forgetting a learned budget.
+  void on_answered(TimePoint now) {
+    if (learned_budget_ && config_.forget_learned_after > 0 && ++answered_since_learned_ >= hold_) forget(now);
+  }
 
   // Truncates `memory` until it fits `budget` (as described above). Returns messages removed.
   int truncate(Memory& memory, int budget, TimePoint now);
 
   int budget() const noexcept;
+  // The budget learned from the latest refusal while it is held (nullopt: none).
+  std::optional<int> learned_budget() const noexcept { return learned_budget_; }
   // floor(summarize_at * budget()).
   int threshold() const noexcept;
   const ContextConfig& config() const noexcept { return config_; }
@@ -120,6 +148,10 @@ class ContextManager {
 
  private:
   Task<Result<ContextFit>> shrink(Memory& memory, bool reactive);
+  // fits_as_is()'s budget check, whatever count_before_send says.
+  std::optional<ContextFit> within_budget(const Memory& memory) const noexcept;
+  void learn(int rejected_tokens, const std::optional<StatedContext>& stated, TimePoint now);
+  void forget(TimePoint now);
   Task<Result<model::Usage>> summarize(Memory& memory, int budget);
   Error overflow_error(int tokens, int budget);
 
@@ -127,6 +159,9 @@ class ContextManager {
   EventSink* events_;
   ContextConfig config_;
   std::optional<int> learned_budget_;
+  std::uint64_t answered_since_learned_ = 0;
+  std::uint64_t hold_ = 0;       // answers the current learned budget is held for
+  int relearned_ = 0;            // budgets learned after one was forgotten (hold doubling)
   ContextCounters counters_;
 };
 

@@ -13,7 +13,8 @@
 //     when the tool sets `no_timeout` (or both are nullopt). Each attempt runs under
 //     with_timeout, so a hung tool releases the caller at its timeout (and at the caller's own
 //     deadline or cancellation, whichever is first) and the tool's token is cancelled.
-//  3. Retries: only `idempotent` tools, up to `max_attempts` executions in total, after a
+//  3. Retries (run(); run_once() never retries): only `idempotent` tools, up to
+//     `max_attempts` executions in total, after a
 //     tool_error, a timeout or another retryable code (is_retryable), with `retry_backoff`
 //     (jitter drawn from the runner's Rng) between attempts. A retry is skipped when the
 //     caller's deadline would pass during the backoff. Cancellation during the backoff ends
@@ -80,7 +81,14 @@ class ToolRunner {
   ToolRunner& operator=(const ToolRunner&) = delete;
 
   // `ids`: the agent step the call belongs to, stamped on the tool.* events (docs/events.md).
-  Task<ToolResult> run(model::ToolCall call, TraceIds ids = {});
+  Task<ToolResult> run(model::ToolCall call, TraceIds ids = {}) {
+    return execute(std::move(call), ids, Retries::tool_policy);
+  }
+  // One execution at most, whatever the tool's idempotency: for a caller that owns the
+  // retries of this piece of work itself (a workforce task: see workforce/failure_handling.h).
+  Task<ToolResult> run_once(model::ToolCall call, TraceIds ids = {}) {
+    return execute(std::move(call), ids, Retries::none);
+  }
 
   Toolkit& toolkit() noexcept { return toolkit_; }
   const ToolRunnerConfig& config() const noexcept { return config_; }
@@ -89,6 +97,8 @@ class ToolRunner {
   std::optional<Duration> timeout_for(const Tool& tool) const noexcept;
 
  private:
+  enum class Retries : bool { none, tool_policy };
+  Task<ToolResult> execute(model::ToolCall call, TraceIds ids, Retries retries);
   // Sets r.duration, counts the outcome and emits "tool.end".
   void record_end(ToolResult& r, TimePoint started, TimePoint now, EventSink* sink);
 

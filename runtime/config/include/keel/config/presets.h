@@ -13,8 +13,9 @@
 //    defects, so a scenario can show what keel fixes: always_first; retry only rate_limited,
 //    3 attempts, 1 s then 2 s (no jitter), retry-after ignored, no budget; fallback_on_error;
 //    no breaker; no attempt/call/step timeout; tool timeout 180 s; on overflow summarize and
-//    retry once; and a quota_exhausted error mistaken for a context overflow
-//    (`quota_mistaken_for_overflow`).
+//    retry once — after the provider refused, never before sending
+//    (agent.context.count_before_send and manager.skip_over_window off); and a
+//    quota_exhausted error mistaken for a context overflow (`quota_mistaken_for_overflow`).
 //  - The runtime's own default-constructed configurations (ModelManagerConfig{},
 //    ChatAgentConfig{}, policy::CircuitBreakerConfig{}, ...) are NOT keel_default: they are
 //    neutral building blocks with the policies' textbook values. Start from a preset.

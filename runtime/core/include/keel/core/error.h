@@ -86,14 +86,23 @@ constexpr bool is_retryable(ErrorCode c) noexcept { return error_code_info(c).re
 std::optional<ErrorCode> error_code_from_string(std::string_view name) noexcept;
 std::ostream& operator<<(std::ostream& os, ErrorCode c);
 
-// An error value: what happened (code), where (provider, HTTP status), advice (retry_after),
-// human text (message) and why (cause, the error this one wraps).
+// What a provider said about its context window when it refused a prompt as too long (both
+// APIs' context-length bodies carry it; classify_failure reads it). In the provider's tokens.
+struct StatedContext {
+  std::int64_t window = 0;         // its context window
+  std::int64_t prompt_tokens = 0;  // its count of the refused prompt; 0 when it did not say
+  friend bool operator==(const StatedContext&, const StatedContext&) = default;
+};
+
+// An error value: what happened (code), where (provider, HTTP status), advice (retry_after,
+// stated_context), human text (message) and why (cause, the error this one wraps).
 struct Error {
   ErrorCode code = ErrorCode::internal;
   int http_status = 0;  // 0 = no HTTP status
   std::string provider;
   std::optional<Duration> retry_after;
   std::optional<bool> should_retry;  // the server's x-should-retry advice, when it gave one
+  std::optional<StatedContext> stated_context;  // a context_overflow's window, when the body stated it
   std::string message;
   std::shared_ptr<const Error> cause;
 

@@ -16,7 +16,8 @@
 //    provider counts as a `timeout` failure in its breaker. A retry (attempt > 1) never becomes
 //    a half-open probe while a later model remains: it is refused like an open breaker's call.
 //  - A model whose context window is smaller than `request.prompt_tokens` is skipped without a
-//    request. A `context_overflow` answer moves on to the next model with a strictly larger
+//    request (unless `skip_over_window` is off: the source design sends it and lets the
+//    provider refuse). A `context_overflow` answer moves on to the next model with a strictly larger
 //    window (never a retry), whatever `fallback_on_error` says — unless
 //    `context_window_fallback` is off: then it ends the call.
 //  - Any other failure moves to the next model when `fallback_on_error`; otherwise the call
@@ -25,6 +26,11 @@
 //    is tried in parallel (up to `max_extra` more); first success wins, others are cancelled;
 //    hedges draw on the first model's retry budget. If all hedged models fail, the remaining
 //    models are tried in order (when `fallback_on_error`).
+//    A hedged attempt cancelled after it had run at least `hedging.delay` without an answer
+//    (a loser to a faster attempt, or abandoned by the caller) is recorded by its breaker as a
+//    `timeout` failure, not ignored as `cancelled`: a hung primary would otherwise never open
+//    its breaker while hedges keep answering for it. A loser cancelled sooner says nothing
+//    about its provider and stays ignored.
 //  - The whole call runs under `call_timeout` (and any deadline of the awaiting task): the
 //    caller is released at the deadline with `timeout`, in-flight attempts are cancelled.
 //  - When every model fails: a ModelProcessingError — an Error with the last failure's code,
@@ -107,6 +113,9 @@ struct ModelManagerConfig {  // production and CI start from keel::config::keel_
   // A context_overflow answer moves to a model with a larger window. Off: it is returned to
   // the caller at once (for its own summarize/truncate), as the source design did.
   bool context_window_fallback = true;
+  // A model whose window is smaller than the prompt is skipped without a request. Off: the
+  // request is sent and the provider refuses it (the source design never counted).
+  bool skip_over_window = true;
   StreamPolicy stream;  // streamed requests only
 
   // The source design's knobs: `retry_attempts` tries per model, exponential delays from
@@ -172,6 +181,8 @@ class ModelManager final : public ChatModel {
   void end_attempt(Slot& slot, const policy::BreakerPermit& permit, Result<ChatResponse>& r, TimePoint start,
                    TimePoint now);
   Deadline attempt_deadline(TimePoint start) const noexcept;
+  // A hedged attempt cancelled after running at least the hedge delay (see the contract).
+  bool hedged_out_late(const Result<ChatResponse>& r, Duration ran) const noexcept;
   struct StreamOutcome;
   // One streamed attempt under the stream policy's limits (stream_attempt.cpp).
   Task<Result<ChatResponse>> stream_attempt(Slot& slot, const ChatRequest& request, StreamOutcome* outcome);

@@ -17,7 +17,15 @@
 //                already tried) while retries_left > 0, else fail;
 //  - REASSIGN  → the next capable worker (declaration order, after the current one, wrapping,
 //                skipping workers already tried) while retries_left > 0, else fail.
-// So attempts per task <= 1 + max_retries, always. A retry on the same worker waits
+// So attempts per task <= 1 + max_retries, always.
+//
+// Retries at one layer: the workforce owns the retries of a task; a worker must not multiply
+// them with its own. A ToolWorker attempt executes its tool once (no ToolRunner retries), so
+// a task executes its tool at most 1 + max_retries times (not (1 + max_retries) x the tool's
+// max_attempts). An AgentWorker attempt is one agent step: its model calls keep their per-call
+// retries (transient provider errors at the provider boundary, spaced by backoff), and what
+// bounds the product across tasks is the model chain's retry budget (gRPC A6 throttling:
+// keel_default), not a second count here. A retry on the same worker waits
 // `next_delay(retry_delay, n, ...)` for its n-th retry (jitter from the workforce's Rng); a
 // move to another worker starts at once (that worker has not failed).
 //

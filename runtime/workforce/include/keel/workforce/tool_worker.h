@@ -1,10 +1,13 @@
 // keel/workforce/tool_worker.h — ToolWorker: one tool, run through a ToolRunner, as a worker.
 //
-// Purpose: tasks that are plain tool executions (fetch, render, index) get everything a tool
-// gets in an agent — the runner's timeout, retries for idempotent tools only, a structured
-// result — and the workforce's task-level failure handling on top.
+// Purpose: tasks that are plain tool executions (fetch, render, index) get what a tool gets
+// in an agent — the runner's timeout, a structured result — with the workforce's task-level
+// failure handling as the one layer that retries (failure_handling.h: retries at one layer).
 //
 // Contract:
+//  - Each attempt executes the tool once (ToolRunner::run_once: the runner's own retries of
+//    idempotent tools are off here), so a task executes its tool at most 1 + max_retries times;
+//    the workforce's retry_delay spaces the executions.
 //  - `run(item)` calls the tool through the runner with the arguments
 //    `{"call_id":"<task id>#<round>.<attempt>","input":"<item.prompt()>"}` (the call id makes each
 //    attempt one tool call, so per-call execution counts stay meaningful) and returns the
