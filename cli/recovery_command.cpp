@@ -84,10 +84,12 @@ std::optional<Duration> failure_latency(const faults::FaultSpec& f, const scenar
     // A cut shows when its next token was due; a stall only by the idle limit, or by the
     // close that ends a finite stall; without either it never shows.
     case FaultKind::stream_cut: return token_due(target, latency, after);
-    case FaultKind::stream_stall:
-      if (cfg.manager.stream.idle) return token_due(target, latency, std::max<std::int64_t>(after - 1, 0)) + *cfg.manager.stream.idle;
-      if (f.stall) return token_due(target, latency, std::max<std::int64_t>(after - 1, 0)) + *f.stall;
+    case FaultKind::stream_stall: {
+      const Duration silent_from = token_due(target, latency, std::max<std::int64_t>(after - 1, 0));
+      if (cfg.manager.stream.idle) return silent_from + *cfg.manager.stream.idle;
+      if (f.stall) return silent_from + *f.stall;
       return std::nullopt;
+    }
     case FaultKind::server_error:
     case FaultKind::malformed_response: return latency;
     case FaultKind::network_reset: return latency / 2;

@@ -201,8 +201,7 @@ void check_streamed_tokens(Ctx& ctx, const Names& names, const Scenario& s, cons
   if (const auto* w = std::get_if<WorkforceWorkload>(&s.workload)) {
     const bool any = w->stream || std::any_of(w->workers.begin(), w->workers.end(),
                                               [](const Worker& k) { return k.stream.value_or(false); });
-    const auto* n = std::get_if<std::int64_t>(&w->tasks);
-    const std::int64_t tasks = n ? *n : static_cast<std::int64_t>(std::get<std::vector<TaskSpec>>(w->tasks).size());
+    const std::int64_t tasks = task_count(*w);
     if (any) in_flight = std::min(tasks, w->max_concurrency.value_or(tasks));
   }
   if (in_flight == 0) return;

@@ -268,9 +268,7 @@ WorkforceWorkload read_workforce(Ctx& ctx, const Names& names, const Obj& o) {
     return read_int(ctx, x, at, 1, limits::kMaxConcurrency);
   });
   put(wf.rounds, o.opt("rounds", [&](const Json& x, const std::string& at) { return read_int(ctx, x, at, 1, limits::kMaxRounds); }));
-  const auto* n_tasks = std::get_if<std::int64_t>(&wf.tasks);
-  const auto* task_list = std::get_if<std::vector<TaskSpec>>(&wf.tasks);
-  const std::int64_t tasks = n_tasks ? *n_tasks : static_cast<std::int64_t>(task_list->size());
+  const std::int64_t tasks = task_count(wf);
   if (tasks * wf.rounds > limits::kMaxTaskRuns) {
     ctx.error(o.at("rounds"), "expected tasks x rounds <= " + std::to_string(limits::kMaxTaskRuns) + " (the run's tasks), found " +
                                   std::to_string(tasks) + " x " + std::to_string(wf.rounds));

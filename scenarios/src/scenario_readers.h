@@ -19,6 +19,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <variant>
 #include <vector>
 
 #include "keel/config/detail/json_reader.h"
@@ -41,6 +42,12 @@ struct Names {
   bool is_provider(std::string_view n) const { return std::find(providers.begin(), providers.end(), n) != providers.end(); }
   bool is_tool(std::string_view n) const { return std::find(tools.begin(), tools.end(), n) != tools.end(); }
 };
+
+// A workforce's number of tasks: `tasks: n`, or the list's length.
+inline std::int64_t task_count(const WorkforceWorkload& w) {
+  const auto* n = std::get_if<std::int64_t>(&w.tasks);
+  return n ? *n : static_cast<std::int64_t>(std::get<std::vector<TaskSpec>>(w.tasks).size());
+}
 
 // `<noun> defined: "a", "b"` (at most 12), or `no <noun> are defined` ("tools").
 std::string list_names(const std::vector<std::string>& names, std::string_view noun);

@@ -18,27 +18,28 @@ class RecordingTransport final : public model::ModelTransport {
   const model::TransportInfo& info() const noexcept override { return inner_.info(); }
 
   Task<Result<model::ChatResponse>> complete(model::ChatRequest request) override {
-    Scheduler& sched = co_await this_task::scheduler();
-    const Deadline deadline = co_await this_task::deadline();
-    const std::size_t index = recorder_.begin(inner_.info().name, sched.now());
-    Result<model::ChatResponse> r = co_await inner_.complete(std::move(request));
-    recorder_.end(index, sched.now(), outcome(r ? std::nullopt : std::optional<Error>(r.error()), deadline, sched.now()));
-    co_return r;
+    return recorded(inner_.complete(std::move(request)));
   }
 
   // A streamed attempt: recorded as the transport saw it (the body ended cleanly, or how it
   // failed). An answer the ModelManager then refuses as incomplete shows as ok here and as
   // the call's error.
   Task<Status> stream(model::ChatRequest request, model::StreamSink& sink) override {
-    Scheduler& sched = co_await this_task::scheduler();
-    const Deadline deadline = co_await this_task::deadline();
-    const std::size_t index = recorder_.begin(inner_.info().name, sched.now());
-    Status s = co_await inner_.stream(std::move(request), sink);
-    recorder_.end(index, sched.now(), outcome(s ? std::nullopt : std::optional<Error>(s.error()), deadline, sched.now()));
-    co_return s;
+    return recorded(inner_.stream(std::move(request), sink));
   }
 
  private:
+  // One attempt (a task not started yet: tasks start when awaited) as one record.
+  template <class R>
+  Task<R> recorded(Task<R> attempt) {
+    Scheduler& sched = co_await this_task::scheduler();
+    const Deadline deadline = co_await this_task::deadline();
+    const std::size_t index = recorder_.begin(inner_.info().name, sched.now());
+    R r = co_await std::move(attempt);
+    recorder_.end(index, sched.now(), outcome(r ? std::nullopt : std::optional<Error>(r.error()), deadline, sched.now()));
+    co_return r;
+  }
+
   // Cancelled because its deadline passed: the runtime counted a timeout, so do we.
   std::optional<Error> outcome(std::optional<Error> error, const Deadline& deadline, TimePoint now) const {
     if (error && error->code == ErrorCode::cancelled && deadline.passed(now)) {
