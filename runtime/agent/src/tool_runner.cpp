@@ -8,6 +8,7 @@
 #include "keel/core/json_check.h"
 #include "keel/core/sleep.h"
 #include "keel/core/timeout.h"
+#include "keel/policy/attempt_loop.h"
 
 namespace keel::agent {
 
@@ -29,12 +30,23 @@ std::string whole_ms(Duration d) {
   return std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(d).count()) + " ms";
 }
 
-bool worth_retrying(ErrorCode c) noexcept { return c == ErrorCode::tool_error || is_retryable(c); }
+
+// The runner's retry rules as a retry configuration (max_attempts is set per call): tool
+// errors and the retryable codes are worth another try; servers' retry hints do not apply.
+policy::RetryConfig tool_retry_config(const ToolRunnerConfig& config) {
+  policy::RetryConfig c;
+  c.backoff = config.retry_backoff;
+  c.retryable = policy::RetryCodeSet::retryable_codes().insert(ErrorCode::tool_error);
+  c.honor_retry_after = false;
+  c.honor_should_retry = false;
+  return c;
+}
 
 }  // namespace
 
 ToolRunner::ToolRunner(Toolkit& toolkit, ToolRunnerConfig config, Rng rng, EventSink* events)
-    : toolkit_(toolkit), config_(std::move(config)), rng_(rng), events_(events) {}
+    : toolkit_(toolkit), config_(std::move(config)), rng_(rng), events_(events),
+      retry_(tool_retry_config(config_), rng_) {}
 
 std::optional<Duration> ToolRunner::timeout_for(const Tool& tool) const noexcept {
   const ToolOptions& o = tool.options();
@@ -42,11 +54,100 @@ std::optional<Duration> ToolRunner::timeout_for(const Tool& tool) const noexcept
   return o.timeout ? o.timeout : config_.default_timeout;
 }
 
+// One tool call's executions: the attempt loop (keel/policy/attempt_loop.h) with the runner's
+// retry rules (this call's max_attempts: 1 unless the tool is idempotent), and the tool's own
+// steps as hooks: no start once cancelled or out of time, "tool.start"/"tool.retry" events,
+// exceptions as tool errors, a non-idempotent tool never re-run, the result's error fields.
+struct ToolRunner::ToolPlan : policy::AttemptPlan {
+  using Value = Result<std::string>;
+  static constexpr bool converts_exceptions = true;
+
+  ToolPlan(ToolRunner& run, Tool& t, ToolResult& result, EventSink* events, std::string args, int max_attempts)
+      : runner(run), tool(t), r(result), sink(events), arguments(std::move(args)), cfg(run.retry_.config()),
+        timeout(run.timeout_for(t)) {
+    retry = &run.retry_;
+    cfg.max_attempts = max_attempts;
+  }
+
+  const policy::RetryConfig* retry_config() const noexcept { return &cfg; }
+  std::optional<Error> precheck(const this_task::TaskContext& ctx, TimePoint now) {
+    if (ctx.token.cancelled()) return fail(ErrorCode::cancelled, "cancelled before the tool started");
+    deadline = timeout ? Deadline::earliest(ctx.deadline, Deadline::after(now, *timeout)) : ctx.deadline;
+    if (deadline.passed(now)) return fail(ErrorCode::timeout, "no time left to run the tool");
+    return std::nullopt;
+  }
+  void started(int attempt, TimePoint now) {
+    ++runner.counters_.executions;
+    r.attempts = attempt;
+    emit(sink, now, "tool.start", {{"tool", r.tool}, {"call_id", r.call_id}, {"attempt", attempt}});
+  }
+  // The last possible attempt takes the arguments; earlier ones get a copy for the next.
+  Task<Value> attempt(int n) {
+    std::string a;
+    if (n == cfg.max_attempts) a = std::move(arguments);
+    else a = arguments;
+    return tool.invoke(std::move(a));
+  }
+  std::optional<Deadline> attempt_deadline(TimePoint, Deadline) const noexcept { return deadline; }
+  Error thrown(std::exception_ptr e) {
+    try {
+      std::rethrow_exception(e);
+    } catch (const std::exception& x) {
+      return Error(ErrorCode::tool_error, std::string{"tool threw an exception: "} + x.what());
+    } catch (...) {
+      return Error(ErrorCode::tool_error, "tool threw a non-standard exception");
+    }
+  }
+  policy::AttemptNext on_failure(const Error& e, TimePoint start, TimePoint now) {
+    r.error = e.code;
+    if (e.code == ErrorCode::timeout) {
+      ++runner.counters_.timeouts;
+      r.error_message = "tool '" + r.tool + "' timed out after " + whole_ms(now - start);
+    } else if (e.code == ErrorCode::cancelled) {
+      r.error_message = "tool '" + r.tool + "' was cancelled while running";
+    } else {
+      r.error_message = e.message.empty() ? e.describe() : e.message;
+    }
+    if (tool.options().idempotent) return policy::AttemptNext::usual;
+    if (e.code == ErrorCode::timeout || e.code == ErrorCode::cancelled) {
+      r.maybe_executed = true;
+      r.error_message += "; it may have executed and is not retried (not idempotent)";
+    }
+    return policy::AttemptNext::stop;
+  }
+  void before_backoff(const policy::RetryDecision& d, const Error& e, int attempt, TimePoint now) {
+    emit(sink, now, "tool.retry",
+         {{"tool", r.tool}, {"call_id", r.call_id}, {"attempt", attempt}, {"code", e.code}, {"delay", d.delay}});
+    ++runner.counters_.retries;
+  }
+  Error caller_cancelled(Error last) { return last; }  // the result keeps the attempt's error
+  Error backoff_cancelled(Error e) {
+    r.error = ErrorCode::cancelled;
+    r.error_message = "cancelled while waiting to retry tool '" + r.tool + "'";
+    return e;
+  }
+
+  ToolRunner& runner;
+  Tool& tool;
+  ToolResult& r;
+  EventSink* sink;
+  std::string arguments;
+  policy::RetryConfig cfg;
+  std::optional<Duration> timeout;
+  Deadline deadline = Deadline::never();  // this attempt's: the tool's timeout within the caller's
+
+ private:
+  Error fail(ErrorCode code, const char* message) {
+    r.error = code;
+    r.error_message = message;
+    return Error(code, message);
+  }
+};
+
 Task<ToolResult> ToolRunner::execute(model::ToolCall call, TraceIds ids, Retries retries) {
   Scheduler& sched = co_await this_task::scheduler();
   StampingSink events{events_};  // this call's events, with its ids (one runner serves every agent)
   events.set(ids);
-  const CancelToken token = co_await this_task::cancel_token();
   const TimePoint started = sched.now();
   ++counters_.calls;
 
@@ -56,98 +157,23 @@ Task<ToolResult> ToolRunner::execute(model::ToolCall call, TraceIds ids, Retries
   std::string arguments = only_whitespace(call.arguments) ? std::string{"{}"} : std::move(call.arguments);
 
   Tool* tool = toolkit_.find(r.tool);
-  if (!tool) {
+  std::string problem = tool ? argument_problem(arguments) : "unknown tool '" + r.tool + "'";
+  if (!problem.empty()) {
     ++counters_.rejected;
     r.error = ErrorCode::invalid_request;
-    r.error_message = "unknown tool '" + r.tool + "'";
+    r.error_message = tool ? "tool '" + r.tool + "': " + problem : std::move(problem);
     record_end(r, started, sched.now(), events.sink());
     co_return std::move(r);
   }
-  if (std::string problem = argument_problem(arguments); !problem.empty()) {
-    ++counters_.rejected;
-    r.error = ErrorCode::invalid_request;
-    r.error_message = "tool '" + r.tool + "': " + problem;
-    record_end(r, started, sched.now(), events.sink());
-    co_return std::move(r);
-  }
-
   const ToolOptions& opts = tool->options();
-  const std::optional<Duration> timeout = timeout_for(*tool);
   const int max_attempts = opts.idempotent && retries == Retries::tool_policy ? std::max(1, opts.max_attempts) : 1;
-  policy::Backoff backoff{config_.retry_backoff};
-
-  for (int attempt = 1;; ++attempt) {
-    if (token.cancelled()) {
-      r.error = ErrorCode::cancelled;
-      r.error_message = "cancelled before the tool started";
-      break;
-    }
-    const Deadline caller_deadline = co_await this_task::deadline();
-    const Deadline deadline =
-        timeout ? Deadline::earliest(caller_deadline, Deadline::after(sched.now(), *timeout)) : caller_deadline;
-    if (deadline.passed(sched.now())) {
-      r.error = ErrorCode::timeout;
-      r.error_message = "no time left to run the tool";
-      break;
-    }
-
-    ++counters_.executions;
-    r.attempts = attempt;
-    const TimePoint attempt_started = sched.now();
-    emit(events.sink(), attempt_started, "tool.start", {{"tool", r.tool}, {"call_id", r.call_id}, {"attempt", attempt}});
-    // The last possible attempt takes the arguments; earlier ones get a copy for the next.
-    // (A local, not a ?: inside the co_await: g++ 12 destroys such a temporary twice.)
-    std::string attempt_arguments;
-    if (attempt == max_attempts) attempt_arguments = std::move(arguments);
-    else attempt_arguments = arguments;
-    std::optional<Result<std::string>> attempt_out;  // the attempt, inline: no coroutine frame of its own
-    try {
-      attempt_out.emplace(co_await with_timeout(tool->invoke(std::move(attempt_arguments)), deadline));
-    } catch (const std::exception& thrown) {
-      attempt_out.emplace(Error(ErrorCode::tool_error, std::string{"tool threw an exception: "} + thrown.what()));
-    } catch (...) {
-      attempt_out.emplace(Error(ErrorCode::tool_error, "tool threw a non-standard exception"));
-    }
-    Result<std::string>& out = *attempt_out;
-    if (out) {
-      r.ok = true;
-      r.value = std::move(*out);
-      r.error.reset();
-      r.error_message.clear();
-      break;
-    }
-
-    const Error& e = out.error();
-    r.error = e.code;
-    if (e.code == ErrorCode::timeout) {
-      ++counters_.timeouts;
-      r.error_message = "tool '" + r.tool + "' timed out after " + whole_ms(sched.now() - attempt_started);
-    } else if (e.code == ErrorCode::cancelled) {
-      r.error_message = "tool '" + r.tool + "' was cancelled while running";
-    } else {
-      r.error_message = e.message.empty() ? e.describe() : e.message;
-    }
-
-    if (!opts.idempotent) {
-      if (e.code == ErrorCode::timeout || e.code == ErrorCode::cancelled) {
-        r.maybe_executed = true;
-        r.error_message += "; it may have executed and is not retried (not idempotent)";
-      }
-      break;
-    }
-    if (attempt >= max_attempts || !worth_retrying(e.code) || token.cancelled()) break;
-
-    const Duration delay = backoff.next(attempt, rng_);
-    const Deadline after_backoff = co_await this_task::deadline();
-    if (after_backoff.passed(saturating_add(sched.now(), delay))) break;  // no time for a retry
-    emit(events.sink(), sched.now(), "tool.retry",
-         {{"tool", r.tool}, {"call_id", r.call_id}, {"attempt", attempt}, {"code", e.code}, {"delay", delay}});
-    ++counters_.retries;
-    if (Status slept = co_await sleep_for(delay); !slept) {
-      r.error = ErrorCode::cancelled;
-      r.error_message = "cancelled while waiting to retry tool '" + r.tool + "'";
-      break;
-    }
+  Result<std::string> out =
+      co_await policy::run_attempts(ToolPlan{*this, *tool, r, events.sink(), std::move(arguments), max_attempts});
+  if (out) {
+    r.ok = true;
+    r.value = std::move(*out);
+    r.error.reset();
+    r.error_message.clear();
   }
   record_end(r, started, sched.now(), events.sink());
   co_return std::move(r);

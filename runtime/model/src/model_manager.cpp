@@ -5,6 +5,7 @@
 
 #include "keel/core/sleep.h"
 #include "keel/core/timeout.h"
+#include "keel/policy/attempt_loop.h"
 #include "stream_call.h"
 
 namespace keel::model {
@@ -86,66 +87,129 @@ Task<Result<ChatResponse>> ModelManager::complete(ChatRequest request) {
   co_return co_await run_call(std::move(request));
 }
 
-std::optional<Error> ModelManager::begin_attempt(Slot& slot, policy::BreakerPermit& permit, TimePoint now,
-                                                bool may_probe) {
-  if (slot.breaker) {
-    permit = slot.breaker->try_acquire(now, may_probe);
-    if (!permit) return permit.error().with_provider(slot.transport->info().name);
-  }
-  ++counters_.attempts;
-  emit(events_, now, "model.attempt", {{"model", slot.transport->info().name}});
-  return std::nullopt;
-}
-
 Deadline ModelManager::attempt_deadline(TimePoint start) const noexcept {
   return config_.attempt_timeout ? Deadline::after(start, *config_.attempt_timeout) : Deadline::never();
-}
-
-void ModelManager::end_attempt(Slot& slot, const policy::BreakerPermit& permit, Result<ChatResponse>& r,
-                               TimePoint start, TimePoint now) {
-  if (!r && r.error().code == ErrorCode::timeout && r.error().provider.empty()) {
-    r.error().provider = slot.transport->info().name;
-  }
-  if (slot.breaker) slot.breaker->on_result(permit, policy::BreakerOutcome::of(r), now - start, now);
-  if (r && r->provider.empty()) r->provider = slot.transport->info().name;
-}
-
-Task<Result<ChatResponse>> ModelManager::attempt(std::size_t index, ChatRequest request) {
-  Scheduler& sched = co_await this_task::scheduler();
-  Slot& slot = *slots_[index];
-  policy::BreakerPermit permit;
-  if (std::optional<Error> refused = begin_attempt(slot, permit, sched.now())) co_return std::move(*refused);
-  const TimePoint start = sched.now();
-  std::optional<Result<ChatResponse>> r;
-  if (request.stream) {  // a hedged stream: the stream limits apply, recovery is the hedge's
-    StreamOutcome outcome;
-    r.emplace(co_await stream_attempt(slot, request, &outcome));
-  } else {
-    r.emplace(co_await with_timeout(slot.transport->complete(std::move(request)), attempt_deadline(start)));
-  }
-  const TimePoint now = sched.now();
-  if (slot.breaker && hedged_out_late(*r, now - start)) {
-    // Hedged out after the hedge delay without an answer: what a per-try timeout would have
-    // said (Envoy records its per-try timeout for outlier detection even when it hedges). The
-    // caller still sees `cancelled`; only the breaker hears `timeout`.
-    slot.breaker->on_result(permit, policy::BreakerOutcome::error(ErrorCode::timeout), now - start, now);
-    co_return std::move(*r);
-  }
-  end_attempt(slot, permit, *r, start, now);
-  co_return std::move(*r);
 }
 
 bool ModelManager::hedged_out_late(const Result<ChatResponse>& r, Duration ran) const noexcept {
   return !r && r.error().code == ErrorCode::cancelled && config_.hedging && ran >= config_.hedging->delay;
 }
 
-Task<Result<ChatResponse>> ModelManager::on_model(std::size_t index, ChatRequest request, int* attempts) {
-  Slot& slot = *slots_[index];
-  co_return co_await slot.retry->execute([this, index, &request, attempts] {
-    ++*attempts;
-    return attempt(index, request);
-  });
-}
+// One call's state across its models.
+struct ModelManager::Call {
+  Call(ModelManagerCounters& counters, ChatRequest& r, std::uint64_t i, std::size_t first_model, std::size_t n)
+      : request(r), index(i), first(first_model), size(n) {
+    if (request.stream) streamed.emplace(counters, request);
+  }
+  ChatRequest& request;
+  std::uint64_t index;              // the call's number (scheduling, events)
+  std::size_t first, size;          // the order: every model once, from `first`, wrapping around
+  std::optional<Error> failures;    // each model's final error, latest first
+  int tried = 0;                    // models tried
+  int attempts = 0;                 // attempts started on every model (a breaker's refusal included)
+  int overflow_window = -1;         // after a context_overflow: only larger windows qualify
+  std::string last_model;           // the model tried last: moving on from it is a fallback
+  std::optional<StreamCall> streamed;  // streamed calls: recovery state across attempts
+  bool stop_call = false;           // stream_recovery fail: no further model
+
+  std::size_t model_at(std::size_t pos) const noexcept { return (first + pos) % size; }
+};
+
+// One model's attempts within a call: the attempt loop (keel/policy/attempt_loop.h) with the
+// model's retry, breaker and attempt timeout, and the model's own steps as hooks — the
+// "model.attempt" event; a retry never probing a half-open model while a later one remains
+// (its caller already paid one failure here, a whole attempt timeout on a silent route);
+// streams (the stream limits instead of the attempt timeout, prefill continuation, the stream
+// policy leaving the model); and a hedge cancelled late recorded as a timeout.
+struct ModelManager::ModelPlan : policy::AttemptPlan {
+  using Value = Result<ChatResponse>;
+
+  // A model tried in the call's order; `last`: no later model remains.
+  ModelPlan(ModelManager& m, Slot& s, Call& call, bool last)
+      : manager(m), slot(s), request(&call.request), attempts(&call.attempts),
+        streamed(call.streamed ? &*call.streamed : nullptr), stop_call(&call.stop_call), last_model(last) {
+    init();
+  }
+  // A hedge: its own copy of the request, since a cancelled loser may finish after the call
+  // returned (hedging.h); the stream limits apply, recovery is the hedge's.
+  ModelPlan(ModelManager& m, Slot& s, const ChatRequest& r, int* counted)
+      : manager(m), slot(s), owned(r), attempts(counted), hedged(true) {
+    init();
+  }
+  ModelPlan(ModelPlan&& o) noexcept
+      : AttemptPlan(o), manager(o.manager), slot(o.slot), owned(std::move(o.owned)),
+        request(o.owned ? nullptr : o.request), attempts(o.attempts), streamed(o.streamed), stop_call(o.stop_call),
+        hedged(o.hedged), last_model(o.last_model) {}
+
+  const ChatRequest& req() const noexcept { return owned ? *owned : *request; }
+  const std::string& name() const noexcept { return slot.transport->info().name; }
+
+  void started(int, TimePoint) { ++*attempts; }
+  bool may_probe(int attempt) const noexcept { return hedged || attempt == 1 || last_model; }
+  Error refused(Error e) { return std::move(e).with_provider(name()); }
+  void admitted(TimePoint now) {
+    ++manager.counters_.attempts;
+    emit(manager.events_, now, "model.attempt", {{"model", name()}});
+  }
+  Task<Value> attempt(int) {
+    if (!req().stream) return slot.transport->complete(req());
+    if (!streamed) return manager.stream_attempt(slot, req(), &hedge_outcome);
+    prefill = streamed->wants_prefill(slot);
+    if (prefill) ++manager.counters_.continuations;
+    streamed->attempt_continues = prefill;
+    return manager.stream_attempt(slot, prefill ? streamed->continued : req(), &streamed->outcome);
+  }
+  // A stream keeps its own limits (stream_attempt); a whole answer has the attempt timeout.
+  std::optional<Deadline> attempt_deadline(TimePoint start, Deadline) const noexcept {
+    if (req().stream) return std::nullopt;
+    return manager.attempt_deadline(start);
+  }
+  policy::BreakerOutcome breaker_outcome(const Value& r, Duration ran) const noexcept {
+    // What a per-try timeout would have said (Envoy records its per-try timeout for outlier
+    // detection even when it hedges); the caller still sees `cancelled`.
+    if (hedged && manager.hedged_out_late(r, ran)) return policy::BreakerOutcome::error(ErrorCode::timeout);
+    return policy::BreakerOutcome::of(r);
+  }
+  policy::AttemptNext after_attempt(Value& r, TimePoint, TimePoint) {
+    if (r && r->provider.empty()) r->provider = name();
+    if (!r && r.error().code == ErrorCode::timeout && r.error().provider.empty()) r.error().provider = name();
+    if (!streamed) return policy::AttemptNext::usual;
+    if (r) {
+      streamed->complete(*r, prefill);
+    } else if (prefill && r.error().code == ErrorCode::invalid_request) {
+      streamed->refused_prefill(slot);  // the refusal is never the call's error: ask again, whole
+      return policy::AttemptNext::again;
+    }
+    return policy::AttemptNext::usual;
+  }
+  // The stream policy may leave the model whatever the retry policy would say.
+  policy::AttemptNext on_failure(const Error& e, TimePoint, TimePoint) {
+    if (!streamed) return policy::AttemptNext::usual;
+    const StreamCall::Next next = streamed->after_failure(*request, e, !last_model, manager.config_.stream);
+    if (next == StreamCall::Next::usual) return policy::AttemptNext::usual;
+    if (next == StreamCall::Next::next_model) ++manager.counters_.silent_route_moves;
+    if (next == StreamCall::Next::end_call) *stop_call = true;
+    return policy::AttemptNext::stop;
+  }
+
+  ModelManager& manager;
+  Slot& slot;
+  std::optional<ChatRequest> owned;       // a hedge's request
+  const ChatRequest* request = nullptr;   // else the call's
+  int* attempts;                          // the call's attempt count
+  StreamCall* streamed = nullptr;         // a streamed call in order: its recovery state
+  bool* stop_call = nullptr;
+  bool hedged = false;
+  bool last_model = false;
+  bool prefill = false;                   // this attempt carries the partial answer
+  StreamOutcome hedge_outcome;            // a hedged stream's (recovery is the hedge's)
+
+ private:
+  void init() {
+    retry = &*slot.retry;
+    breaker = slot.breaker ? &*slot.breaker : nullptr;
+  }
+};
 
 namespace {
 
@@ -164,162 +228,110 @@ Error chain_failure(Error failure, const std::optional<Error>& previous) {
 
 Task<Result<ChatResponse>> ModelManager::run_call(ChatRequest request) {
   Scheduler& sched = co_await this_task::scheduler();
-  const CancelToken token = co_await this_task::cancel_token();
-  const Deadline deadline = co_await this_task::deadline();
-  const std::uint64_t call = next_call_++;
+  const std::uint64_t index = next_call_++;
   ++counters_.calls;
-  emit(events_, sched.now(), "model.call.start", {{"call", call}, {"prompt_tokens", request.prompt_tokens}});
-  // The call's order: every model once, from `first`, wrapping around.
-  const std::size_t n = slots_.size();
-  const std::size_t first = first_for_call(call);
-  const auto model_at = [first, n](std::size_t pos) { return (first + pos) % n; };
-
-  std::optional<Error> failures;  // each model's final error, latest first
-  int tried = 0;                  // models tried
-  int attempts = 0;               // attempts started on every model (a breaker's refusal included)
-  int overflow_window = -1;       // after a context_overflow: only larger windows qualify
+  emit(events_, sched.now(), "model.call.start", {{"call", index}, {"prompt_tokens", request.prompt_tokens}});
+  Call call{counters_, request, index, first_for_call(index), slots_.size()};
   std::size_t pos = 0;
-  std::string last_model;
-  std::optional<StreamCall> streamed;       // streamed calls: recovery state across attempts
-  if (request.stream) streamed.emplace(counters_, request);
-  bool stop_call = false;                   // stream_recovery fail: no further model
-
-  auto finish_ok = [&](const Result<ChatResponse>& r) {
-    ++counters_.succeeded;
-    counters_.answered_usage.prompt_tokens += r->usage.prompt_tokens;
-    counters_.answered_usage.completion_tokens += r->usage.completion_tokens;
-    if (r->streamed) {  // what a truncated answer is measured by (the scenario report)
-      emit(events_, sched.now(), "model.stream.answer",
-           {{"model", r->provider}, {"id", r->id}, {"tokens", static_cast<std::int64_t>(r->answer_tokens)}});
-    }
-    emit(events_, sched.now(), "model.call.end",
-         {{"ok", true}, {"model", r->provider}, {"attempts", attempts}, {"models", tried}});
-  };
-
-  // Optional hedging across the first models of the order.
   if (hedging_) {
-    const int width = static_cast<int>(std::min<std::size_t>(n, 1 + config_.hedging->max_extra));
-    const ChatRequest* req = &request;
-    int* counted = &attempts;
-    Result<ChatResponse> r = co_await hedging_->execute([this, model_at, req, width, counted](int i) {
-      return on_model(model_at(static_cast<std::size_t>(i % width)), *req, counted);
-    });
-    tried = width;
+    Result<ChatResponse> r = co_await hedged(call);
     if (r) {
-      finish_ok(r);
+      finish_ok(call, *r, sched.now());
       co_return r;
     }
     if (r.error().code == ErrorCode::cancelled || !config_.fallback_on_error) {
       ++counters_.failed;
       emit(events_, sched.now(), "model.call.end",
-           {{"ok", false}, {"code", r.error().code}, {"attempts", attempts}, {"models", tried}});
+           {{"ok", false}, {"code", r.error().code}, {"attempts", call.attempts}, {"models", call.tried}});
       co_return r;
     }
-    failures = std::move(r).error();
-    pos = static_cast<std::size_t>(width);
-    last_model = slots_[model_at(pos - 1)]->transport->info().name;  // moving on from it is a fallback
+    call.failures = std::move(r).error();
+    pos = static_cast<std::size_t>(call.tried);
+    call.last_model = slots_[call.model_at(pos - 1)]->transport->info().name;
   }
-
-  for (; pos < n; ++pos) {
-    const std::size_t index = model_at(pos);
-    Slot& slot = *slots_[index];
-    const std::string& name = slot.transport->info().name;
-    const int window = slot.transport->info().context_window;
-    if (!last_model.empty()) {
-      ++counters_.fallbacks;
-      emit(events_, sched.now(), "model.fallback",
-           {{"from", last_model}, {"to", name}, {"code", failures ? failures->code : ErrorCode::internal}});
+  for (; pos < call.size; ++pos) {
+    const std::size_t index_here = call.model_at(pos);
+    if (!enter_model(call, index_here, sched.now())) continue;
+    ++call.tried;
+    Result<ChatResponse> got =
+        co_await policy::run_attempts(ModelPlan{*this, *slots_[index_here], call, pos + 1 == call.size});
+    if (got) {
+      finish_ok(call, *got, sched.now());
+      co_return got;
     }
-    last_model = name;
-    if ((request.prompt_tokens > window && config_.skip_over_window) || window <= overflow_window) {
-      ++counters_.context_skips;
-      emit(events_, sched.now(), "model.skip", {{"model", name}, {"reason", "context_window"},
-                                                {"prompt_tokens", request.prompt_tokens}, {"window", window}});
-      Error skipped{ErrorCode::context_overflow, "prompt does not fit this model's context window"};
-      skipped.provider = name;
-      failures = chain_failure(std::move(skipped), failures);
-      continue;
-    }
-    ++tried;
-    // The model's retry loop and attempts, inline: what on_model() does for hedges, without a
-    // coroutine frame per layer (Retry::Run keeps the bookkeeping identical to execute()).
-    policy::Retry::Run run{&*slot.retry, deadline};
-    std::optional<Result<ChatResponse>> got;
-    for (;;) {
-      run.start_attempt(sched.now());
-      got.reset();
-      policy::BreakerPermit permit;
-      // A retry does not probe a half-open model when a later one can answer: its caller has
-      // already paid one failure here (a whole attempt timeout on a silent route).
-      const bool may_probe = run.attempt() == 1 || pos + 1 == n;
-      if (std::optional<Error> refused = begin_attempt(slot, permit, sched.now(), may_probe)) {
-        got.emplace(std::move(*refused));
-      } else if (!request.stream) {
-        const TimePoint start = sched.now();
-        got.emplace(co_await with_timeout(slot.transport->complete(request), attempt_deadline(start)));
-        end_attempt(slot, permit, *got, start, sched.now());
-      } else {
-        const TimePoint start = sched.now();
-        const bool prefill = streamed->wants_prefill(slot);
-        if (prefill) ++counters_.continuations;
-        streamed->attempt_continues = prefill;
-        got.emplace(co_await stream_attempt(slot, prefill ? streamed->continued : request, &streamed->outcome));
-        end_attempt(slot, permit, *got, start, sched.now());
-        if (got->ok()) {
-          streamed->complete(**got, prefill);
-        } else if (prefill && got->error().code == ErrorCode::invalid_request) {
-          streamed->refused_prefill(slot);  // the refusal is never the call's error: ask again, whole
-          continue;
-        }
-      }
-      if (got->ok()) {
-        run.succeeded();
-        break;
-      }
-      if (request.stream) {
-        const StreamCall::Next next = streamed->after_failure(request, got->error(), pos + 1 < n, config_.stream);
-        if (next != StreamCall::Next::usual) {
-          run.failed_without_retry(got->error(), sched.now());
-          if (next == StreamCall::Next::next_model) ++counters_.silent_route_moves;
-          if (next == StreamCall::Next::end_call) stop_call = true;
-          break;
-        }
-      }
-      const policy::RetryDecision& decision = run.failed(got->error(), token.cancelled(), sched.now());
-      if (decision.reason == policy::RetryReason::cancelled && got->error().code != ErrorCode::cancelled) {
-        got.emplace(policy::Retry::Run::cancelled(std::move(*got).error()));
-        break;
-      }
-      if (!decision.retry()) break;
-      if (Status slept = co_await sleep_for(decision.delay); !slept) {
-        got.emplace(run.backoff_cancelled(std::move(*got).error(), sched.now()));
-        break;
-      }
-    }
-    attempts += run.attempt();
-    if (*got) {
-      finish_ok(*got);
-      co_return std::move(*got);
-    }
-    const ErrorCode code = (*got).error().code;
-    failures = chain_failure(std::move(*got).error(), failures);
-    if (code == ErrorCode::cancelled || stop_call) break;
-    if (code == ErrorCode::context_overflow) {
-      if (!config_.context_window_fallback) break;
-      ++counters_.context_fallbacks;
-      overflow_window = std::max(overflow_window, window);
-      continue;
-    }
-    if (!config_.fallback_on_error) break;
+    if (!next_after(call, index_here, std::move(got).error())) break;
   }
+  co_return finish_failed(call, sched.now());
+}
 
+Task<Result<ChatResponse>> ModelManager::hedged(Call& call) {
+  const int width = static_cast<int>(std::min<std::size_t>(call.size, 1 + config_.hedging->max_extra));
+  call.tried = width;
+  const ChatRequest* req = &call.request;
+  int* counted = &call.attempts;
+  const Call* order = &call;
+  auto make = [this, order, req, width, counted](int i) {
+    Slot& slot = *slots_[order->model_at(static_cast<std::size_t>(i % width))];
+    return policy::run_attempts(ModelPlan{*this, slot, *req, counted});
+  };
+  co_return co_await hedging_->execute(std::move(make));
+}
+
+bool ModelManager::enter_model(Call& call, std::size_t index, TimePoint now) {
+  const TransportInfo& info = slots_[index]->transport->info();
+  if (!call.last_model.empty()) {
+    ++counters_.fallbacks;
+    emit(events_, now, "model.fallback",
+         {{"from", call.last_model}, {"to", info.name}, {"code", call.failures ? call.failures->code : ErrorCode::internal}});
+  }
+  call.last_model = info.name;
+  const int prompt = call.request.prompt_tokens;
+  if ((prompt > info.context_window && config_.skip_over_window) || info.context_window <= call.overflow_window) {
+    ++counters_.context_skips;
+    emit(events_, now, "model.skip",
+         {{"model", info.name}, {"reason", "context_window"}, {"prompt_tokens", prompt}, {"window", info.context_window}});
+    Error skipped{ErrorCode::context_overflow, "prompt does not fit this model's context window"};
+    skipped.provider = info.name;
+    call.failures = chain_failure(std::move(skipped), call.failures);
+    return false;
+  }
+  return true;
+}
+
+bool ModelManager::next_after(Call& call, std::size_t index, Error e) {
+  const ErrorCode code = e.code;
+  call.failures = chain_failure(std::move(e), call.failures);
+  if (code == ErrorCode::cancelled || call.stop_call) return false;
+  if (code == ErrorCode::context_overflow) {
+    if (!config_.context_window_fallback) return false;
+    ++counters_.context_fallbacks;
+    call.overflow_window = std::max(call.overflow_window, slots_[index]->transport->info().context_window);
+    return true;
+  }
+  return config_.fallback_on_error;
+}
+
+void ModelManager::finish_ok(Call& call, const ChatResponse& r, TimePoint now) {
+  ++counters_.succeeded;
+  counters_.answered_usage.prompt_tokens += r.usage.prompt_tokens;
+  counters_.answered_usage.completion_tokens += r.usage.completion_tokens;
+  if (r.streamed) {  // what a truncated answer is measured by (the scenario report)
+    emit(events_, now, "model.stream.answer",
+         {{"model", r.provider}, {"id", r.id}, {"tokens", static_cast<std::int64_t>(r.answer_tokens)}});
+  }
+  emit(events_, now, "model.call.end",
+       {{"ok", true}, {"model", r.provider}, {"attempts", call.attempts}, {"models", call.tried}});
+}
+
+Error ModelManager::finish_failed(Call& call, TimePoint now) {
   ++counters_.failed;
-  const ErrorCode code = failures ? failures->code : ErrorCode::internal;
-  emit(events_, sched.now(), "model.call.end", {{"ok", false}, {"code", code}, {"attempts", attempts}, {"models", tried}});
-  if (code == ErrorCode::cancelled) co_return std::move(*failures);
+  const ErrorCode code = call.failures ? call.failures->code : ErrorCode::internal;
+  emit(events_, now, "model.call.end",
+       {{"ok", false}, {"code", code}, {"attempts", call.attempts}, {"models", call.tried}});
+  if (code == ErrorCode::cancelled) return std::move(*call.failures);
   Error all{code, "all " + std::to_string(slots_.size()) + " models failed"};
-  if (failures) all.cause = std::make_shared<const Error>(std::move(*failures));
-  co_return all;
+  if (call.failures) all.cause = std::make_shared<const Error>(std::move(*call.failures));
+  return all;
 }
 
 }  // namespace keel::model

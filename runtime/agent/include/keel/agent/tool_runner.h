@@ -51,6 +51,7 @@
 #include "keel/core/trace_ids.h"
 #include "keel/model/message.h"
 #include "keel/policy/backoff.h"
+#include "keel/policy/retry.h"
 
 namespace keel::agent {
 
@@ -98,6 +99,7 @@ class ToolRunner {
 
  private:
   enum class Retries : bool { none, tool_policy };
+  struct ToolPlan;  // one call's executions: the attempt loop's configuration (tool_runner.cpp)
   Task<ToolResult> execute(model::ToolCall call, TraceIds ids, Retries retries);
   // Sets r.duration, counts the outcome and emits "tool.end".
   void record_end(ToolResult& r, TimePoint started, TimePoint now, EventSink* sink);
@@ -106,6 +108,7 @@ class ToolRunner {
   ToolRunnerConfig config_;
   Rng rng_;
   EventSink* events_;
+  policy::Retry retry_;  // the runner's retry rules; each call sets its max_attempts
   ToolRunnerCounters counters_;
 };
 

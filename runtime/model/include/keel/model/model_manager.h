@@ -170,24 +170,24 @@ class ModelManager final : public ChatModel {
   friend class StreamCall;
   struct Slot;
   std::size_t first_for_call(std::uint64_t call_index);  // the scheduling strategy's pick
+  struct Call;       // one call's state across its models (model_manager.cpp)
+  struct ModelPlan;  // one model's attempts: the attempt loop's configuration (model_manager.cpp)
   Task<Result<ChatResponse>> run_call(ChatRequest request);
-  // A hedge's attempts on one model; counts each attempt it starts into *attempts.
-  Task<Result<ChatResponse>> on_model(std::size_t index, ChatRequest request, int* attempts);
-  Task<Result<ChatResponse>> attempt(std::size_t index, ChatRequest request);
-  // One attempt's bookkeeping, shared by attempt() and run_call's inline loop: the breaker's
-  // permission (or the refusal to return), and after the answer the breaker's record.
-  // `may_probe` false: a half-open breaker refuses this attempt instead of making it a probe.
-  std::optional<Error> begin_attempt(Slot& slot, policy::BreakerPermit& permit, TimePoint now, bool may_probe = true);
-  void end_attempt(Slot& slot, const policy::BreakerPermit& permit, Result<ChatResponse>& r, TimePoint start,
-                   TimePoint now);
+  // The hedged start of a call: the first models of its order in parallel (policy::Hedging).
+  Task<Result<ChatResponse>> hedged(Call& call);
+  // Before model `index` is tried in order: the fallback event, or its skip for the context
+  // window (false: skipped, its reason chained into the call's failures).
+  bool enter_model(Call& call, std::size_t index, TimePoint now);
+  // After model `index` failed with `e`: whether the call moves on to the next model.
+  bool next_after(Call& call, std::size_t index, Error e);
+  void finish_ok(Call& call, const ChatResponse& r, TimePoint now);
+  Error finish_failed(Call& call, TimePoint now);
   Deadline attempt_deadline(TimePoint start) const noexcept;
   // A hedged attempt cancelled after running at least the hedge delay (see the contract).
   bool hedged_out_late(const Result<ChatResponse>& r, Duration ran) const noexcept;
   struct StreamOutcome;
   // One streamed attempt under the stream policy's limits (stream_attempt.cpp).
   Task<Result<ChatResponse>> stream_attempt(Slot& slot, const ChatRequest& request, StreamOutcome* outcome);
-  // One attempt of either kind (streamed: its outcome into `outcome`).
-  Task<Result<ChatResponse>> send(Slot& slot, const ChatRequest& request, StreamOutcome* outcome);
 
   ModelManagerConfig config_;
   std::vector<std::unique_ptr<Slot>> slots_;

@@ -39,6 +39,7 @@
 #include <string_view>
 
 #include "keel/core/timeout.h"
+#include "keel/policy/attempt_loop.h"
 #include "keel/policy/bulkhead.h"
 #include "keel/policy/circuit_breaker.h"
 #include "keel/policy/fallback.h"
@@ -58,6 +59,9 @@ struct PipelineConfig {
   std::optional<Duration> attempt_timeout;
   FallbackCodeSet fallback_on = FallbackCodeSet::all_but_cancelled();
 };
+
+template <class F>
+struct PipelinePlan;
 
 class Pipeline {
  public:
@@ -84,12 +88,8 @@ class Pipeline {
   std::uint64_t fallbacks_used() const noexcept { return fallbacks_used_; }
 
  private:
-  // A local refusal after the breaker granted a permit: give the permit back unrecorded.
-  Error release(const BreakerPermit& permit, Error e, Scheduler& sched) {
-    if (breaker_) breaker_->on_result(permit, BreakerOutcome::error(ErrorCode::cancelled), Duration::zero(), sched.now());
-    return e;
-  }
-
+  template <class F>
+  friend struct PipelinePlan;
   Rng rng_;
   std::optional<Duration> overall_timeout_;
   std::optional<Duration> attempt_timeout_;
@@ -102,76 +102,32 @@ class Pipeline {
   std::uint64_t fallbacks_used_ = 0;
 };
 
-// One coroutine frame per call: the overall deadline narrows this frame's own deadline (so the
-// bulkhead queue, the rate limiter, the retry decision and the attempt's with_timeout all
-// honour it) instead of wrapping the call in a second with_timeout, and the retry loop and the
-// attempt are inlined. The attempt's with_timeout carries the earlier of both deadlines.
+// The pipeline's configuration of the attempt loop: every stage it has, its own overall
+// deadline (narrowed on the loop's frame, no second with_timeout), and each attempt under the
+// earlier of the overall deadline and its own attempt timeout.
+template <class F>
+struct PipelinePlan : AttemptPlan {
+  using Value = typename std::invoke_result_t<F&>::value_type;
+  static constexpr bool owns_deadline = true;
+  F op;
+  std::optional<Duration> attempt_timeout;
+
+  PipelinePlan(Pipeline& p, F f) : op(std::move(f)), attempt_timeout(p.attempt_timeout_) {
+    retry = p.retry_ ? &*p.retry_ : nullptr;
+    breaker = p.breaker_ ? &*p.breaker_ : nullptr;
+    bulkhead = p.bulkhead_ ? &*p.bulkhead_ : nullptr;
+    limiter = p.limiter_ ? &*p.limiter_ : nullptr;
+    overall_timeout = p.overall_timeout_;
+  }
+  Task<Value> attempt(int) { return op(); }
+  std::optional<Deadline> attempt_deadline(TimePoint start, Deadline overall) const noexcept {
+    return Deadline::earliest(overall, attempt_timeout ? Deadline::after(start, *attempt_timeout) : Deadline::never());
+  }
+};
+
 template <class F>
 std::invoke_result_t<F&> Pipeline::execute(F op) {
-  using R = typename std::invoke_result_t<F&>::value_type;
-  // One context read: scheduler, token and the overall deadline narrowed onto this frame.
-  auto narrow = overall_timeout_ ? this_task::narrow_deadline(*overall_timeout_)
-                                 : this_task::narrow_deadline(Deadline::never());
-  const this_task::TaskContext ctx = co_await narrow;
-  Scheduler& sched = *ctx.scheduler;
-  const CancelToken token = ctx.token;
-  const Deadline overall = ctx.deadline;
-  Retry::Run run{retry_ ? &*retry_ : nullptr, overall};
-  for (;;) {
-    // `now` is read once per stretch without a suspension point (one virtual call each).
-    TimePoint now = sched.now();
-    run.start_attempt(now);
-    std::optional<R> r;
-    BreakerPermit permit;
-    if (breaker_) {
-      permit = breaker_->try_acquire(now);
-      if (!permit) r.emplace(permit.error());
-    }
-    // Bulkhead and limiter: synchronous when there is room now; awaited only to wait.
-    Bulkhead::Permit slot;
-    if (!r && bulkhead_) {
-      if (!token.cancelled()) slot = bulkhead_->try_acquire(now);
-      if (!slot) {
-        Result<Bulkhead::Permit> p = co_await bulkhead_->acquire();
-        now = sched.now();
-        if (p) slot = std::move(*p);
-        else r.emplace(release(permit, std::move(p).error(), sched));
-      }
-    }
-    if (!r && limiter_ && (token.cancelled() || !limiter_->try_admit(0, now))) {
-      Status s = co_await limiter_->acquire();
-      now = sched.now();
-      if (!s) r.emplace(release(permit, std::move(s).error(), sched));
-    }
-    if (!r) {
-      const TimePoint start = now;
-      const Deadline own = attempt_timeout_ ? Deadline::after(start, *attempt_timeout_) : Deadline::never();
-      const Deadline deadline = Deadline::earliest(overall, own);
-      r.emplace(co_await with_timeout(op(), deadline));
-      slot.release();
-      const TimePoint end = sched.now();
-      // Cut short by the overall deadline rather than its own: not the target's fault.
-      const bool overall_ended = !*r && deadline == overall && overall.passed(end);
-      if (breaker_) {
-        const BreakerOutcome outcome = overall_ended ? BreakerOutcome::error(ErrorCode::cancelled) : BreakerOutcome::of(*r);
-        breaker_->on_result(permit, outcome, end - start, end);
-      }
-    }
-    if (r->ok()) {
-      run.succeeded();
-      co_return std::move(*r);
-    }
-    const bool overall_passed = overall.passed(sched.now());
-    const RetryDecision& decision = run.failed(r->error(), token.cancelled() || overall_passed, sched.now());
-    if (overall_passed && !token.cancelled()) co_return Error(ErrorCode::timeout, "deadline exceeded");
-    if (decision.reason == RetryReason::cancelled && r->error().code != ErrorCode::cancelled) {
-      co_return Retry::Run::cancelled(std::move(*r).error());
-    }
-    if (!decision.retry()) co_return std::move(*r);
-    if (Status slept = co_await sleep_for(decision.delay); !slept) {
-      co_return run.backoff_cancelled(std::move(*r).error(), sched.now());
-    }
-  }
+  return run_attempts(PipelinePlan<F>{*this, std::move(op)});
 }
 
 }  // namespace keel::policy

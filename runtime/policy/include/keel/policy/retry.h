@@ -20,7 +20,8 @@
 //                          on a call that would not have retried anyway);
 //  otherwise retry, after `delay`, holding the budget's Grant (start it when the retry starts).
 //
-// Retry::execute(op): op() -> Task<Result<T>>, called once per attempt, each attempt under
+// Retry::execute(op) — run_attempts() (attempt_loop.h) with this retry as the only policy:
+// op() -> Task<Result<T>>, called once per attempt, each attempt under
 // with_timeout(op(), attempt_timeout) when set. The overall deadline is the one propagated by
 // an enclosing with_timeout (this_task::deadline()). Waits with sleep_for; cancellation stops
 // at once with ErrorCode::cancelled (caused by the last error). Otherwise returns the first
@@ -184,14 +185,15 @@ class Retry {
   const RetryConfig& config() const noexcept { return cfg_; }
   std::string_view target() const noexcept { return target_; }
 
-  // The bookkeeping of one execute() in progress, for loops that drive attempts themselves
-  // (execute(), Pipeline): numbering, budget recording, decisions, counters and events —
+  // The bookkeeping of one run of the attempt loop (attempt_loop.h): numbering, budget recording, decisions, counters and events —
   // exactly as execute() does them. Holds the pending retry's budget grant. A Run without a
   // Retry (null) allows no retry and records nothing.
   class Run {
    public:
-    Run(Retry* retry, Deadline overall, RetryOutcome* outcome = nullptr)
-        : retry_(retry), overall_(overall), outcome_(outcome) {
+    // `cfg` replaces the Retry's configuration for this run (a tool's own max_attempts); it
+    // must outlive the run.
+    Run(Retry* retry, Deadline overall, RetryOutcome* outcome = nullptr, const RetryConfig* cfg = nullptr)
+        : retry_(retry), cfg_(cfg ? cfg : retry ? &retry->cfg_ : nullptr), overall_(overall), outcome_(outcome) {
       if (outcome_) *outcome_ = RetryOutcome{};
     }
     // An attempt starts now (the retry's budget grant starts with it).
@@ -214,9 +216,9 @@ class Retry {
         return decision_;
       }
       retry_->record_outcome(&e);
-      if (!backoff_) backoff_.emplace(retry_->cfg_.backoff);
+      if (!backoff_) backoff_.emplace(cfg_->backoff);
       decision_ = caller_cancelled ? RetryDecision{RetryReason::cancelled}
-                                   : decide(retry_->cfg_, e, should_retry_hint(e), attempt_, now, overall_,
+                                   : decide(*cfg_, e, should_retry_hint(e), attempt_, now, overall_,
                                             retry_->budget_, *retry_->rng_, *backoff_);
       retry_->note(decision_, attempt_, e.code, now, outcome_);
       return decision_;
@@ -245,6 +247,7 @@ class Retry {
 
    private:
     Retry* retry_;
+    const RetryConfig* cfg_;
     Deadline overall_;
     RetryOutcome* outcome_;
     std::optional<Backoff> backoff_;  // from the first failure on (most calls never need it)
@@ -271,44 +274,7 @@ class Retry {
   RetryCounters counters_;
 };
 
-// Whether op() returns Task<Result<T>> (a variable template: no `detail` namespace here, which
-// would hide keel::detail from code in keel::policy).
-template <class>
-inline constexpr bool retry_task_of_result_v = false;
-template <class T>
-inline constexpr bool retry_task_of_result_v<Task<Result<T>>> = true;
-
-template <class F>
-std::invoke_result_t<F&> Retry::execute(F op, RetryOutcome* outcome) {
-  using TaskType = std::invoke_result_t<F&>;
-  static_assert(retry_task_of_result_v<TaskType>, "Retry::execute: op() must return Task<Result<T>>");
-  using R = typename TaskType::value_type;
-
-  const this_task::TaskContext ctx = co_await this_task::context();
-  Scheduler& sched = *ctx.scheduler;
-  const CancelToken token = ctx.token;
-  Run run{this, ctx.deadline, outcome};
-  for (;;) {
-    run.start_attempt(sched.now());
-    std::optional<R> r;
-    if (cfg_.attempt_timeout) {
-      r.emplace(co_await with_timeout(op(), *cfg_.attempt_timeout));
-    } else {
-      r.emplace(co_await op());
-    }
-    if (r->ok()) {
-      run.succeeded();
-      co_return std::move(*r);
-    }
-    const RetryDecision& decision = run.failed(r->error(), token.cancelled(), sched.now());
-    if (decision.reason == RetryReason::cancelled && r->error().code != ErrorCode::cancelled) {
-      co_return Run::cancelled(std::move(*r).error());
-    }
-    if (!decision.retry()) co_return std::move(*r);
-    if (Status slept = co_await sleep_for(decision.delay); !slept) {
-      co_return run.backoff_cancelled(std::move(*r).error(), sched.now());
-    }
-  }
-}
-
 }  // namespace keel::policy
+
+// Retry::execute is the attempt loop configured with this retry alone (attempt_loop.h).
+#include "keel/policy/attempt_loop.h"
