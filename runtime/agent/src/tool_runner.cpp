@@ -65,10 +65,10 @@ struct ToolRunner::ToolPlan : policy::AttemptPlan {
   ToolPlan(ToolRunner& run, Tool& t, ToolResult& result, EventSink* events, std::string args, int max_attempts)
       : runner(run), tool(t), r(result), sink(events), arguments(std::move(args)), cfg(run.retry_.config()),
         timeout(run.timeout_for(t)) {
-    retry = &run.retry_;
     cfg.max_attempts = max_attempts;
   }
 
+  policy::Retry* retry() const noexcept { return &runner.retry_; }
   const policy::RetryConfig* retry_config() const noexcept { return &cfg; }
   std::optional<Error> precheck(const this_task::TaskContext& ctx, TimePoint now) {
     if (ctx.token.cancelled()) return fail(ErrorCode::cancelled, "cancelled before the tool started");

@@ -127,20 +127,13 @@ struct ModelManager::ModelPlan : policy::AttemptPlan {
   // A model tried in the call's order; `last`: no later model remains.
   ModelPlan(ModelManager& m, Slot& s, Call& call, bool last)
       : manager(m), slot(s), request(&call.request), attempts(&call.attempts),
-        streamed(call.streamed ? &*call.streamed : nullptr), stop_call(&call.stop_call), last_model(last) {
-    init();
-  }
+        streamed(call.streamed ? &*call.streamed : nullptr), stop_call(&call.stop_call), last_model(last) {}
   // A hedge: its own copy of the request, since a cancelled loser may finish after the call
   // returned (hedging.h); the stream limits apply, recovery is the hedge's.
   ModelPlan(ModelManager& m, Slot& s, const ChatRequest& r, int* counted)
-      : manager(m), slot(s), owned(r), attempts(counted), hedged(true) {
-    init();
-  }
-  ModelPlan(ModelPlan&& o) noexcept
-      : AttemptPlan(o), manager(o.manager), slot(o.slot), owned(std::move(o.owned)),
-        request(o.owned ? nullptr : o.request), attempts(o.attempts), streamed(o.streamed), stop_call(o.stop_call),
-        hedged(o.hedged), last_model(o.last_model) {}
-
+      : manager(m), slot(s), owned(r), attempts(counted), hedged(true) {}
+  policy::Retry* retry() const noexcept { return &*slot.retry; }
+  policy::CircuitBreaker* breaker() const noexcept { return slot.breaker ? &*slot.breaker : nullptr; }
   const ChatRequest& req() const noexcept { return owned ? *owned : *request; }
   const std::string& name() const noexcept { return slot.transport->info().name; }
 
@@ -204,11 +197,6 @@ struct ModelManager::ModelPlan : policy::AttemptPlan {
   bool prefill = false;                   // this attempt carries the partial answer
   StreamOutcome hedge_outcome;            // a hedged stream's (recovery is the hedge's)
 
- private:
-  void init() {
-    retry = &*slot.retry;
-    breaker = slot.breaker ? &*slot.breaker : nullptr;
-  }
 };
 
 namespace {

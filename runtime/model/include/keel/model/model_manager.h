@@ -11,7 +11,9 @@
 //  - Order: scheduling picks the first model (always_first, round_robin over calls, random
 //    from the seeded Rng, or a user function); the rest follow in chain order, wrapping around.
 //  - On each model: up to `retry.max_attempts` attempts (policy::Retry: backoff + jitter,
-//    retry-after, budget, the call's deadline). Each attempt takes a breaker permit (refused:
+//    retry-after, budget, the call's deadline), run by the attempt loop
+//    (keel/policy/attempt_loop.h) in its documented order: retry → breaker → attempt timeout
+//    → transport (a provider's rate limiter and bulkhead are inside, in its LimitedTransport). Each attempt takes a breaker permit (refused:
 //    `circuit_open`, no request sent, not retried) and runs under `attempt_timeout`, so a hung
 //    provider counts as a `timeout` failure in its breaker. A retry (attempt > 1) never becomes
 //    a half-open probe while a later model remains: it is refused like an open breaker's call.

@@ -14,7 +14,7 @@
 // frame, so a configuration that returns run_attempts(...) adds no frame of its own. Per attempt:
 //  1. plan.precheck(ctx, now): an error ends the loop at once (no attempt, no decision).
 //  2. Retry::Run::start_attempt (numbering, the budget grant, "retry.attempt"); plan.started(n, now).
-//  3. A breaker permit (plan.breaker; may_probe = plan.may_probe(n)): a refusal,
+//  3. A breaker permit (plan.breaker(); may_probe = plan.may_probe(n)): a refusal,
 //     plan.refused(error), is this attempt's error, decided like any failure.
 //  4. A bulkhead slot, then rate-limit capacity: synchronous when there is room, awaited only
 //     to queue; a refusal there is the attempt's error and gives the breaker permit back
@@ -36,20 +36,21 @@
 //     No retry: the error is returned. Retry: plan.before_backoff(decision, error, n, now),
 //     sleep the delay (cancelled there: plan.backoff_cancelled(`cancelled` caused by the
 //     error) is returned), then 1.
-//  The overall deadline is the awaiting task's own, narrowed by plan.overall_timeout.
-//  Without plan.retry there is one attempt and nothing is recorded (decision: not_retryable).
+//  The overall deadline is the awaiting task's own, narrowed by plan.overall_timeout().
+//  Without plan.retry() there is one attempt and nothing is recorded (decision: not_retryable).
 // Allocation: none per call on the success path once warm (the frame comes from the pool).
 // Single-threaded; the plan's policies must outlive the loop.
 //
 // Example (a configuration: one attempt, a breaker, 30 s per attempt):
 //   struct GuardedCall : policy::AttemptPlan {
 //     using Value = Result<Reply>;
+//     policy::CircuitBreaker* br;
 //     Client* client;
+//     policy::CircuitBreaker* breaker() const noexcept { return br; }
 //     Task<Value> attempt(int) { return client->call(); }
 //     std::optional<Deadline> attempt_deadline(TimePoint start, Deadline) const { return Deadline::after(start, 30s); }
 //   };
-//   GuardedCall plan; plan.breaker = &breaker; plan.client = &client;
-//   Result<Reply> r = co_await policy::run_attempts(plan);
+//   Result<Reply> r = co_await policy::run_attempts(GuardedCall{{}, &breaker, &client});
 #pragma once
 
 #include <cstdint>
@@ -78,23 +79,24 @@ enum class AttemptNext : std::uint8_t {
   stop,   // on_failure only: no retry; the error is the loop's answer
 };
 
-// The defaults of every hook. A plan derives from it, sets the policies it has and hides the
-// hooks it changes; it must add `using Value = Result<T>`, `Task<Value> attempt(int n)` and
+// The defaults of every hook. A plan derives from it and hides the accessors of the policies
+// it has and the hooks it changes; it must add `using Value = Result<T>`, `Task<Value> attempt(int n)` and
 // `std::optional<Deadline> attempt_deadline(TimePoint start, Deadline overall)`.
 struct AttemptPlan {
-  Retry* retry = nullptr;                     // null: one attempt, nothing recorded
-  RetryOutcome* outcome = nullptr;            // filled as Retry::execute fills it
-  CircuitBreaker* breaker = nullptr;          // null: no breaker stage
-  Bulkhead* bulkhead = nullptr;               // null: no bulkhead stage
-  RateLimiter* limiter = nullptr;             // null: no limiter stage
-  std::optional<Duration> overall_timeout;    // narrows the loop's deadline from its start
+  // The policies of the target, asked once per loop; a plan without a stage keeps the default
+  // (a constant null the compiler folds away with the stage's code).
+  Retry* retry() const noexcept { return nullptr; }             // null: one attempt, nothing recorded
+  RetryOutcome* outcome() const noexcept { return nullptr; }    // filled as Retry::execute fills it
+  CircuitBreaker* breaker() const noexcept { return nullptr; }
+  Bulkhead* bulkhead() const noexcept { return nullptr; }
+  RateLimiter* limiter() const noexcept { return nullptr; }
+  std::optional<Duration> overall_timeout() const noexcept { return std::nullopt; }  // narrows the deadline
   // The overall deadline is enforced by this loop (no enclosing with_timeout cancels it): an
   // attempt cut short by it is not recorded against the target, and the loop answers `timeout`.
   static constexpr bool owns_deadline = false;
   static constexpr bool converts_exceptions = false;  // true: the plan's thrown() answers
+  static constexpr bool uses_bulkhead = false;        // true: bulkhead() may be non-null
 
-  // The retry configuration of this call (a tool's own max_attempts); default: the Retry's.
-  const RetryConfig* retry_config() const noexcept { return retry ? &retry->config() : nullptr; }
   std::optional<Error> precheck(const this_task::TaskContext&, TimePoint) { return std::nullopt; }
   void started(int /*attempt*/, TimePoint) {}
   bool may_probe(int /*attempt*/) const noexcept { return true; }
@@ -123,16 +125,31 @@ inline Error give_back(CircuitBreaker* breaker, const BreakerPermit& permit, Err
 
 // Frame-saving: the stages, the attempt's await and the decision are inline in this one frame
 // (no coroutine per policy layer); the hooks are plain calls the compiler inlines per plan.
+// The slot a bulkhead stage holds during the attempt; nothing for plans without one.
+struct NoSlot {
+  void release() noexcept {}
+};
+
+// Frame-saving: the stages, the attempt's await and the decision are inline in this one frame
+// (no coroutine per policy layer); the hooks are plain calls the compiler inlines per plan,
+// and a stage the plan does not have is compiled out. That is also why this function is
+// longer than 80 lines: each stage that may wait must await here, in the loop's own frame,
+// or cost a coroutine frame per attempt (bench_policies: BM_Retry, BM_Pipeline5).
 template <class Plan>
 Task<typename Plan::Value> run_attempts(Plan plan) {
   using R = typename Plan::Value;
-  auto narrow = plan.overall_timeout ? this_task::narrow_deadline(*plan.overall_timeout)
-                                     : this_task::narrow_deadline(Deadline::never());
+  const std::optional<Duration> overall_timeout = plan.overall_timeout();
+  auto narrow = overall_timeout ? this_task::narrow_deadline(*overall_timeout)
+                                : this_task::narrow_deadline(Deadline::never());
   const this_task::TaskContext ctx = co_await narrow;
   Scheduler& sched = *ctx.scheduler;
   const CancelToken token = ctx.token;
   const Deadline overall = ctx.deadline;
-  Retry::Run run{plan.retry, overall, plan.outcome, plan.retry_config()};
+  CircuitBreaker* const breaker = plan.breaker();
+  RateLimiter* const limiter = plan.limiter();
+  const RetryConfig* retry_config = nullptr;  // the Retry's own unless the plan has one for this call
+  if constexpr (requires { plan.retry_config(); }) retry_config = plan.retry_config();
+  Retry::Run run{plan.retry(), overall, plan.outcome(), retry_config};
   for (;;) {
     // `now` is read once per stretch without a suspension point (one virtual call each).
     TimePoint now = sched.now();
@@ -142,24 +159,27 @@ Task<typename Plan::Value> run_attempts(Plan plan) {
     std::optional<R> r;
     BreakerPermit permit;
     TimePoint start = now;
-    if (plan.breaker) {
-      permit = plan.breaker->try_acquire(now, plan.may_probe(run.attempt()));
+    if (breaker) {
+      permit = breaker->try_acquire(now, plan.may_probe(run.attempt()));
       if (!permit) r.emplace(plan.refused(permit.error()));
     }
-    Bulkhead::Permit slot;
-    if (!r && plan.bulkhead) {
-      if (!token.cancelled()) slot = plan.bulkhead->try_acquire(now);
-      if (!slot) {
-        Result<Bulkhead::Permit> p = co_await plan.bulkhead->acquire();
-        now = sched.now();
-        if (p) slot = std::move(*p);
-        else r.emplace(give_back(plan.breaker, permit, std::move(p).error(), now));
+    std::conditional_t<Plan::uses_bulkhead, Bulkhead::Permit, NoSlot> slot;
+    if constexpr (Plan::uses_bulkhead) {
+      Bulkhead* const bulkhead = plan.bulkhead();
+      if (!r && bulkhead) {
+        if (!token.cancelled()) slot = bulkhead->try_acquire(now);
+        if (!slot) {
+          Result<Bulkhead::Permit> p = co_await bulkhead->acquire();
+          now = sched.now();
+          if (p) slot = std::move(*p);
+          else r.emplace(give_back(breaker, permit, std::move(p).error(), now));
+        }
       }
     }
-    if (!r && plan.limiter && (token.cancelled() || !plan.limiter->try_admit(0, now))) {
-      Status s = co_await plan.limiter->acquire();
+    if (!r && limiter && (token.cancelled() || !limiter->try_admit(0, now))) {
+      Status s = co_await limiter->acquire();
       now = sched.now();
-      if (!s) r.emplace(give_back(plan.breaker, permit, std::move(s).error(), now));
+      if (!s) r.emplace(give_back(breaker, permit, std::move(s).error(), now));
     }
     if (!r) {
       plan.admitted(now);
@@ -177,20 +197,20 @@ Task<typename Plan::Value> run_attempts(Plan plan) {
           r.emplace(plan.thrown(thrown));
         } else {
           const TimePoint end = sched.now();
-          if (plan.breaker) plan.breaker->on_result(permit, BreakerOutcome::error(ErrorCode::internal), end - start, end);
+          if (breaker) breaker->on_result(permit, BreakerOutcome::error(ErrorCode::internal), end - start, end);
           std::rethrow_exception(thrown);
         }
       }
       slot.release();
       const TimePoint end = sched.now();
-      if (plan.breaker) {
+      if (breaker) {
         // Cut short by the loop's own overall deadline rather than the attempt's: not the
         // target's fault.
         const bool overall_ended =
             Plan::owns_deadline && !*r && deadline && *deadline == overall && overall.passed(end);
         const BreakerOutcome outcome =
             overall_ended ? BreakerOutcome::error(ErrorCode::cancelled) : plan.breaker_outcome(*r, end - start);
-        plan.breaker->on_result(permit, outcome, end - start, end);
+        breaker->on_result(permit, outcome, end - start, end);
       }
       if (plan.after_attempt(*r, start, end) == AttemptNext::again) continue;
     }
@@ -221,15 +241,15 @@ Task<typename Plan::Value> run_attempts(Plan plan) {
 template <class F>
 struct RetryPlan : AttemptPlan {
   using Value = typename std::invoke_result_t<F&>::value_type;
+  Retry* target;
+  RetryOutcome* how;
   F op;
-  std::optional<Duration> timeout;
 
-  RetryPlan(Retry* r, RetryOutcome* o, F f, std::optional<Duration> t) : op(std::move(f)), timeout(t) {
-    retry = r;
-    outcome = o;
-  }
+  Retry* retry() const noexcept { return target; }
+  RetryOutcome* outcome() const noexcept { return how; }
   Task<Value> attempt(int) { return op(); }
   std::optional<Deadline> attempt_deadline(TimePoint start, Deadline) const noexcept {
+    const std::optional<Duration>& timeout = target->config().attempt_timeout;
     if (!timeout) return std::nullopt;
     return Deadline::after(start, *timeout);
   }
@@ -243,7 +263,7 @@ inline constexpr bool retry_task_of_result_v<Task<Result<T>>> = true;
 template <class F>
 std::invoke_result_t<F&> Retry::execute(F op, RetryOutcome* outcome) {
   static_assert(retry_task_of_result_v<std::invoke_result_t<F&>>, "Retry::execute: op() must return Task<Result<T>>");
-  return run_attempts(RetryPlan<F>{this, outcome, std::move(op), cfg_.attempt_timeout});
+  return run_attempts(RetryPlan<F>{{}, this, outcome, std::move(op)});
 }
 
 }  // namespace keel::policy

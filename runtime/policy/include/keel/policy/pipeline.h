@@ -109,25 +109,25 @@ template <class F>
 struct PipelinePlan : AttemptPlan {
   using Value = typename std::invoke_result_t<F&>::value_type;
   static constexpr bool owns_deadline = true;
+  static constexpr bool uses_bulkhead = true;
+  Pipeline* p;
   F op;
-  std::optional<Duration> attempt_timeout;
 
-  PipelinePlan(Pipeline& p, F f) : op(std::move(f)), attempt_timeout(p.attempt_timeout_) {
-    retry = p.retry_ ? &*p.retry_ : nullptr;
-    breaker = p.breaker_ ? &*p.breaker_ : nullptr;
-    bulkhead = p.bulkhead_ ? &*p.bulkhead_ : nullptr;
-    limiter = p.limiter_ ? &*p.limiter_ : nullptr;
-    overall_timeout = p.overall_timeout_;
-  }
+  Retry* retry() const noexcept { return p->retry_ ? &*p->retry_ : nullptr; }
+  CircuitBreaker* breaker() const noexcept { return p->breaker_ ? &*p->breaker_ : nullptr; }
+  Bulkhead* bulkhead() const noexcept { return p->bulkhead_ ? &*p->bulkhead_ : nullptr; }
+  RateLimiter* limiter() const noexcept { return p->limiter_ ? &*p->limiter_ : nullptr; }
+  std::optional<Duration> overall_timeout() const noexcept { return p->overall_timeout_; }
   Task<Value> attempt(int) { return op(); }
   std::optional<Deadline> attempt_deadline(TimePoint start, Deadline overall) const noexcept {
-    return Deadline::earliest(overall, attempt_timeout ? Deadline::after(start, *attempt_timeout) : Deadline::never());
+    const std::optional<Duration>& own = p->attempt_timeout_;
+    return Deadline::earliest(overall, own ? Deadline::after(start, *own) : Deadline::never());
   }
 };
 
 template <class F>
 std::invoke_result_t<F&> Pipeline::execute(F op) {
-  return run_attempts(PipelinePlan<F>{*this, std::move(op)});
+  return run_attempts(PipelinePlan<F>{{}, this, std::move(op)});
 }
 
 }  // namespace keel::policy
