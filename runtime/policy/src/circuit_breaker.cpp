@@ -6,12 +6,10 @@
 
 namespace keel::policy {
 
-// KEEL_INLINE_HOT functions are meant to be inlined at every call, but GCC 12 can leave a call
-// to one in a coroutine body without emitting its body in that object (seen with
-// -fsanitize=address: undefined references at link time). Taking the address here emits one
-// out-of-line copy for such calls to link against.
-[[gnu::used]] static void (CircuitBreaker::*const kOnResultOutOfLine)(const BreakerPermit&, BreakerOutcome, Duration,
-                                                                 TimePoint) = &CircuitBreaker::on_result;
+// GCC 12 workaround (frame_allocator.h).
+KEEL_OUT_OF_LINE_COPY(kOnResultOutOfLine,
+                      static_cast<void (CircuitBreaker::*)(const BreakerPermit&, BreakerOutcome, Duration, TimePoint)>(
+                          &CircuitBreaker::on_result));
 
 std::string_view to_string(BreakerState s) noexcept {
   switch (s) {

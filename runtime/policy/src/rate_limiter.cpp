@@ -6,12 +6,8 @@
 
 namespace keel::policy {
 
-// KEEL_INLINE_HOT functions are meant to be inlined at every call, but GCC 12 can leave a call
-// to one in a coroutine body without emitting its body in that object (seen with
-// -fsanitize=address: undefined references at link time). Taking the address here emits one
-// out-of-line copy for such calls to link against.
-[[gnu::used]] static bool (RateLimiter::*const kTryAdmitOutOfLine)(std::int64_t, TimePoint) noexcept =
-    &RateLimiter::try_admit;
+// GCC 12 workaround (frame_allocator.h).
+KEEL_OUT_OF_LINE_COPY(kTryAdmitOutOfLine, &RateLimiter::try_admit);
 
 namespace {
 

@@ -39,6 +39,13 @@
 // by itself, and there the call (saved registers, spills) costs more than the step.
 #define KEEL_INLINE_HOT [[gnu::always_inline]] inline
 
+// KEEL_INLINE_HOT functions are meant to be inlined at every call, but GCC 12 can leave a call
+// to one in a coroutine body without emitting its body in that object (seen with
+// -fsanitize=address: undefined references at link time). In the function's own .cpp,
+// `KEEL_OUT_OF_LINE_COPY(kName, &Class::function);` takes its address, which emits one
+// out-of-line copy for such calls to link against.
+#define KEEL_OUT_OF_LINE_COPY(name, address) [[gnu::used]] static const auto name = address
+
 namespace keel {
 
 std::uint64_t frame_heap_allocations() noexcept;
