@@ -25,13 +25,13 @@ struct Demo {
   Task<Result<int>> replica(int agent, int call, int replica_index) {
     const bool hangs = latency_rng.bernoulli(0.05);
     const Duration latency = latency_rng.lognormal_from_median_p99(40ms, 400ms);
-    emit(&trace, sim.now(), "replica.start",
-         {{"agent", agent}, {"call", call}, {"replica", replica_index}, {"hangs", hangs}});
+    emit(&trace, sim.now(), ev::replica_start,
+         {{key::agent, agent}, {key::call, call}, {key::replica, replica_index}, {key::hangs, hangs}});
     // A hang is a wait with no deadline: it ends only by cancellation.
     const Deadline answer_at = hangs ? Deadline::never() : Deadline::after(sim.now(), latency);
     Status waited = co_await sleep_until(answer_at);
     if (!waited) {
-      emit(&trace, sim.now(), "replica.cancelled", {{"agent", agent}, {"call", call}, {"replica", replica_index}});
+      emit(&trace, sim.now(), ev::replica_cancelled, {{key::agent, agent}, {key::call, call}, {key::replica, replica_index}});
       co_return waited.error();
     }
     co_return agent * 1000 + call;
@@ -42,7 +42,7 @@ struct Demo {
     replicas.push_back(replica(agent, call, 0));
     replicas.push_back(replica(agent, call, 1));
     auto winner = co_await when_any(std::move(replicas));
-    emit(&trace, sim.now(), "race.won", {{"agent", agent}, {"call", call}, {"replica", winner.index}});
+    emit(&trace, sim.now(), ev::race_won, {{key::agent, agent}, {key::call, call}, {key::replica, winner.index}});
     co_return std::move(winner.value);
   }
 
@@ -51,10 +51,10 @@ struct Demo {
       Result<int> r = co_await with_timeout(race(id, call), 250ms);
       if (r) {
         ++result.succeeded;
-        emit(&trace, sim.now(), "call.ok", {{"agent", id}, {"call", call}, {"value", *r}});
+        emit(&trace, sim.now(), ev::call_ok, {{key::agent, id}, {key::call, call}, {key::value, *r}});
       } else {
         ++result.timed_out;
-        emit(&trace, sim.now(), "call.failed", {{"agent", id}, {"call", call}, {"code", r.error().code}});
+        emit(&trace, sim.now(), ev::call_failed, {{key::agent, id}, {key::call, call}, {key::code, r.error().code}});
       }
     }
   }

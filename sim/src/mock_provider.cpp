@@ -99,14 +99,14 @@ void MockProvider::record_end(std::uint64_t index, TimePoint arrived, const Erro
   const TimePoint now = scheduler_.now();
   if (!failure) {
     ++stats_.successes;
-    emit(events_, now, "provider.response",
-         {{"target", config_.name}, {"index", index}, {"ok", true}, {"status", 200}, {"latency", now - arrived}});
+    emit(events_, now, ev::provider_response,
+         {{key::target, config_.name}, {key::index, index}, {key::ok, true}, {key::status, 200}, {key::latency, now - arrived}});
   } else {
     ++stats_.failures;
     ++stats_.failures_by_code[static_cast<std::size_t>(failure->code)];
-    emit(events_, now, "provider.response",
-         {{"target", config_.name}, {"index", index}, {"ok", false}, {"code", failure->code},
-          {"status", failure->http_status}, {"latency", now - arrived}});
+    emit(events_, now, ev::provider_response,
+         {{key::target, config_.name}, {key::index, index}, {key::ok, false}, {key::code, failure->code},
+          {key::status, failure->http_status}, {key::latency, now - arrived}});
   }
 }
 
@@ -124,9 +124,9 @@ MockProvider::Arrival MockProvider::arrive(const model::ChatRequest& request) {
   a.latency = config_.latency.sample(latency_rng_);
   if (faults_) a.fault = faults_->decide(config_.name, a.arrived, a.index);
   if (a.fault) ++stats_.faults_injected;
-  emit(events_, a.arrived, "provider.request",
-       {{"target", config_.name}, {"index", a.index}, {"prompt_tokens", a.prompt_tokens},
-        {"fault", a.fault ? to_string(a.fault->kind) : std::string_view{}}});
+  emit(events_, a.arrived, ev::provider_request,
+       {{key::target, config_.name}, {key::index, a.index}, {key::prompt_tokens, a.prompt_tokens},
+        {key::fault, a.fault ? to_string(a.fault->kind) : std::string_view{}}});
   return a;
 }
 

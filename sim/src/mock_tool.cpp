@@ -41,14 +41,14 @@ Result<std::string> MockTool::finish(std::uint64_t index, TimePoint started, Res
   const TimePoint now = scheduler_.now();
   if (r) {
     ++stats_.successes;
-    emit(events_, now, "tool.response",
-         {{"tool", config_.name}, {"index", index}, {"ok", true}, {"latency", now - started}});
+    emit(events_, now, ev::tool_response,
+         {{key::tool, config_.name}, {key::index, index}, {key::ok, true}, {key::latency, now - started}});
   } else {
     ++stats_.failures;
     ++stats_.failures_by_code[static_cast<std::size_t>(r.error().code)];
-    emit(events_, now, "tool.response",
-         {{"tool", config_.name}, {"index", index}, {"ok", false}, {"code", r.error().code},
-          {"latency", now - started}});
+    emit(events_, now, ev::tool_response,
+         {{key::tool, config_.name}, {key::index, index}, {key::ok, false}, {key::code, r.error().code},
+          {key::latency, now - started}});
   }
   return r;
 }
@@ -67,9 +67,9 @@ Task<Result<std::string>> MockTool::invoke(std::string arguments_json) {
   std::optional<InjectedFault> fault;
   if (faults_) fault = faults_->decide(target_, started, index);
   if (fault) ++stats_.faults_injected;
-  emit(events_, started, "tool.request",
-       {{"tool", config_.name}, {"index", index}, {"call_id", call_id},
-        {"fault", fault ? tool_fault_name(fault->kind) : std::string_view{}}});
+  emit(events_, started, ev::tool_request,
+       {{key::tool, config_.name}, {key::index, index}, {key::call_id, call_id},
+        {key::fault, fault ? tool_fault_name(fault->kind) : std::string_view{}}});
 
   if (fault && fault->kind == FaultKind::hang) {
     Status s = co_await until_cancelled();  // only the caller's cancellation ends a hang

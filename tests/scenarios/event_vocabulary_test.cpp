@@ -24,6 +24,7 @@ using Vocabulary = std::map<std::string, std::set<std::string>, std::less<>>;  /
 struct Documented {
   Vocabulary required;  // "Events in simulated runs": emitted by the suite
   Vocabulary allowed;   // "Events not emitted by the suite"
+  Vocabulary demo;      // "Events of `keel demo`"
 };
 
 // The rows "| `kind` | `attr`, `attr` (...) | ..." of the page's two event tables.
@@ -36,8 +37,9 @@ Documented read_page() {
   const std::regex name{R"(`([a-z_]+)`)"};
   for (std::string line; std::getline(in, line);) {
     if (line.starts_with("## ")) {
-      table = line == "## Events in simulated runs"       ? &out.required
+      table = line == "## Events in simulated runs"         ? &out.required
               : line == "## Events not emitted by the suite" ? &out.allowed
+              : line == "## Events of `keel demo`"           ? &out.demo
                                                                : nullptr;
       continue;
     }
@@ -115,6 +117,25 @@ TEST(EventVocabulary, WhatTheSuiteEmitsIsWhatDocsEventsMdLists) {
     }
   }
   EXPECT_TRUE(sink.missing_ids.empty()) << sink.missing_ids.front();
+}
+
+// keel/core/vocabulary.h and the page: the same kinds, and the same attribute keys.
+TEST(EventVocabulary, TheCodesNamedKindsAndKeysAreThePagesKindsAndKeys) {
+  const Documented page = read_page();
+  std::set<std::string> page_kinds, page_keys;
+  for (const Vocabulary* table : {&page.required, &page.allowed, &page.demo}) {
+    for (const auto& [kind, attrs] : *table) {
+      page_kinds.insert(kind);
+      page_keys.insert(attrs.begin(), attrs.end());
+    }
+  }
+  const std::set<std::string> code_kinds(ev::kAll.begin(), ev::kAll.end());
+  const std::set<std::string> code_keys(key::kAll.begin(), key::kAll.end());
+  for (const std::string& k : code_kinds) EXPECT_TRUE(page_kinds.contains(k)) << "ev:: names " << k << ", the page does not";
+  for (const std::string& k : page_kinds) EXPECT_TRUE(code_kinds.contains(k)) << "the page lists " << k << ", ev:: does not";
+  for (const std::string& k : code_keys) EXPECT_TRUE(page_keys.contains(k)) << "key:: names " << k << ", the page does not";
+  for (const std::string& k : page_keys) EXPECT_TRUE(code_keys.contains(k)) << "the page lists `" << k << "`, key:: does not";
+  EXPECT_EQ(code_kinds.size(), ev::kCount);  // no duplicates (also a static_assert)
 }
 
 }  // namespace

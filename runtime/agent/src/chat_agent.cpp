@@ -69,7 +69,7 @@ Task<Result<StepResult>> ChatAgent::step(std::string input) {
   const std::uint64_t index = ++steps_started_;
   ++counters_.steps;
   trace_ = TraceIds{.agent = config_.id, .step = index};
-  emit(stamp_.sink(), started, "agent.step.start", {{"step", index}});
+  emit(stamp_.sink(), started, ev::agent_step_start, {{key::step, index}});
 
   int iterations = 0;
   Result<StepResult> result = co_await run_step(std::move(input), index, iterations);
@@ -78,9 +78,9 @@ Task<Result<StepResult>> ChatAgent::step(std::string input) {
   if (result) ++counters_.steps_ok;
   else ++counters_.steps_failed;
   trace_ = TraceIds{.agent = config_.id, .step = index};  // this step's end (not a later step's)
-  emit(stamp_.sink(), sched.now(), "agent.step.end",
-       {{"step", index}, {"ok", result.ok()}, {"code", code}, {"iterations", iterations},
-        {"duration", sched.now() - started}});
+  emit(stamp_.sink(), sched.now(), ev::agent_step_end,
+       {{key::step, index}, {key::ok, result.ok()}, {key::code, code}, {key::iterations, iterations},
+        {key::duration, sched.now() - started}});
   co_return result;
 }
 
@@ -158,7 +158,7 @@ Task<Result<StepResult>> ChatAgent::loop(std::uint64_t index, std::uint64_t epoc
       co_return out;
     }
     const std::size_t calls = reply.tool_calls.size();
-    emit(stamp_.sink(), sched.now(), "agent.tool_calls", {{"step", index}, {"iteration", iteration}, {"count", calls}});
+    emit(stamp_.sink(), sched.now(), ev::agent_tool_calls, {{key::step, index}, {key::iteration, iteration}, {key::count, calls}});
     memory_.add(std::move(reply));
     if (iteration == config_.max_iterations) break;  // no model would see these results
     const std::size_t asked_at = memory_.size() - 1;  // the message asking for the tools
@@ -204,9 +204,9 @@ Task<Result<ChatResponse>> ChatAgent::resend_after_overflow(StepGuard guard, std
 void ChatAgent::note_model_call(const Result<ChatResponse>& answer, std::uint64_t index, int iteration,
                                 int prompt_tokens, TimePoint sent, TimePoint now, bool retry) {
   const std::string_view code = answer ? std::string_view{"ok"} : to_string(answer.error().code);
-  emit(stamp_.sink(), now, "agent.model_call",
-       {{"step", index}, {"iteration", iteration}, {"ok", answer.ok()}, {"code", code},
-        {"prompt_tokens", prompt_tokens}, {"duration", now - sent}, {"retry", retry}});
+  emit(stamp_.sink(), now, ev::agent_model_call,
+       {{key::step, index}, {key::iteration, iteration}, {key::ok, answer.ok()}, {key::code, code},
+        {key::prompt_tokens, prompt_tokens}, {key::duration, now - sent}, {key::retry, retry}});
 }
 
 ToolResult ChatAgent::no_tools(model::ToolCall call) {

@@ -117,16 +117,16 @@ void ContextManager::learn(int rejected_tokens, const std::optional<StatedContex
   answered_since_learned_ = 0;
   constexpr int kMaxDoublings = 6;  // hold at most 64 x forget_learned_after
   hold_ = static_cast<std::uint64_t>(std::max(config_.forget_learned_after, 0)) << std::min(relearned_, kMaxDoublings);
-  emit(events_, now, "context.learned",
-       {{"budget", *learned_budget_}, {"rejected_tokens", rejected_tokens},
-        {"stated_window", stated ? stated->window : std::int64_t{0}}, {"hold", hold_}});
+  emit(events_, now, ev::context_learned,
+       {{key::budget, *learned_budget_}, {key::rejected_tokens, rejected_tokens},
+        {key::stated_window, stated ? stated->window : std::int64_t{0}}, {key::hold, hold_}});
 }
 
 void ContextManager::forget(TimePoint now) {
   learned_budget_.reset();
   ++relearned_;  // the next budget learned is held twice as long
   ++counters_.forgotten;
-  emit(events_, now, "context.forgotten", {{"budget", budget()}});
+  emit(events_, now, ev::context_forgotten, {{key::budget, budget()}});
 }
 
 std::optional<ContextFit> ContextManager::fits_as_is(const Memory& memory) const noexcept {
@@ -157,8 +157,8 @@ Task<Result<ContextFit>> ContextManager::shrink(Memory& memory, bool reactive) {
   int tokens = memory.tokens();
 
   ++counters_.overflows;
-  emit(events_, sched.now(), "context.overflow",
-       {{"tokens", tokens}, {"budget", limit}, {"action", to_string(config_.on_overflow)}, {"reactive", reactive}});
+  emit(events_, sched.now(), ev::context_overflow,
+       {{key::tokens, tokens}, {key::budget, limit}, {key::action, to_string(config_.on_overflow)}, {key::reactive, reactive}});
   if (config_.on_overflow == ContextConfig::fail) co_return overflow_error(tokens, limit);
 
   if (config_.on_overflow == ContextConfig::summarize) {
@@ -192,8 +192,8 @@ Task<Result<model::Usage>> ContextManager::summarize(Memory& memory, int limit) 
   // Done with a failure: count it, say so, change nothing.
   const auto failed = [&](Error e) -> Error {
     ++counters_.summarize_failures;
-    emit(events_, sched.now(), "context.summarize",
-         {{"before_tokens", before}, {"after_tokens", memory.tokens()}, {"ok", false}, {"code", e.code}});
+    emit(events_, sched.now(), ev::context_summarize,
+         {{key::before_tokens, before}, {key::after_tokens, memory.tokens()}, {key::ok, false}, {key::code, e.code}});
     return e;
   };
 
@@ -233,8 +233,8 @@ Task<Result<model::Usage>> ContextManager::summarize(Memory& memory, int limit) 
   if (keep) next.push_back(memory.at(*keep));
   memory.replace_history(std::move(next));
   ++counters_.summarizations;
-  emit(events_, sched.now(), "context.summarize",
-       {{"before_tokens", before}, {"after_tokens", memory.tokens()}, {"ok", true}});
+  emit(events_, sched.now(), ev::context_summarize,
+       {{key::before_tokens, before}, {key::after_tokens, memory.tokens()}, {key::ok, true}});
   co_return answer->usage;
 }
 
@@ -253,8 +253,8 @@ int ContextManager::truncate(Memory& memory, int limit, TimePoint now) {
   if (removed.empty()) return 0;
   memory.erase_indices(removed);
   ++counters_.truncations;
-  emit(events_, now, "context.truncate",
-       {{"removed", removed.size()}, {"before_tokens", before}, {"after_tokens", memory.tokens()}});
+  emit(events_, now, ev::context_truncate,
+       {{key::removed, removed.size()}, {key::before_tokens, before}, {key::after_tokens, memory.tokens()}});
   return static_cast<int>(removed.size());
 }
 

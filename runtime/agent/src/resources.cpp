@@ -54,8 +54,8 @@ std::size_t ResourceScope::close() noexcept {
 
 void ResourceScope::report_failure(const std::string& resource, std::string_view what) noexcept {
   try {
-    emit(events_, clock_ ? clock_->now() : TimePoint{}, "resource.cleanup_failed",
-         {{"scope", name_}, {"resource", resource}, {"error", what}});
+    emit(events_, clock_ ? clock_->now() : TimePoint{}, ev::resource_cleanup_failed,
+         {{key::scope, name_}, {key::resource, resource}, {key::error, what}});
   } catch (...) {  // a throwing sink must not turn cleanup into a crash
   }
 }

@@ -79,7 +79,7 @@ struct ToolRunner::ToolPlan : policy::AttemptPlan {
   void started(int attempt, TimePoint now) {
     ++runner.counters_.executions;
     r.attempts = attempt;
-    emit(sink, now, "tool.start", {{"tool", r.tool}, {"call_id", r.call_id}, {"attempt", attempt}});
+    emit(sink, now, ev::tool_start, {{key::tool, r.tool}, {key::call_id, r.call_id}, {key::attempt, attempt}});
   }
   // The last possible attempt takes the arguments; earlier ones get a copy for the next.
   Task<Value> attempt(int n) {
@@ -116,8 +116,8 @@ struct ToolRunner::ToolPlan : policy::AttemptPlan {
     return policy::AttemptNext::stop;
   }
   void before_backoff(const policy::RetryDecision& d, const Error& e, int attempt, TimePoint now) {
-    emit(sink, now, "tool.retry",
-         {{"tool", r.tool}, {"call_id", r.call_id}, {"attempt", attempt}, {"code", e.code}, {"delay", d.delay}});
+    emit(sink, now, ev::tool_retry,
+         {{key::tool, r.tool}, {key::call_id, r.call_id}, {key::attempt, attempt}, {key::code, e.code}, {key::delay, d.delay}});
     ++runner.counters_.retries;
   }
   Error caller_cancelled(Error last) { return last; }  // the result keeps the attempt's error
@@ -187,14 +187,14 @@ void ToolRunner::record_end(ToolResult& r, TimePoint started, TimePoint now, Eve
     ++counters_.failures;
   }
   const std::string_view code = r.error ? to_string(*r.error) : std::string_view{};
-  emit(sink, now, "tool.end",
-       {{"tool", r.tool},
-        {"call_id", r.call_id},
-        {"ok", r.ok},
-        {"code", code},
-        {"attempts", r.attempts},
-        {"duration", r.duration},
-        {"maybe_executed", r.maybe_executed}});
+  emit(sink, now, ev::tool_end,
+       {{key::tool, r.tool},
+        {key::call_id, r.call_id},
+        {key::ok, r.ok},
+        {key::code, code},
+        {key::attempts, r.attempts},
+        {key::duration, r.duration},
+        {key::maybe_executed, r.maybe_executed}});
 }
 
 }  // namespace keel::agent

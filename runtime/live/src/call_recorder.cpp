@@ -121,11 +121,11 @@ std::string_view string_attr(const Event& e, std::string_view key) {
 }  // namespace
 
 void AttemptRecorder::on_event(const Event& e) {
-  if (e.kind == "breaker.refused") {
-    const std::size_t i = begin(std::string{string_attr(e, "target")}, e.time);
+  if (e.kind == ev::breaker_refused) {
+    const std::size_t i = begin(std::string{string_attr(e, key::target)}, e.time);
     end(i, e.time, Error{ErrorCode::circuit_open, "the model's circuit breaker is open: no request was sent"});
-  } else if (e.kind == "model.stream.timeout") {
-    stream_timed_out(string_attr(e, "model"), string_attr(e, "limit"), e.time);
+  } else if (e.kind == ev::model_stream_timeout) {
+    stream_timed_out(string_attr(e, key::model), string_attr(e, key::limit), e.time);
   }
 }
 

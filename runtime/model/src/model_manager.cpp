@@ -142,7 +142,7 @@ struct ModelManager::ModelPlan : policy::AttemptPlan {
   Error refused(Error e) { return std::move(e).with_provider(name()); }
   void admitted(TimePoint now) {
     ++manager.counters_.attempts;
-    emit(manager.events_, now, "model.attempt", {{"model", name()}});
+    emit(manager.events_, now, ev::model_attempt, {{key::model, name()}});
   }
   Task<Value> attempt(int) {
     if (!req().stream) return slot.transport->complete(req());
@@ -218,7 +218,7 @@ Task<Result<ChatResponse>> ModelManager::run_call(ChatRequest request) {
   Scheduler& sched = co_await this_task::scheduler();
   const std::uint64_t index = next_call_++;
   ++counters_.calls;
-  emit(events_, sched.now(), "model.call.start", {{"call", index}, {"prompt_tokens", request.prompt_tokens}});
+  emit(events_, sched.now(), ev::model_call_start, {{key::call, index}, {key::prompt_tokens, request.prompt_tokens}});
   Call call{counters_, request, index, first_for_call(index), slots_.size()};
   std::size_t pos = 0;
   if (hedging_) {
@@ -229,8 +229,8 @@ Task<Result<ChatResponse>> ModelManager::run_call(ChatRequest request) {
     }
     if (r.error().code == ErrorCode::cancelled || !config_.fallback_on_error) {
       ++counters_.failed;
-      emit(events_, sched.now(), "model.call.end",
-           {{"ok", false}, {"code", r.error().code}, {"attempts", call.attempts}, {"models", call.tried}});
+      emit(events_, sched.now(), ev::model_call_end,
+           {{key::ok, false}, {key::code, r.error().code}, {key::attempts, call.attempts}, {key::models, call.tried}});
       co_return r;
     }
     call.failures = std::move(r).error();
@@ -269,15 +269,15 @@ bool ModelManager::enter_model(Call& call, std::size_t index, TimePoint now) {
   const TransportInfo& info = slots_[index]->transport->info();
   if (!call.last_model.empty()) {
     ++counters_.fallbacks;
-    emit(events_, now, "model.fallback",
-         {{"from", call.last_model}, {"to", info.name}, {"code", call.failures ? call.failures->code : ErrorCode::internal}});
+    emit(events_, now, ev::model_fallback,
+         {{key::from, call.last_model}, {key::to, info.name}, {key::code, call.failures ? call.failures->code : ErrorCode::internal}});
   }
   call.last_model = info.name;
   const int prompt = call.request.prompt_tokens;
   if ((prompt > info.context_window && config_.skip_over_window) || info.context_window <= call.overflow_window) {
     ++counters_.context_skips;
-    emit(events_, now, "model.skip",
-         {{"model", info.name}, {"reason", "context_window"}, {"prompt_tokens", prompt}, {"window", info.context_window}});
+    emit(events_, now, ev::model_skip,
+         {{key::model, info.name}, {key::reason, "context_window"}, {key::prompt_tokens, prompt}, {key::window, info.context_window}});
     Error skipped{ErrorCode::context_overflow, "prompt does not fit this model's context window"};
     skipped.provider = info.name;
     call.failures = chain_failure(std::move(skipped), call.failures);
@@ -304,18 +304,18 @@ void ModelManager::finish_ok(Call& call, const ChatResponse& r, TimePoint now) {
   counters_.answered_usage.prompt_tokens += r.usage.prompt_tokens;
   counters_.answered_usage.completion_tokens += r.usage.completion_tokens;
   if (r.streamed) {  // what a truncated answer is measured by (the scenario report)
-    emit(events_, now, "model.stream.answer",
-         {{"model", r.provider}, {"id", r.id}, {"tokens", static_cast<std::int64_t>(r.answer_tokens)}});
+    emit(events_, now, ev::model_stream_answer,
+         {{key::model, r.provider}, {key::id, r.id}, {key::tokens, static_cast<std::int64_t>(r.answer_tokens)}});
   }
-  emit(events_, now, "model.call.end",
-       {{"ok", true}, {"model", r.provider}, {"attempts", call.attempts}, {"models", call.tried}});
+  emit(events_, now, ev::model_call_end,
+       {{key::ok, true}, {key::model, r.provider}, {key::attempts, call.attempts}, {key::models, call.tried}});
 }
 
 Error ModelManager::finish_failed(Call& call, TimePoint now) {
   ++counters_.failed;
   const ErrorCode code = call.failures ? call.failures->code : ErrorCode::internal;
-  emit(events_, now, "model.call.end",
-       {{"ok", false}, {"code", code}, {"attempts", call.attempts}, {"models", call.tried}});
+  emit(events_, now, ev::model_call_end,
+       {{key::ok, false}, {key::code, code}, {key::attempts, call.attempts}, {key::models, call.tried}});
   if (code == ErrorCode::cancelled) return std::move(*call.failures);
   Error all{code, "all " + std::to_string(slots_.size()) + " models failed"};
   if (call.failures) all.cause = std::make_shared<const Error>(std::move(*call.failures));

@@ -119,7 +119,7 @@ Task<Result<ChatResponse>> ModelManager::stream_attempt(Slot& slot, const ChatRe
   if (first.index == 1 && e.code == ErrorCode::timeout) {
     outcome->timed_out = true;
     ++(watch->idle_timeout() ? counters_.idle_timeouts : counters_.first_token_timeouts);
-    emit(events_, sched.now(), "model.stream.timeout", {{"model", transport->info().name}, {"limit", watch->timeout_limit()}});
+    emit(events_, sched.now(), ev::model_stream_timeout, {{key::model, transport->info().name}, {key::limit, watch->timeout_limit()}});
   }
   if (p.content_deltas > 0) outcome->partial = watch->decoder().partial_content();
   co_return r;

@@ -27,8 +27,8 @@ std::uint64_t& BulkheadCounters::operator[](BulkheadReason r) noexcept {
 void Bulkhead::record(BulkheadReason r, TimePoint now, Duration waited) noexcept {
   ++counters_[r];
   if (!sink_) return;  // skip building the attributes: this is on every call's path
-  emit(sink_, now, "bulkhead.decision",
-       {{"reason", to_string(r)}, {"active", active_}, {"queued", queued_}, {"waited", waited}});
+  emit(sink_, now, ev::bulkhead_decision,
+       {{key::reason, to_string(r)}, {key::active, active_}, {key::queued, queued_}, {key::waited, waited}});
 }
 
 void Bulkhead::push_back(Waiter& w) noexcept {

@@ -170,10 +170,10 @@ BreakerPermit CircuitBreaker::acquire_slow(TimePoint now, bool may_probe) {
   ++counters_.refused;
   if (events_) {
     if (p.kind_ == BreakerPermit::Kind::refused_open) {
-      emit(events_, now, "breaker.refused",
-           {{"target", config_.name}, {"state", to_string(state_)}, {"retry_after", p.retry_after_}});
+      emit(events_, now, ev::breaker_refused,
+           {{key::target, config_.name}, {key::state, to_string(state_)}, {key::retry_after, p.retry_after_}});
     } else {
-      emit(events_, now, "breaker.refused", {{"target", config_.name}, {"state", to_string(state_)}});
+      emit(events_, now, ev::breaker_refused, {{key::target, config_.name}, {key::state, to_string(state_)}});
     }
   }
   return p;
@@ -283,13 +283,13 @@ void CircuitBreaker::transition(BreakerState to, BreakerReason reason, TimePoint
   }
   if (!events_) return;
   if (to == BreakerState::open) {
-    emit(events_, now, "breaker.state",
-         {{"target", config_.name}, {"from", to_string(from)}, {"to", to_string(to)}, {"reason", to_string(reason)},
-          {"generation", generation_}, {"open_for", open_for_}, {"until", open_until_}});
+    emit(events_, now, ev::breaker_state,
+         {{key::target, config_.name}, {key::from, to_string(from)}, {key::to, to_string(to)}, {key::reason, to_string(reason)},
+          {key::generation, generation_}, {key::open_for, open_for_}, {key::until, open_until_}});
   } else {
-    emit(events_, now, "breaker.state",
-         {{"target", config_.name}, {"from", to_string(from)}, {"to", to_string(to)}, {"reason", to_string(reason)},
-          {"generation", generation_}});
+    emit(events_, now, ev::breaker_state,
+         {{key::target, config_.name}, {key::from, to_string(from)}, {key::to, to_string(to)}, {key::reason, to_string(reason)},
+          {key::generation, generation_}});
   }
 }
 

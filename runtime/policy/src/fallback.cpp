@@ -17,10 +17,10 @@ void record_fallback(FallbackCounters& counters, EventSink* sink, TimePoint now,
                      ErrorCode code, bool with_value) noexcept {
   if (reason == FallbackReason::used) {
     ++counters.used;
-    emit(sink, now, "fallback.used", {{"code", code}, {"with", with_value ? "value" : "operation"}});
+    emit(sink, now, ev::fallback_used, {{key::code, code}, {key::with, with_value ? "value" : "operation"}});
   } else if (reason == FallbackReason::not_handled) {
     ++counters.not_handled;
-    emit(sink, now, "fallback.skipped", {{"code", code}});
+    emit(sink, now, ev::fallback_skipped, {{key::code, code}});
   } else {
     ++counters.passed;
   }

@@ -11,30 +11,30 @@ bool Hedging::grant_hedge(int index, TimePoint now) noexcept {
     return true;
   }
   ++counters_.hedges_refused_by_budget;
-  emit(sink_, now, "hedge.refused", {{"attempt", index}});
+  emit(sink_, now, ev::hedge_refused, {{key::attempt, index}});
   return false;
 }
 
 void Hedging::note_started(int index, bool on_failure, TimePoint now, Duration elapsed) noexcept {
   ++counters_.hedges_started;
-  emit(sink_, now, "hedge.start",
-       {{"attempt", index}, {"trigger", on_failure ? "failure" : "delay"}, {"elapsed", elapsed}});
+  emit(sink_, now, ev::hedge_start,
+       {{key::attempt, index}, {key::trigger, on_failure ? "failure" : "delay"}, {key::elapsed, elapsed}});
 }
 
 void Hedging::note_won(int index, TimePoint now, Duration elapsed) noexcept {
   ++(index == 0 ? counters_.primary_won : counters_.hedge_won);
   if (!sink_) return;  // skip building the attributes: this is on every call's path
-  emit(sink_, now, "hedge.won", {{"attempt", index}, {"elapsed", elapsed}});
+  emit(sink_, now, ev::hedge_won, {{key::attempt, index}, {key::elapsed, elapsed}});
 }
 
 void Hedging::note_all_failed(int attempts, ErrorCode code, TimePoint now) noexcept {
   ++counters_.all_failed;
-  emit(sink_, now, "hedge.all_failed", {{"attempts", attempts}, {"code", code}});
+  emit(sink_, now, ev::hedge_all_failed, {{key::attempts, attempts}, {key::code, code}});
 }
 
 void Hedging::note_cancelled(TimePoint now) noexcept {
   ++counters_.cancelled;
-  emit(sink_, now, "hedge.cancelled");
+  emit(sink_, now, ev::hedge_cancelled);
 }
 
 }  // namespace keel::policy

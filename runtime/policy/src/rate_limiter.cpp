@@ -145,7 +145,7 @@ void RateLimiter::record(RateLimitReason r, TimePoint now, std::int64_t tokens, 
 }
 
 void RateLimiter::emit_decision(RateLimitReason r, TimePoint now, std::int64_t tokens, Duration delay) noexcept {
-  emit(sink_, now, "ratelimit.decision", {{"reason", to_string(r)}, {"tokens", tokens}, {"delay", delay}});
+  emit(sink_, now, ev::ratelimit_decision, {{key::reason, to_string(r)}, {key::tokens, tokens}, {key::delay, delay}});
 }
 
 // --- AcquireAwaiter ---------------------------------------------------------------------------

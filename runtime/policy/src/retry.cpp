@@ -60,7 +60,7 @@ void Retry::record_outcome(const Error* e) noexcept {
 }
 
 void Retry::emit_attempt(int attempt, TimePoint now) {
-  emit(sink_, now, "retry.attempt", {{"attempt", attempt}, {"target", std::string_view{target_}}});
+  emit(sink_, now, ev::retry_attempt, {{key::attempt, attempt}, {key::target, std::string_view{target_}}});
 }
 
 void Retry::note(const RetryDecision& d, int attempt, ErrorCode code, TimePoint now, RetryOutcome* outcome) {
@@ -72,12 +72,12 @@ void Retry::note(const RetryDecision& d, int attempt, ErrorCode code, TimePoint 
       outcome->stopped_by = d.reason;
     }
   }
-  emit(sink_, now, "retry.decision",
-       {{"reason", to_string(d.reason)},
-        {"attempt", attempt},
-        {"delay", d.delay},
-        {"code", code},
-        {"target", std::string_view{target_}}});
+  emit(sink_, now, ev::retry_decision,
+       {{key::reason, to_string(d.reason)},
+        {key::attempt, attempt},
+        {key::delay, d.delay},
+        {key::code, code},
+        {key::target, std::string_view{target_}}});
 }
 
 }  // namespace keel::policy

@@ -161,8 +161,8 @@ Task<WorkforceCounts> Workforce::run() {
   started_ = true;
   sched_ = &co_await this_task::scheduler();
   const CancelToken caller = co_await this_task::cancel_token();
-  emit(events_, sched_->now(), "workforce.start",
-       {{"mode", to_string(config_.mode)}, {"tasks", runs_.size()}, {"workers", workers_.size()}});
+  emit(events_, sched_->now(), ev::workforce_start,
+       {{key::mode, to_string(config_.mode)}, {key::tasks, runs_.size()}, {key::workers, workers_.size()}});
   release_round(0);
   if (stop_ != StopKind::none) {  // stopped before run(): end everything now
     const StopKind how = std::exchange(stop_, StopKind::none);
@@ -173,8 +173,8 @@ Task<WorkforceCounts> Workforce::run() {
     CancelCallback on_caller_cancel{caller, [this] { stop(StopKind::immediate, "the caller cancelled the workforce"); }};
     co_await Completion{*this};
   }
-  emit(events_, sched_->now(), "workforce.end",
-       {{"done", counts_.done}, {"failed", counts_.failed}, {"skipped", counts_.skipped}, {"cancelled", counts_.cancelled}});
+  emit(events_, sched_->now(), ev::workforce_end,
+       {{key::done, counts_.done}, {key::failed, counts_.failed}, {key::skipped, counts_.skipped}, {key::cancelled, counts_.cancelled}});
   co_return counts_;
 }
 
@@ -182,7 +182,7 @@ Task<WorkforceCounts> Workforce::run() {
 
 void Workforce::release_round(int round) {
   released_round_ = round;
-  if (config_.mode == Mode::loop) emit(events_, sched_->now(), "workforce.round", {{"round", round}});
+  if (config_.mode == Mode::loop) emit(events_, sched_->now(), ev::workforce_round, {{key::round, round}});
   const std::size_t n = specs_.size();
   for (std::size_t i = static_cast<std::size_t>(round) * n; i < static_cast<std::size_t>(round + 1) * n; ++i) {
     if (!is_terminal(outcomes_[i].state) && runs_[i].unmet == 0) {
@@ -266,8 +266,8 @@ std::optional<Workforce::Launch> Workforce::begin_attempt(std::size_t i) {
   if (!out.started) out.started = now;
   run.attempt_started = now;
   set_state(i, TaskState::running);
-  emit(events_, now, "workforce.attempt.start",
-       {{"task", out.id}, {"round", out.round}, {"attempt", out.attempts}, {"worker", worker.name()}});
+  emit(events_, now, ev::workforce_attempt_start,
+       {{key::task, out.id}, {key::round, out.round}, {key::attempt, out.attempts}, {key::worker, worker.name()}});
 
   WorkItem item{.task_id = out.id, .round = out.round, .attempt = out.attempts, .input = specs_[run.spec].input};
   for (std::size_t d : run.deps) {
@@ -301,9 +301,9 @@ std::optional<Duration> Workforce::end_attempt(std::size_t i, Result<std::string
   }
   const std::string_view worker_name = workers_[run.worker]->name();
   const std::string_view code = verdict ? std::string_view{"ok"} : to_string(verdict.error().code);
-  emit(events_, now, "workforce.attempt.end",
-       {{"task", out.id}, {"round", out.round}, {"attempt", out.attempts}, {"worker", worker_name},
-        {"ok", verdict.ok()}, {"code", code}, {"duration", now - run.attempt_started}});
+  emit(events_, now, ev::workforce_attempt_end,
+       {{key::task, out.id}, {key::round, out.round}, {key::attempt, out.attempts}, {key::worker, worker_name},
+        {key::ok, verdict.ok()}, {key::code, code}, {key::duration, now - run.attempt_started}});
   if (verdict) {
     out.output = std::move(result).value();
     finish(i, TaskState::done, "ok", std::nullopt);
@@ -324,10 +324,10 @@ std::optional<Duration> Workforce::end_attempt(std::size_t i, Result<std::string
   const std::string_view next_name =
       d.next_worker ? workers_[*d.next_worker]->name()
                     : (d.action == RecoveryAction::retry ? worker_name : std::string_view{});
-  emit(events_, now, "workforce.recovery",
-       {{"task", out.id}, {"round", out.round}, {"attempt", out.attempts}, {"worker", worker_name},
-        {"code", error.code}, {"strategy", to_string(strategy)}, {"action", to_string(d.action)},
-        {"next_worker", next_name}, {"delay", delay}, {"why", d.why}});
+  emit(events_, now, ev::workforce_recovery,
+       {{key::task, out.id}, {key::round, out.round}, {key::attempt, out.attempts}, {key::worker, worker_name},
+        {key::code, error.code}, {key::strategy, to_string(strategy)}, {key::action, to_string(d.action)},
+        {key::next_worker, next_name}, {key::delay, delay}, {key::why, d.why}});
   if (config_.failure.on_failure) {
     config_.failure.on_failure(FailureInfo{.task_id = out.id, .round = out.round, .attempt = out.attempts,
                                            .worker = worker_name, .error = error, .action = d.action,
@@ -337,18 +337,18 @@ std::optional<Duration> Workforce::end_attempt(std::size_t i, Result<std::string
   if (stop_ == StopKind::graceful &&
       (d.action == RecoveryAction::retry || d.action == RecoveryAction::fallback || d.action == RecoveryAction::reassign)) {
     d = decide_recovery(strategy, config_.failure.max_retries, out.attempts, error.code, true, other);  // stopped meanwhile
-    emit(events_, now, "workforce.recovery",
-         {{"task", out.id}, {"round", out.round}, {"attempt", out.attempts}, {"worker", worker_name},
-          {"code", error.code}, {"strategy", to_string(strategy)}, {"action", to_string(d.action)},
-          {"next_worker", std::string_view{}}, {"delay", Duration::zero()}, {"why", d.why}});
+    emit(events_, now, ev::workforce_recovery,
+         {{key::task, out.id}, {key::round, out.round}, {key::attempt, out.attempts}, {key::worker, worker_name},
+          {key::code, error.code}, {key::strategy, to_string(strategy)}, {key::action, to_string(d.action)},
+          {key::next_worker, std::string_view{}}, {key::delay, Duration::zero()}, {key::why, d.why}});
   }
   const std::string because = std::string(d.why) + " (" + error.describe() + ")";
   switch (d.action) {
     case RecoveryAction::retry:
       ++counters_.retries;
-      emit(events_, now, "workforce.retry",
-           {{"task", out.id}, {"round", out.round}, {"attempt", out.attempts + 1}, {"worker", worker_name},
-            {"delay", delay}});
+      emit(events_, now, ev::workforce_retry,
+           {{key::task, out.id}, {key::round, out.round}, {key::attempt, out.attempts + 1}, {key::worker, worker_name},
+            {key::delay, delay}});
       set_state(i, TaskState::waiting_retry);
       if (paused_ && delay == Duration::zero()) {
         deferred_.insert(i);
@@ -410,9 +410,9 @@ void Workforce::set_state(std::size_t i, TaskState to) {
   if (out.state == to) return;
   const TaskState from = out.state;
   out.state = to;
-  emit(events_, sched_->now(), "workforce.task",
-       {{"task", out.id}, {"round", out.round}, {"from", to_string(from)}, {"to", to_string(to)},
-        {"attempts", out.attempts}, {"reason", std::string_view{}}});
+  emit(events_, sched_->now(), ev::workforce_task,
+       {{key::task, out.id}, {key::round, out.round}, {key::from, to_string(from)}, {key::to, to_string(to)},
+        {key::attempts, out.attempts}, {key::reason, std::string_view{}}});
 }
 
 void Workforce::finish(std::size_t first, TaskState to, std::string reason, std::optional<Error> error, bool cascade) {
@@ -450,9 +450,9 @@ void Workforce::finish(std::size_t first, TaskState to, std::string reason, std:
       case TaskState::skipped: ++counts_.skipped; break;
       default: ++counts_.cancelled; break;
     }
-    emit(events_, *out.ended, "workforce.task",
-         {{"task", out.id}, {"round", out.round}, {"from", to_string(from)}, {"to", to_string(e.to)},
-          {"attempts", out.attempts}, {"reason", out.reason}});
+    emit(events_, *out.ended, ev::workforce_task,
+         {{key::task, out.id}, {key::round, out.round}, {key::from, to_string(from)}, {key::to, to_string(e.to)},
+          {key::attempts, out.attempts}, {key::reason, out.reason}});
     if (--round_left_[static_cast<std::size_t>(run.round)] == 0) rounds_done.push_back(run.round);
     if (e.to == TaskState::done) {
       for (std::size_t d : run.dependents) {
@@ -494,7 +494,7 @@ void Workforce::stop(StopKind how, std::string reason) {
   stop_ = how;
   static constexpr std::array<std::string_view, 4> kHow = {"none", "graceful", "immediate", "terminate"};
   if (!sched_) return;  // run() not started: it will find the stop and end everything at once
-  emit(events_, sched_->now(), "workforce.stop", {{"how", kHow[static_cast<std::size_t>(how)]}, {"reason", reason}});
+  emit(events_, sched_->now(), ev::workforce_stop, {{key::how, kHow[static_cast<std::size_t>(how)]}, {key::reason, reason}});
   std::vector<std::size_t> to_cancel;
   for (std::size_t i = 0; i < runs_.size(); ++i) {
     const TaskState s = outcomes_[i].state;
@@ -517,14 +517,14 @@ void Workforce::stop_immediately() { stop(StopKind::immediate, "stopped immediat
 void Workforce::pause() {
   if (paused_) return;
   paused_ = true;
-  if (sched_) emit(events_, sched_->now(), "workforce.pause");
+  if (sched_) emit(events_, sched_->now(), ev::workforce_pause);
 }
 
 void Workforce::resume() {
   if (!paused_) return;
   paused_ = false;
   if (!sched_) return;
-  emit(events_, sched_->now(), "workforce.resume");
+  emit(events_, sched_->now(), ev::workforce_resume);
   const std::set<std::size_t> waiting = std::exchange(deferred_, {});
   for (std::size_t i : waiting) {
     if (!is_terminal(outcomes_[i].state) && !runs_[i].root_alive) start_root(i, Duration::zero());

@@ -43,6 +43,7 @@
 #include "keel/core/error.h"
 #include "keel/core/secret.h"
 #include "keel/core/time.h"
+#include "keel/core/vocabulary.h"  // the named kinds and keys (ev::, key::)
 
 namespace keel {
 

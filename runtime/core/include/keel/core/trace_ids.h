@@ -21,7 +21,7 @@
 // Example:
 //   StampingSink stamp{&recording};
 //   stamp.set({.agent = 2, .step = 5, .call = 1});
-//   emit(stamp.sink(), now, "breaker.refused", {{"target", "gpt"}});  // ... agent=2 step=5 call=1
+//   emit(stamp.sink(), now, ev::breaker_refused, {{key::target, "gpt"}});  // ... agent=2 step=5 call=1
 #pragma once
 
 #include <array>
