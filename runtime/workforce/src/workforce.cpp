@@ -290,35 +290,45 @@ std::optional<Duration> Workforce::end_attempt(std::size_t i, Result<std::string
   TaskOutcome& out = outcomes_[i];
   if (is_terminal(out.state)) return std::nullopt;  // a stop ended it while the attempt returned
   const TimePoint now = sched_->now();
-  Status verdict;
-  if (!result) {
-    verdict = result.error();
-    if (result.error().code == ErrorCode::timeout) ++counters_.timeouts;
-  } else if (config_.failure.validator) {
-    const WorkItem seen{.task_id = out.id, .round = out.round, .attempt = out.attempts, .input = specs_[run.spec].input};
-    verdict = config_.failure.validator(seen, *result);
-    if (!verdict) ++counters_.rejected;
-  }
-  const std::string_view worker_name = workers_[run.worker]->name();
+  const Status verdict = judge_attempt(i, result);
   const std::string_view code = verdict ? std::string_view{"ok"} : to_string(verdict.error().code);
   emit(events_, now, "workforce.attempt.end",
-       {{"task", out.id}, {"round", out.round}, {"attempt", out.attempts}, {"worker", worker_name},
+       {{"task", out.id}, {"round", out.round}, {"attempt", out.attempts}, {"worker", workers_[run.worker]->name()},
         {"ok", verdict.ok()}, {"code", code}, {"duration", now - run.attempt_started}});
-  if (verdict) {
-    out.output = std::move(result).value();
-    finish(i, TaskState::done, "ok", std::nullopt);
-    pump();
-    maybe_wake();
-    return std::nullopt;
-  }
+  if (!verdict) return recover(i, verdict.error(), now);
+  out.output = std::move(result).value();
+  finish(i, TaskState::done, "ok", std::nullopt);
+  pump();
+  maybe_wake();
+  return std::nullopt;
+}
 
-  const Error error = verdict.error();
+// An attempt's verdict: its error, else the validator's (counted as timeouts and rejections).
+Status Workforce::judge_attempt(std::size_t i, const Result<std::string>& result) {
+  if (!result) {
+    if (result.error().code == ErrorCode::timeout) ++counters_.timeouts;
+    return result.error();
+  }
+  if (!config_.failure.validator) return {};
+  const TaskOutcome& out = outcomes_[i];
+  const WorkItem seen{.task_id = out.id, .round = out.round, .attempt = out.attempts, .input = specs_[runs_[i].spec].input};
+  Status verdict = config_.failure.validator(seen, *result);
+  if (!verdict) ++counters_.rejected;
+  return verdict;
+}
+
+// A failed attempt: the strategy's decision (emitted, handed to on_failure), decided again when
+// a graceful stop came meanwhile, then applied.
+std::optional<Duration> Workforce::recover(std::size_t i, const Error& error, TimePoint now) {
+  Run& run = runs_[i];
+  TaskOutcome& out = outcomes_[i];
+  const std::string_view worker_name = workers_[run.worker]->name();
   const RecoveryStrategy strategy = config_.failure.strategy;
   std::optional<std::size_t> other;
   if (strategy == RecoveryStrategy::fallback) other = next_fallback(run);
   if (strategy == RecoveryStrategy::reassign) other = next_capable(run);
   RecoveryDecision d = decide_recovery(strategy, config_.failure.max_retries, out.attempts, error.code,
-                                             stop_ == StopKind::graceful, other);
+                                       stop_ == StopKind::graceful, other);
   Duration delay{};
   if (d.action == RecoveryAction::retry) delay = run.backoff.next(rng_);
   const std::string_view next_name =
@@ -342,6 +352,15 @@ std::optional<Duration> Workforce::end_attempt(std::size_t i, Result<std::string
           {"code", error.code}, {"strategy", to_string(strategy)}, {"action", to_string(d.action)},
           {"next_worker", std::string_view{}}, {"delay", Duration::zero()}, {"why", d.why}});
   }
+  return apply_recovery(i, d, error, delay, worker_name, now);
+}
+
+// Carries out a recovery decision: the delay before the next attempt, or nullopt when the task
+// ended (or waits for resume()).
+std::optional<Duration> Workforce::apply_recovery(std::size_t i, const RecoveryDecision& d, const Error& error,
+                                                  Duration delay, std::string_view worker_name, TimePoint now) {
+  Run& run = runs_[i];
+  TaskOutcome& out = outcomes_[i];
   const std::string because = std::string(d.why) + " (" + error.describe() + ")";
   switch (d.action) {
     case RecoveryAction::retry:

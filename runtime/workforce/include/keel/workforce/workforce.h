@@ -141,6 +141,10 @@ class Workforce {
   Task<void> drive(std::size_t i, Duration delay);
   std::optional<Launch> begin_attempt(std::size_t i);
   std::optional<Duration> end_attempt(std::size_t i, Result<std::string> result);
+  Status judge_attempt(std::size_t i, const Result<std::string>& result);
+  std::optional<Duration> recover(std::size_t i, const Error& error, TimePoint now);
+  std::optional<Duration> apply_recovery(std::size_t i, const RecoveryDecision& d, const Error& error, Duration delay,
+                                         std::string_view worker_name, TimePoint now);
 
   void release_round(int round);
   void pump();
