@@ -14,16 +14,9 @@
 
 namespace keel::workforce {
 
-std::string_view to_string(Mode m) noexcept {
-  static constexpr std::array<std::string_view, 3> kNames = {"parallel", "pipeline", "loop"};
-  return kNames[static_cast<std::size_t>(m)];
-}
+std::string_view to_string(Mode m) noexcept { return enum_name(kModeNames, m); }
 
-std::string_view to_string(TaskState s) noexcept {
-  static constexpr std::array<std::string_view, 8> kNames = {"pending", "ready",  "running", "waiting_retry",
-                                                             "done",    "failed", "skipped", "cancelled"};
-  return kNames[static_cast<std::size_t>(s)];
-}
+std::string_view to_string(TaskState s) noexcept { return enum_name(kTaskStateNames, s); }
 
 // One task instance (a task of the list, in one round).
 struct Workforce::Run {
@@ -512,6 +505,7 @@ void Workforce::stop(StopKind how, std::string reason) {
   if (stop_ != StopKind::none && !(how != StopKind::graceful && stop_ == StopKind::graceful)) return;
   stop_ = how;
   static constexpr std::array<std::string_view, 4> kHow = {"none", "graceful", "immediate", "terminate"};
+  static_assert(kHow.size() == static_cast<std::size_t>(StopKind::terminate) + 1, "a name for every StopKind");
   if (!sched_) return;  // run() not started: it will find the stop and end everything at once
   emit(events_, sched_->now(), "workforce.stop", {{"how", kHow[static_cast<std::size_t>(how)]}, {"reason", reason}});
   std::vector<std::size_t> to_cancel;

@@ -80,7 +80,8 @@
 
 namespace keel::workforce {
 
-enum class Mode : std::uint8_t { parallel, pipeline, loop };
+#define KEEL_WORKFORCE_RUN_MODE(X) X(parallel, "parallel") X(pipeline, "pipeline") X(loop, "loop")
+KEEL_ENUM_WITH_NAMES(Mode, kModeNames, KEEL_WORKFORCE_RUN_MODE);  // keel/core/enum_names.h
 std::string_view to_string(Mode m) noexcept;
 
 struct WorkforceConfig {
