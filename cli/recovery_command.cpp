@@ -1,10 +1,10 @@
-// `keel recovery FILE...`: the recovery benchmark (its cells and floors are
-// keel/scenarios/recovery_bench.h; this command loads, runs cells in parallel and prints). Every file (one provider fault each: a
-// fault class) runs under both presets for seeds 1..N; for each cell it reports p50/p99/max
-// of detect, restore and back_on_primary (FORMAT.md, "Recovery measures"), how often each
-// never happened, the calls spent per recovered task, and the floor the configuration allows
-// for each measure. `-o FILE` writes the Markdown page (docs/recovery.md is this output:
-// regenerate it with scripts/recovery-doc, never edit its tables by hand).
+// `keel recovery FILE...`: the recovery benchmark. Every file (one provider fault each: a fault
+// class) runs under both presets for seeds 1..N; for each cell it reports p50/p99/max of detect,
+// restore and back_on_primary (FORMAT.md, "Recovery measures"), how often each never happened,
+// the calls spent per recovered task, and the floor the configuration allows for each measure.
+// The cells and floors are keel/scenarios/recovery_bench.h's; this command loads the files,
+// runs the cells in parallel and prints. `-o FILE` writes the Markdown page (docs/recovery.md is
+// this output: regenerate it with scripts/recovery-doc, never edit its tables by hand).
 #include <algorithm>
 #include <array>
 #include <cmath>
