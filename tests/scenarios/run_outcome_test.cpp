@@ -34,11 +34,11 @@ TEST(RunOutcome, KeepsOnlyTheFailedExpectationsAndTheTraceHash) {
 
 TEST(RunOutcome, AScenarioThatCannotRunSaysWhy) {
   Scenario s = hanging_primary();
-  std::get<AgentsWorkload>(s.workload).prompt_tokens = std::int64_t{1} << 60;  // beyond limits.h
+  s.runtime.retry.max_attempts = 0;  // a Scenario built in code, past the loader's bound
   const RunOutcome o = run_outcome(s, 1, std::nullopt);
   EXPECT_FALSE(o.ran);
   EXPECT_FALSE(o.passed);
-  EXPECT_NE(o.error.find("prompt_tokens"), std::string::npos) << o.error;
+  EXPECT_NE(o.error.find("retry.max_attempts"), std::string::npos) << o.error;
 }
 
 }  // namespace
