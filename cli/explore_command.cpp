@@ -11,7 +11,7 @@
 
 #include "commands.h"
 #include "keel/scenarios/resolve_runtime.h"
-#include "keel/scenarios/runner.h"
+#include "keel/scenarios/run_outcome.h"
 #include "parallel_runs.h"
 #include "progress.h"
 #include "replay.h"
@@ -21,44 +21,110 @@
 namespace keel::cli {
 namespace {
 
-struct SeedOutcome {
-  std::uint64_t seed = 0;
-  bool ran = false;  // false: the runner returned an error (`error`)
-  bool passed = false;
-  std::string trace_hash;
-  std::vector<scenarios::ExpectationResult> failed;
-  std::string error;
+struct Args {
+  std::string file;
+  std::uint64_t seeds = 0;
+  std::uint64_t from = 1;
+  std::optional<Shard> shard;
+  unsigned jobs = default_jobs();
+  std::string preset;
+  bool json = false;
+  bool verbose = false;
 };
 
-SeedOutcome explore_one(const scenarios::Scenario& s, std::uint64_t seed, std::optional<scenarios::Preset> preset) {
-  SeedOutcome o{.seed = seed};
-  Result<scenarios::RunReport> r = scenarios::run_scenario(s, {.seed = seed, .preset = preset});
-  if (!r) {
-    o.error = r.error().describe();
-    return o;
+// What the sweep found so far, seed by seed in order.
+struct Sweep {
+  std::size_t passed = 0, failed = 0, errors = 0;
+  std::set<std::string> hashes;
+  nlohmann::ordered_json runs = nlohmann::ordered_json::array();  // --json: one object per seed
+
+  void count(const scenarios::RunOutcome& o) {
+    if (!o.ran) ++errors;
+    else if (o.passed) ++passed;
+    else ++failed;
+    if (o.ran) hashes.insert(o.trace_hash);
   }
-  o.ran = true;
-  o.passed = r->passed;
-  o.trace_hash = r->trace_hash;
-  for (auto& e : r->expectations) {
-    if (!e.passed) o.failed.push_back(std::move(e));
+};
+
+nlohmann::ordered_json seed_json(std::uint64_t seed, const scenarios::RunOutcome& o, const std::string& replay) {
+  nlohmann::ordered_json j = {{"seed", seed}, {"passed", o.passed}};
+  j["trace_hash"] = o.ran ? nlohmann::ordered_json(o.trace_hash) : nlohmann::ordered_json(nullptr);
+  j["failed"] = nlohmann::ordered_json::array();
+  for (const auto& e : o.failed) j["failed"].push_back(e.name);
+  if (!o.ran) j["error"] = o.error;
+  if (!o.passed) j["replay"] = replay;
+  return j;
+}
+
+void print_seed(std::uint64_t seed, const scenarios::RunOutcome& o, const std::string& replay) {
+  if (!o.ran) {
+    std::cout << "ERROR seed " << seed << ": " << o.error << "\n";
+  } else {
+    std::cout << (o.passed ? "ok   seed " : "FAIL seed ") << seed << "  trace_hash " << o.trace_hash << "\n";
+    for (const auto& e : o.failed) std::cout << "       " << e.name << ": " << e.detail << "\n";
   }
-  return o;
+  if (!o.passed) std::cout << "       replay: " << replay << "\n";
+  std::cout << std::flush;
+}
+
+void print_summary(const Args& args, const scenarios::Scenario& scenario, scenarios::Preset preset,
+                   std::size_t seeds, Sweep& sweep) {
+  if (args.json) {
+    nlohmann::ordered_json out = {
+        {"scenario", scenario.name},
+        {"file", args.file},
+        {"preset", std::string(to_string(preset))},
+        {"from", args.from},
+        {"count", args.seeds},
+        {"shard", args.shard ? nlohmann::ordered_json(args.shard->to_string()) : nlohmann::ordered_json(nullptr)},
+        {"runs", seeds},
+        {"passed", sweep.passed},
+        {"failed", sweep.failed},
+        {"errors", sweep.errors},
+        {"distinct_trace_hashes", sweep.hashes.size()},
+        {"seeds", std::move(sweep.runs)}};
+    std::cout << out.dump() << "\n";
+    return;
+  }
+  std::cout << seeds << " seeds: " << sweep.passed << " passed, " << sweep.failed << " failed";
+  if (sweep.errors) std::cout << ", " << sweep.errors << " could not run";
+  std::cout << "; " << sweep.hashes.size()
+            << (sweep.hashes.size() == 1 ? " distinct trace hash\n" : " distinct trace hashes\n");
+}
+
+// Runs the seeds on `args.jobs` threads; reports each seed in order as it is known.
+Sweep sweep_seeds(const Args& args, const scenarios::Scenario& scenario, const std::vector<std::uint64_t>& seeds) {
+  const std::optional<scenarios::Preset> preset_override = parse_preset(args.preset);
+  const scenarios::Preset preset = scenarios::effective_preset(scenario, preset_override);
+  std::vector<scenarios::RunOutcome> outcomes(seeds.size());
+  std::atomic<std::size_t> failing{0};
+  ProgressLine progress{"explore " + scenario.name};
+  Sweep sweep;
+  run_parallel(
+      seeds.size(), args.jobs,
+      [&](std::size_t i) {
+        outcomes[i] = scenarios::run_outcome(scenario, seeds[i], preset_override);
+        if (!outcomes[i].passed) failing.fetch_add(1, std::memory_order_relaxed);
+      },
+      [&](std::size_t i) {
+        const scenarios::RunOutcome& o = outcomes[i];
+        const std::string replay = replay_command(args.file, seeds[i], preset);
+        sweep.count(o);
+        if (args.json) {
+          sweep.runs.push_back(seed_json(seeds[i], o, replay));
+        } else if (!o.passed || args.verbose) {
+          progress.clear();
+          print_seed(seeds[i], o, replay);
+        }
+      },
+      [&](std::size_t done) { progress.update(done, seeds.size(), failing.load(std::memory_order_relaxed)); });
+  progress.clear();
+  return sweep;
 }
 
 }  // namespace
 
 Command add_explore(CLI::App& app) {
-  struct Args {
-    std::string file;
-    std::uint64_t seeds = 0;
-    std::uint64_t from = 1;
-    std::optional<Shard> shard;
-    unsigned jobs = default_jobs();
-    std::string preset;
-    bool json = false;
-    bool verbose = false;
-  };
   auto args = std::make_shared<Args>();
   auto* cmd = app.add_subcommand("explore", "Run a scenario under many seeds; print each failing seed and its replay command");
   cmd->add_option("file", args->file, "Scenario file (JSON)")->required();
@@ -83,86 +149,21 @@ Command add_explore(CLI::App& app) {
     }
     const auto scenario = load_or_report(args->file, args->json);
     if (!scenario) return kExitInvalid;
-    const std::optional<scenarios::Preset> preset_override = parse_preset(args->preset);
-    const scenarios::Preset preset = scenarios::effective_preset(*scenario, preset_override);
-
+    const scenarios::Preset preset = scenarios::effective_preset(*scenario, parse_preset(args->preset));
     std::vector<std::uint64_t> seeds;
     for (std::uint64_t pos = 0; pos < args->seeds; ++pos) {
       if (!args->shard || args->shard->owns(pos)) seeds.push_back(args->from + pos);
     }
-    const std::uint64_t last = args->from + (args->seeds - 1);
-
     if (!args->json) {
-      std::cout << "explore " << scenario->name << " (" << args->file << "): seeds " << args->from << ".." << last;
+      std::cout << "explore " << scenario->name << " (" << args->file << "): seeds " << args->from << ".."
+                << args->from + (args->seeds - 1);
       if (args->shard) std::cout << ", shard " << args->shard->to_string() << " (" << seeds.size() << " seeds)";
       std::cout << ", preset " << to_string(preset) << "\n" << std::flush;
     }
-
-    std::vector<SeedOutcome> outcomes(seeds.size());
-    std::atomic<std::size_t> failing{0};
-    ProgressLine progress{"explore " + scenario->name};
-    std::size_t passed = 0, failed = 0, errors = 0;
-    std::set<std::string> hashes;
-    nlohmann::ordered_json runs = nlohmann::ordered_json::array();
-
-    run_parallel(
-        seeds.size(), args->jobs,
-        [&](std::size_t i) {
-          outcomes[i] = explore_one(*scenario, seeds[i], preset_override);
-          if (!outcomes[i].passed) failing.fetch_add(1, std::memory_order_relaxed);
-        },
-        [&](std::size_t i) {
-          const SeedOutcome& o = outcomes[i];
-          const std::string replay = replay_command(args->file, o.seed, preset);
-          if (!o.ran) ++errors;
-          else if (o.passed) ++passed;
-          else ++failed;
-          if (o.ran) hashes.insert(o.trace_hash);
-          if (args->json) {
-            nlohmann::ordered_json j = {{"seed", o.seed}, {"passed", o.passed}};
-            j["trace_hash"] = o.ran ? nlohmann::ordered_json(o.trace_hash) : nlohmann::ordered_json(nullptr);
-            j["failed"] = nlohmann::ordered_json::array();
-            for (const auto& e : o.failed) j["failed"].push_back(e.name);
-            if (!o.ran) j["error"] = o.error;
-            if (!o.passed) j["replay"] = replay;
-            runs.push_back(std::move(j));
-            return;
-          }
-          if (o.passed && !args->verbose) return;
-          progress.clear();
-          if (!o.ran) {
-            std::cout << "ERROR seed " << o.seed << ": " << o.error << "\n";
-          } else {
-            std::cout << (o.passed ? "ok   seed " : "FAIL seed ") << o.seed << "  trace_hash " << o.trace_hash << "\n";
-            for (const auto& e : o.failed) std::cout << "       " << e.name << ": " << e.detail << "\n";
-          }
-          if (!o.passed) std::cout << "       replay: " << replay << "\n";
-          std::cout << std::flush;
-        },
-        [&](std::size_t done) { progress.update(done, seeds.size(), failing.load(std::memory_order_relaxed)); });
-    progress.clear();
-
-    if (args->json) {
-      nlohmann::ordered_json out = {{"scenario", scenario->name},
-                            {"file", args->file},
-                            {"preset", std::string(to_string(preset))},
-                            {"from", args->from},
-                            {"count", args->seeds},
-                            {"shard", args->shard ? nlohmann::ordered_json(args->shard->to_string()) : nlohmann::ordered_json(nullptr)},
-                            {"runs", seeds.size()},
-                            {"passed", passed},
-                            {"failed", failed},
-                            {"errors", errors},
-                            {"distinct_trace_hashes", hashes.size()},
-                            {"seeds", std::move(runs)}};
-      std::cout << out.dump() << "\n";
-    } else {
-      std::cout << seeds.size() << " seeds: " << passed << " passed, " << failed << " failed";
-      if (errors) std::cout << ", " << errors << " could not run";
-      std::cout << "; " << hashes.size() << (hashes.size() == 1 ? " distinct trace hash\n" : " distinct trace hashes\n");
-    }
-    if (errors) return kExitInternal;
-    return failed ? kExitFailed : kExitOk;
+    Sweep sweep = sweep_seeds(*args, *scenario, seeds);
+    print_summary(*args, *scenario, preset, seeds.size(), sweep);
+    if (sweep.errors) return kExitInternal;
+    return sweep.failed ? kExitFailed : kExitOk;
   };
 }
 

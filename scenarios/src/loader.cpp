@@ -78,15 +78,11 @@ void read_tool(Ctx& ctx, const Json& v, const std::string& ptr, Tool& t, bool& n
 
 // ---- faults ---------------------------------------------------------------------------------
 
-void read_fault(Ctx& ctx, const Names& names, const Json& v, const std::string& ptr, Fault& f) {
-  Obj o(ctx, v, ptr, {"target", "kind", "from", "until", "probability", "every_nth", "first_n", "retry_after", "status",
-                      "extra_latency", "after_tokens", "stall", "at_token"});
-  if (!o.ok()) return;
-  bool target_ok = false;
+// `target`: a provider, "tool:<name>" or "*"; true when it is a usable string.
+bool read_fault_target(Ctx& ctx, const Names& names, Obj& o, Fault& f) {
   if (const Json* t = o.require("target")) {
     if (auto s = read_string(ctx, *t, o.at("target"), true)) {
       f.target = *s;
-      target_ok = true;
       if (is_tool_target(*s)) {
         if (names.tools_complete && !names.is_tool(tool_name_of(*s))) {
           ctx.error(o.at("target"), "unknown tool " + q(tool_name_of(*s)) + " in target " + q(*s) + " (" +
@@ -100,8 +96,14 @@ void read_fault(Ctx& ctx, const Names& names, const Json& v, const std::string& 
           ctx.error(o.at("target"), std::move(msg));
         }
       }
+      return true;
     }
   }
+  return false;
+}
+
+// `kind`: one of the target's fault kinds (nullopt, reported, when it is not).
+std::optional<sim::FaultKind> read_fault_kind(Ctx& ctx, Obj& o, const Fault& f, bool target_ok) {
   std::optional<sim::FaultKind> kind;
   if (const Json* k = o.require("kind")) {
     const bool tool = target_ok && is_tool_target(f.target);
@@ -119,33 +121,14 @@ void read_fault(Ctx& ctx, const Names& names, const Json& v, const std::string& 
                                   (tool ? one_of(kToolFaultKinds) : one_of(kProviderFaultKinds)) + ") for target " +
                                   q(f.target) + ", found " + found(*k));
       kind.reset();
-    } else {
-      f.kind = *kind;
     }
   }
-  put(f.from, o.opt("from", [&](const Json& x, const std::string& at) { return read_duration(ctx, x, at); }));
-  if (const Json* u = o.get("until")) {
-    if (auto d = read_duration(ctx, *u, o.at("until"))) {
-      if (*d <= f.from) {
-        ctx.expected(o.at("until"), "a duration after from (" + q(format_duration(f.from)) + ")", *u);
-      } else {
-        f.until = *d;
-      }
-    }
-  }
-  put(f.probability, o.opt("probability", [&](const Json& x, const std::string& at) {
-    return read_number(ctx, x, at, "a probability in 0..1", unit_interval);
-  }));
-  f.every_nth = o.opt("every_nth", [&](const Json& x, const std::string& at) -> std::optional<std::uint64_t> {
-    auto n = read_int(ctx, x, at, 1, limits::kMaxFaultCount);
-    return n ? std::optional<std::uint64_t>(static_cast<std::uint64_t>(*n)) : std::nullopt;
-  });
-  f.first_n = o.opt("first_n", [&](const Json& x, const std::string& at) -> std::optional<std::uint64_t> {
-    auto n = read_int(ctx, x, at, 1, limits::kMaxFaultCount);
-    return n ? std::optional<std::uint64_t>(static_cast<std::uint64_t>(*n)) : std::nullopt;
-  });
+  return kind;
+}
 
-  // Kind-specific fields: only where the kind has them.
+// The fields that only some kinds have (retry_after, status, extra_latency, stream fields):
+// read where the kind has them, an error where it does not.
+void read_fault_kind_fields(Ctx& ctx, Obj& o, const std::optional<sim::FaultKind>& kind, Fault& f) {
   using K = sim::FaultKind;
   auto only_for = [&](std::string_view field, std::initializer_list<K> kinds) {
     if (!o.has(field) || !kind || std::find(kinds.begin(), kinds.end(), *kind) != kinds.end()) return false;
@@ -184,6 +167,38 @@ void read_fault(Ctx& ctx, const Names& names, const Json& v, const std::string& 
       return read_int(ctx, x, at, 1, faults::kMaxStreamTokens);
     }));
   }
+}
+
+void read_fault(Ctx& ctx, const Names& names, const Json& v, const std::string& ptr, Fault& f) {
+  Obj o(ctx, v, ptr, {"target", "kind", "from", "until", "probability", "every_nth", "first_n", "retry_after", "status",
+                      "extra_latency", "after_tokens", "stall", "at_token"});
+  if (!o.ok()) return;
+  const bool target_ok = read_fault_target(ctx, names, o, f);
+  const std::optional<sim::FaultKind> kind = read_fault_kind(ctx, o, f, target_ok);
+  if (kind) f.kind = *kind;
+  put(f.from, o.opt("from", [&](const Json& x, const std::string& at) { return read_duration(ctx, x, at); }));
+  if (const Json* u = o.get("until")) {
+    if (auto d = read_duration(ctx, *u, o.at("until"))) {
+      if (*d <= f.from) {
+        ctx.expected(o.at("until"), "a duration after from (" + q(format_duration(f.from)) + ")", *u);
+      } else {
+        f.until = *d;
+      }
+    }
+  }
+  put(f.probability, o.opt("probability", [&](const Json& x, const std::string& at) {
+    return read_number(ctx, x, at, "a probability in 0..1", unit_interval);
+  }));
+  f.every_nth = o.opt("every_nth", [&](const Json& x, const std::string& at) -> std::optional<std::uint64_t> {
+    auto n = read_int(ctx, x, at, 1, limits::kMaxFaultCount);
+    return n ? std::optional<std::uint64_t>(static_cast<std::uint64_t>(*n)) : std::nullopt;
+  });
+  f.first_n = o.opt("first_n", [&](const Json& x, const std::string& at) -> std::optional<std::uint64_t> {
+    auto n = read_int(ctx, x, at, 1, limits::kMaxFaultCount);
+    return n ? std::optional<std::uint64_t>(static_cast<std::uint64_t>(*n)) : std::nullopt;
+  });
+
+  read_fault_kind_fields(ctx, o, kind, f);
 }
 
 // A window that opens at or after the horizon never applies: almost surely a unit mistake.
@@ -325,28 +340,9 @@ ExpectedOutcomes read_expected(Ctx& ctx, const Json& v, const std::string& ptr) 
 
 // ---- the document ---------------------------------------------------------------------------
 
-void read_scenario(Ctx& ctx, const Json& doc, Scenario& s) {
-  Obj o(ctx, doc, "", {"keel_scenario", "name", "description", "seed", "horizon", "providers", "tools", "faults", "runtime",
-                       "workload", "expect", "expected"},
-        "a scenario object");
-  if (!o.ok()) return;
-  if (const Json* v = o.require("keel_scenario")) {
-    if (!v->is_number()) {
-      ctx.expected(o.at("keel_scenario"), "the format version 1", *v);
-    } else if (!(v->get<double>() == 1.0)) {
-      ctx.error(o.at("keel_scenario"), "expected the format version 1 (the only version this keel reads), found " + found(*v));
-    }
-  }
-  if (const Json* v = o.require("name")) put(s.name, read_name(ctx, *v, o.at("name")));
-  if (const Json* v = o.get("description")) {
-    if (auto d = read_string(ctx, *v, o.at("description"))) {
-      if (within_count(ctx, o.at("description"), d->size(), limits::kMaxDescriptionBytes, "bytes")) s.description = std::move(*d);
-    }
-  }
-  if (const Json* v = o.get("seed")) put(s.seed, read_u64(ctx, *v, o.at("seed")));
-  if (const Json* v = o.get("horizon")) put(s.horizon, read_duration(ctx, *v, o.at("horizon"), DurMin::positive));
-
-  Names names;
+// `providers` (required, non-empty), each read and its name noted in `names` for the
+// references that follow.
+void read_providers(Ctx& ctx, Obj& o, Scenario& s, Names& names) {
   if (const Json* v = o.require("providers")) {
     const std::string p = o.at("providers");
     if (const Json::array_t* arr = read_list(ctx, *v, p, "a non-empty array of providers", limits::kMaxProviders, "providers")) {
@@ -369,6 +365,10 @@ void read_scenario(Ctx& ctx, const Json& doc, Scenario& s) {
   } else {
     names.providers_complete = false;
   }
+}
+
+// `tools`, each read and its name noted in `names`.
+void read_tools(Ctx& ctx, Obj& o, Scenario& s, Names& names) {
   if (const Json* v = o.get("tools")) {
     const std::string p = o.at("tools");
     if (const Json::array_t* arr = read_list(ctx, *v, p, "an array of tools", limits::kMaxTools, "tools")) {
@@ -387,6 +387,32 @@ void read_scenario(Ctx& ctx, const Json& doc, Scenario& s) {
       names.tools_complete = false;
     }
   }
+}
+
+void read_scenario(Ctx& ctx, const Json& doc, Scenario& s) {
+  Obj o(ctx, doc, "", {"keel_scenario", "name", "description", "seed", "horizon", "providers", "tools", "faults", "runtime",
+                       "workload", "expect", "expected"},
+        "a scenario object");
+  if (!o.ok()) return;
+  if (const Json* v = o.require("keel_scenario")) {
+    if (!v->is_number()) {
+      ctx.expected(o.at("keel_scenario"), "the format version 1", *v);
+    } else if (!(v->get<double>() == 1.0)) {
+      ctx.error(o.at("keel_scenario"), "expected the format version 1 (the only version this keel reads), found " + found(*v));
+    }
+  }
+  if (const Json* v = o.require("name")) put(s.name, read_name(ctx, *v, o.at("name")));
+  if (const Json* v = o.get("description")) {
+    if (auto d = read_string(ctx, *v, o.at("description"))) {
+      if (within_count(ctx, o.at("description"), d->size(), limits::kMaxDescriptionBytes, "bytes")) s.description = std::move(*d);
+    }
+  }
+  if (const Json* v = o.get("seed")) put(s.seed, read_u64(ctx, *v, o.at("seed")));
+  if (const Json* v = o.get("horizon")) put(s.horizon, read_duration(ctx, *v, o.at("horizon"), DurMin::positive));
+
+  Names names;
+  read_providers(ctx, o, s, names);
+  read_tools(ctx, o, s, names);
   if (const Json* v = o.get("faults")) {
     const std::string p = o.at("faults");
     if (const Json::array_t* arr = read_list(ctx, *v, p, "an array of faults", limits::kMaxFaults, "faults")) {

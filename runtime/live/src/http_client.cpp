@@ -320,17 +320,17 @@ Task<Result<HttpResponse>> HttpClient::send(HttpRequest request, BodySink* sink)
   co_return Error{ErrorCode::internal, "unreachable"};
 }
 
-Task<Result<HttpResponse>> HttpClient::exchange(std::shared_ptr<Connection> conn, const HttpRequest& request,
-                                                BodySink* sink, Deadline total, bool* nothing_received) {
-  const HttpTimeouts& limits = config_.timeouts;
-  if (Status s = write_head(conn->head, request, conn->host_header, config_.user_agent); !s) {
-    put_idle(std::move(conn));  // nothing was written: the connection is as good as before
-    co_return std::move(s).error();
-  }
+namespace {
 
+using Parser = http::response_parser<http::string_body>;
+using ConnectionPtr = std::shared_ptr<HttpClient::Connection>;
+
+// Sends the request: conn->head (already written) and the body in one gather write, straight
+// from the request (no copy of the body), before `first_byte`. On failure the connection is
+// closed and *nothing_received set (the caller may retry a stale reused connection).
+Task<Status> send_request(ConnectionPtr conn, const HttpRequest& request, AsioScheduler& scheduler,
+                          Deadline first_byte, Duration limit, bool* nothing_received) {
   auto stop = [conn] { conn->close(); };
-  const Deadline first_byte = Deadline::earliest(total, Deadline::after(scheduler_.now(), limits.first_byte));
-  // Head and body in one gather write, straight from the request (no copy of the body).
   const std::array<asio::const_buffer, 2> wire{asio::buffer(conn->head), asio::buffer(request.body)};
   const std::size_t wire_size = conn->head.size() + request.body.size();
   std::size_t sent = 0;
@@ -338,7 +338,7 @@ Task<Result<HttpResponse>> HttpClient::exchange(std::shared_ptr<Connection> conn
     // Plain TCP (non-blocking socket): write at once. A request that fits the socket buffer,
     // the usual case, then needs no async operation, timer or io_context round trip.
     const CancelToken token = co_await this_task::cancel_token();
-    if (!token.cancelled() && !first_byte.passed(scheduler_.now())) {
+    if (!token.cancelled() && !first_byte.passed(scheduler.now())) {
       error_code ec;
       sent = conn->plain->write_some(wire, ec);
       if (ec == asio::error::would_block || ec == asio::error::try_again) {
@@ -348,7 +348,7 @@ Task<Result<HttpResponse>> HttpClient::exchange(std::shared_ptr<Connection> conn
       if (ec) {
         conn->close();
         *nothing_received = true;
-        co_return op_error(OpResult<std::size_t>{ec}, "sending the request", limits.first_byte);
+        co_return op_error(OpResult<std::size_t>{ec}, "sending the request", limit);
       }
     }
   }
@@ -366,18 +366,24 @@ Task<Result<HttpResponse>> HttpClient::exchange(std::shared_ptr<Connection> conn
     if (!wrote.ok()) {
       conn->close();
       *nothing_received = true;
-      co_return op_error(wrote, "sending the request", limits.first_byte);
+      co_return op_error(wrote, "sending the request", limit);
     }
   }
+  co_return Status{};
+}
 
-  // The response header. Interim 1xx responses (100 Continue, 103 Early Hints, ...) are skipped
-  // as RFC 9110 §15.2 asks, each with a fresh parser, all within the first-byte deadline;
-  // 101 Switching Protocols is final (we never ask for an upgrade, so it is an error status).
-  std::optional<http::response_parser<http::string_body>> parser;
+// Reads the response header into a fresh `parser`. Interim 1xx responses (100 Continue, 103
+// Early Hints, ...) are skipped as RFC 9110 §15.2 asks, each with a fresh parser, all within
+// the first-byte deadline; 101 Switching Protocols is final (we never ask for an upgrade, so it
+// is an error status). On failure the connection is closed; *nothing_received says whether
+// the server closed it before sending a byte (a stale keep-alive connection).
+Task<Status> read_header(ConnectionPtr conn, std::optional<Parser>& parser, std::uint64_t body_limit,
+                         Deadline first_byte, Duration limit, bool* nothing_received) {
+  auto stop = [conn] { conn->close(); };
   bool got_interim = false;
   for (;;) {
     parser.emplace();
-    parser->body_limit(config_.max_body_bytes);
+    parser->body_limit(body_limit);
     auto start_header = [&](auto handler) {
       if (conn->tls) {
         http::async_read_header(*conn->tls, conn->buffer, *parser, handler);
@@ -391,49 +397,64 @@ Task<Result<HttpResponse>> HttpClient::exchange(std::shared_ptr<Connection> conn
       *nothing_received = !got_interim && head.end == OpEnd::completed && conn->buffer.size() == 0 &&
                           (head.ec == http::error::end_of_stream || head.ec == asio::error::connection_reset ||
                            head.ec == asio::error::eof);
-      co_return op_error(head, "waiting for the response header", limits.first_byte);
+      co_return op_error(head, "waiting for the response header", limit);
     }
     const unsigned status = parser->get().result_int();
-    if (status < 100 || status > 199 || status == 101) break;
+    if (status < 100 || status > 199 || status == 101) co_return Status{};
     got_interim = true;
   }
+}
 
+// The response as its header describes it; `streamed` when a sink waits for a 2xx event stream.
+HttpResponse response_of(const Parser& parser, const BodySink* sink) {
   HttpResponse response;
-  response.status = static_cast<int>(parser->get().result_int());
-  response.content_type = header(*parser, "content-type").value_or("");
-  response.retry_after = header(*parser, "retry-after");
-  response.retry_after_ms = header(*parser, "retry-after-ms");
-  response.should_retry = header(*parser, "x-should-retry");
-  response.date = header(*parser, "date");
+  response.status = static_cast<int>(parser.get().result_int());
+  response.content_type = header(parser, "content-type").value_or("");
+  response.retry_after = header(parser, "retry-after");
+  response.retry_after_ms = header(parser, "retry-after-ms");
+  response.should_retry = header(parser, "x-should-retry");
+  response.date = header(parser, "date");
   response.streamed = sink && response.status >= 200 && response.status <= 299 &&
                       is_event_stream(response.content_type);
+  return response;
+}
 
-  // The body: parse what is already buffered (usually all of it, read with the header), and
-  // read from the socket only for the rest, each read under the idle deadline.
-  for (;;) {
-    while (!parser->is_done() && conn->buffer.size() > 0) {
-      error_code ec;
-      const std::size_t used = parser->put(conn->buffer.data(), ec);
-      conn->buffer.consume(used);
-      if (ec == http::error::need_more) break;
-      if (ec) {
-        conn->close();
-        co_return op_error(OpResult<std::size_t>{ec}, "reading the response body", limits.idle);
-      }
-      if (used == 0) break;
+// Feeds what is already buffered to the parser (usually all of the body, read with the header).
+Status parse_buffered(HttpClient::Connection& conn, Parser& parser, Duration idle_limit) {
+  while (!parser.is_done() && conn.buffer.size() > 0) {
+    error_code ec;
+    const std::size_t used = parser.put(conn.buffer.data(), ec);
+    conn.buffer.consume(used);
+    if (ec == http::error::need_more) break;
+    if (ec) {
+      conn.close();
+      return op_error(OpResult<std::size_t>{ec}, "reading the response body", idle_limit);
     }
-    if (response.streamed && !parser->get().body().empty()) {
+    if (used == 0) break;
+  }
+  return {};
+}
+
+// The body: parse what is already buffered, and read from the socket only for the rest, each
+// read under the idle deadline; a streamed response's chunks go to `sink` as they come. On
+// failure the connection is closed.
+Task<Status> read_body(ConnectionPtr conn, Parser& parser, const HttpResponse& response, BodySink* sink,
+                       AsioScheduler& scheduler, Deadline total, const HttpTimeouts& limits) {
+  auto stop = [conn] { conn->close(); };
+  for (;;) {
+    if (Status parsed = parse_buffered(*conn, parser, limits.idle); !parsed) co_return parsed;
+    if (response.streamed && !parser.get().body().empty()) {
       std::string chunk;
-      chunk.swap(parser->get().body());
+      chunk.swap(parser.get().body());
       Status s = (*sink)(chunk);
       if (!s) {
         conn->close();
-        co_return std::move(s).error();
+        co_return s;
       }
     }
-    if (parser->is_done()) break;
+    if (parser.is_done()) co_return Status{};
 
-    const Deadline idle = Deadline::earliest(total, Deadline::after(scheduler_.now(), limits.idle));
+    const Deadline idle = Deadline::earliest(total, Deadline::after(scheduler.now(), limits.idle));
     auto start_read = [&](auto handler) {
       const auto space = conn->buffer.prepare(boost::beast::read_size(conn->buffer, 65536));
       if (conn->tls) {
@@ -451,14 +472,35 @@ Task<Result<HttpResponse>> HttpClient::exchange(std::shared_ptr<Connection> conn
       // The server closed: that ends a body delimited by the connection, else it is cut short
       // (partial_message), as Beast's read reports it.
       got.ec = {};
-      parser->put_eof(got.ec);
+      parser.put_eof(got.ec);
       if (!got.ec) continue;
     }
     conn->close();
-    const bool total_hit = got.end == OpEnd::timed_out && total.passed(scheduler_.now());
+    const bool total_hit = got.end == OpEnd::timed_out && total.passed(scheduler.now());
     co_return op_error(got, total_hit ? "the whole request" : "reading the response body (idle gap)",
                        total_hit ? limits.total : limits.idle);
   }
+}
+
+}  // namespace
+
+Task<Result<HttpResponse>> HttpClient::exchange(std::shared_ptr<Connection> conn, const HttpRequest& request,
+                                                BodySink* sink, Deadline total, bool* nothing_received) {
+  const HttpTimeouts& limits = config_.timeouts;
+  if (Status s = write_head(conn->head, request, conn->host_header, config_.user_agent); !s) {
+    put_idle(std::move(conn));  // nothing was written: the connection is as good as before
+    co_return std::move(s).error();
+  }
+  const Deadline first_byte = Deadline::earliest(total, Deadline::after(scheduler_.now(), limits.first_byte));
+  Status sent = co_await send_request(conn, request, scheduler_, first_byte, limits.first_byte, nothing_received);
+  if (!sent) co_return std::move(sent).error();
+  std::optional<Parser> parser;
+  Status head = co_await read_header(conn, parser, config_.max_body_bytes, first_byte, limits.first_byte,
+                                     nothing_received);
+  if (!head) co_return std::move(head).error();
+  HttpResponse response = response_of(*parser, sink);
+  Status body = co_await read_body(conn, *parser, response, sink, scheduler_, total, limits);
+  if (!body) co_return std::move(body).error();
   if (!response.streamed) response.body = std::move(parser->get().body());
   if (parser->get().keep_alive()) {
     put_idle(std::move(conn));

@@ -191,23 +191,48 @@ Result<ChatResponse> decode_openai(std::string_view text, int status) {
 
 // ------------------------------------------------------------------------------- Anthropic
 
-Result<std::string> encode_anthropic(const ChatRequest& req, std::string_view default_model) {
-  std::string system;
-  for (const model::Message& m : req.messages) {
-    if (m.role == Role::system) {
-      if (!system.empty()) system += "\n\n";
-      system += m.content;
+// An assistant message: its text (if any) and tool calls as one content array of text and
+// tool_use blocks; a tool call's arguments must be a JSON text.
+Status write_anthropic_assistant(JsonWriter& w, const model::Message& m) {
+  w.begin_object();
+  w.key("role");
+  w.string("assistant");
+  w.key("content");
+  w.begin_array();
+  if (!m.content.empty()) {
+    w.begin_object();
+    w.key("type");
+    w.string("text");
+    w.key("text");
+    w.string(m.content);
+    w.end_object();
+  }
+  for (const ToolCall& c : m.tool_calls) {
+    w.begin_object();
+    w.key("type");
+    w.string("tool_use");
+    w.key("id");
+    w.string(c.id);
+    w.key("name");
+    w.string(c.name);
+    w.key("input");
+    if (c.arguments.empty()) {
+      w.raw("{}");
+    } else {
+      Result<json> parsed = parse_json_text(c.arguments, "tool call arguments");
+      if (!parsed) return std::move(parsed).error();
+      w.raw(dump(*parsed));
     }
+    w.end_object();
   }
-  std::string body;
-  JsonWriter w{body};
-  begin_body(body, w, req, default_model);
-  w.key("max_tokens");
-  w.integer(req.max_output_tokens);
-  if (!system.empty()) {
-    w.key("system");
-    w.string(system);
-  }
+  w.end_array();
+  w.end_object();
+  return {};
+}
+
+// The `messages` array: system messages are left out (they go to `system`), and consecutive
+// tool results are one user message of tool_result blocks, as Anthropic's API wants them.
+Status write_anthropic_messages(JsonWriter& w, const ChatRequest& req) {
   w.key("messages");
   w.begin_array();
   bool tool_results_open = false;  // the last message is a user message of tool_result blocks
@@ -230,44 +255,11 @@ Result<std::string> encode_anthropic(const ChatRequest& req, std::string_view de
         w.string(m.content);
         w.end_object();
         break;
-      case Role::assistant: {
+      case Role::assistant:
         close_tool_results();
-        w.begin_object();
-        w.key("role");
-        w.string("assistant");
-        w.key("content");
-        w.begin_array();
-        if (!m.content.empty()) {
-          w.begin_object();
-          w.key("type");
-          w.string("text");
-          w.key("text");
-          w.string(m.content);
-          w.end_object();
-        }
-        for (const ToolCall& c : m.tool_calls) {
-          w.begin_object();
-          w.key("type");
-          w.string("tool_use");
-          w.key("id");
-          w.string(c.id);
-          w.key("name");
-          w.string(c.name);
-          w.key("input");
-          if (c.arguments.empty()) {
-            w.raw("{}");
-          } else {
-            Result<json> parsed = parse_json_text(c.arguments, "tool call arguments");
-            if (!parsed) return std::move(parsed).error();
-            w.raw(dump(*parsed));
-          }
-          w.end_object();
-        }
-        w.end_array();
-        w.end_object();
+        if (Status s = write_anthropic_assistant(w, m); !s) return s;
         break;
-      }
-      case Role::tool: {
+      case Role::tool:
         if (!tool_results_open) {
           w.begin_object();
           w.key("role");
@@ -285,11 +277,31 @@ Result<std::string> encode_anthropic(const ChatRequest& req, std::string_view de
         w.string(m.content);
         w.end_object();
         break;
-      }
     }
   }
   close_tool_results();
   w.end_array();
+  return {};
+}
+
+Result<std::string> encode_anthropic(const ChatRequest& req, std::string_view default_model) {
+  std::string system;
+  for (const model::Message& m : req.messages) {
+    if (m.role == Role::system) {
+      if (!system.empty()) system += "\n\n";
+      system += m.content;
+    }
+  }
+  std::string body;
+  JsonWriter w{body};
+  begin_body(body, w, req, default_model);
+  w.key("max_tokens");
+  w.integer(req.max_output_tokens);
+  if (!system.empty()) {
+    w.key("system");
+    w.string(system);
+  }
+  if (Status s = write_anthropic_messages(w, req); !s) return std::move(s).error();
   if (!req.tools.empty()) {
     w.key("tools");
     w.begin_array();

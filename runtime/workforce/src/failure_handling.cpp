@@ -4,16 +4,9 @@
 
 namespace keel::workforce {
 
-std::string_view to_string(RecoveryStrategy s) noexcept {
-  static constexpr std::array<std::string_view, 5> kNames = {"retry", "skip", "fallback", "terminate", "reassign"};
-  return kNames[static_cast<std::size_t>(s)];
-}
+std::string_view to_string(RecoveryStrategy s) noexcept { return enum_name(kRecoveryStrategyNames, s); }
 
-std::string_view to_string(RecoveryAction a) noexcept {
-  static constexpr std::array<std::string_view, 7> kNames = {"retry", "fallback", "reassign", "skip",
-                                                             "fail",  "terminate", "cancel"};
-  return kNames[static_cast<std::size_t>(a)];
-}
+std::string_view to_string(RecoveryAction a) noexcept { return enum_name(kRecoveryActionNames, a); }
 
 Status reject_empty_result(const WorkItem&, std::string_view output) {
   for (char c : output) {

@@ -14,16 +14,9 @@
 
 namespace keel::workforce {
 
-std::string_view to_string(Mode m) noexcept {
-  static constexpr std::array<std::string_view, 3> kNames = {"parallel", "pipeline", "loop"};
-  return kNames[static_cast<std::size_t>(m)];
-}
+std::string_view to_string(Mode m) noexcept { return enum_name(kModeNames, m); }
 
-std::string_view to_string(TaskState s) noexcept {
-  static constexpr std::array<std::string_view, 8> kNames = {"pending", "ready",  "running", "waiting_retry",
-                                                             "done",    "failed", "skipped", "cancelled"};
-  return kNames[static_cast<std::size_t>(s)];
-}
+std::string_view to_string(TaskState s) noexcept { return enum_name(kTaskStateNames, s); }
 
 // One task instance (a task of the list, in one round).
 struct Workforce::Run {
@@ -290,35 +283,45 @@ std::optional<Duration> Workforce::end_attempt(std::size_t i, Result<std::string
   TaskOutcome& out = outcomes_[i];
   if (is_terminal(out.state)) return std::nullopt;  // a stop ended it while the attempt returned
   const TimePoint now = sched_->now();
-  Status verdict;
-  if (!result) {
-    verdict = result.error();
-    if (result.error().code == ErrorCode::timeout) ++counters_.timeouts;
-  } else if (config_.failure.validator) {
-    const WorkItem seen{.task_id = out.id, .round = out.round, .attempt = out.attempts, .input = specs_[run.spec].input};
-    verdict = config_.failure.validator(seen, *result);
-    if (!verdict) ++counters_.rejected;
-  }
-  const std::string_view worker_name = workers_[run.worker]->name();
+  const Status verdict = judge_attempt(i, result);
   const std::string_view code = verdict ? std::string_view{"ok"} : to_string(verdict.error().code);
   emit(events_, now, ev::workforce_attempt_end,
-       {{key::task, out.id}, {key::round, out.round}, {key::attempt, out.attempts}, {key::worker, worker_name},
+       {{key::task, out.id}, {key::round, out.round}, {key::attempt, out.attempts}, {key::worker, workers_[run.worker]->name()},
         {key::ok, verdict.ok()}, {key::code, code}, {key::duration, now - run.attempt_started}});
-  if (verdict) {
-    out.output = std::move(result).value();
-    finish(i, TaskState::done, "ok", std::nullopt);
-    pump();
-    maybe_wake();
-    return std::nullopt;
-  }
+  if (!verdict) return recover(i, verdict.error(), now);
+  out.output = std::move(result).value();
+  finish(i, TaskState::done, "ok", std::nullopt);
+  pump();
+  maybe_wake();
+  return std::nullopt;
+}
 
-  const Error error = verdict.error();
+// An attempt's verdict: its error, else the validator's (counted as timeouts and rejections).
+Status Workforce::judge_attempt(std::size_t i, const Result<std::string>& result) {
+  if (!result) {
+    if (result.error().code == ErrorCode::timeout) ++counters_.timeouts;
+    return result.error();
+  }
+  if (!config_.failure.validator) return {};
+  const TaskOutcome& out = outcomes_[i];
+  const WorkItem seen{.task_id = out.id, .round = out.round, .attempt = out.attempts, .input = specs_[runs_[i].spec].input};
+  Status verdict = config_.failure.validator(seen, *result);
+  if (!verdict) ++counters_.rejected;
+  return verdict;
+}
+
+// A failed attempt: the strategy's decision (emitted, handed to on_failure), decided again when
+// a graceful stop came meanwhile, then applied.
+std::optional<Duration> Workforce::recover(std::size_t i, const Error& error, TimePoint now) {
+  Run& run = runs_[i];
+  TaskOutcome& out = outcomes_[i];
+  const std::string_view worker_name = workers_[run.worker]->name();
   const RecoveryStrategy strategy = config_.failure.strategy;
   std::optional<std::size_t> other;
   if (strategy == RecoveryStrategy::fallback) other = next_fallback(run);
   if (strategy == RecoveryStrategy::reassign) other = next_capable(run);
   RecoveryDecision d = decide_recovery(strategy, config_.failure.max_retries, out.attempts, error.code,
-                                             stop_ == StopKind::graceful, other);
+                                       stop_ == StopKind::graceful, other);
   Duration delay{};
   if (d.action == RecoveryAction::retry) delay = run.backoff.next(rng_);
   const std::string_view next_name =
@@ -342,6 +345,15 @@ std::optional<Duration> Workforce::end_attempt(std::size_t i, Result<std::string
           {key::code, error.code}, {key::strategy, to_string(strategy)}, {key::action, to_string(d.action)},
           {key::next_worker, std::string_view{}}, {key::delay, Duration::zero()}, {key::why, d.why}});
   }
+  return apply_recovery(i, d, error, delay, worker_name, now);
+}
+
+// Carries out a recovery decision: the delay before the next attempt, or nullopt when the task
+// ended (or waits for resume()).
+std::optional<Duration> Workforce::apply_recovery(std::size_t i, const RecoveryDecision& d, const Error& error,
+                                                  Duration delay, std::string_view worker_name, TimePoint now) {
+  Run& run = runs_[i];
+  TaskOutcome& out = outcomes_[i];
   const std::string because = std::string(d.why) + " (" + error.describe() + ")";
   switch (d.action) {
     case RecoveryAction::retry:
@@ -493,6 +505,7 @@ void Workforce::stop(StopKind how, std::string reason) {
   if (stop_ != StopKind::none && !(how != StopKind::graceful && stop_ == StopKind::graceful)) return;
   stop_ = how;
   static constexpr std::array<std::string_view, 4> kHow = {"none", "graceful", "immediate", "terminate"};
+  static_assert(kHow.size() == static_cast<std::size_t>(StopKind::terminate) + 1, "a name for every StopKind");
   if (!sched_) return;  // run() not started: it will find the stop and end everything at once
   emit(events_, sched_->now(), ev::workforce_stop, {{key::how, kHow[static_cast<std::size_t>(how)]}, {key::reason, reason}});
   std::vector<std::size_t> to_cancel;

@@ -36,6 +36,7 @@
 #include "keel/config/duration.h"
 #include "keel/config/preset_names.h"
 #include "keel/config/runtime_block.h"
+#include "keel/core/enum_names.h"
 #include "keel/core/error.h"
 #include "keel/core/time.h"
 #include "keel/faults/fault_spec.h"
@@ -47,23 +48,24 @@ inline constexpr int kFormatVersion = 1;
 
 // ---- enums: each has to_string (the format's name) and a name table for parsing ----------
 
-enum class Api : std::uint8_t { openai, anthropic };
-enum class History : std::uint8_t { keep, none };
-enum class WorkforceMode : std::uint8_t { parallel, pipeline, loop };
-enum class FailureStrategy : std::uint8_t { retry, skip, fallback, terminate };
-enum class Outcome : std::uint8_t { pass, fail };  // extension: `expected`
+// One X-macro list per enum (keel/core/enum_names.h): X(enumerator, "the format's name").
+#define KEEL_API(X) X(openai, "openai") X(anthropic, "anthropic")
+#define KEEL_HISTORY(X) X(keep, "keep") X(none, "none")
+#define KEEL_WORKFORCE_MODE(X) X(parallel, "parallel") X(pipeline, "pipeline") X(loop, "loop")
+#define KEEL_FAILURE_STRATEGY(X) X(retry, "retry") X(skip, "skip") X(fallback, "fallback") X(terminate, "terminate")
+#define KEEL_OUTCOME(X) X(pass, "pass") X(fail, "fail")  // extension: `expected`
 
-inline constexpr std::array<std::string_view, 2> kApiNames = {"openai", "anthropic"};
-inline constexpr std::array<std::string_view, 2> kHistoryNames = {"keep", "none"};
-inline constexpr std::array<std::string_view, 3> kWorkforceModeNames = {"parallel", "pipeline", "loop"};
-inline constexpr std::array<std::string_view, 4> kFailureStrategyNames = {"retry", "skip", "fallback", "terminate"};
-inline constexpr std::array<std::string_view, 2> kOutcomeNames = {"pass", "fail"};
+KEEL_ENUM_WITH_NAMES(Api, kApiNames, KEEL_API);
+KEEL_ENUM_WITH_NAMES(History, kHistoryNames, KEEL_HISTORY);
+KEEL_ENUM_WITH_NAMES(WorkforceMode, kWorkforceModeNames, KEEL_WORKFORCE_MODE);
+KEEL_ENUM_WITH_NAMES(FailureStrategy, kFailureStrategyNames, KEEL_FAILURE_STRATEGY);
+KEEL_ENUM_WITH_NAMES(Outcome, kOutcomeNames, KEEL_OUTCOME);
 
-constexpr std::string_view to_string(Api v) noexcept { return kApiNames[static_cast<std::size_t>(v)]; }
-constexpr std::string_view to_string(History v) noexcept { return kHistoryNames[static_cast<std::size_t>(v)]; }
-constexpr std::string_view to_string(WorkforceMode v) noexcept { return kWorkforceModeNames[static_cast<std::size_t>(v)]; }
-constexpr std::string_view to_string(FailureStrategy v) noexcept { return kFailureStrategyNames[static_cast<std::size_t>(v)]; }
-constexpr std::string_view to_string(Outcome v) noexcept { return kOutcomeNames[static_cast<std::size_t>(v)]; }
+constexpr std::string_view to_string(Api v) noexcept { return enum_name(kApiNames, v); }
+constexpr std::string_view to_string(History v) noexcept { return enum_name(kHistoryNames, v); }
+constexpr std::string_view to_string(WorkforceMode v) noexcept { return enum_name(kWorkforceModeNames, v); }
+constexpr std::string_view to_string(FailureStrategy v) noexcept { return enum_name(kFailureStrategyNames, v); }
+constexpr std::string_view to_string(Outcome v) noexcept { return enum_name(kOutcomeNames, v); }
 
 // The preset names are the runtime's (keel/config/preset_names.h; the configurations behind
 // them, the same objects a service links, are in keel/config/presets.h).

@@ -17,12 +17,14 @@
 #include <optional>
 #include <string_view>
 
+#include "keel/core/enum_names.h"
+
 namespace keel::config {
 
-enum class Preset : std::uint8_t { keel_default, camel_parity };
-inline constexpr std::array<std::string_view, 2> kPresetNames = {"keel_default", "camel_parity"};
+#define KEEL_PRESETS(X) X(keel_default, "keel_default") X(camel_parity, "camel_parity")
+KEEL_ENUM_WITH_NAMES(Preset, kPresetNames, KEEL_PRESETS);
 
-constexpr std::string_view to_string(Preset v) noexcept { return kPresetNames[static_cast<std::size_t>(v)]; }
+constexpr std::string_view to_string(Preset v) noexcept { return enum_name(kPresetNames, v); }
 
 // The preset named `name`, or nullopt (for `--preset`).
 constexpr std::optional<Preset> preset_from_string(std::string_view name) noexcept {

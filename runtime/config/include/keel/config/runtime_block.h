@@ -31,6 +31,7 @@
 #include <nlohmann/json.hpp>
 
 #include "keel/config/preset_names.h"
+#include "keel/core/enum_names.h"
 #include "keel/core/error.h"
 #include "keel/core/time.h"
 
@@ -38,26 +39,27 @@ namespace keel::config {
 
 // ---- enums: each has to_string (the format's name) and a name table for parsing ----------
 
-enum class Scheduling : std::uint8_t { always_first, round_robin, random };
-enum class Jitter : std::uint8_t { none, full, equal, decorrelated };
-enum class BreakerWindow : std::uint8_t { count, time };
-enum class OnOverflow : std::uint8_t { summarize, truncate, fail };
-enum class OnTimeout : std::uint8_t { retry, next_model };                // v1.1
-enum class StreamRecovery : std::uint8_t { restart, continue_, fail };   // v1.1
+// One X-macro list per enum (keel/core/enum_names.h): X(enumerator, "the format's name").
+#define KEEL_SCHEDULING(X) X(always_first, "always_first") X(round_robin, "round_robin") X(random, "random")
+#define KEEL_JITTER(X) X(none, "none") X(full, "full") X(equal, "equal") X(decorrelated, "decorrelated")
+#define KEEL_BREAKER_WINDOW(X) X(count, "count") X(time, "time")
+#define KEEL_ON_OVERFLOW(X) X(summarize, "summarize") X(truncate, "truncate") X(fail, "fail")
+#define KEEL_ON_TIMEOUT(X) X(retry, "retry") X(next_model, "next_model")                       // v1.1
+#define KEEL_STREAM_RECOVERY(X) X(restart, "restart") X(continue_, "continue") X(fail, "fail")  // v1.1
 
-inline constexpr std::array<std::string_view, 3> kSchedulingNames = {"always_first", "round_robin", "random"};
-inline constexpr std::array<std::string_view, 4> kJitterNames = {"none", "full", "equal", "decorrelated"};
-inline constexpr std::array<std::string_view, 2> kBreakerWindowNames = {"count", "time"};
-inline constexpr std::array<std::string_view, 3> kOnOverflowNames = {"summarize", "truncate", "fail"};
-inline constexpr std::array<std::string_view, 2> kOnTimeoutNames = {"retry", "next_model"};
-inline constexpr std::array<std::string_view, 3> kStreamRecoveryNames = {"restart", "continue", "fail"};
+KEEL_ENUM_WITH_NAMES(Scheduling, kSchedulingNames, KEEL_SCHEDULING);
+KEEL_ENUM_WITH_NAMES(Jitter, kJitterNames, KEEL_JITTER);
+KEEL_ENUM_WITH_NAMES(BreakerWindow, kBreakerWindowNames, KEEL_BREAKER_WINDOW);
+KEEL_ENUM_WITH_NAMES(OnOverflow, kOnOverflowNames, KEEL_ON_OVERFLOW);
+KEEL_ENUM_WITH_NAMES(OnTimeout, kOnTimeoutNames, KEEL_ON_TIMEOUT);
+KEEL_ENUM_WITH_NAMES(StreamRecovery, kStreamRecoveryNames, KEEL_STREAM_RECOVERY);
 
-constexpr std::string_view to_string(Scheduling v) noexcept { return kSchedulingNames[static_cast<std::size_t>(v)]; }
-constexpr std::string_view to_string(Jitter v) noexcept { return kJitterNames[static_cast<std::size_t>(v)]; }
-constexpr std::string_view to_string(BreakerWindow v) noexcept { return kBreakerWindowNames[static_cast<std::size_t>(v)]; }
-constexpr std::string_view to_string(OnOverflow v) noexcept { return kOnOverflowNames[static_cast<std::size_t>(v)]; }
-constexpr std::string_view to_string(OnTimeout v) noexcept { return kOnTimeoutNames[static_cast<std::size_t>(v)]; }
-constexpr std::string_view to_string(StreamRecovery v) noexcept { return kStreamRecoveryNames[static_cast<std::size_t>(v)]; }
+constexpr std::string_view to_string(Scheduling v) noexcept { return enum_name(kSchedulingNames, v); }
+constexpr std::string_view to_string(Jitter v) noexcept { return enum_name(kJitterNames, v); }
+constexpr std::string_view to_string(BreakerWindow v) noexcept { return enum_name(kBreakerWindowNames, v); }
+constexpr std::string_view to_string(OnOverflow v) noexcept { return enum_name(kOnOverflowNames, v); }
+constexpr std::string_view to_string(OnTimeout v) noexcept { return enum_name(kOnTimeoutNames, v); }
+constexpr std::string_view to_string(StreamRecovery v) noexcept { return enum_name(kStreamRecoveryNames, v); }
 
 // ---- Override<T>: a runtime field that is unset, explicitly off, or set --------------------
 

@@ -24,15 +24,16 @@
 #include <optional>
 #include <string_view>
 
+#include "keel/core/enum_names.h"
+
 namespace keel {
 
-enum class JsonType : std::uint8_t { null, boolean, number, string, array, object };
+// The names are nlohmann's type_name words. keel/core/enum_names.h.
+#define KEEL_JSON_TYPE(X) \
+  X(null, "null") X(boolean, "boolean") X(number, "number") X(string, "string") X(array, "array") X(object, "object")
+KEEL_ENUM_WITH_NAMES(JsonType, kJsonTypeNames, KEEL_JSON_TYPE);
 
-// "null", "boolean", "number", "string", "array", "object" (nlohmann's type_name words).
-constexpr std::string_view to_string(JsonType t) noexcept {
-  constexpr std::string_view kNames[] = {"null", "boolean", "number", "string", "array", "object"};
-  return kNames[static_cast<std::size_t>(t)];
-}
+constexpr std::string_view to_string(JsonType t) noexcept { return enum_name(kJsonTypeNames, t); }
 
 std::optional<JsonType> json_type(std::string_view text) noexcept;
 

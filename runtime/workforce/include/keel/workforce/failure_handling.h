@@ -45,6 +45,7 @@
 #include <string_view>
 #include <vector>
 
+#include "keel/core/enum_names.h"
 #include "keel/core/error.h"
 #include "keel/core/result.h"
 #include "keel/policy/backoff.h"
@@ -52,8 +53,14 @@
 
 namespace keel::workforce {
 
-enum class RecoveryStrategy : std::uint8_t { retry, skip, fallback, terminate, reassign };
-enum class RecoveryAction : std::uint8_t { retry, fallback, reassign, skip, fail, terminate, cancel };
+// One X-macro list per enum (keel/core/enum_names.h): X(enumerator, "name in events").
+#define KEEL_RECOVERY_STRATEGY(X) \
+  X(retry, "retry") X(skip, "skip") X(fallback, "fallback") X(terminate, "terminate") X(reassign, "reassign")
+#define KEEL_RECOVERY_ACTION(X)                                                                            \
+  X(retry, "retry") X(fallback, "fallback") X(reassign, "reassign") X(skip, "skip") X(fail, "fail") \
+      X(terminate, "terminate") X(cancel, "cancel")
+KEEL_ENUM_WITH_NAMES(RecoveryStrategy, kRecoveryStrategyNames, KEEL_RECOVERY_STRATEGY);
+KEEL_ENUM_WITH_NAMES(RecoveryAction, kRecoveryActionNames, KEEL_RECOVERY_ACTION);
 
 std::string_view to_string(RecoveryStrategy s) noexcept;
 std::string_view to_string(RecoveryAction a) noexcept;

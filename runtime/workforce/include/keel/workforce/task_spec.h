@@ -25,6 +25,7 @@
 #include <string_view>
 #include <vector>
 
+#include "keel/core/enum_names.h"
 #include "keel/core/error.h"
 #include "keel/core/time.h"
 
@@ -37,7 +38,11 @@ struct TaskSpec {
   std::vector<std::string> depends_on;  // task ids; the whole set must be acyclic
 };
 
-enum class TaskState : std::uint8_t { pending, ready, running, waiting_retry, done, failed, skipped, cancelled };
+// X(enumerator, "name in events and reports"); keel/core/enum_names.h.
+#define KEEL_TASK_STATE(X)                                                                                   \
+  X(pending, "pending") X(ready, "ready") X(running, "running") X(waiting_retry, "waiting_retry") \
+      X(done, "done") X(failed, "failed") X(skipped, "skipped") X(cancelled, "cancelled")
+KEEL_ENUM_WITH_NAMES(TaskState, kTaskStateNames, KEEL_TASK_STATE);
 
 std::string_view to_string(TaskState s) noexcept;
 constexpr bool is_terminal(TaskState s) noexcept { return s >= TaskState::done; }

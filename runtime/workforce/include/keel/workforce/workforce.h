@@ -80,7 +80,8 @@
 
 namespace keel::workforce {
 
-enum class Mode : std::uint8_t { parallel, pipeline, loop };
+#define KEEL_WORKFORCE_RUN_MODE(X) X(parallel, "parallel") X(pipeline, "pipeline") X(loop, "loop")
+KEEL_ENUM_WITH_NAMES(Mode, kModeNames, KEEL_WORKFORCE_RUN_MODE);  // keel/core/enum_names.h
 std::string_view to_string(Mode m) noexcept;
 
 struct WorkforceConfig {
@@ -141,6 +142,10 @@ class Workforce {
   Task<void> drive(std::size_t i, Duration delay);
   std::optional<Launch> begin_attempt(std::size_t i);
   std::optional<Duration> end_attempt(std::size_t i, Result<std::string> result);
+  Status judge_attempt(std::size_t i, const Result<std::string>& result);
+  std::optional<Duration> recover(std::size_t i, const Error& error, TimePoint now);
+  std::optional<Duration> apply_recovery(std::size_t i, const RecoveryDecision& d, const Error& error, Duration delay,
+                                         std::string_view worker_name, TimePoint now);
 
   void release_round(int round);
   void pump();
