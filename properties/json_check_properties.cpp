@@ -1,6 +1,9 @@
 // json_type (keel/core/json_check.h) accepts exactly what nlohmann::json::accept accepts, over
 // random byte strings from a JSON-heavy alphabet and over mutated dumps of random documents.
 // (Documented differences: a leading byte-order mark and a NUL byte are rejected here.)
+// And the JSON scanner's two sinks agree: json_type (the validator) accepts a text exactly when
+// JsonDocument (the flat document builder) builds it, with the same top-level type, but for the
+// builder's documented extras (a BOM, a NUL after the value) and its depth limit.
 #include <string>
 #include <vector>
 
@@ -9,6 +12,7 @@
 #include <rapidcheck/gtest.h>
 
 #include "keel/core/json_check.h"
+#include "keel/core/json_document.h"
 
 namespace keel {
 namespace {
@@ -89,6 +93,108 @@ RC_GTEST_PROP(JsonCheckProperties, TypeIsTheTopLevelValuesType, ()) {
   RC_ASSERT((*type == JsonType::array) == doc.is_array());
   RC_ASSERT((*type == JsonType::string) == doc.is_string());
   RC_ASSERT((*type == JsonType::number) == doc.is_number());
+}
+
+// The builder's type word for json_type's (integers and other numbers are both "number").
+JsonType type_of(const JsonValue& v) {
+  switch (v.type) {
+    case JsonValue::Type::null: return JsonType::null;
+    case JsonValue::Type::boolean: return JsonType::boolean;
+    case JsonValue::Type::integer:
+    case JsonValue::Type::number: return JsonType::number;
+    case JsonValue::Type::string: return JsonType::string;
+    case JsonValue::Type::array: return JsonType::array;
+    case JsonValue::Type::object: return JsonType::object;
+  }
+  return JsonType::null;
+}
+
+// Both sinks of the scanner, on one text: same verdict, same type (texts with a BOM or a NUL,
+// where the builder follows nlohmann's parse and the validator refuses, are left out).
+bool sinks_agree(const std::string& text) {
+  if (text.rfind("\xef\xbb\xbf", 0) == 0 || text.find('\0') != std::string::npos) return true;
+  JsonDocument doc;
+  const bool built = doc.parse(text);
+  if (doc.too_deep()) return !built;
+  const std::optional<JsonType> type = json_type(text);
+  if (built != type.has_value()) return false;
+  return !built || type_of(doc.root()) == *type;
+}
+
+RC_GTEST_PROP(JsonScannerSinks, AgreeOnRandomFragments, ()) {
+  RC_ASSERT(sinks_agree(*fragments()));
+}
+
+RC_GTEST_PROP(JsonScannerSinks, AgreeOnMutatedDocuments, ()) {
+  std::string text = document(0).dump(*rc::gen::element(-1, 2), ' ', false, nlohmann::json::error_handler_t::replace);
+  RC_ASSERT(sinks_agree(text));
+  const int edits = *rc::gen::inRange(1, 4);
+  for (int i = 0; i < edits && !text.empty(); ++i) {
+    const std::size_t at = *rc::gen::inRange<std::size_t>(0, text.size());
+    switch (*rc::gen::inRange(0, 3)) {
+      case 0: text.erase(at, 1); break;
+      case 1: text.insert(at, kPieces[*rc::gen::inRange<std::size_t>(0, kPieces.size())]); break;
+      default: text[at] = static_cast<char>(*rc::gen::arbitrary<unsigned char>());
+    }
+  }
+  RC_ASSERT(sinks_agree(text));
+}
+
+// What the builder builds is the document nlohmann reads: same shape, same strings, same integers.
+// Every node's `raw` views its source text in `text`.
+bool same_value(const JsonDocument& doc, const JsonValue& v, const nlohmann::json& j, std::string_view text) {
+  if (v.raw.data() < text.data() || v.raw.data() + v.raw.size() > text.data() + text.size()) return false;
+  if (nlohmann::json::parse(v.raw) != j) return false;
+  switch (v.type) {
+    case JsonValue::Type::null: return j.is_null();
+    case JsonValue::Type::boolean: return j.is_boolean() && j.get<bool>() == v.boolean;
+    case JsonValue::Type::integer: return j.is_number_integer() && j == nlohmann::json(v.integer);
+    case JsonValue::Type::number: return j.is_number();
+    case JsonValue::Type::string: return j.is_string() && j.get<std::string>() == v.text;
+    case JsonValue::Type::array: {
+      if (!j.is_array() || j.size() != v.size) return false;
+      std::size_t i = 0;
+      for (const JsonValue* e = doc.first(v); e; e = doc.next(*e)) {
+        if (!same_value(doc, *e, j[i++], text)) return false;
+      }
+      return true;
+    }
+    case JsonValue::Type::object: {
+      if (!j.is_object() || j.size() != v.size) return false;  // a dump has no repeated keys
+      for (const JsonValue* m = doc.first(v); m; m = doc.next(*m)) {
+        const auto it = j.find(std::string(m->key));
+        if (it == j.end() || !same_value(doc, *doc.member(v, m->key), *it, text)) return false;
+      }
+      return true;
+    }
+  }
+  return false;
+}
+
+RC_GTEST_PROP(JsonScannerSinks, BuilderReadsWhatNlohmannReads, ()) {
+  const std::string text = document(0).dump(*rc::gen::element(-1, 2), ' ', false, nlohmann::json::error_handler_t::replace);
+  JsonDocument doc;
+  RC_ASSERT(doc.parse(text));
+  RC_ASSERT(same_value(doc, doc.root(), nlohmann::json::parse(text), text));
+  RC_ASSERT(doc.root().raw == std::string_view(text).substr(text.find_first_not_of(" \n")));
+}
+
+TEST(JsonScannerSinks, DepthIsTheBuildersLimitOnly) {
+  const auto nested = [](int depth) { return std::string(depth, '[') + std::string(depth, ']'); };
+  JsonDocument doc;
+  EXPECT_TRUE(doc.parse(nested(JsonDocument::kMaxDepth)));
+  EXPECT_TRUE(is_json(nested(JsonDocument::kMaxDepth)));
+  EXPECT_FALSE(doc.parse(nested(JsonDocument::kMaxDepth + 1)));
+  EXPECT_TRUE(doc.too_deep());
+  EXPECT_TRUE(is_json(nested(JsonDocument::kMaxDepth + 1)));
+}
+
+TEST(JsonScannerSinks, BuilderExtrasFollowNlohmannParse) {
+  JsonDocument doc;
+  EXPECT_TRUE(doc.parse("\xef\xbb\xbf{}"));
+  EXPECT_FALSE(is_json("\xef\xbb\xbf{}"));
+  EXPECT_TRUE(doc.parse(std::string("1 \0garbage", 10)));
+  EXPECT_FALSE(is_json(std::string("1 \0garbage", 10)));
 }
 
 TEST(JsonCheck, Examples) {

@@ -1,13 +1,13 @@
 // sim/src/json_text.h — the little JSON text the mocks write and read (internal to sim).
 //
-// Purpose: the mocks build small JSON documents (tool-call arguments, tool results) and read
-// one field back (`call_id`) without a JSON library in sim's dependencies.
+// Purpose: the mocks build small JSON documents (tool-call arguments, tool results) with
+// keel's JSON string escaper (keel/core/json_escape.h, re-exported here) and read one field
+// back (`call_id`) without a JSON library in sim's dependencies.
 //
-// Contract: `append_json_string` writes a valid JSON string literal for any bytes (quotes,
-// backslashes and control characters escaped; other bytes copied). `find_string_field` finds
-// `"key"` followed by optional whitespace, `:`, optional whitespace and a string without
-// escapes — the shape `append_json_string` writes for the ids the mocks generate — and returns
-// its contents; anything else gives nullopt. It is a scanner for our own output, not a parser.
+// Contract: `find_string_field` finds `"key"` followed by optional whitespace, `:`, optional
+// whitespace and a string without escapes — the shape `append_json_string` writes for the ids
+// the mocks generate — and returns its contents; anything else gives nullopt. It is a scanner
+// for our own output, not a parser.
 //
 // Example:
 //   std::string s = "{\"call_id\":";
@@ -20,26 +20,11 @@
 #include <string>
 #include <string_view>
 
+#include "keel/core/json_escape.h"
+
 namespace keel::sim::detail {
 
-inline void append_json_string(std::string& out, std::string_view text) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  out += '"';
-  for (char c : text) {
-    const auto u = static_cast<unsigned char>(c);
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (u < 0x20) {
-      out += "\\u00";
-      out += kHex[u >> 4];
-      out += kHex[u & 0xf];
-    } else {
-      out += c;
-    }
-  }
-  out += '"';
-}
+using keel::append_json_string;
 
 inline std::optional<std::string_view> find_string_field(std::string_view json, std::string_view key) {
   auto is_space = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; };

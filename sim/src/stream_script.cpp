@@ -2,6 +2,7 @@
 #include "keel/sim/stream_script.h"
 
 #include <algorithm>
+#include <string_view>
 
 #include "json_text.h"
 
@@ -12,6 +13,21 @@ namespace {
 using detail::append_json_string;
 
 constexpr std::size_t kTokenBytes = 4;  // ApproxTokenCounter: 4 bytes a token
+
+// The content's tokens: pieces of kTokenBytes bytes, each cut back to a UTF-8 character
+// boundary (a real API never splits a character across chunks, and a split one would not be
+// valid JSON text: the escaper would write U+FFFD for each half). Never empty: a character is
+// at most 4 bytes, and a piece starts on a boundary.
+template <class Fn>
+void each_token(std::string_view text, Fn&& fn) {
+  const auto continuation = [&](std::size_t i) { return (static_cast<unsigned char>(text[i]) & 0xC0) == 0x80; };
+  for (std::size_t at = 0; at < text.size();) {
+    std::size_t end = std::min(at + kTokenBytes, text.size());
+    while (end < text.size() && end > at + 1 && continuation(end)) --end;
+    fn(text.substr(at, end - at));
+    at = end;
+  }
+}
 
 std::string_view openai_finish(model::FinishReason r) {
   switch (r) {
@@ -63,12 +79,12 @@ StreamScript openai_script(const StreamAnswer& a) {
   const std::string head = openai_head(a);
   b.add("message", head + R"({"index":0,"delta":{"role":"assistant","content":""},"finish_reason":null}]})");
   const std::string& text = a.message.content;
-  for (std::size_t at = 0; at < text.size(); at += kTokenBytes) {
+  each_token(text, [&](std::string_view token) {
     std::string d = head + R"({"index":0,"delta":{"content":)";
-    append_json_string(d, std::string_view(text).substr(at, kTokenBytes));
+    append_json_string(d, token);
     d += R"(},"finish_reason":null}]})";
     b.add("message", std::move(d), true);
-  }
+  });
   for (std::size_t k = 0; k < a.message.tool_calls.size(); ++k) {
     const model::ToolCall& c = a.message.tool_calls[k];
     std::string d = head + R"({"index":0,"delta":{"tool_calls":[{"index":)" + std::to_string(k) + R"(,"id":)";
@@ -107,12 +123,12 @@ StreamScript anthropic_script(const StreamAnswer& a) {
   if (!text.empty() || a.message.tool_calls.empty()) {
     b.add("content_block_start", R"({"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}})");
     b.add("ping", R"({"type":"ping"})");
-    for (std::size_t at = 0; at < text.size(); at += kTokenBytes) {
+    each_token(text, [&](std::string_view token) {
       std::string d = R"({"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":)";
-      append_json_string(d, std::string_view(text).substr(at, kTokenBytes));
+      append_json_string(d, token);
       d += "}}";
       b.add("content_block_delta", std::move(d), true);
-    }
+    });
     b.add("content_block_stop", R"({"type":"content_block_stop","index":0})");
     ++index;
   }

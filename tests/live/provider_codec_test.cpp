@@ -70,6 +70,23 @@ TEST(ProviderCodec, InvalidJsonTextInARequestIsInvalidRequest) {
   EXPECT_EQ(encode_request(ProviderApi::anthropic, bad_args, "m").error().code, ErrorCode::invalid_request);
 }
 
+// Schemas are kept parsed (per thread, by text): the body carries each as nlohmann
+// re-serializes it, the same on every request, past the cache's size too.
+TEST(ProviderCodec, ToolSchemasAreWrittenReserializedOnEveryRequest) {
+  ChatRequest r = conversation();
+  for (int round = 0; round < 2; ++round) {
+    for (int k = 0; k < 300; ++k) {
+      const std::string n = std::to_string(k);
+      r.tools.edit(0).parameters_schema = " { \"b\" : " + n + ", \"a\": [1, 2.50] } ";
+      for (ProviderApi api : {ProviderApi::openai, ProviderApi::anthropic}) {
+        Result<std::string> body = encode_request(api, r, "m");
+        ASSERT_TRUE(body) << body.error();
+        EXPECT_NE(body->find(R"({"a":[1,2.5],"b":)" + n + "}"), std::string::npos) << *body;
+      }
+    }
+  }
+}
+
 TEST(ProviderCodec, ErrorObjectsInA2xxBodyOrStreamAreClassified) {
   Result<model::ChatResponse> r =
       decode_response(ProviderApi::openai, R"({"error":{"code":"context_length_exceeded","message":"too long"}})", 200);

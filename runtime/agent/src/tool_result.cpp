@@ -1,7 +1,7 @@
 #include "keel/agent/tool_result.h"
 
 #include "keel/core/json_check.h"
-#include "keel/core/trace_writer.h"
+#include "keel/core/json_escape.h"
 
 namespace keel::agent {
 

@@ -2,7 +2,6 @@
 #include "keel/core/trace_writer.h"
 
 #include <algorithm>
-#include <array>
 #include <bit>
 #include <charconv>
 #include <cmath>
@@ -17,7 +16,6 @@ namespace {
 // The renderer writes through a raw pointer into space reserved from an upper bound
 // (json_string_bound, canonical_json_bound): no capacity check per piece.
 
-constexpr std::size_t json_string_bound(std::string_view s) noexcept { return 6 * s.size() + 2; }
 constexpr std::size_t kNumberBound = 32;  // int64, uint64, shortest double, "null"/"false"
 
 inline char* put(char* p, std::string_view s) noexcept {
@@ -35,85 +33,6 @@ char* put_double(char* p, double v) noexcept {
   return std::to_chars(p, p + kNumberBound, v).ptr;
 }
 
-// memcpy for the short runs of a trace line, inline: at most two loads and two stores of
-// overlapping words for n <= 16, the library call beyond.
-inline void copy_short(char* out, const unsigned char* in, std::size_t n) noexcept {
-  if (n >= 8) {
-    if (n > 16) {
-      std::memcpy(out, in, n);
-      return;
-    }
-    std::uint64_t head, tail;
-    std::memcpy(&head, in, 8);
-    std::memcpy(&tail, in + n - 8, 8);
-    std::memcpy(out, &head, 8);
-    std::memcpy(out + n - 8, &tail, 8);
-  } else if (n >= 4) {
-    std::uint32_t head, tail;
-    std::memcpy(&head, in, 4);
-    std::memcpy(&tail, in + n - 4, 4);
-    std::memcpy(out, &head, 4);
-    std::memcpy(out + n - 4, &tail, 4);
-  } else {
-    for (std::size_t k = 0; k < n; ++k) out[k] = static_cast<char>(in[k]);
-  }
-}
-
-// Printable ASCII other than '"' and '\\': copied as is.
-constexpr auto kPlainByte = [] {
-  std::array<bool, 256> plain{};
-  for (int c = 0x20; c < 0x80; ++c) plain[static_cast<std::size_t>(c)] = c != '"' && c != '\\';
-  return plain;
-}();
-
-// Writes `s` as a JSON string literal; needs json_string_bound(s) bytes.
-char* put_json_string(char* p, std::string_view s) noexcept {
-  static constexpr char kHex[] = "0123456789abcdef";
-  *p++ = '"';
-  const auto* bytes = reinterpret_cast<const unsigned char*>(s.data());
-  std::size_t run = 0;  // start of the pending run of bytes copied verbatim
-  std::size_t i = 0;
-  const auto flush = [&] {
-    copy_short(p, bytes + run, i - run);
-    p += i - run;
-  };
-  const std::size_t n = s.size();
-  for (;;) {
-    while (i + 8 <= n && !detail::word_needs_json_care(detail::load_le64(bytes + i))) i += 8;  // plain words
-    while (i < n && kPlainByte[bytes[i]]) ++i;
-    if (i == n) break;
-    const unsigned char c = bytes[i];
-    if (c >= 0x80) {
-      if (const std::size_t len = detail::utf8_sequence_length(bytes + i, s.size() - i)) {
-        i += len;
-        continue;
-      }
-      flush();
-      p = put(p, "\\ufffd");
-    } else {
-      flush();
-      *p++ = '\\';
-      switch (c) {
-        case '"': *p++ = '"'; break;
-        case '\\': *p++ = '\\'; break;
-        case '\b': *p++ = 'b'; break;
-        case '\f': *p++ = 'f'; break;
-        case '\n': *p++ = 'n'; break;
-        case '\r': *p++ = 'r'; break;
-        case '\t': *p++ = 't'; break;
-        default:
-          p = put(p, "u00");
-          *p++ = kHex[c >> 4];
-          *p++ = kHex[c & 0xF];
-      }
-    }
-    run = ++i;
-  }
-  flush();
-  *p++ = '"';
-  return p;
-}
-
 std::size_t canonical_json_bound(const Event& e) noexcept {
   std::size_t n = 16 + kNumberBound + json_string_bound(e.kind);  // {"t":<n>,"kind":<s>}
   for (const Attr& a : e.attrs) {
@@ -129,17 +48,17 @@ char* put_canonical_json(char* p, const Event& e) noexcept {
   p = put(p, "{\"t\":");
   p = put_integer(p, e.time.time_since_epoch().count());
   p = put(p, ",\"kind\":");
-  p = put_json_string(p, e.kind);
+  p = write_json_string(p, e.kind);
   for (const Attr& a : e.attrs) {
     *p++ = ',';
-    p = put_json_string(p, a.key);
+    p = write_json_string(p, a.key);
     *p++ = ':';
     switch (a.value.index()) {
       case 0: p = put_integer(p, *std::get_if<0>(&a.value)); break;
       case 1: p = put_integer(p, *std::get_if<1>(&a.value)); break;
       case 2: p = put_double(p, *std::get_if<2>(&a.value)); break;
       case 3: p = put(p, *std::get_if<3>(&a.value) ? "true" : "false"); break;
-      case 4: p = put_json_string(p, *std::get_if<4>(&a.value)); break;
+      case 4: p = write_json_string(p, *std::get_if<4>(&a.value)); break;
       default: p = put(p, "null"); break;  // valueless (cannot happen: all alternatives are trivial)
     }
   }
@@ -190,35 +109,6 @@ inline std::uint64_t load_short(const unsigned char* p, std::size_t n) noexcept 
 // The last r (1..8) bytes of p[0..n), n >= 8, as a zero-padded little-endian word.
 inline std::uint64_t load_last(const unsigned char* p, std::size_t n, std::size_t r) noexcept {
   return detail::load_le64(p + n - 8) >> (8 * (8 - r));
-}
-
-bool valid_utf8(const unsigned char* p, std::size_t n) noexcept {
-  for (std::size_t i = 0; i < n;) {
-    if (p[i] < 0x80) {
-      ++i;
-    } else if (const std::size_t len = detail::utf8_sequence_length(p + i, n - i)) {
-      i += len;
-    } else {
-      return false;
-    }
-  }
-  return true;
-}
-
-// `s` as its JSON string value: each byte of an invalid UTF-8 sequence becomes U+FFFD.
-void repair_utf8(std::string_view s, std::string& out) {
-  out.clear();
-  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
-  for (std::size_t i = 0; i < s.size();) {
-    std::size_t len = p[i] < 0x80 ? 1 : detail::utf8_sequence_length(p + i, s.size() - i);
-    if (len == 0) {
-      out += "\xEF\xBF\xBD";
-      len = 1;
-    } else {
-      out.append(s.data() + i, len);
-    }
-    i += len;
-  }
 }
 
 // Two multiply chains side by side: `a` takes the next pair, then the lanes trade places.
@@ -281,11 +171,10 @@ struct Lanes {
   void fold_string(std::string_view s, std::string& repaired) {
     const Lanes before = *this;
     if ((fold_raw_string(s) & 0x8080808080808080ULL) == 0) return;
-    const auto* p = reinterpret_cast<const unsigned char*>(s.data());
-    if (valid_utf8(p, s.size())) return;
+    if (is_valid_utf8(s)) return;
     // Rare: hash the string's JSON value, each byte of an invalid sequence replaced by U+FFFD.
     *this = before;
-    repair_utf8(s, repaired);
+    utf8_replaced(s, repaired);
     fold_raw_string(repaired);
   }
 };
@@ -328,10 +217,6 @@ std::string to_hex16(std::uint64_t v) {
   std::string s(16, '0');
   for (int i = 15; i >= 0; --i, v >>= 4) s[static_cast<std::size_t>(i)] = kDigits[v & 0xF];
   return s;
-}
-
-void append_json_string(std::string& out, std::string_view s) {
-  append_bounded(out, json_string_bound(s), [&](char* p) { return put_json_string(p, s); });
 }
 
 void append_canonical_json(std::string& out, const Event& e) {

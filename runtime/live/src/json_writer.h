@@ -6,8 +6,8 @@
 //
 // Contract:
 //  - The caller writes a well-formed sequence (the writer inserts commas, not structure checks).
-//  - Strings are escaped as nlohmann's dump does (", \, control characters; UTF-8 passed
-//    through); bytes that are not valid UTF-8 become U+FFFD, like dump(..., replace).
+//  - Strings are written by keel's one JSON string escaper (keel/core/json_escape.h): as
+//    nlohmann's dump does for valid UTF-8; each byte that is not valid UTF-8 becomes U+FFFD.
 //
 // Example:
 //   std::string body;
@@ -21,6 +21,8 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+
+#include "keel/core/json_escape.h"
 
 namespace keel::live {
 
@@ -69,7 +71,7 @@ class JsonWriter {
     }
     first_ = false;
   }
-  void append_string(std::string_view s);
+  void append_string(std::string_view s) { append_json_string(out_, s); }
 
   std::string& out_;
   bool first_ = true;      // nothing written yet at this level

@@ -1,7 +1,9 @@
 #include "keel/live/provider_codec.h"
 
+#include <functional>
 #include <map>
 #include <optional>
+#include <unordered_map>
 
 #include <nlohmann/json.hpp>
 
@@ -55,17 +57,50 @@ void begin_body(std::string& body, JsonWriter& w, const ChatRequest& req, std::s
   w.string(req.model.empty() ? default_model : std::string_view(req.model));
 }
 
+// Tool parameter schemas, kept parsed: every request of a conversation carries the same tools,
+// so each schema text is parsed (validated and re-serialized by nlohmann, as the body carries
+// it) the first time a thread encodes it, and looked up after. One per thread (the codecs are
+// called from any transport's thread), no lock; at most kMaxSchemas texts, then it starts over.
+class ParsedSchemas {
+ public:
+  // The schema as the body carries it, or nullptr if `text` is not valid JSON.
+  static const std::string* find(std::string_view text) {
+    thread_local ParsedSchemas cache;
+    return cache.lookup(text);
+  }
+
+ private:
+  static constexpr std::size_t kMaxSchemas = 256;
+  struct Hash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+  };
+
+  const std::string* lookup(std::string_view text) {
+    auto it = parsed_.find(text);
+    if (it == parsed_.end()) {
+      if (parsed_.size() >= kMaxSchemas) parsed_.clear();
+      std::optional<std::string> dumped;
+      if (const json j = json::parse(text, nullptr, /*allow_exceptions=*/false); !j.is_discarded()) dumped = dump(j);
+      it = parsed_.emplace(std::string(text), std::move(dumped)).first;
+    }
+    return it->second ? &*it->second : nullptr;
+  }
+
+  std::unordered_map<std::string, std::optional<std::string>, Hash, std::equal_to<>> parsed_;
+};
+
 // A tool's name, description and parameter schema (under `schema_key`: the APIs differ only
 // there) as members of the object `w` has open.
 Status write_tool(JsonWriter& w, const model::ToolSpec& t, std::string_view schema_key) {
-  Result<json> schema = parse_json_text(t.parameters_schema, "tool parameter schema");
-  if (!schema) return std::move(schema).error();
+  const std::string* schema = ParsedSchemas::find(t.parameters_schema);
+  if (!schema) return Error{ErrorCode::invalid_request, "tool parameter schema is not valid JSON"};
   w.key("name");
   w.string(t.name);
   w.key("description");
   w.string(t.description);
   w.key(schema_key);
-  w.raw(dump(*schema));
+  w.raw(*schema);
   return {};
 }
 

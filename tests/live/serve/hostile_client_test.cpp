@@ -173,6 +173,19 @@ TEST(HostileClient, MalformedRequestIs400NotASilentClose) {
   expect_served(s.port());
 }
 
+// The error bodies quote the URL's provider name: bytes that are not UTF-8 there are written
+// as U+FFFD (keel's one invalid-UTF-8 rule), not an exception out of the connection.
+TEST(HostileClient, AUrlThatIsNotUtf8IsAnswered404) {
+  ServedScenario s{kScenario, {}};
+  WireClient c{s.port()};
+  WireResult r = c.send_raw(head("/g\xff\xc3/v1/chat/completions", kHello.size()) + kHello, 3s);
+  ASSERT_EQ(r.end, End::complete) << to_string(r.end) << " " << r.error;
+  EXPECT_EQ(r.status, 404);
+  ASSERT_TRUE(json::accept(r.body)) << r.body;
+  EXPECT_NE(json::parse(r.body)["error"]["message"].get<std::string>().find("g\xEF\xBF\xBD"), std::string::npos) << r.body;
+  expect_served(s.port());
+}
+
 TEST(HostileClient, ConnectionsOverTheCapAreRefusedPromptlyUntilOneCloses) {
   ServedScenario s{kScenario, with({.max_connections = 2})};
   auto a = std::make_unique<WireClient>(s.port());

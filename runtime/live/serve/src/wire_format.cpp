@@ -9,6 +9,10 @@ namespace {
 using json = nlohmann::ordered_json;
 using model::FinishReason;
 
+// Bytes that are not UTF-8 (a URL's provider name quoted in an error) become U+FFFD, keel's one
+// rule (keel/core/json_escape.h), instead of nlohmann's default: an exception.
+std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+
 std::string_view openai_finish(FinishReason r) {
   switch (r) {
     case FinishReason::stop: return "stop";
@@ -71,7 +75,7 @@ std::string openai_completion_body(const WireAnswer& a) {
                                          {"finish_reason", openai_finish(a.finish_reason)}}})},
                {"usage", openai_usage(a)},
                {"system_fingerprint", nullptr}};
-  return body.dump();
+  return dump(body);
 }
 
 std::string anthropic_message_body(const WireAnswer& a) {
@@ -90,7 +94,7 @@ std::string anthropic_message_body(const WireAnswer& a) {
                {"stop_reason", anthropic_stop(a.finish_reason)},
                {"stop_sequence", nullptr},
                {"usage", {{"input_tokens", a.prompt_tokens}, {"output_tokens", a.output_tokens}}}};
-  return body.dump();
+  return dump(body);
 }
 
 std::string completion_body(model::ProviderApi api, const WireAnswer& a) {
@@ -124,10 +128,10 @@ std::string sse_frame(const model::StreamEvent& e) {
 sim::HttpErrorResponse invalid_request(model::ProviderApi api, int status, std::string_view message) {
   const std::string type = status == 404 ? "not_found_error" : "invalid_request_error";
   if (api == model::ProviderApi::anthropic) {
-    return {status, json{{"type", "error"}, {"error", {{"type", type}, {"message", message}}}}.dump()};
+    return {status, dump(json{{"type", "error"}, {"error", {{"type", type}, {"message", message}}}})};
   }
-  return {status, json{{"error", {{"message", message}, {"type", "invalid_request_error"}, {"param", nullptr},
-                                  {"code", status == 404 ? json("unknown_url") : json(nullptr)}}}}.dump()};
+  return {status, dump(json{{"error", {{"message", message}, {"type", "invalid_request_error"}, {"param", nullptr},
+                                       {"code", status == 404 ? json("unknown_url") : json(nullptr)}}}})};
 }
 
 }  // namespace keel::live::serve

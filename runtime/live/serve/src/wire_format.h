@@ -7,9 +7,10 @@
 //    tool_calls, finish_reason, usage). Anthropic non-streaming: a `message` object (text and
 //    tool_use content blocks, stop_reason, usage).
 //  - Streams: the events are sim::stream_script's (the simulator's own encoder, so the wire and
-//    the simulator send the same events: one chunk or content_block_delta per token of 4 bytes,
-//    the finish, the usage, the sentinel); `stream_script` fills it from a WireAnswer (the
-//    OpenAI usage chunk only when the request asked for it). `sse_frame` frames one event as
+//    the simulator send the same events: one chunk or content_block_delta per token of 4 bytes
+//    (fewer where a UTF-8 character would be split), the finish, the usage, the sentinel);
+//    `stream_script` fills it from a WireAnswer (the OpenAI usage chunk only when the request
+//    asked for it). `sse_frame` frames one event as
 //    the API does: OpenAI `data: {...}\n\n` (unnamed events), Anthropic
 //    `event: <type>\ndata: {...}\n\n`.
 //

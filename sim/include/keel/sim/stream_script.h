@@ -7,7 +7,8 @@
 //
 // Contract:
 //  - OpenAI: a role chunk (`delta: {role, content: ""}`), one chunk per token (a 4-byte
-//    piece of the content — ApproxTokenCounter's token — or one whole tool call), a chunk
+//    piece of the content — ApproxTokenCounter's token — cut back to a UTF-8 character
+//    boundary, as real APIs never split a character; or one whole tool call), a chunk
 //    with `finish_reason`, a usage chunk (`choices: []`) when `include_usage` (the request's
 //    `stream_options.include_usage`; keel's transport always asks for it), then `[DONE]`.
 //    `created` is the chunks' `created` (unix seconds; 0 in the simulator).

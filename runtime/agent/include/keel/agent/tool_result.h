@@ -17,7 +17,7 @@
 //    (minus surrounding whitespace) when it is valid JSON — checked by a parser, not
 //    re-serialized, so numbers keep their digits — or else the raw text as a JSON string; or
 //    `{"ok":false,"error":"<code>","message":"...","maybe_executed":true}` (the last key only
-//    when true). Deterministic key order; strings escaped as in the trace (trace_writer.h).
+//    when true). Deterministic key order; strings written by keel's JSON escaper (json_escape.h).
 //
 // Example:
 //   ToolResult r = co_await runner.run(call);

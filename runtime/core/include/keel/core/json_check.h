@@ -3,7 +3,9 @@
 // Purpose: the agent checks every tool call's arguments (must be a JSON object) and every tool
 // result (spliced into the tool message when it is JSON) — twice per simulated step. Building
 // a DOM for a yes/no answer cost more than the rest of the tool path; this is one pass over
-// the bytes, allocation-free unless containers nest more than 15 deep.
+// the bytes, allocation-free unless containers nest more than 15 deep. It is the validating
+// sink of keel's one JSON scanner (detail/json_scanner.h), whose other sink builds
+// JsonDocument (json_document.h): the same grammar accepts for both.
 //
 // Contract:
 //  - `json_type(text)` is the type of the single JSON value `text` holds (RFC 8259: optional

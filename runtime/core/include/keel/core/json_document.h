@@ -5,14 +5,17 @@
 // nlohmann's DOM allocates a map node and a string per key and value; this reader builds a
 // flat array of nodes whose keys and strings view the input text (only a string containing
 // escapes is decoded into storage owned by the document), so a typical answer costs one or
-// two allocations, and a Document reused across parses (a stream decoder) none.
+// two allocations, and a Document reused across parses (a stream decoder) none. It is the
+// builder sink of keel's one JSON scanner (detail/json_scanner.h), whose validator sink is
+// json_type (json_check.h): both accept by the same grammar.
 //
 // Contract:
 //  - `parse(text)` accepts exactly what nlohmann::json::parse accepts (RFC 8259: one value,
 //    surrounding whitespace, an optional UTF-8 BOM; strings must be valid UTF-8 without raw
 //    control characters; \u escapes with paired surrogates; like nlohmann, a NUL byte after
 //    the value ends the input), except nesting deeper than `kMaxDepth`, which is refused.
-//    The fuzz target checks this against nlohmann.
+//    The fuzz target checks this against nlohmann. So, but for the BOM, the NUL and the
+//    depth limit, it builds exactly the texts json_type accepts (a property test checks it).
 //  - `text` must outlive the document's views; a new parse invalidates every view and Value.
 //  - Duplicate object keys: `member` returns the last one (nlohmann's DOM keeps the last).
 //  - Numbers: integer when written without fraction or exponent and within int64; any other
@@ -30,6 +33,7 @@
 #include <forward_list>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace keel {
@@ -75,12 +79,15 @@ class JsonDocument {
   const JsonValue* next(const JsonValue& v) const noexcept { return at(v.next); }
 
  private:
-  struct Parser;
+  struct Builder;
   static const JsonValue kNull;
   const JsonValue* at(std::uint32_t i) const noexcept { return i == JsonValue::kNone ? nullptr : &nodes_[i]; }
 
   std::vector<JsonValue> nodes_;
   std::forward_list<std::string> decoded_;  // strings that had escapes
+  // Reused across parses: the scanner's open brackets, and each open container's node and last child.
+  std::string open_brackets_;
+  std::vector<std::pair<std::uint32_t, std::uint32_t>> open_nodes_;
   bool too_deep_ = false;
 };
 

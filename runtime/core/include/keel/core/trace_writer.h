@@ -11,9 +11,10 @@
 //  - Line format: {"t":<int ns>,"kind":"<kind>","<key>":<value>,...}\n — attributes in
 //    emission order, no whitespace. int64/uint64 in decimal; doubles in std::to_chars
 //    shortest round-trip form (e.g. 0.1, 100, 1e+20), NaN/inf as null; bools true/false.
-//  - Strings (kind, keys, values): '"' and '\\' escaped, \b \f \n \r \t short forms, other
-//    bytes < 0x20 as \u00xx (lowercase hex); valid UTF-8 passes through; each byte of an
-//    invalid UTF-8 sequence becomes \ufffd. (RFC 8785 string rules, plus that repair.)
+//  - Strings (kind, keys, values): keel's JSON string escaper (json_escape.h): '"' and '\\'
+//    escaped, \b \f \n \r \t short forms, other bytes < 0x20 as \u00xx (lowercase hex);
+//    valid UTF-8 passes through; each byte of an invalid UTF-8 sequence becomes U+FFFD (its
+//    UTF-8 bytes). (RFC 8785 string rules, plus that repair.)
 //  - hash() is TraceHash over every event, in order, whether or not lines are written.
 //  - After warm-up, on_event allocates nothing.
 //
@@ -32,6 +33,7 @@
 #include <string_view>
 
 #include "keel/core/event.h"
+#include "keel/core/json_escape.h"  // append_json_string, the strings' escaper
 
 namespace keel {
 
@@ -83,8 +85,6 @@ class TraceHash {
 // 16 lowercase hex digits.
 std::string to_hex16(std::uint64_t v);
 
-// Appends `s` as a JSON string literal (with quotes), using the escaping rules above.
-void append_json_string(std::string& out, std::string_view s);
 // Appends the canonical JSON object for `e` (no trailing newline).
 void append_canonical_json(std::string& out, const Event& e);
 

@@ -7,6 +7,8 @@
 // Contract:
 //  - `encode_request`: the request body. Tool-call arguments and tool parameter schemas are
 //    JSON text in keel messages; text that is not valid JSON is ErrorCode::invalid_request.
+//    Both are written as nlohmann re-serializes them; a schema is parsed once per thread (the
+//    codec keeps the result by schema text), arguments on every request.
 //    OpenAI: system/user/assistant/tool messages as they are, `max_tokens`, tools as
 //    `{"type":"function",...}`, and for streams `stream_options.include_usage`. Anthropic:
 //    system messages joined into `system`, tool calls as `tool_use` blocks, consecutive tool

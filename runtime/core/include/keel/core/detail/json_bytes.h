@@ -1,6 +1,6 @@
-// keel/core/detail/json_bytes.h — byte-level helpers shared by the JSON writer (trace_writer)
-// and checker (json_check): UTF-8 sequence validation and an eight-bytes-at-once test for
-// bytes that need a JSON string's attention.
+// keel/core/detail/json_bytes.h — byte-level helpers shared by the JSON string escaper
+// (json_escape.cpp) and the JSON scanner (detail/json_scanner.h): UTF-8 sequence validation
+// and an eight-bytes-at-once test for bytes that need a JSON string's attention.
 #pragma once
 
 #include <bit>
