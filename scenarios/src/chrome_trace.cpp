@@ -242,8 +242,8 @@ void ChromeTraceWriter::close_span(const std::string& key, TimePoint at, std::op
 }
 
 void ChromeTraceWriter::link_to_step(const Event& e, const std::string& span_key) {
-  const std::optional<std::int64_t> agent = integer(e, "agent");
-  const std::optional<std::int64_t> step = integer(e, "step");
+  const std::optional<std::int64_t> agent = integer(e, key::agent);
+  const std::optional<std::int64_t> step = integer(e, key::step);
   const auto span = open_.find(span_key);
   if (!agent || !step || span == open_.end()) return;
   for (const Agent& a : agents_) {
@@ -259,8 +259,8 @@ void ChromeTraceWriter::link_to_step(const Event& e, const std::string& span_key
 }
 
 void ChromeTraceWriter::on_agent_step_start(const Event& e) {
-  const std::int64_t step = integer(e, "step").value_or(0);
-  const std::int64_t agent_id = integer(e, "agent").value_or(0);
+  const std::int64_t step = integer(e, key::step).value_or(0);
+  const std::int64_t agent_id = integer(e, key::agent).value_or(0);
   Agent* chosen = nullptr;
   if (agent_id) {  // the agent's own track, when it is free
     for (Agent& a : agents_) {
@@ -289,9 +289,9 @@ void ChromeTraceWriter::on_agent_step_start(const Event& e) {
 }
 
 void ChromeTraceWriter::on_agent_step_end(const Event& e) {
-  const std::int64_t step = integer(e, "step").value_or(0);
-  const std::int64_t agent_id = integer(e, "agent").value_or(0);
-  const std::optional<std::int64_t> duration = integer(e, "duration");
+  const std::int64_t step = integer(e, key::step).value_or(0);
+  const std::int64_t agent_id = integer(e, key::agent).value_or(0);
+  const std::optional<std::int64_t> duration = integer(e, key::duration);
   const TimePoint start = duration ? e.time - Duration{*duration} : e.time;
   Agent* chosen = nullptr;
   // The agent's own track first; a step whose agent's track was busy went elsewhere.
@@ -306,79 +306,79 @@ void ChromeTraceWriter::on_agent_step_end(const Event& e) {
   chosen->open = false;
   chosen->completed = step;
   chosen->last_end = e.time;
-  const bool ok = boolean(e, "ok");
+  const bool ok = boolean(e, key::ok);
   json args = args_of(e, {"step"});
   emit_span(Pid::agents, chosen->tid, chosen->open_start, e.time,
-            "step " + std::to_string(step) + (ok ? "" : " (" + str(e, "code") + ")"), "agent", args);
+            "step " + std::to_string(step) + (ok ? "" : " (" + str(e, key::code) + ")"), "agent", args);
 }
 
 void ChromeTraceWriter::on_event(const Event& e) {
   if (finished_) return;
   last_seen_ = std::max(last_seen_, e.time);
   const std::string_view kind = e.kind;
-  if (kind == "provider.request") {
-    const std::string target = str(e, "target");
-    const std::string key = "p:" + target + "#" + str(e, "index");
+  if (kind == ev::provider_request) {
+    const std::string target = str(e, key::target);
+    const std::string key = "p:" + target + "#" + str(e, key::index);
     json args = args_of(e, {"target"});
     if (args.contains("fault") && args["fault"] == "") args.erase("fault");
     open_span(key, provider_track(target), e.time, "attempt", "provider", std::move(args));
     count_request(target, false, false, e.time);
     link_to_step(e, key);
-  } else if (kind == "provider.response") {
-    const std::string target = str(e, "target");
-    const std::string key = "p:" + target + "#" + str(e, "index");
-    const bool ok = boolean(e, "ok");
+  } else if (kind == ev::provider_response) {
+    const std::string target = str(e, key::target);
+    const std::string key = "p:" + target + "#" + str(e, key::index);
+    const bool ok = boolean(e, key::ok);
     count_request(target, true, !ok, e.time);
-    close_span(key, e.time, ok ? std::string{"ok"} : str(e, "code"), args_of(e, {"target", "index"}));
-  } else if (kind == "retry.decision") {
-    const std::optional<std::int64_t> delay = integer(e, "delay");
-    if (str(e, "reason") != "retry" || !delay) return;
-    Track& t = provider_backoff_track(str(e, "target"));
+    close_span(key, e.time, ok ? std::string{"ok"} : str(e, key::code), args_of(e, {key::target, key::index}));
+  } else if (kind == ev::retry_decision) {
+    const std::optional<std::int64_t> delay = integer(e, key::delay);
+    if (str(e, key::reason) != "retry" || !delay) return;
+    Track& t = provider_backoff_track(str(e, key::target));
     const TimePoint end = e.time + Duration{std::max<std::int64_t>(0, *delay)};
     const std::size_t lane = acquire_lane(t, e.time, end);
     emit_span(t.pid, t.lanes[lane].tid, e.time, end, "backoff", "backoff", args_of(e, {"target", "reason"}));
-  } else if (kind == "tool.start") {
-    const std::string tool = str(e, "tool");
-    open_span("t:" + tool + "#" + str(e, "call_id"), tool_track(tool), e.time, tool, "tool",
+  } else if (kind == ev::tool_start) {
+    const std::string tool = str(e, key::tool);
+    open_span("t:" + tool + "#" + str(e, key::call_id), tool_track(tool), e.time, tool, "tool",
               args_of(e, {"tool", "attempt"}));
-  } else if (kind == "tool.end") {
-    const std::string tool = str(e, "tool");
-    const std::string key = "t:" + tool + "#" + str(e, "call_id");
+  } else if (kind == ev::tool_end) {
+    const std::string tool = str(e, key::tool);
+    const std::string key = "t:" + tool + "#" + str(e, key::call_id);
     json args = args_of(e, {"tool", "call_id"});
     if (args.contains("code") && args["code"] == "") args.erase("code");
-    const bool ok = boolean(e, "ok");
+    const bool ok = boolean(e, key::ok);
     if (!open_.contains(key)) {  // no start seen: draw it from its duration
-      const std::optional<std::int64_t> duration = integer(e, "duration");
+      const std::optional<std::int64_t> duration = integer(e, key::duration);
       open_span(key, tool_track(tool), duration ? e.time - Duration{*duration} : e.time, tool, "tool",
-                {{"call_id", str(e, "call_id")}});
+                {{"call_id", str(e, key::call_id)}});
     }
-    close_span(key, e.time, ok ? tool : tool + " (" + str(e, "code") + ")", args);
-  } else if (kind == "tool.retry") {
-    const std::optional<std::int64_t> delay = integer(e, "delay");
+    close_span(key, e.time, ok ? tool : tool + " (" + str(e, key::code) + ")", args);
+  } else if (kind == ev::tool_retry) {
+    const std::optional<std::int64_t> delay = integer(e, key::delay);
     if (!delay) return;
-    Track& t = tool_backoff_track(str(e, "tool"));
+    Track& t = tool_backoff_track(str(e, key::tool));
     const TimePoint end = e.time + Duration{std::max<std::int64_t>(0, *delay)};
     const std::size_t lane = acquire_lane(t, e.time, end);
     emit_span(t.pid, t.lanes[lane].tid, e.time, end, "backoff", "backoff", args_of(e, {"tool"}));
-  } else if (kind == "breaker.state") {
-    Track& t = provider_events_track(str(e, "target"));
+  } else if (kind == ev::breaker_state) {
+    Track& t = provider_events_track(str(e, key::target));
     const std::size_t lane = t.lanes.empty() ? acquire_lane(t, e.time, e.time) : 0;
-    emit_instant(t.pid, t.lanes[lane].tid, e.time, "breaker " + str(e, "from") + " -> " + str(e, "to"), "breaker",
+    emit_instant(t.pid, t.lanes[lane].tid, e.time, "breaker " + str(e, key::from) + " -> " + str(e, key::to), "breaker",
                  args_of(e, {"target"}));
-  } else if (kind == "model.fallback") {
-    Track& t = provider_events_track(str(e, "from"));
+  } else if (kind == ev::model_fallback) {
+    Track& t = provider_events_track(str(e, key::from));
     const std::size_t lane = t.lanes.empty() ? acquire_lane(t, e.time, e.time) : 0;
-    emit_instant(t.pid, t.lanes[lane].tid, e.time, "fallback -> " + str(e, "to"), "fallback", args_of(e));
-  } else if (kind == "model.skip") {
-    Track& t = provider_events_track(str(e, "model"));
+    emit_instant(t.pid, t.lanes[lane].tid, e.time, "fallback -> " + str(e, key::to), "fallback", args_of(e));
+  } else if (kind == ev::model_skip) {
+    Track& t = provider_events_track(str(e, key::model));
     const std::size_t lane = t.lanes.empty() ? acquire_lane(t, e.time, e.time) : 0;
-    emit_instant(t.pid, t.lanes[lane].tid, e.time, "skip (" + str(e, "reason") + ")", "fallback",
+    emit_instant(t.pid, t.lanes[lane].tid, e.time, "skip (" + str(e, key::reason) + ")", "fallback",
                  args_of(e, {"model"}));
-  } else if (kind == "agent.step.start") {
+  } else if (kind == ev::agent_step_start) {
     on_agent_step_start(e);
-  } else if (kind == "agent.step.end") {
+  } else if (kind == ev::agent_step_end) {
     on_agent_step_end(e);
-  } else if (kind == "context.summarize" || kind == "context.truncate" || kind.starts_with("hedge.")) {
+  } else if (kind == ev::context_summarize || kind == ev::context_truncate || kind.starts_with("hedge.")) {
     emit_instant(Pid::agents, std::nullopt, e.time, std::string{kind}, kind.starts_with("hedge.") ? "hedge" : "context",
                  args_of(e));
   }

@@ -70,23 +70,23 @@ void RecoveryMeter::note_detect(std::string_view target, Duration at) {
 }
 
 void RecoveryMeter::observe(const Event& e) {
-  if (e.kind == "model.attempt") {
+  if (e.kind == ev::model_attempt) {
     const Duration at = scenario_time(e.time);
     for (RecoveryWindow& w : windows_) {
       if (at >= w.from && at < w.until) ++w.attempts;
     }
-  } else if (e.kind == "model.call.end") {
-    if (!bool_attr(e, "ok")) return;
-    const std::string_view model = string_attr(e, "model");
+  } else if (e.kind == ev::model_call_end) {
+    if (!bool_attr(e, key::ok)) return;
+    const std::string_view model = string_attr(e, key::model);
     const Duration at = scenario_time(e.time);
     for (RecoveryWindow& w : windows_) {
       if (w.back_on_primary || !w.back_on_primary_applies() || at < w.until) continue;
       if (faults::target_matches(w.target, model) && is_primary(primaries_, model)) w.back_on_primary = at - w.until;
     }
-  } else if (e.kind == "model.fallback") {
-    note_detect(string_attr(e, "from"), scenario_time(e.time));
-  } else if (e.kind == "breaker.state") {
-    if (string_attr(e, "to") == "open") note_detect(string_attr(e, "target"), scenario_time(e.time));
+  } else if (e.kind == ev::model_fallback) {
+    note_detect(string_attr(e, key::from), scenario_time(e.time));
+  } else if (e.kind == ev::breaker_state) {
+    if (string_attr(e, key::to) == "open") note_detect(string_attr(e, key::target), scenario_time(e.time));
   }
 }
 

@@ -32,8 +32,8 @@ class RunSink final : public EventSink {
       : trace_(trace), recovery_(recovery), extra_(extra) {}
   void on_event(const Event& e) override {
     trace_.on_event(e);  // TraceWriter and RecoveryMeter are final: direct calls
-    if (e.kind == "breaker.state") note_breaker(e);
-    if (e.kind == "model.stream.answer") note_stream_answer(e);
+    if (e.kind == ev::breaker_state) note_breaker(e);
+    if (e.kind == ev::model_stream_answer) note_stream_answer(e);
     recovery_.on_event(e);
     if (extra_) extra_->on_event(e);
   }
@@ -48,8 +48,8 @@ class RunSink final : public EventSink {
 
  private:
   void note_breaker(const Event& e) {
-    const AttrValue* to = e.find("to");
-    const AttrValue* target = e.find("target");
+    const AttrValue* to = e.find(key::to);
+    const AttrValue* target = e.find(key::target);
     if (!to || !target) return;
     const auto* to_name = std::get_if<std::string_view>(to);
     const auto* name = std::get_if<std::string_view>(target);
@@ -57,9 +57,9 @@ class RunSink final : public EventSink {
     first_open.try_emplace(std::string(*name), e.time.time_since_epoch());
   }
   void note_stream_answer(const Event& e) {
-    const AttrValue* model = e.find("model");
-    const AttrValue* id = e.find("id");
-    const AttrValue* tokens = e.find("tokens");
+    const AttrValue* model = e.find(key::model);
+    const AttrValue* id = e.find(key::id);
+    const AttrValue* tokens = e.find(key::tokens);
     const auto* m = model ? std::get_if<std::string_view>(model) : nullptr;
     const auto* i = id ? std::get_if<std::string_view>(id) : nullptr;
     const auto* n = tokens ? std::get_if<std::int64_t>(tokens) : nullptr;

@@ -67,25 +67,25 @@ void TimelineRecorder::on_event(const Event& e) {
   const std::int64_t at = e.time.time_since_epoch().count();
   last_ns_ = std::max(last_ns_, at);
   const std::string_view kind = e.kind;
-  if (kind == "provider.request") {
-    if (Series* s = series(text(e, "target"))) s->samples.push_back({at, 0, What::request});
-  } else if (kind == "provider.response") {
-    Series* s = series(text(e, "target"));
+  if (kind == ev::provider_request) {
+    if (Series* s = series(text(e, key::target))) s->samples.push_back({at, 0, What::request});
+  } else if (kind == ev::provider_response) {
+    Series* s = series(text(e, key::target));
     if (!s) return;
-    if (flag(e, "ok")) {
-      s->samples.push_back({at, integer(e, "latency"), What::success});
+    if (flag(e, key::ok)) {
+      s->samples.push_back({at, integer(e, key::latency), What::success});
     } else {
       s->samples.push_back({at, 0, What::failure});
-      const std::string_view code = text(e, "code");
+      const std::string_view code = text(e, key::code);
       auto it = s->failures_by_code.find(code);
       if (it == s->failures_by_code.end()) it = s->failures_by_code.emplace(std::string{code}, 0).first;
       ++it->second;
     }
-  } else if (kind == "breaker.refused") {
-    if (Series* s = series(text(e, "target"))) s->samples.push_back({at, 0, What::refused});
-  } else if (kind == "breaker.state") {
-    if (Series* s = series(text(e, "target"))) {
-      s->transitions.push_back({at, std::string{text(e, "from")}, std::string{text(e, "to")}});
+  } else if (kind == ev::breaker_refused) {
+    if (Series* s = series(text(e, key::target))) s->samples.push_back({at, 0, What::refused});
+  } else if (kind == ev::breaker_state) {
+    if (Series* s = series(text(e, key::target))) {
+      s->transitions.push_back({at, std::string{text(e, key::from)}, std::string{text(e, key::to)}});
     }
   }
 }

@@ -31,10 +31,12 @@ std::string whole_ms(Duration d) {
 }
 
 
-// The runner's retry rules as a retry configuration (max_attempts is set per call): tool
-// errors and the retryable codes are worth another try; servers' retry hints do not apply.
+// The runner's retry rules as a retry configuration, for one attempt (a call allowed more
+// copies it with its own max_attempts): tool errors and the retryable codes are worth another
+// try; servers' retry hints do not apply.
 policy::RetryConfig tool_retry_config(const ToolRunnerConfig& config) {
   policy::RetryConfig c;
+  c.max_attempts = 1;
   c.backoff = config.retry_backoff;
   c.retryable = policy::RetryCodeSet::retryable_codes().insert(ErrorCode::tool_error);
   c.honor_retry_after = false;
@@ -63,13 +65,16 @@ struct ToolRunner::ToolPlan : policy::AttemptPlan {
   static constexpr bool converts_exceptions = true;
 
   ToolPlan(ToolRunner& run, Tool& t, ToolResult& result, EventSink* events, std::string args, int max_attempts)
-      : runner(run), tool(t), r(result), sink(events), arguments(std::move(args)), cfg(run.retry_.config()),
-        timeout(run.timeout_for(t)) {
-    cfg.max_attempts = max_attempts;
+      : runner(run), tool(t), r(result), sink(events), arguments(std::move(args)), timeout(run.timeout_for(t)) {
+    if (max_attempts > 1) {
+      own.emplace(run.retry_.config());
+      own->max_attempts = max_attempts;
+    }
   }
 
   policy::Retry* retry() const noexcept { return &runner.retry_; }
-  const policy::RetryConfig* retry_config() const noexcept { return &cfg; }
+  // The runner's (one attempt), or this call's own when it may retry (an idempotent tool).
+  const policy::RetryConfig* retry_config() const noexcept { return own ? &*own : &runner.retry_.config(); }
   std::optional<Error> precheck(const this_task::TaskContext& ctx, TimePoint now) {
     if (ctx.token.cancelled()) return fail(ErrorCode::cancelled, "cancelled before the tool started");
     deadline = timeout ? Deadline::earliest(ctx.deadline, Deadline::after(now, *timeout)) : ctx.deadline;
@@ -84,7 +89,7 @@ struct ToolRunner::ToolPlan : policy::AttemptPlan {
   // The last possible attempt takes the arguments; earlier ones get a copy for the next.
   Task<Value> attempt(int n) {
     std::string a;
-    if (n == cfg.max_attempts) a = std::move(arguments);
+    if (n == retry_config()->max_attempts) a = std::move(arguments);
     else a = arguments;
     return tool.invoke(std::move(a));
   }
@@ -132,7 +137,7 @@ struct ToolRunner::ToolPlan : policy::AttemptPlan {
   ToolResult& r;
   EventSink* sink;
   std::string arguments;
-  policy::RetryConfig cfg;
+  std::optional<policy::RetryConfig> own;  // this call's retry configuration, when it may retry
   std::optional<Duration> timeout;
   Deadline deadline = Deadline::never();  // this attempt's: the tool's timeout within the caller's
 

@@ -111,6 +111,7 @@ struct ModelManager::Call {
   std::string last_model;           // the model tried last: moving on from it is a fallback
   std::optional<StreamCall> streamed;  // streamed calls: recovery state across attempts
   bool stop_call = false;           // stream_recovery fail: no further model
+  std::optional<Result<ChatResponse>> result;  // the last attempt's, on a model tried in order (ChainPlan)
 
   std::size_t model_at(std::size_t pos) const noexcept { return (first + pos) % size; }
 };
@@ -199,6 +200,20 @@ struct ModelManager::ModelPlan : policy::AttemptPlan {
 
 };
 
+// A model tried in the call's order: the attempt's result is kept in the call's frame (which
+// awaits this loop) and the loop yields only a Status, so the response is not moved through
+// the loop's task on its way to the caller.
+struct ModelManager::ChainPlan : ModelPlan {
+  using Returned = Status;
+  ChainPlan(ModelManager& m, Slot& s, Call& call, bool last) : ModelPlan(m, s, call, last), result(&call.result) {}
+  std::optional<Value>& result_slot(std::optional<Value>&) noexcept { return *result; }
+  Status returned(Value&& r) {
+    if (!r) return std::move(r).error();
+    return {};  // the answer stays in the call's result
+  }
+  std::optional<Value>* result;
+};
+
 namespace {
 
 // `failure` (with its own causes) followed by the errors of the models tried before it.
@@ -241,11 +256,10 @@ Task<Result<ChatResponse>> ModelManager::run_call(ChatRequest request) {
     const std::size_t index_here = call.model_at(pos);
     if (!enter_model(call, index_here, sched.now())) continue;
     ++call.tried;
-    Result<ChatResponse> got =
-        co_await policy::run_attempts(ModelPlan{*this, *slots_[index_here], call, pos + 1 == call.size});
+    Status got = co_await policy::run_attempts(ChainPlan{*this, *slots_[index_here], call, pos + 1 == call.size});
     if (got) {
-      finish_ok(call, *got, sched.now());
-      co_return got;
+      finish_ok(call, **call.result, sched.now());
+      co_return std::move(*call.result);
     }
     if (!next_after(call, index_here, std::move(got).error())) break;
   }

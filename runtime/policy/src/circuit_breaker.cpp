@@ -21,21 +21,7 @@ std::string_view to_string(BreakerState s) noexcept {
   return "unknown";
 }
 
-std::string_view to_string(BreakerReason r) noexcept {
-  switch (r) {
-    case BreakerReason::failure_rate: return "failure_rate";
-    case BreakerReason::slow_call_rate: return "slow_call_rate";
-    case BreakerReason::consecutive_failures: return "consecutive_failures";
-    case BreakerReason::probe_failed: return "probe_failed";
-    case BreakerReason::probe_slow: return "probe_slow";
-    case BreakerReason::probes_succeeded: return "probes_succeeded";
-    case BreakerReason::half_open_timeout: return "half_open_timeout";
-    case BreakerReason::manual_isolate: return "manual_isolate";
-    case BreakerReason::manual_reset: return "manual_reset";
-    case BreakerReason::open_elapsed: return "open_elapsed";
-  }
-  return "unknown";
-}
+std::string_view to_string(BreakerReason r) noexcept { return enum_name(kBreakerReasonNames, r); }
 
 std::string_view to_string(BreakerCodeClass c) noexcept {
   switch (c) {

@@ -7,18 +7,7 @@ namespace keel::policy {
 
 // GCC 12 workaround (frame_allocator.h).
 KEEL_OUT_OF_LINE_COPY(kStartAttemptOutOfLine, &Retry::Run::start_attempt);
-namespace {
-
-constexpr std::array<std::string_view, kRetryReasonCount> kReasonNames = {
-    "retry",    "not_retryable",        "attempts_exhausted", "budget_exhausted",
-    "deadline", "retry_after_too_long", "cancelled"};
-
-}  // namespace
-
-std::string_view to_string(RetryReason r) noexcept {
-  const auto i = static_cast<std::size_t>(r);
-  return i < kReasonNames.size() ? kReasonNames[i] : std::string_view{"unknown"};
-}
+std::string_view to_string(RetryReason r) noexcept { return enum_name(kRetryReasonNames, r); }
 
 RetryDecision decide(const RetryConfig& cfg, const Error& last_error, std::optional<bool> should_retry_hint,
                      int attempts_made, TimePoint now, Deadline overall, RetryBudget* budget, Rng& rng,

@@ -76,10 +76,15 @@ inline constexpr std::array kErrorCodes = {
 #undef KEEL_X_
 };
 
-constexpr const ErrorCodeInfo& error_code_info(ErrorCode c) noexcept {
+// The code's position in kErrorCodes — the one out-of-range rule of every table indexed by
+// code (names, retry and fallback code sets, the breaker's code table): a value outside the
+// list, which only a cast can make, counts as `internal` (the last code).
+constexpr std::size_t error_code_index(ErrorCode c) noexcept {
   const auto i = static_cast<std::size_t>(c);
-  return i < kErrorCodes.size() ? kErrorCodes[i] : kErrorCodes.back();  // out of range: internal
+  return i < kErrorCodes.size() ? i : kErrorCodes.size() - 1;
 }
+static_assert(kErrorCodes.back().code == ErrorCode::internal, "error_code_index maps stray values to internal");
+constexpr const ErrorCodeInfo& error_code_info(ErrorCode c) noexcept { return kErrorCodes[error_code_index(c)]; }
 constexpr std::string_view to_string(ErrorCode c) noexcept { return error_code_info(c).name; }
 constexpr bool is_retryable(ErrorCode c) noexcept { return error_code_info(c).retryable; }
 // The code with that exact snake_case name, or nullopt.

@@ -174,6 +174,7 @@ class ModelManager final : public ChatModel {
   std::size_t first_for_call(std::uint64_t call_index);  // the scheduling strategy's pick
   struct Call;       // one call's state across its models (model_manager.cpp)
   struct ModelPlan;  // one model's attempts: the attempt loop's configuration (model_manager.cpp)
+  struct ChainPlan;  // ... for a model tried in order
   Task<Result<ChatResponse>> run_call(ChatRequest request);
   // The hedged start of a call: the first models of its order in parallel (policy::Hedging).
   Task<Result<ChatResponse>> hedged(Call& call);

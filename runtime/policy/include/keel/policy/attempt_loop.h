@@ -28,7 +28,8 @@
 //     fault (recorded as `cancelled`, i.e. not at all).
 //  7. plan.after_attempt(result, start, end): `again` attempts again at once without a
 //     decision (a refused prefill), `usual` goes on.
-//  8. Success: Run::succeeded; returned. Failure: plan.on_failure(error, start, now) may `stop`
+//  8. Success: Run::succeeded; returned (through plan.returned(), which may keep the value
+//     and yield a smaller Plan::Returned). Failure: plan.on_failure(error, start, now) may `stop`
 //     (no retry whatever the policy says: recorded, decided not_retryable, the error returned);
 //     else Run::failed decides — `cancelled` when the caller is (or, with owns_deadline, when
 //     the overall deadline passed: the loop then returns `timeout`). A caller cancelled while
@@ -114,6 +115,31 @@ struct AttemptPlan {
   void before_backoff(const RetryDecision&, const Error&, int /*attempt*/, TimePoint) {}
   Error caller_cancelled(Error last) { return Retry::Run::cancelled(std::move(last)); }
   Error backoff_cancelled(Error e) { return e; }
+  // What the loop yields for the attempt's result it ends with. A plan may name a smaller
+  // `Returned` (e.g. Status) and keep the value itself where its caller reads it: a large value
+  // then crosses one task boundary fewer.
+  template <class R>
+  R&& returned(R&& r) noexcept {
+    return std::move(r);
+  }
+  // Where the attempt's result is kept: the loop's own `local`, or storage of the plan's
+  // caller (which then reads the answer there without moving it through the loop's task).
+  template <class R>
+  std::optional<R>& result_slot(std::optional<R>& local) noexcept {
+    return local;
+  }
+};
+
+// What run_attempts(plan) yields: Plan::Returned when the plan names one (see `returned` in
+// AttemptPlan), else the attempt's own Result.
+template <class Plan>
+struct ReturnedOf {
+  using type = typename Plan::Value;
+};
+template <class Plan>
+  requires requires { typename Plan::Returned; }
+struct ReturnedOf<Plan> {
+  using type = typename Plan::Returned;
 };
 
 // A local refusal (bulkhead, limiter) after the breaker granted a permit: the permit goes back
@@ -132,11 +158,11 @@ struct NoSlot {
 
 // Frame-saving: the stages, the attempt's await and the decision are inline in this one frame
 // (no coroutine per policy layer); the hooks are plain calls the compiler inlines per plan,
-// and a stage the plan does not have is compiled out. That is also why this function is
-// longer than 80 lines: each stage that may wait must await here, in the loop's own frame,
+// and a stage the plan does not have is compiled out. long-function: that is why it is longer
+// than 80 lines: each stage that may wait must await here, in the loop's own frame,
 // or cost a coroutine frame per attempt (bench_policies: BM_Retry, BM_Pipeline5).
 template <class Plan>
-Task<typename Plan::Value> run_attempts(Plan plan) {
+Task<typename ReturnedOf<Plan>::type> run_attempts(Plan plan) {
   using R = typename Plan::Value;
   const std::optional<Duration> overall_timeout = plan.overall_timeout();
   auto narrow = overall_timeout ? this_task::narrow_deadline(*overall_timeout)
@@ -150,13 +176,15 @@ Task<typename Plan::Value> run_attempts(Plan plan) {
   const RetryConfig* retry_config = nullptr;  // the Retry's own unless the plan has one for this call
   if constexpr (requires { plan.retry_config(); }) retry_config = plan.retry_config();
   Retry::Run run{plan.retry(), overall, plan.outcome(), retry_config};
+  std::optional<R> local;  // the attempt's result, unless the plan keeps it (result_slot)
   for (;;) {
     // `now` is read once per stretch without a suspension point (one virtual call each).
     TimePoint now = sched.now();
     if (std::optional<Error> refused = plan.precheck(ctx, now)) co_return std::move(*refused);
     run.start_attempt(now);
     plan.started(run.attempt(), now);
-    std::optional<R> r;
+    std::optional<R>& r = plan.result_slot(local);
+    r.reset();
     BreakerPermit permit;
     TimePoint start = now;
     if (breaker) {
@@ -216,11 +244,11 @@ Task<typename Plan::Value> run_attempts(Plan plan) {
     }
     if (r->ok()) {
       run.succeeded();
-      co_return std::move(*r);
+      co_return plan.returned(std::move(*r));
     }
     if (plan.on_failure(r->error(), start, sched.now()) == AttemptNext::stop) {
       run.failed_without_retry(r->error(), sched.now());
-      co_return std::move(*r);
+      co_return plan.returned(std::move(*r));
     }
     const bool overall_passed = Plan::owns_deadline && overall.passed(sched.now());
     const RetryDecision& decision = run.failed(r->error(), token.cancelled() || overall_passed, sched.now());
@@ -228,7 +256,7 @@ Task<typename Plan::Value> run_attempts(Plan plan) {
     if (decision.reason == RetryReason::cancelled && r->error().code != ErrorCode::cancelled) {
       co_return plan.caller_cancelled(std::move(*r).error());
     }
-    if (!decision.retry()) co_return std::move(*r);
+    if (!decision.retry()) co_return plan.returned(std::move(*r));
     plan.before_backoff(decision, r->error(), run.attempt(), sched.now());
     if (Status slept = co_await sleep_for(decision.delay); !slept) {
       co_return plan.backoff_cancelled(run.backoff_cancelled(std::move(*r).error(), sched.now()));

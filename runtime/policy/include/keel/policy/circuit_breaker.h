@@ -86,6 +86,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "keel/core/enum_names.h"
 #include "keel/core/error.h"
 #include "keel/core/event.h"
 #include "keel/core/result.h"
@@ -100,19 +101,14 @@ enum class BreakerState : std::uint8_t { closed, open, half_open, isolated };
 std::string_view to_string(BreakerState s) noexcept;
 
 // Why a transition happened (one counter each in CircuitBreakerCounters::by_reason).
-enum class BreakerReason : std::uint8_t {
-  failure_rate,
-  slow_call_rate,
-  consecutive_failures,
-  probe_failed,
-  probe_slow,
-  probes_succeeded,
-  half_open_timeout,
-  manual_isolate,
-  manual_reset,
-  open_elapsed,
-};
-inline constexpr std::size_t kBreakerReasonCount = 10;
+#define KEEL_BREAKER_REASONS(X)                                                                  \
+  X(failure_rate, "failure_rate") X(slow_call_rate, "slow_call_rate")                             \
+  X(consecutive_failures, "consecutive_failures") X(probe_failed, "probe_failed")               \
+  X(probe_slow, "probe_slow") X(probes_succeeded, "probes_succeeded")                           \
+  X(half_open_timeout, "half_open_timeout") X(manual_isolate, "manual_isolate")                 \
+  X(manual_reset, "manual_reset") X(open_elapsed, "open_elapsed")
+KEEL_ENUM_WITH_NAMES(BreakerReason, kBreakerReasonNames, KEEL_BREAKER_REASONS);
+inline constexpr std::size_t kBreakerReasonCount = kBreakerReasonNames.size();
 std::string_view to_string(BreakerReason r) noexcept;
 
 // How a recorded error code counts (see the header comment for the defaults).
@@ -127,13 +123,10 @@ class BreakerCodeTable {
     for (const auto& info : kErrorCodes) t.set(info.code, default_for(info.code));
     return t;
   }
-  constexpr BreakerCodeClass operator[](ErrorCode c) const noexcept {
-    const auto i = static_cast<std::size_t>(c);
-    return i < table_.size() ? table_[i] : BreakerCodeClass::ignored;
-  }
+  // A stray value (only a cast makes one) reads and writes internal's entry (error_code_index).
+  constexpr BreakerCodeClass operator[](ErrorCode c) const noexcept { return table_[error_code_index(c)]; }
   constexpr BreakerCodeTable& set(ErrorCode c, BreakerCodeClass v) noexcept {
-    const auto i = static_cast<std::size_t>(c);
-    if (i < table_.size()) table_[i] = v;
+    table_[error_code_index(c)] = v;
     return *this;
   }
   friend constexpr bool operator==(const BreakerCodeTable&, const BreakerCodeTable&) noexcept = default;

@@ -70,7 +70,7 @@ class FallbackCodeSet {
 
  private:
   static_assert(kErrorCodes.size() <= 64, "FallbackCodeSet holds at most 64 codes");
-  static constexpr unsigned index(ErrorCode c) noexcept { return static_cast<unsigned>(c) & 63u; }
+  static constexpr unsigned index(ErrorCode c) noexcept { return static_cast<unsigned>(error_code_index(c)); }
   std::uint64_t bits_ = 0;
 };
 

@@ -55,6 +55,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "keel/core/enum_names.h"
 #include "keel/core/error.h"
 #include "keel/core/event.h"
 #include "keel/core/result.h"
@@ -97,10 +98,7 @@ class RetryCodeSet {
 
  private:
   static_assert(kErrorCodes.size() <= 32, "RetryCodeSet holds at most 32 codes");
-  static constexpr unsigned index(ErrorCode c) noexcept {
-    const auto i = static_cast<unsigned>(c);
-    return i < kErrorCodes.size() ? i : static_cast<unsigned>(kErrorCodes.size() - 1);
-  }
+  static constexpr unsigned index(ErrorCode c) noexcept { return static_cast<unsigned>(error_code_index(c)); }
   std::uint32_t bits_ = 0;
 };
 
@@ -119,16 +117,12 @@ struct RetryConfig {
   std::optional<Duration> attempt_timeout;                   // none: only the overall deadline
 };
 
-enum class RetryReason : std::uint8_t {
-  retry,
-  not_retryable,
-  attempts_exhausted,
-  budget_exhausted,
-  deadline,
-  retry_after_too_long,
-  cancelled,
-};
-inline constexpr std::size_t kRetryReasonCount = 7;
+#define KEEL_RETRY_REASONS(X)                                                          \
+  X(retry, "retry") X(not_retryable, "not_retryable") X(attempts_exhausted, "attempts_exhausted") \
+  X(budget_exhausted, "budget_exhausted") X(deadline, "deadline")                          \
+  X(retry_after_too_long, "retry_after_too_long") X(cancelled, "cancelled")
+KEEL_ENUM_WITH_NAMES(RetryReason, kRetryReasonNames, KEEL_RETRY_REASONS);
+inline constexpr std::size_t kRetryReasonCount = kRetryReasonNames.size();
 
 // The snake_case name of the reason ("retry_after_too_long").
 std::string_view to_string(RetryReason r) noexcept;
