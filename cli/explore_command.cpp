@@ -83,7 +83,7 @@ void print_summary(const Args& args, const scenarios::Scenario& scenario, scenar
         {"errors", sweep.errors},
         {"distinct_trace_hashes", sweep.hashes.size()},
         {"seeds", std::move(sweep.runs)}};
-    std::cout << out.dump() << "\n";
+    std::cout << out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
     return;
   }
   std::cout << seeds << " seeds: " << sweep.passed << " passed, " << sweep.failed << " failed";

@@ -86,7 +86,9 @@ bool open_outputs(const Args& args, const scenarios::Scenario& scenario, scenari
 bool finish_outputs(const Args& args, const scenarios::RunReport& report, Outputs& out) {
   if (out.chrome) out.chrome->finish(TimePoint{report.virtual_end});
   if (!out.timeline) return true;
-  out.report_data_file << scenarios::report_data(report, out.timeline->to_json(report.virtual_end)).dump() << "\n";
+  out.report_data_file << scenarios::report_data(report, out.timeline->to_json(report.virtual_end))
+                                .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
+                         << "\n";
   out.report_data_file.close();
   if (!out.report_data_file) {
     std::cerr << "keel run: cannot write report data file '" << args.report_data << "'\n";
@@ -134,7 +136,7 @@ Command add_run(CLI::App& app) {
     }
     if (!finish_outputs(*args, *report, outputs)) return kExitInternal;
     if (args->json) {
-      std::cout << scenarios::to_json(*report).dump() << "\n";
+      std::cout << scenarios::to_json(*report).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
     } else {
       print_report(std::cout, *report);
     }

@@ -31,7 +31,7 @@ std::string str(const Event& e, std::string_view key) {
   const AttrValue* v = e.find(key);
   if (!v) return {};
   if (const auto* s = std::get_if<std::string_view>(v)) return std::string{*s};
-  return to_json_value(*v).dump();
+  return to_json_value(*v).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 std::optional<std::int64_t> integer(const Event& e, std::string_view key) {
@@ -78,7 +78,7 @@ ChromeTraceWriter::~ChromeTraceWriter() { finish(); }
 
 void ChromeTraceWriter::write(const json& event) {
   if (written_ > 0) out_ << ",\n";
-  out_ << event.dump();
+  out_ << event.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   ++written_;
 }
 

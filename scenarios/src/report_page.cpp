@@ -284,7 +284,7 @@ class Checker {
   static std::string describe(const json& v) {
     if (v.is_object()) return "an object";
     if (v.is_array()) return "an array";
-    std::string s = v.dump();
+    std::string s = v.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     if (s.size() > 60) s = s.substr(0, 60) + "...";
     return s;
   }
@@ -462,7 +462,7 @@ std::vector<ValidationError> check_report_data(const nlohmann::json& data) {
 std::string render_report_page(const nlohmann::json& data) {
   // '<' only occurs inside JSON strings, where \u003c means the same: no "</script>" can end
   // the data block early.
-  const std::string text = data.dump();
+  const std::string text = data.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   std::string page{kHead};
   page.reserve(kHead.size() + text.size() + kTail.size() + 64);
   for (const char ch : text) {
