@@ -11,7 +11,7 @@
 //  - `ev::model_attempt` is the kind "model.attempt" (dots become underscores); `key::model`
 //    the attribute key "model". Both are std::string_view constants.
 //  - ev::kAll / key::kAll list every kind / key (compile-time counts ev::kCount, key::kCount);
-//    names are unique (static_assert). A new kind or key is added to the X-macro list below
+//    names are non-empty and unique (static_assert). A new kind or key is added to the X-macro list below
 //    and to docs/events.md.
 //  - Attributes that stamp which agent step an event belongs to (agent, step, call, attempt)
 //    are keys like any other (trace_ids.h).
@@ -24,6 +24,8 @@
 #include <array>
 #include <cstddef>
 #include <string_view>
+
+#include "keel/core/enum_names.h"  // detail::names_are_distinct
 
 // X(identifier, "kind") for every event kind.
 #define KEEL_EVENT_KINDS(X) \
@@ -157,16 +159,6 @@
 
 namespace keel {
 
-namespace detail {
-template <std::size_t N>
-constexpr bool all_distinct(const std::array<std::string_view, N>& names) noexcept {
-  for (std::size_t i = 0; i < N; ++i)
-    for (std::size_t j = i + 1; j < N; ++j)
-      if (names[i] == names[j]) return false;
-  return true;
-}
-}  // namespace detail
-
 namespace ev {
 #define KEEL_EVENT_KIND_CONSTANT(id, text) inline constexpr std::string_view id = text;
 KEEL_EVENT_KINDS(KEEL_EVENT_KIND_CONSTANT)
@@ -175,7 +167,7 @@ KEEL_EVENT_KINDS(KEEL_EVENT_KIND_CONSTANT)
 inline constexpr std::array kAll = {KEEL_EVENT_KINDS(KEEL_EVENT_KIND_ENTRY)};
 #undef KEEL_EVENT_KIND_ENTRY
 inline constexpr std::size_t kCount = kAll.size();
-static_assert(detail::all_distinct(kAll), "two event kinds with one name");
+static_assert(detail::names_are_distinct(kAll), "two event kinds with one name");
 }  // namespace ev
 
 namespace key {
@@ -186,7 +178,7 @@ KEEL_EVENT_KEYS(KEEL_EVENT_KEY_CONSTANT)
 inline constexpr std::array kAll = {KEEL_EVENT_KEYS(KEEL_EVENT_KEY_ENTRY)};
 #undef KEEL_EVENT_KEY_ENTRY
 inline constexpr std::size_t kCount = kAll.size();
-static_assert(detail::all_distinct(kAll), "two attribute keys with one name");
+static_assert(detail::names_are_distinct(kAll), "two attribute keys with one name");
 }  // namespace key
 
 }  // namespace keel
