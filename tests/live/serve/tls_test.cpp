@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <string>
+#include <thread>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -73,6 +74,30 @@ TEST(FaultServerTls, AClientThatDoesNotTrustTheCaIsRefused) {
                                            .tls_cert_file = pki.file("server.pem"),
                                            .tls_key_file = pki.file("key.pem")}};
   EXPECT_THROW(WireClient(s.port(), other.file("ca.pem"), "localhost"), boost::system::system_error);
+}
+
+// Over the connection cap a TLS client is answered too: 503 with retry-after after the
+// handshake, not a bare close it would read as a network failure.
+TEST(FaultServerTls, AConnectionOverTheCapIsAnswered503) {
+  TestPki pki;
+  if (!pki.ok()) GTEST_SKIP() << "the openssl command is not available to make a test CA";
+  ServedScenario s{kScenario, ServeOptions{.host = "localhost",
+                                           .time_scale = 0.02,
+                                           .tls_cert_file = pki.file("server.pem"),
+                                           .tls_key_file = pki.file("key.pem"),
+                                           .limits = {.max_connections = 1}}};
+  WireClient first{s.port(), pki.file("ca.pem"), "localhost"};
+  for (int i = 0; i < 200 && s.on_io([&] { return s.server().open_connections(); }) < 1; ++i) {
+    std::this_thread::sleep_for(5ms);  // wait for the server to accept the first one
+  }
+  ASSERT_EQ(s.on_io([&] { return s.server().open_connections(); }), 1u);
+  WireClient second{s.port(), pki.file("ca.pem"), "localhost"};
+  WireResult r = second.post("/gpt/v1/chat/completions", R"({"messages": []})", 3s);
+  ASSERT_EQ(r.end, WireResult::End::complete) << to_string(r.end) << " " << r.error;
+  EXPECT_EQ(r.status, 503);
+  EXPECT_EQ(r.header("retry-after"), "1");
+  EXPECT_EQ(r.header("connection"), "close");
+  EXPECT_EQ(first.post("/gpt/v1/chat/completions", R"({"messages": []})", 3s).status, 200);
 }
 
 TEST(FaultServerTls, AMissingCertificateIsAConfigurationError) {

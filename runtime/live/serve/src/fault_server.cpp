@@ -16,6 +16,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/ssl.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -44,6 +45,13 @@ constexpr Duration kFirstAcceptBackoff = std::chrono::milliseconds{10};
 constexpr Duration kMaxAcceptBackoff = std::chrono::seconds{1};
 // A wait longer than this is a hang in practice; capping it keeps steady_clock arithmetic finite.
 constexpr Duration kMaxWait = std::chrono::hours{24 * 365};
+// A body this large is parsed on the parse thread instead of the io thread: parsing runs at
+// ~50-150 MB/s, so below this a parse holds the others up for well under a millisecond, less
+// than the two thread hops cost in latency.
+constexpr std::size_t kOffThreadParseBytes = 256 * 1024;
+// Connections over ServeLimits::max_connections being answered 503 at once; past this many a new
+// one is closed without an answer (a flood must not cost more than a bounded amount).
+constexpr std::size_t kMaxRefusing = 64;
 
 auto with_ec(error_code& ec) { return asio::redirect_error(asio::use_awaitable, ec); }
 
@@ -103,8 +111,6 @@ void arm_deadline(const std::shared_ptr<Connection<Stream>>& c, Duration d) {
   });
 }
 
-using PlainConnection = Connection<tcp::socket>;
-using TlsConnection = Connection<asio::ssl::stream<tcp::socket>>;
 
 struct Route {
   ProviderPlayer* player = nullptr;  // null: answered right away with `immediate`
@@ -186,16 +192,17 @@ struct FaultServer::Impl : std::enable_shared_from_this<FaultServer::Impl> {
     r.player = players[it->second].get();
   }
 
-  Reply reply_to(const http::request<http::string_body>& req) {
-    Route r = route(req);
-    std::optional<WireRequest> parsed;
+  // Whether `r`'s answer depends on the request body (a provider's route, or a gateway route's
+  // `model`); the others are answered from the route alone.
+  static bool needs_body(const Route& r) { return r.by_model || r.player != nullptr; }
+
+  // The answer to a request on route `r` whose body reads as `w` (when needs_body(r)).
+  Reply reply_to(Route r, const WireRequest& w) {
     if (r.by_model) {
-      parsed = parse_wire_request(r.api, req.body());
-      if (parsed->error.empty()) pick_by_model(r, *parsed);
-      else r.immediate = invalid_request(r.api, 400, parsed->error);
+      if (w.error.empty()) pick_by_model(r, w);
+      else r.immediate = invalid_request(r.api, 400, w.error);
     }
     if (r.player) {
-      WireRequest w = parsed ? std::move(*parsed) : parse_wire_request(r.api, req.body());
       if (w.error.empty()) {
         const auto unix_now = std::chrono::duration_cast<std::chrono::seconds>(
             std::chrono::system_clock::now().time_since_epoch());
@@ -209,6 +216,12 @@ struct FaultServer::Impl : std::enable_shared_from_this<FaultServer::Impl> {
     reply.status = r.immediate.status;
     reply.body = std::move(r.immediate.body);
     return reply;
+  }
+
+  // The thread large bodies are parsed on (kOffThreadParseBytes), started on the first one.
+  asio::thread_pool& parse_thread() {
+    if (!parse_pool) parse_pool.emplace(1);
+    return *parse_pool;
   }
 
   void log(const ProviderPlayer& p, const Reply& reply) const {
@@ -237,10 +250,12 @@ struct FaultServer::Impl : std::enable_shared_from_this<FaultServer::Impl> {
     error_code ec;
     acceptor.close(ec);
     if (accept_backoff) accept_backoff->cancel();
-    std::map<std::uint64_t, std::weak_ptr<ConnectionBase>> open;
-    open.swap(connections);
-    for (auto& [id, weak] : open) {
-      if (auto c = weak.lock()) c->close(false);
+    for (auto* group : {&connections, &refusing}) {
+      std::map<std::uint64_t, std::weak_ptr<ConnectionBase>> open;
+      open.swap(*group);
+      for (auto& [id, weak] : open) {
+        if (auto c = weak.lock()) c->close(false);
+      }
     }
   }
 
@@ -254,10 +269,14 @@ struct FaultServer::Impl : std::enable_shared_from_this<FaultServer::Impl> {
   std::optional<asio::ssl::context> ssl;
   std::chrono::steady_clock::time_point epoch;
   std::map<std::uint64_t, std::weak_ptr<ConnectionBase>> connections;
+  std::map<std::uint64_t, std::weak_ptr<ConnectionBase>> refusing;  // over the cap, being answered 503
   std::uint64_t next_id = 1;
   bool stopping = false;
   std::size_t body_bytes_reserved = 0;  // ServeLimits::body_memory_budget in use
   std::optional<asio::steady_timer> accept_backoff;
+  // Declared last: destroyed (joined) first. No parse is ever in flight then, since each holds
+  // its connection's coroutine, which holds this Impl.
+  std::optional<asio::thread_pool> parse_pool;
 };
 
 namespace {
@@ -526,7 +545,7 @@ asio::awaitable<Incoming> read_request(Impl& impl, std::shared_ptr<Connection<St
 }
 
 // Answers a refusal with Connection: close, then drains what the client still sends for a
-// moment (plain TCP) so the close does not reset the answer away.
+// moment so the close does not reset the answer away.
 template <class Stream>
 asio::awaitable<void> refuse(Impl& impl, std::shared_ptr<Connection<Stream>> c, const Incoming& in) {
   c->disarm_deadline();
@@ -541,12 +560,42 @@ asio::awaitable<void> refuse(Impl& impl, std::shared_ptr<Connection<Stream>> c, 
   error_code ec;
   arm_deadline(c, kLingerAfterRefusal);
   co_await http::async_write(c->stream, res, with_ec(ec));
-  if constexpr (std::is_same_v<Stream, tcp::socket>) {
-    if (ec || impl.stopping) co_return;
-    c->socket().shutdown(tcp::socket::shutdown_send, ec);
-    std::array<char, 16384> sink;
-    while (!ec && !c->expired) co_await c->stream.async_read_some(asio::buffer(sink), with_ec(ec));
-  }
+  if (ec || impl.stopping) co_return;
+  // Plain TCP says "no more" with a FIN; over TLS the client closes after the Connection: close
+  // answer (a close_notify exchange would wait on a client that may never send its own).
+  if constexpr (std::is_same_v<Stream, tcp::socket>) c->socket().shutdown(tcp::socket::shutdown_send, ec);
+  std::array<char, 16384> sink;
+  while (!ec && !c->expired) co_await c->stream.async_read_some(asio::buffer(sink), with_ec(ec));
+}
+
+// Parses `body` on the parse thread and completes with the result on the io thread (the
+// handler's executor). The io context keeps running meanwhile (work guard), so `io.run()`
+// never returns with a parse in flight.
+template <class Token>
+auto async_parse_off_thread(Impl& impl, model::ProviderApi api, std::string body, Token&& token) {
+  auto initiate = [&impl, api](auto handler, std::string text) {
+    asio::post(impl.parse_thread(), [api, text = std::move(text), handler = std::move(handler),
+                                     io_work = asio::make_work_guard(impl.io)]() mutable {
+      WireRequest parsed;
+      try {
+        parsed = parse_wire_request(api, text);
+      } catch (const std::exception& e) {  // bad_alloc: parse_wire_request itself never throws
+        parsed.error = std::string("the request could not be read: ") + e.what();
+      }
+      const auto io = asio::get_associated_executor(handler, io_work.get_executor());
+      asio::post(io, [handler = std::move(handler), parsed = std::move(parsed)]() mutable {
+        std::move(handler)(std::move(parsed));
+      });
+    });
+  };
+  return asio::async_initiate<Token, void(WireRequest)>(std::move(initiate), token, std::move(body));
+}
+
+// Reads a request body for `api`: small ones at once, large ones off the io thread, so one large
+// body does not hold up every other connection for the length of its parse.
+asio::awaitable<WireRequest> read_body(Impl& impl, model::ProviderApi api, std::string body) {
+  if (body.size() < kOffThreadParseBytes) co_return parse_wire_request(api, body);
+  co_return co_await async_parse_off_thread(impl, api, std::move(body), asio::use_awaitable);
 }
 
 template <class Stream>
@@ -569,7 +618,12 @@ asio::awaitable<void> serve_connection(std::shared_ptr<Impl> impl, std::shared_p
     }
     const bool keep_alive = in.request->keep_alive();
     const unsigned version = in.request->version();
-    const Reply reply = impl->reply_to(*in.request);
+    Route route = impl->route(*in.request);
+    WireRequest wire;
+    if (Impl::needs_body(route)) wire = co_await read_body(*impl, route.api, std::move(in.request->body()));
+    if (impl->stopping) break;
+    const Reply reply = impl->reply_to(std::move(route), wire);
+    wire = WireRequest{};
     in = Incoming{};  // the body's memory goes back to the budget before the (maybe long) answer
     const bool again = co_await send(*impl, *c, reply, keep_alive, version);
     if (!again) break;
@@ -578,23 +632,39 @@ asio::awaitable<void> serve_connection(std::shared_ptr<Impl> impl, std::shared_p
   impl->forget(c->id);
 }
 
-// A connection over ServeLimits::max_connections: a best-effort 503 (plain HTTP; a TLS client
-// would need a handshake first), then closed.
-void refuse_connection(Impl& impl, tcp::socket& socket) {
+// A connection over ServeLimits::max_connections: answered 503 with retry-after (over TLS once
+// the handshake is done) and closed, all within about 2 x kLingerAfterRefusal. It holds no
+// provider and no body; at most kMaxRefusing of them at once (the accept loop closes the rest).
+template <class Stream>
+asio::awaitable<void> refuse_over_cap(std::shared_ptr<Impl> impl, std::shared_ptr<Connection<Stream>> c) {
   error_code ec;
-  if (!impl.ssl) {
-    const std::string body = invalid_request(model::ProviderApi::openai, 503,
-                                             "keel serve has " + std::to_string(impl.options.limits.max_connections) +
-                                                 " connections open (its --max-connections); retry shortly")
-                                 .body;
-    const std::string response = "HTTP/1.1 503 Service Unavailable\r\nServer: keel-serve\r\nContent-Type: application/json\r\n"
-                                 "Retry-After: 1\r\nConnection: close\r\nContent-Length: " +
-                                 std::to_string(body.size()) + "\r\n\r\n" + body;
-    socket.non_blocking(true, ec);
-    socket.write_some(asio::buffer(response), ec);  // fits an empty send buffer; never waits
-    socket.shutdown(tcp::socket::shutdown_both, ec);
+  arm_deadline(c, kLingerAfterRefusal);
+  if constexpr (!std::is_same_v<Stream, tcp::socket>) {
+    co_await c->stream.async_handshake(asio::ssl::stream_base::server, with_ec(ec));
   }
-  socket.close(ec);
+  if (!ec && !c->expired && !impl->stopping) {
+    Incoming in;
+    in.refusal = 503;
+    in.message = "keel serve has " + std::to_string(impl->options.limits.max_connections) +
+                 " connections open (its --max-connections); retry shortly";
+    co_await refuse(*impl, c, in);
+  }
+  c->close(false);
+  impl->refusing.erase(c->id);
+}
+
+// Starts serving (or, over the cap, refusing) an accepted connection.
+template <class Stream, class... Tls>
+void start_connection(const std::shared_ptr<Impl>& impl, tcp::socket socket, bool over_cap, Tls&... tls) {
+  auto c = std::make_shared<Connection<Stream>>(std::move(socket), tls...);
+  c->id = impl->next_id++;
+  if (over_cap) {
+    impl->refusing.emplace(c->id, c);
+    asio::co_spawn(impl->io, refuse_over_cap<Stream>(impl, c), asio::detached);
+  } else {
+    impl->track(c, c->id);
+    asio::co_spawn(impl->io, serve_connection<Stream>(impl, c), asio::detached);
+  }
 }
 
 // Waits after a failed accept (EMFILE and the like persist: retrying at once spins the CPU).
@@ -617,23 +687,14 @@ asio::awaitable<void> accept_loop(std::shared_ptr<Impl> impl) {
       continue;
     }
     backoff = kFirstAcceptBackoff;
-    if (impl->connections.size() >= impl->options.limits.max_connections) {
-      refuse_connection(*impl, socket);
+    const bool over_cap = impl->connections.size() >= impl->options.limits.max_connections;
+    if (over_cap && impl->refusing.size() >= kMaxRefusing) {
+      socket.close(ec);
       continue;
     }
     socket.set_option(tcp::no_delay(true), ec);
-    const std::uint64_t id = impl->next_id++;
-    if (impl->ssl) {
-      auto c = std::make_shared<TlsConnection>(std::move(socket), *impl->ssl);
-      c->id = id;
-      impl->track(c, id);
-      asio::co_spawn(impl->io, serve_connection<asio::ssl::stream<tcp::socket>>(impl, c), asio::detached);
-    } else {
-      auto c = std::make_shared<PlainConnection>(std::move(socket));
-      c->id = id;
-      impl->track(c, id);
-      asio::co_spawn(impl->io, serve_connection<tcp::socket>(impl, c), asio::detached);
-    }
+    if (impl->ssl) start_connection<asio::ssl::stream<tcp::socket>>(impl, std::move(socket), over_cap, *impl->ssl);
+    else start_connection<tcp::socket>(impl, std::move(socket), over_cap);
   }
 }
 

@@ -32,7 +32,9 @@
 //    pending timer, so `io.run()` returns once the in-flight handlers have unwound. Call it on
 //    the io thread, or use `request_stop()` from any thread. The destructor stops too; the
 //    server must outlive `io.run()` or be stopped and then destroyed on the io thread.
-//  - Single-threaded: run `io` on one thread.
+//  - Single-threaded: run `io` on one thread. The server's only other thread parses request
+//    bodies of 256 KiB or more (started on the first one), so a large body does not hold up
+//    the other connections; its result is handled back on the io thread.
 //
 // Example:
 //   boost::asio::io_context io;
@@ -75,7 +77,8 @@ class ServeError : public std::runtime_error {
 //   within body_timeout -> 408; its body would take the buffered bodies of all connections
 //   past body_memory_budget -> 503 with retry-after. A kept-alive connection that sends nothing
 //   for idle_timeout is closed. A connection accepted beyond max_connections gets a 503 (plain
-//   HTTP) and is closed at once. Bodies nest at most kMaxRequestDepth (512) deep, else 400.
+//   HTTP, or TLS after the handshake; within about 2 s) and is closed; past 64 such refusals at
+//   once, a new one is closed without an answer. Bodies nest at most kMaxRequestDepth (512) deep, else 400.
 struct ServeLimits {
   std::size_t max_connections = 512;                  // [1, 65536]
   std::size_t max_header_bytes = 16 * 1024;           // [1 KiB, 1 MiB]
