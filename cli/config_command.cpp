@@ -20,6 +20,7 @@ Command add_config(CLI::App& app) {
   auto a = std::make_shared<Args>();
   auto* cmd = app.add_subcommand(
       "config", "Print the effective runtime configuration of a preset or of a runtime block file, with each value's origin");
+  cmd->footer("Exit status: 0 printed, 2 an invalid file, preset or argument (each error with its JSON pointer).");
   cmd->add_option("file", a->file, "A runtime block, or a scenario file (its `runtime`); none: the preset alone");
   add_preset_option(cmd, a->preset);
   cmd->add_flag("--json", a->json, "One JSON object: source, preset, runtime (a complete block), values");

@@ -114,6 +114,8 @@ bool write_into(const std::string& path, const std::string& generated) {
 
 Command add_recovery(CLI::App& app) {
   auto* cmd = app.add_subcommand("recovery", "Recovery benchmark: each file x both presets x seeds 1..N");
+  cmd->footer("Exit status: 0 the tables were printed or written, 2 an invalid file or argument or an unwritable\n"
+              "output, 3 a run failed inside keel (internal error).");
   auto files = std::make_shared<std::vector<std::string>>();
   auto seeds = std::make_shared<std::uint64_t>(200);
   auto jobs = std::make_shared<unsigned>(default_jobs());

@@ -98,6 +98,12 @@ subs=$(awk '/^Subcommands:/ {on = 1; next} on && /^  [a-z]/ {print $1}' "$TMP/he
 for sub in $subs; do
   "$KEEL" "$sub" --help >"$TMP/out" 2>&1
   contains "$TMP/out" "Exit status" "keel $sub --help lists its exit codes"
+  # Its own, not the application's generic footer (CLI11 copies that to every subcommand).
+  if grep -qF "\`keel <command> --help\` gives each command's own" "$TMP/out"; then
+    fail "keel $sub --help shows the generic exit codes, not its own"
+  else
+    pass "keel $sub --help has its own exit codes"
+  fi
 done
 for bad in -1 18446744073709551616 1e3 " 7"; do
   expect_status 2 "run --seed '$bad'" -- "$KEEL" run "$TMP/passing.json" --seed "$bad"
@@ -347,6 +353,14 @@ assert "spare" not in [p["name"] for p in after["providers"]] or "search" not in
 PY
 expect_status 0 "shrink with the default output name" -- "$KEEL" shrink "$TMP/failing.json" --seed 4 --preset camel_parity
 [ -f "$TMP/failing.shrunk.json" ] && pass "default output is FILE.shrunk.json" || fail "no $TMP/failing.shrunk.json"
+
+# ---- the README's "Write your first scenario" does what the README says ------------------------
+awk '/^## Write your first scenario/ {on = 1} on && /^```json/ {grab = 1; next} grab && /^```/ {exit} grab' \
+  "$SRC/README.md" >"$TMP/outage.json"
+expect_status 0 "the README's first scenario validates" -- "$KEEL" validate "$TMP/outage.json"
+expect_status 0 "the README's first scenario passes under keel_default" -- "$KEEL" run "$TMP/outage.json"
+contains "$TMP/out" "recovery" "its report shows recovery times"
+expect_status 1 "and fails under camel_parity, as the README says" -- "$KEEL" run "$TMP/outage.json" --preset camel_parity
 
 echo
 if [ "$failures" -eq 0 ]; then echo "cli_test: all passed"; exit 0; fi

@@ -265,7 +265,9 @@ TEST_F(HttpTransport, StalledStreamTimesOutOnTheIdleGap) {
     c.write(test::chunk("data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"a\"}}]}\n\n"));
     return false;  // then nothing, connection held open
   }};
-  Rig rig{fast(/*first_byte=*/2s, /*idle=*/40ms)};
+  HttpClientConfig config = fast();
+  config.timeouts.stream_idle = 40ms;
+  Rig rig{config};
   HttpModelTransport t{rig.client, provider(ProviderApi::openai, server)};
   const auto start = Clock::now();
   Result<ChatResponse> r = rig.call(t, hello(true));
@@ -274,6 +276,25 @@ TEST_F(HttpTransport, StalledStreamTimesOutOnTheIdleGap) {
   EXPECT_NE(r.error().message.find("idle"), std::string::npos) << r.error();
   EXPECT_LT(Clock::now() - start, 1s);
   EXPECT_TRUE(server.wait_closed_by_client(1));
+}
+
+// A stream's gaps are not the whole-body idle limit: a first token slower than `idle` (a
+// reasoning model thinking; keel_default waits 60 s for it while `idle` is 30 s) is waited for.
+// Regression: the client cut it at `idle`, before the runtime's first-token limit.
+TEST_F(HttpTransport, AStreamsFirstTokenSlowerThanTheBodyIdleLimitIsWaitedFor) {
+  LoopbackServer server{[](ServerConnection& c, const Request&) {
+    c.write(test::sse_head());
+    std::this_thread::sleep_for(200ms);  // thinking: headers sent, no event yet
+    c.write(test::chunk("data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"a\"}}]}\n\n"));
+    c.write(test::chunk("data: {\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\n"));
+    c.write(test::chunk("data: [DONE]\n\n") + test::last_chunk());
+    return false;
+  }};
+  Rig rig{fast(/*first_byte=*/2s, /*idle=*/40ms)};
+  HttpModelTransport t{rig.client, provider(ProviderApi::openai, server)};
+  Result<ChatResponse> r = rig.call(t, hello(true));
+  ASSERT_TRUE(r) << r.error();
+  EXPECT_EQ(r->message.content, "a");
 }
 
 TEST_F(HttpTransport, DrippingStreamHitsTheTotalTimeout) {
@@ -406,8 +427,8 @@ TEST_F(HttpTransport, TheKeyNeverAppearsInErrorsEvenWhenTheServerEchoesIt) {
 }
 
 // Regression: the message was cut to 200 bytes before the key was scrubbed, so a key
-// straddling byte 200 left its first bytes in the error. Both paths: an error status, and a
-// 200 whose body is an error object (the codec's path).
+// straddling byte 200 left its first bytes in the error. Every path: an error status, a 200
+// whose body is an error object (the codec's path), and an error event inside a stream.
 TEST_F(HttpTransport, AKeyStraddlingTheMessageCutLeavesNoPieceOfItself) {
   const std::string message = std::string(190, 'x') + std::string(kKey) + " is not valid";
   for (int status : {401, 200}) {
@@ -420,6 +441,15 @@ TEST_F(HttpTransport, AKeyStraddlingTheMessageCutLeavesNoPieceOfItself) {
     EXPECT_EQ(r.error().message.find(std::string(kKey.substr(0, 6))), std::string::npos) << status << ": " << r.error();
     EXPECT_EQ(r.error().message, std::string(190, 'x') + "[redacted]") << status;
   }
+  const std::string event = R"({"error":{"message":")" + message + R"(","type":"server_error"}})";
+  LoopbackServer server{[&](ServerConnection& c, const Request&) {
+    return c.write(test::sse_head() + test::chunk("data: " + event + "\n\n") + test::last_chunk());
+  }};
+  Rig rig;
+  HttpModelTransport t{rig.client, provider(ProviderApi::openai, server)};
+  Result<ChatResponse> streamed = rig.call(t, hello(true));
+  ASSERT_FALSE(streamed);
+  EXPECT_EQ(streamed.error().message, std::string(190, 'x') + "[redacted]") << streamed.error();
 }
 
 TEST_F(HttpTransport, RefusedConnectionIsNetworkAndPlainHttpToARemoteHostIsRefused) {

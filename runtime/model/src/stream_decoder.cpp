@@ -62,7 +62,9 @@ class OpenAiStream final : public StreamDecoder {
     }
     if (!doc_.parse(e.data) || !doc_.root().is_object()) return skip();
     const JsonValue& root = doc_.root();
-    if (auto err = error_object(ProviderApi::openai, doc_, e.data, 200)) return *err;
+    // The whole message: the transport scrubs its key out, then cuts it (cut first, a key
+    // straddling the cut would survive in part).
+    if (auto err = error_object(ProviderApi::openai, doc_, e.data, 200, std::string_view::npos)) return *err;
     const JsonValue* choices = doc_.member(root, "choices");
     if (choices && !choices->is_array()) return skip();
     if (id_.empty()) id_ = string_or(doc_, root, "id");
@@ -134,7 +136,7 @@ class AnthropicStream final : public StreamDecoder {
     const JsonValue& root = doc_.root();
     const std::string_view type = view_or(doc_, root, "type", e.event);
     if (type == "error" || e.event == "error") {
-      if (auto err = error_object(ProviderApi::anthropic, doc_, e.data, 200)) return *err;
+      if (auto err = error_object(ProviderApi::anthropic, doc_, e.data, 200, std::string_view::npos)) return *err;
       return skip();
     }
     if (type == "message_start") return on_start(root);
