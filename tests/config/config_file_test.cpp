@@ -209,6 +209,21 @@ TEST(ConfigFile, EffectiveValuesSayWhereTheyCameFrom) {
   EXPECT_EQ(from["/retry/max_attempts"], "camel_parity");
   EXPECT_EQ(from["/timeouts/attempt"], "camel_parity");
   EXPECT_EQ(from["/quota_mistaken_for_overflow"], "camel_parity");
+  // What makes camel_parity send before counting (the source design) is shown, with its origin.
+  std::map<std::string, nlohmann::ordered_json> value;
+  for (const auto& v : e["values"]) value[v["field"].get<std::string>()] = v["value"];
+  EXPECT_EQ(value["/context/count_before_send"], false);
+  EXPECT_EQ(from["/context/count_before_send"], "camel_parity");
+  EXPECT_EQ(value["/skip_over_window"], false);
+  EXPECT_EQ(from["/skip_over_window"], "camel_parity");
+  EXPECT_EQ(value["/context/forget_learned_after"], 20);
+  const RuntimeBlockLoad limited = load_runtime_block(R"({"preset": "camel_parity", "context": {"token_limit": 3000}})");
+  ASSERT_TRUE(limited);
+  for (const auto& v : effective_json(limited.value(), std::nullopt, "svc.json")["values"]) {
+    if (v["field"] != "/context/count_before_send") continue;
+    EXPECT_EQ(v["value"], true);  // a client-side budget is counted, whatever the preset
+    EXPECT_EQ(v["from"], "file");
+  }
   const nlohmann::ordered_json overridden = effective_json(r.value(), Preset::keel_default, "svc.json");
   EXPECT_EQ(overridden["values"][0]["from"], "--preset");
   EXPECT_NE(effective_text(e).find("/circuit_breaker/min_calls"), std::string::npos);

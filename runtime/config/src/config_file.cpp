@@ -162,6 +162,11 @@ void add_preset_only(Json& values, const RuntimeConfig& c, const Origins& o) {
   add_value(values, "/context/summarize_timeout",
             c.agent.context.summarize_timeout ? dur(*c.agent.context.summarize_timeout) : Json(nullptr), o.preset, false);
   add_value(values, "/context/summary_max_tokens", c.agent.context.summary_max_tokens, o.preset, false);
+  // A file's token_limit turns counting on whatever the preset (resolve.cpp), so it decides then.
+  add_value(values, "/context/count_before_send", c.agent.context.count_before_send,
+            o.file_sets("/context/token_limit") ? "file" : o.preset, false);
+  add_value(values, "/context/forget_learned_after", c.agent.context.forget_learned_after, o.preset, false);
+  add_value(values, "/skip_over_window", m.skip_over_window, o.preset, false);
   add_value(values, "/context_window_fallback", m.context_window_fallback, o.preset, false);
   add_value(values, "/quota_mistaken_for_overflow", c.quota_mistaken_for_overflow, o.preset, false);
 }

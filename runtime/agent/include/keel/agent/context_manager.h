@@ -78,6 +78,8 @@
 
 namespace keel::agent {
 
+// NOT keel_default when default-constructed (summarize_timeout 60 s vs the preset's 30 s):
+// production and CI start from keel::config::keel_default() (keel/config/presets.h).
 struct ContextConfig {
   enum OnOverflow { summarize, truncate, fail };
   std::optional<int> token_limit;  // proactive budget; default: the model's max_context_window()
