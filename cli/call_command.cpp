@@ -18,6 +18,7 @@
 #include "keel/live/credentials.h"
 #include "keel/live/http_client.h"
 #include "keel/live/http_transport.h"
+#include "keel/model/token_counter.h"
 #include "keel/config/duration.h"
 #include "keel/scenarios/resolve_runtime.h"
 #include "keel/scenarios/time_scale.h"
@@ -118,6 +119,8 @@ Task<int> send_all(Session& s, const Args& args, Duration every, std::string lab
     if (Status slept = co_await sleep_until(due); !slept) break;
     model::ChatRequest request;
     request.messages = {model::Message::user(args.prompt)};
+    // Counted as the agents count it, so failed attempts' usage includes their prompts.
+    request.prompt_tokens = model::ApproxTokenCounter{}.count(request.messages);
     request.max_output_tokens = args.max_tokens;
     request.stream = args.stream;
     const live::CallRecord record = co_await live::record_call(*s.manager, s.recorder, std::move(request));

@@ -146,12 +146,16 @@ TEST(CallRecorder, AStreamTheRuntimesWatchdogGaveUpOnIsATimeoutEndedAtItsLimit) 
   model::ModelManager manager{c, {wa.get(), wb.get()}, Rng{1}, &recorder};
   model::ChatRequest req;
   req.messages = {model::Message::user("hi")};
+  req.prompt_tokens = 7;
   req.stream = true;
   std::optional<CallRecord> out;
   spawn(sim, record_call(manager, recorder, std::move(req)), [&](CallRecord r) { out = std::move(r); });
   sim.run_until_idle();
   ASSERT_TRUE(out.has_value());
   ASSERT_TRUE(out->result) << out->result.error().describe();
+  // The stalled attempt was billed its prompt and delivered 2 tokens: kept apart from the answer.
+  EXPECT_EQ(out->failed_attempts_usage.prompt_tokens, 7);
+  EXPECT_EQ(out->failed_attempts_usage.completion_tokens, 2);
   ASSERT_EQ(out->attempts.size(), 2u);
   EXPECT_EQ(out->attempts[0].outcome(), "timeout");
   EXPECT_EQ(out->attempts[0].duration, 600ms);  // its tokens at 100 ms, then 500 ms of silence
@@ -175,7 +179,8 @@ TEST(CallRecorder, JsonOfAnAnswer) {
   r.attempts.push_back({.model = "b", .start = 1501ms, .duration = 20ms, .error = std::nullopt, .finished = true});
   EXPECT_EQ(call_record_json(r, "127.0.0.1:8080", true),
             R"j({"start_ms":1500.000,"answer":"hello \"you\"","model":"gpt-x","provider":"127.0.0.1:8080",)j"
-            R"j("usage":{"prompt_tokens":12,"completion_tokens":3},"attempts":[)j"
+            R"j("usage":{"prompt_tokens":12,"completion_tokens":3},)j"
+            R"j("failed_attempts_usage":{"prompt_tokens":0,"completion_tokens":0},"attempts":[)j"
             R"j({"model":"a","start_ms":1500.000,"duration_ms":0.250,"outcome":"network",)j"
             R"j("error":{"code":"network","message":"network: reset (provider=a)"}},)j"
             R"j({"model":"b","start_ms":1501.000,"duration_ms":20.000,"outcome":"ok","error":null}],"error":null})j");
@@ -185,7 +190,8 @@ TEST(CallRecorder, JsonOfAFailureCarriesTheWholeCauseChain) {
   CallRecord r;
   r.result = Error{ErrorCode::timeout, "all 1 models failed"}.caused_by(Error{ErrorCode::timeout, "slow"}.with_provider("a"));
   EXPECT_EQ(call_record_json(r, "", false),
-            R"j({"answer":null,"model":null,"provider":null,"usage":null,"attempts":[],)j"
+            R"j({"answer":null,"model":null,"provider":null,"usage":null,)j"
+            R"j("failed_attempts_usage":{"prompt_tokens":0,"completion_tokens":0},"attempts":[],)j"
             R"j("error":{"code":"timeout","message":"timeout: all 1 models failed <- timeout: slow (provider=a)"}})j");
 }
 

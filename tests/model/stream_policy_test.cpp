@@ -204,6 +204,42 @@ TEST(StreamPolicyTest, ContinueNeverSendsAPrefillToAModelThatRefusesIt) {
   EXPECT_EQ(f.providers[0]->stats().requests, 2u);  // the cut, then a whole answer
 }
 
+// A transport that claims prefill support its provider does not have (a gateway's capability
+// table out of date): the provider refuses the prefill with a 400.
+struct ClaimsPrefill final : ModelTransport {
+  explicit ClaimsPrefill(ModelTransport& inner) : inner(inner), claimed(inner.info()) { claimed.supports_prefill = true; }
+  const TransportInfo& info() const noexcept override { return claimed; }
+  Task<Result<ChatResponse>> complete(ChatRequest r) override { return inner.complete(std::move(r)); }
+  Task<Status> stream(ChatRequest r, StreamSink& sink) override { return inner.stream(std::move(r), sink); }
+  ModelTransport& inner;
+  TransportInfo claimed;
+};
+
+// The refused prefill is never the call's error: the model is asked again for the whole answer,
+// and is not sent a prefill again within the call.
+TEST(StreamPolicyTest, ARefusedPrefillIsAskedAgainWholeAndNeverTheCallsError) {
+  Fixture f;
+  sim::MockProvider& real = f.add("gpt", /*prefill=*/false);
+  f.faults.next["gpt"] = {cut(20)};
+  ClaimsPrefill claims{real};
+  ModelManagerConfig c;
+  c.retry.max_attempts = 2;  // the cut and one more: the refusal must not take that one
+  c.retry.backoff = {.base = 100ms, .max = 100ms, .multiplier = 1.0, .jitter = policy::Jitter::none};
+  c.call_timeout.reset();
+  c.breaker.reset();
+  c.budget.reset();
+  c.stream = {.recovery = StreamPolicy::Recovery::continue_};
+  f.manager = std::make_unique<ModelManager>(c, std::vector<ModelTransport*>{&claims}, Rng{7});
+  f.run();
+  ASSERT_TRUE(f.result && *f.result) << (f.result ? f.result->error().describe() : "no result");
+  EXPECT_EQ((*f.result)->answer_tokens, 40);
+  EXPECT_EQ((*f.result)->message.content.size(), 160u);  // the whole answer, not partial + rest
+  // The cut, the refused prefill (400), then the whole request again: three requests on a
+  // two-attempt budget, so the refusal did not spend the model's retry.
+  EXPECT_EQ(real.stats().requests, 3u);
+  EXPECT_EQ(f.manager->counters().continuations, 1u);
+}
+
 TEST(StreamPolicyTest, AMissingSentinelIsASuccessWithoutRetry) {
   for (ProviderApi api : {ProviderApi::openai, ProviderApi::anthropic}) {
     Fixture f;

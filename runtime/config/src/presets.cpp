@@ -79,7 +79,7 @@ RuntimeConfig keel_default() {
   // Streams (scenarios/FORMAT.md, "keel_default and camel_parity for streams"): a reasoning
   // model may think for tens of seconds before its first token, so 60 s; once tokens flow
   // they come every few tens of ms (Anthropic pings while it pauses), so a 15 s gap is a
-  // stall; a silent route usually stays silent, so move on after one attempt timeout; every
+  // stall; a silent route (streamed or not) usually stays silent, so move on after one attempt timeout; every
   // provider accepts the whole request again, so a broken stream is asked again whole.
   m.stream.first_token = 60s;
   m.stream.idle = 15s;

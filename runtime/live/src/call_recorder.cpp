@@ -86,6 +86,15 @@ void write_attempt(JsonWriter& w, const AttemptRecord& a) {
   w.end_object();
 }
 
+void write_usage(JsonWriter& w, const model::Usage& u) {
+  w.begin_object();
+  w.key("prompt_tokens");
+  w.integer(u.prompt_tokens);
+  w.key("completion_tokens");
+  w.integer(u.completion_tokens);
+  w.end_object();
+}
+
 void write_answer(JsonWriter& w, const model::ChatResponse& r, std::string_view provider_label) {
   w.key("answer");
   w.string(r.message.content);
@@ -94,12 +103,7 @@ void write_answer(JsonWriter& w, const model::ChatResponse& r, std::string_view 
   w.key("provider");
   w.string(provider_label.empty() ? std::string_view{r.provider} : provider_label);
   w.key("usage");
-  w.begin_object();
-  w.key("prompt_tokens");
-  w.integer(r.usage.prompt_tokens);
-  w.key("completion_tokens");
-  w.integer(r.usage.completion_tokens);
-  w.end_object();
+  write_usage(w, r.usage);
 }
 
 }  // namespace
@@ -167,7 +171,11 @@ Task<CallRecord> record_call(model::ModelManager& manager, AttemptRecorder& reco
   const std::size_t first = recorder.attempts().size();
   CallRecord out;
   out.start = sched.now() - recorder.origin();
+  const model::Usage failed_before = manager.counters().failed_attempts_usage;
   out.result = co_await manager.complete(std::move(request));
+  const model::Usage& failed_after = manager.counters().failed_attempts_usage;
+  out.failed_attempts_usage.prompt_tokens = failed_after.prompt_tokens - failed_before.prompt_tokens;
+  out.failed_attempts_usage.completion_tokens = failed_after.completion_tokens - failed_before.completion_tokens;
   // Attempts the call abandoned end as soon as their cancellation is delivered; wait for that.
   const TimePoint ended = sched.now();
   for (int yields = 0; !recorder.finished_since(first) && yields < 16; ++yields) co_await yield_now();
@@ -205,6 +213,8 @@ std::string call_record_json(const CallRecord& record, std::string_view provider
       w.null();
     }
   }
+  w.key("failed_attempts_usage");
+  write_usage(w, record.failed_attempts_usage);
   w.key("attempts");
   w.begin_array();
   for (const AttemptRecord& a : record.attempts) write_attempt(w, a);

@@ -441,8 +441,9 @@ Status parse_buffered(HttpClient::Connection& conn, Parser& parser, Duration idl
 Task<Status> read_body(ConnectionPtr conn, Parser& parser, const HttpResponse& response, BodySink* sink,
                        AsioScheduler& scheduler, Deadline total, const HttpTimeouts& limits) {
   auto stop = [conn] { conn->close(); };
+  const Duration gap = response.streamed ? limits.stream_idle : limits.idle;
   for (;;) {
-    if (Status parsed = parse_buffered(*conn, parser, limits.idle); !parsed) co_return parsed;
+    if (Status parsed = parse_buffered(*conn, parser, gap); !parsed) co_return parsed;
     if (response.streamed && !parser.get().body().empty()) {
       std::string chunk;
       chunk.swap(parser.get().body());
@@ -454,7 +455,7 @@ Task<Status> read_body(ConnectionPtr conn, Parser& parser, const HttpResponse& r
     }
     if (parser.is_done()) co_return Status{};
 
-    const Deadline idle = Deadline::earliest(total, Deadline::after(scheduler.now(), limits.idle));
+    const Deadline idle = Deadline::earliest(total, Deadline::after(scheduler.now(), gap));
     auto start_read = [&](auto handler) {
       const auto space = conn->buffer.prepare(boost::beast::read_size(conn->buffer, 65536));
       if (conn->tls) {
@@ -478,7 +479,7 @@ Task<Status> read_body(ConnectionPtr conn, Parser& parser, const HttpResponse& r
     conn->close();
     const bool total_hit = got.end == OpEnd::timed_out && total.passed(scheduler.now());
     co_return op_error(got, total_hit ? "the whole request" : "reading the response body (idle gap)",
-                       total_hit ? limits.total : limits.idle);
+                       total_hit ? limits.total : gap);
   }
 }
 

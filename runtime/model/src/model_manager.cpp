@@ -176,9 +176,15 @@ struct ModelManager::ModelPlan : policy::AttemptPlan {
     }
     return policy::AttemptNext::usual;
   }
-  // The stream policy may leave the model whatever the retry policy would say.
+  // The stream policy may leave the model whatever the retry policy would say. A whole answer
+  // that timed out is a silent route too: nothing of it arrived (on_timeout applies to both).
   policy::AttemptNext on_failure(const Error& e, TimePoint, TimePoint) {
-    if (!streamed) return policy::AttemptNext::usual;
+    if (hedged) return policy::AttemptNext::usual;
+    if (!streamed) {
+      if (!leaves_silent_route(e, !last_model, manager.config_.stream)) return policy::AttemptNext::usual;
+      ++manager.counters_.silent_route_moves;
+      return policy::AttemptNext::stop;
+    }
     const StreamCall::Next next = streamed->after_failure(*request, e, !last_model, manager.config_.stream);
     if (next == StreamCall::Next::usual) return policy::AttemptNext::usual;
     if (next == StreamCall::Next::next_model) ++manager.counters_.silent_route_moves;

@@ -7,7 +7,8 @@
 #   a stream without its sentinel is a success without a retry; a silent route (no answer, or
 #   no first token) costs one attempt timeout, then the next model at once; a stalled stream is
 #   given up at the idle timeout; one malformed event neither fails the answer nor drops
-#   content; a content-policy refusal is not retried on the same model.
+#   content; a content-policy refusal is not retried on the same model; a first token 20 s
+#   late is waited for; a whole (non-streamed) answer's silent route also moves on at once.
 #   camel_parity: a cut stream fails the call (stream_recovery fail: no retry, no fallback,
 #   scenarios/FORMAT.md); a stream without its sentinel is accepted.
 set -uo pipefail
@@ -29,18 +30,21 @@ source "$here/../shell_common.sh"
 
 "$keel" serve "$here/call_stream_verdicts.json" --time-scale "$F" --log >"$tmp/urls" 2>"$tmp/serve.log" &
 pid=$!
-for _ in $(seq 100); do [[ $(wc -l <"$tmp/urls") -ge 8 ]] && break; sleep 0.1; done
+for _ in $(seq 100); do [[ $(wc -l <"$tmp/urls") -ge 9 ]] && break; sleep 0.1; done
 port=$(sed -nE 's|^healthy openai http://127\.0\.0\.1:([0-9]+)/healthy/v1$|\1|p' "$tmp/urls")
 [[ -n $port ]] || { cat "$tmp/serve.log"; echo "FAIL: keel serve did not start"; exit 1; }
 
-# call PRESET MODEL...: one streamed request; sets status, json, outcomes ("a,b"), durations
-# (ms, "x,y"), answer_len, model.
+# call PRESET MODEL...: one streamed request (a whole one when $mode is "whole"); sets status,
+# json, outcomes ("a,b"), durations (ms, "x,y"), answer_len, model.
+mode=stream
 call() {
   local preset=$1
   shift
   local models=()
   for m in "$@"; do models+=(--model "$m"); done
-  "$keel" call --base-url "http://127.0.0.1:$port/v1" "${models[@]}" --preset "$preset" --stream --json \
+  local stream=(--stream)
+  [[ $mode == whole ]] && stream=()
+  "$keel" call --base-url "http://127.0.0.1:$port/v1" "${models[@]}" --preset "$preset" "${stream[@]}" --json \
     --time-scale "$F" "Hello there" >"$tmp/out" 2>"$tmp/err"
   status=$?
   json=$(cat "$tmp/out")
@@ -79,6 +83,19 @@ call keel_default nofirst healthy
 check "no first token: one first-token timeout, then the next model at once" is "$status/$outcomes/$model" "0/timeout,ok/healthy"
 check "  ...at the first-token timeout: $FIRST_TOKEN_MS ms (scaled)" \
   durations_within "${durations%%,*}" "$FIRST_TOKEN_MS" "$((FIRST_TOKEN_MS + SLACK_MS))"
+
+call keel_default slowfirst healthy
+check "first token 20 s late: waited for (keel_default's first-token limit is 60 s), one attempt" \
+  is "$status/$outcomes/$model/$answer_len" "0/ok/slowfirst/160"
+check "  ...which took the 21 s (scaled) the first token needed" \
+  durations_within "${durations%%,*}" "$(awk -v f="$F" 'BEGIN { print 21000 * f }')" "$((FIRST_TOKEN_MS + SLACK_MS))"
+
+mode=whole
+call keel_default silent healthy
+check "silent route, whole answer: one attempt timeout, then the next model at once" is "$status/$outcomes/$model" "0/timeout,ok/healthy"
+check "  ...at the attempt timeout: $ATTEMPT_MS ms (scaled)" \
+  durations_within "${durations%%,*}" "$ATTEMPT_MS" "$((ATTEMPT_MS + SLACK_MS))"
+mode=stream
 
 call keel_default stalled healthy
 check "stalled stream: the answer comes from the next model" is "$status/$model/$answer_len" "0/healthy/160"

@@ -91,6 +91,9 @@ struct CallRecord {
   Duration start{};  // since the recorder's origin
   Result<model::ChatResponse> result = Error{ErrorCode::internal, "not run"};
   std::vector<AttemptRecord> attempts;
+  // Tokens spent by this call's failed streamed attempts (billed, not in the answer's usage):
+  // the prompt of each attempt whose stream opened, and the content tokens it delivered.
+  model::Usage failed_attempts_usage;
 };
 
 // Runs one call through `manager` (whose transports `recorder` wrapped).

@@ -14,7 +14,10 @@
 //  - Timeouts (each also capped by `total` and by the awaiting task's deadline):
 //    `connect` covers DNS + TCP connect + TLS handshake; `first_byte` runs from the start of
 //    the request write to the end of the final response header; `idle` is the longest gap
-//    between two body reads; `total` is the whole exchange. On expiry, or when the task is
+//    between two body reads of a whole body, `stream_idle` of a streamed one (text/event-
+//    stream: its gaps are the runtime's to judge, with its first-token and idle limits, so
+//    this is only the dead-socket guard and must not be shorter than those); `total` is the
+//    whole exchange. On expiry, or when the task is
 //    cancelled, the socket is closed at once and the call returns ErrorCode::timeout
 //    (message naming the phase) or ErrorCode::cancelled.
 //  - Connection errors (refused, reset, EOF before a complete response, DNS failure) are
@@ -73,6 +76,9 @@ struct HttpTimeouts {
   Duration connect = std::chrono::seconds{10};
   Duration first_byte = std::chrono::seconds{60};
   Duration idle = std::chrono::seconds{30};
+  // 10 min, the official SDKs' read timeout: a reasoning model's first token may take minutes
+  // (keel_default's first_token is 60 s), and a stall is the runtime's stream idle limit.
+  Duration stream_idle = std::chrono::minutes{10};
   Duration total = std::chrono::minutes{10};
 };
 

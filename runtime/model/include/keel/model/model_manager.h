@@ -44,7 +44,8 @@
 //    `first_token` the wait for the first content, `idle` each gap between events; a
 //    healthy long answer is never cut. An answer is a success only when complete (finish
 //    reason, clean end; the end sentinel is optional). A timeout before any content with
-//    `on_timeout` next_model leaves the model at once; a failure mid-answer follows
+//    `on_timeout` next_model leaves the model at once (a whole answer's timeout too: nothing
+//    of it had arrived); a failure mid-answer follows
 //    `recovery` (continue: the next attempt, on a model with `supports_prefill`, carries the
 //    partial answer as an assistant prefill and the answer returned is partial + rest; a
 //    model without it restarts; a refused prefill is retried without it and never becomes
@@ -90,8 +91,10 @@ struct StreamPolicy {
   // ... or when the gap between two stream events exceeds this (once content arrived, or
   // from the first event when there is no first_token limit).
   std::optional<Duration> idle;
-  // After an attempt timed out before any answer content (a silent route): retry it like
-  // other retryable errors, or move to the next model at once (when there is one).
+  // After an attempt timed out before any answer content (a silent route: a whole answer that
+  // never came within the attempt timeout, or a stream whose content never came): retry it
+  // like other retryable errors, or move to the next model at once (when there is one).
+  // Streamed or not, despite the struct's name.
   enum class OnTimeout : std::uint8_t { retry, next_model } on_timeout = OnTimeout::retry;
   // After a stream failed mid-answer: ask again for the whole answer (normal retry and
   // fallback); continue from the partial answer on a model that supports prefill (the others
