@@ -1,5 +1,6 @@
 // Streams (format v1.1): under any mix of stream faults (cuts, stalls, malformed events,
-// missing sentinels, slow first tokens, content refusals) and any stream policy (recovery
+// missing sentinels, slow first tokens, content refusals; 5xx, hangs and 429s beside them), with
+// or without hedging, and any stream policy (recovery
 // restart / continue / fail, on_timeout, first-token and idle limits or none, either preset,
 // prefill supported or not), no step ever succeeds with a truncated answer — every accepted
 // streamed answer carries every token its provider produced — and every run ends.
@@ -17,9 +18,11 @@ using sim::FaultKind;
 Fault random_fault(const std::string& target) {
   Fault f;
   f.target = target;
-  const int kind = *rc::gen::inRange(0, 6);
-  f.kind = std::array{FaultKind::stream_cut, FaultKind::stream_stall, FaultKind::malformed_chunk, FaultKind::missing_done,
-                      FaultKind::slow_first_token, FaultKind::content_filter}[static_cast<std::size_t>(kind)];
+  // Stream faults, and the whole-answer faults they meet in practice (a 5xx, a hang, a 429).
+  const int kind = *rc::gen::inRange(0, 9);
+  f.kind = std::array{FaultKind::stream_cut,       FaultKind::stream_stall,   FaultKind::malformed_chunk,
+                      FaultKind::missing_done,     FaultKind::slow_first_token, FaultKind::content_filter,
+                      FaultKind::server_error,     FaultKind::hang,           FaultKind::rate_limit}[static_cast<std::size_t>(kind)];
   f.probability = *rc::gen::element(0.2, 0.5, 1.0);
   if (*rc::gen::arbitrary<bool>()) f.every_nth = *rc::gen::inRange<std::uint64_t>(1, 4);
   if (f.kind == FaultKind::stream_cut || f.kind == FaultKind::stream_stall) {
@@ -63,6 +66,10 @@ Scenario random_stream_scenario() {
   if (*rc::gen::arbitrary<bool>()) {
     s.runtime.stream_recovery = std::array{StreamRecovery::restart, StreamRecovery::continue_, StreamRecovery::fail}[
         static_cast<std::size_t>(*rc::gen::inRange(0, 3))];
+  }
+  if (*rc::gen::arbitrary<bool>()) {  // hedged streams: a cut or stalled hedge must not win either
+    s.runtime.hedging = Override<HedgingSettings>::of(
+        {.delay = std::chrono::milliseconds{*rc::gen::inRange(0, 2000)}, .max_extra = *rc::gen::inRange<std::int64_t>(1, 3)});
   }
   AgentsWorkload w;
   w.count = *rc::gen::inRange(1, 4);
