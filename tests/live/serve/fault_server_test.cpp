@@ -361,7 +361,7 @@ TEST(FaultServer, RoutingErrorsUseTheProvidersShape) {
   WireResult wrong_api = c.post("/claude/v1/chat/completions", openai_body(), 3s);
   EXPECT_EQ(wrong_api.status, 404);
   EXPECT_EQ(json::parse(wrong_api.body)["type"], "error");
-  WireResult get = c.send(http::verb::get, kOpenAiPath, "", 3s);
+  WireResult get = c.send("GET", kOpenAiPath, "", 3s);
   EXPECT_EQ(get.status, 405);
   WireResult bad = c.post(kOpenAiPath, "{not json", 3s);
   EXPECT_EQ(bad.status, 400);
