@@ -219,7 +219,8 @@ TEST(ConfigFile, EffectiveValuesSayWhereTheyCameFrom) {
   EXPECT_EQ(value["/context/forget_learned_after"], 20);
   const RuntimeBlockLoad limited = load_runtime_block(R"({"preset": "camel_parity", "context": {"token_limit": 3000}})");
   ASSERT_TRUE(limited);
-  for (const auto& v : effective_json(limited.value(), std::nullopt, "svc.json")["values"]) {
+  const nlohmann::ordered_json limited_effective = effective_json(limited.value(), std::nullopt, "svc.json");
+  for (const auto& v : limited_effective["values"]) {
     if (v["field"] != "/context/count_before_send") continue;
     EXPECT_EQ(v["value"], true);  // a client-side budget is counted, whatever the preset
     EXPECT_EQ(v["from"], "file");
