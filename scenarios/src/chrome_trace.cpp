@@ -28,40 +28,26 @@ json to_json_value(const AttrValue& v) {
 }
 
 std::string str(const Event& e, std::string_view key) {
-  const AttrValue* v = e.find(key);
+  const std::optional<AttrValue> v = e.find(key);
   if (!v) return {};
-  if (const auto* s = std::get_if<std::string_view>(v)) return std::string{*s};
+  if (const auto* s = std::get_if<std::string_view>(&*v)) return std::string{*s};
   return to_json_value(*v).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-}
-
-std::optional<std::int64_t> integer(const Event& e, std::string_view key) {
-  const AttrValue* v = e.find(key);
-  if (!v) return std::nullopt;
-  if (const auto* i = std::get_if<std::int64_t>(v)) return *i;
-  if (const auto* u = std::get_if<std::uint64_t>(v)) return static_cast<std::int64_t>(*u);
-  return std::nullopt;
-}
-
-bool boolean(const Event& e, std::string_view key) {
-  const AttrValue* v = e.find(key);
-  const auto* b = v ? std::get_if<bool>(v) : nullptr;
-  return b && *b;
 }
 
 // Every attribute of `e` except the ones named in `skip`, as span/instant args.
 json args_of(const Event& e, std::initializer_list<std::string_view> skip = {}) {
   json args = json::object();
-  for (const Attr& a : e.attrs) {
-    if (std::find(skip.begin(), skip.end(), a.key) != skip.end()) continue;
-    if (args.contains(std::string{a.key})) continue;  // first one wins, as Event::find
+  for_each_attr(e, [&](const Attr& a) {
+    if (std::find(skip.begin(), skip.end(), a.key) != skip.end()) return;
+    if (args.contains(std::string{a.key})) return;  // first one wins, as Event::find
     if (a.key == "delay" || a.key == "latency" || a.key == "duration" || a.key == "elapsed" || a.key == "open_for") {
       if (const auto* ns = std::get_if<std::int64_t>(&a.value)) {  // durations: say so in ms
         args[std::string{a.key} + "_ms"] = static_cast<double>(*ns) / 1e6;
-        continue;
+        return;
       }
     }
     args[std::string{a.key}] = to_json_value(a.value);
-  }
+  });
   return args;
 }
 
@@ -242,8 +228,8 @@ void ChromeTraceWriter::close_span(const std::string& key, TimePoint at, std::op
 }
 
 void ChromeTraceWriter::link_to_step(const Event& e, const std::string& span_key) {
-  const std::optional<std::int64_t> agent = integer(e, key::agent);
-  const std::optional<std::int64_t> step = integer(e, key::step);
+  const std::optional<std::int64_t> agent = e.integer(key::agent);
+  const std::optional<std::int64_t> step = e.integer(key::step);
   const auto span = open_.find(span_key);
   if (!agent || !step || span == open_.end()) return;
   for (const Agent& a : agents_) {
@@ -259,8 +245,8 @@ void ChromeTraceWriter::link_to_step(const Event& e, const std::string& span_key
 }
 
 void ChromeTraceWriter::on_agent_step_start(const Event& e) {
-  const std::int64_t step = integer(e, key::step).value_or(0);
-  const std::int64_t agent_id = integer(e, key::agent).value_or(0);
+  const std::int64_t step = e.integer(key::step).value_or(0);
+  const std::int64_t agent_id = e.integer(key::agent).value_or(0);
   Agent* chosen = nullptr;
   if (agent_id) {  // the agent's own track, when it is free
     for (Agent& a : agents_) {
@@ -289,9 +275,9 @@ void ChromeTraceWriter::on_agent_step_start(const Event& e) {
 }
 
 void ChromeTraceWriter::on_agent_step_end(const Event& e) {
-  const std::int64_t step = integer(e, key::step).value_or(0);
-  const std::int64_t agent_id = integer(e, key::agent).value_or(0);
-  const std::optional<std::int64_t> duration = integer(e, key::duration);
+  const std::int64_t step = e.integer(key::step).value_or(0);
+  const std::int64_t agent_id = e.integer(key::agent).value_or(0);
+  const std::optional<std::int64_t> duration = e.integer(key::duration);
   const TimePoint start = duration ? e.time - Duration{*duration} : e.time;
   Agent* chosen = nullptr;
   // The agent's own track first; a step whose agent's track was busy went elsewhere.
@@ -306,7 +292,7 @@ void ChromeTraceWriter::on_agent_step_end(const Event& e) {
   chosen->open = false;
   chosen->completed = step;
   chosen->last_end = e.time;
-  const bool ok = boolean(e, key::ok);
+  const bool ok = e.flag(key::ok);
   json args = args_of(e, {"step"});
   emit_span(Pid::agents, chosen->tid, chosen->open_start, e.time,
             "step " + std::to_string(step) + (ok ? "" : " (" + str(e, key::code) + ")"), "agent", args);
@@ -327,11 +313,11 @@ void ChromeTraceWriter::on_event(const Event& e) {
   } else if (kind == ev::provider_response) {
     const std::string target = str(e, key::target);
     const std::string key = "p:" + target + "#" + str(e, key::index);
-    const bool ok = boolean(e, key::ok);
+    const bool ok = e.flag(key::ok);
     count_request(target, true, !ok, e.time);
     close_span(key, e.time, ok ? std::string{"ok"} : str(e, key::code), args_of(e, {key::target, key::index}));
   } else if (kind == ev::retry_decision) {
-    const std::optional<std::int64_t> delay = integer(e, key::delay);
+    const std::optional<std::int64_t> delay = e.integer(key::delay);
     if (str(e, key::reason) != "retry" || !delay) return;
     Track& t = provider_backoff_track(str(e, key::target));
     const TimePoint end = e.time + Duration{std::max<std::int64_t>(0, *delay)};
@@ -346,15 +332,15 @@ void ChromeTraceWriter::on_event(const Event& e) {
     const std::string key = "t:" + tool + "#" + str(e, key::call_id);
     json args = args_of(e, {"tool", "call_id"});
     if (args.contains("code") && args["code"] == "") args.erase("code");
-    const bool ok = boolean(e, key::ok);
+    const bool ok = e.flag(key::ok);
     if (!open_.contains(key)) {  // no start seen: draw it from its duration
-      const std::optional<std::int64_t> duration = integer(e, key::duration);
+      const std::optional<std::int64_t> duration = e.integer(key::duration);
       open_span(key, tool_track(tool), duration ? e.time - Duration{*duration} : e.time, tool, "tool",
                 {{"call_id", str(e, key::call_id)}});
     }
     close_span(key, e.time, ok ? tool : tool + " (" + str(e, key::code) + ")", args);
   } else if (kind == ev::tool_retry) {
-    const std::optional<std::int64_t> delay = integer(e, key::delay);
+    const std::optional<std::int64_t> delay = e.integer(key::delay);
     if (!delay) return;
     Track& t = tool_backoff_track(str(e, key::tool));
     const TimePoint end = e.time + Duration{std::max<std::int64_t>(0, *delay)};

@@ -9,19 +9,6 @@
 namespace keel::scenarios {
 namespace {
 
-std::string_view string_attr(const Event& e, std::string_view key) noexcept {
-  const AttrValue* v = e.find(key);
-  if (!v) return {};
-  const auto* s = std::get_if<std::string_view>(v);
-  return s ? *s : std::string_view{};
-}
-
-bool bool_attr(const Event& e, std::string_view key) noexcept {
-  const AttrValue* v = e.find(key);
-  const bool* b = v ? std::get_if<bool>(v) : nullptr;
-  return b && *b;
-}
-
 bool is_primary(const std::vector<std::string>& primaries, std::string_view name) {
   return std::find(primaries.begin(), primaries.end(), name) != primaries.end();
 }
@@ -76,17 +63,17 @@ void RecoveryMeter::observe(const Event& e) {
       if (at >= w.from && at < w.until) ++w.attempts;
     }
   } else if (e.kind == ev::model_call_end) {
-    if (!bool_attr(e, key::ok)) return;
-    const std::string_view model = string_attr(e, key::model);
+    if (!e.flag(key::ok)) return;
+    const std::string_view model = e.text(key::model);
     const Duration at = scenario_time(e.time);
     for (RecoveryWindow& w : windows_) {
       if (w.back_on_primary || !w.back_on_primary_applies() || at < w.until) continue;
       if (faults::target_matches(w.target, model) && is_primary(primaries_, model)) w.back_on_primary = at - w.until;
     }
   } else if (e.kind == ev::model_fallback) {
-    note_detect(string_attr(e, key::from), scenario_time(e.time));
+    note_detect(e.text(key::from), scenario_time(e.time));
   } else if (e.kind == ev::breaker_state) {
-    if (string_attr(e, key::to) == "open") note_detect(string_attr(e, key::target), scenario_time(e.time));
+    if (e.text(key::to) == "open") note_detect(e.text(key::target), scenario_time(e.time));
   }
 }
 

@@ -16,8 +16,8 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
-#include <variant>
 #include <vector>
 
 #include "keel/core/event.h"
@@ -48,22 +48,13 @@ class RunSink final : public EventSink {
 
  private:
   void note_breaker(const Event& e) {
-    const AttrValue* to = e.find(key::to);
-    const AttrValue* target = e.find(key::target);
-    if (!to || !target) return;
-    const auto* to_name = std::get_if<std::string_view>(to);
-    const auto* name = std::get_if<std::string_view>(target);
-    if (!to_name || !name || *to_name != "open") return;
-    first_open.try_emplace(std::string(*name), e.time.time_since_epoch());
+    const std::string_view name = e.text(key::target);
+    if (e.text(key::to) != "open" || name.empty()) return;
+    first_open.try_emplace(std::string(name), e.time.time_since_epoch());
   }
   void note_stream_answer(const Event& e) {
-    const AttrValue* model = e.find(key::model);
-    const AttrValue* id = e.find(key::id);
-    const AttrValue* tokens = e.find(key::tokens);
-    const auto* m = model ? std::get_if<std::string_view>(model) : nullptr;
-    const auto* i = id ? std::get_if<std::string_view>(id) : nullptr;
-    const auto* n = tokens ? std::get_if<std::int64_t>(tokens) : nullptr;
-    if (m && i && n) stream_answers.push_back({std::string(*m), std::string(*i), *n});
+    const std::optional<std::int64_t> tokens = e.integer(key::tokens);
+    if (tokens) stream_answers.push_back({std::string(e.text(key::model)), std::string(e.text(key::id)), *tokens});
   }
   TraceWriter& trace_;
   RecoveryMeter& recovery_;

@@ -10,26 +10,6 @@ namespace {
 
 using nlohmann::json;
 
-std::string_view text(const Event& e, std::string_view key) noexcept {
-  const AttrValue* v = e.find(key);
-  const auto* s = v ? std::get_if<std::string_view>(v) : nullptr;
-  return s ? *s : std::string_view{};
-}
-
-std::int64_t integer(const Event& e, std::string_view key) noexcept {
-  const AttrValue* v = e.find(key);
-  if (!v) return 0;
-  if (const auto* i = std::get_if<std::int64_t>(v)) return *i;
-  if (const auto* u = std::get_if<std::uint64_t>(v)) return static_cast<std::int64_t>(*u);
-  return 0;
-}
-
-bool flag(const Event& e, std::string_view key) noexcept {
-  const AttrValue* v = e.find(key);
-  const auto* b = v ? std::get_if<bool>(v) : nullptr;
-  return b && *b;
-}
-
 double ms(std::int64_t ns) { return static_cast<double>(ns) / 1e6; }
 
 // The p-quantile (nearest rank) of a sorted, non-empty list.
@@ -68,24 +48,24 @@ void TimelineRecorder::on_event(const Event& e) {
   last_ns_ = std::max(last_ns_, at);
   const std::string_view kind = e.kind;
   if (kind == ev::provider_request) {
-    if (Series* s = series(text(e, key::target))) s->samples.push_back({at, 0, What::request});
+    if (Series* s = series(e.text(key::target))) s->samples.push_back({at, 0, What::request});
   } else if (kind == ev::provider_response) {
-    Series* s = series(text(e, key::target));
+    Series* s = series(e.text(key::target));
     if (!s) return;
-    if (flag(e, key::ok)) {
-      s->samples.push_back({at, integer(e, key::latency), What::success});
+    if (e.flag(key::ok)) {
+      s->samples.push_back({at, e.integer(key::latency).value_or(0), What::success});
     } else {
       s->samples.push_back({at, 0, What::failure});
-      const std::string_view code = text(e, key::code);
+      const std::string_view code = e.text(key::code);
       auto it = s->failures_by_code.find(code);
       if (it == s->failures_by_code.end()) it = s->failures_by_code.emplace(std::string{code}, 0).first;
       ++it->second;
     }
   } else if (kind == ev::breaker_refused) {
-    if (Series* s = series(text(e, key::target))) s->samples.push_back({at, 0, What::refused});
+    if (Series* s = series(e.text(key::target))) s->samples.push_back({at, 0, What::refused});
   } else if (kind == ev::breaker_state) {
-    if (Series* s = series(text(e, key::target))) {
-      s->transitions.push_back({at, std::string{text(e, key::from)}, std::string{text(e, key::to)}});
+    if (Series* s = series(e.text(key::target))) {
+      s->transitions.push_back({at, std::string{e.text(key::from)}, std::string{e.text(key::to)}});
     }
   }
 }

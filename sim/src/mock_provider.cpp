@@ -95,28 +95,32 @@ MockProvider::Plan MockProvider::plan(const std::optional<InjectedFault>& fault,
   return Plan{Plan::Kind::answer, saturating_add(saturating_add(latency, extra), generation)};
 }
 
-void MockProvider::record_end(std::uint64_t index, TimePoint arrived, const Error* failure) {
+void MockProvider::record_end(const Arrival& a, const Error* failure) {
   const TimePoint now = scheduler_.now();
   if (!failure) {
     ++stats_.successes;
     emit(events_, now, ev::provider_response,
-         {{key::target, config_.name}, {key::index, index}, {key::ok, true}, {key::status, 200}, {key::latency, now - arrived}});
+         {{key::target, config_.name}, {key::index, a.index}, {key::ok, true}, {key::status, 200},
+          {key::latency, now - a.arrived}},
+         a.ids);
   } else {
     ++stats_.failures;
     ++stats_.failures_by_code[static_cast<std::size_t>(failure->code)];
     emit(events_, now, ev::provider_response,
-         {{key::target, config_.name}, {key::index, index}, {key::ok, false}, {key::code, failure->code},
-          {key::status, failure->http_status}, {key::latency, now - arrived}});
+         {{key::target, config_.name}, {key::index, a.index}, {key::ok, false}, {key::code, failure->code},
+          {key::status, failure->http_status}, {key::latency, now - a.arrived}},
+         a.ids);
   }
 }
 
-Error MockProvider::fail(std::uint64_t index, TimePoint arrived, Error e) {
-  record_end(index, arrived, &e);
+Error MockProvider::fail(const Arrival& a, Error e) {
+  record_end(a, &e);
   return e;
 }
 
 MockProvider::Arrival MockProvider::arrive(const model::ChatRequest& request) {
   Arrival a;
+  a.ids = &request.trace;
   a.arrived = scheduler_.now();
   a.index = stats_.requests++;
   a.prompt_tokens = request.prompt_tokens > 0 ? request.prompt_tokens : model::ApproxTokenCounter{}.count(request.messages);
@@ -126,7 +130,8 @@ MockProvider::Arrival MockProvider::arrive(const model::ChatRequest& request) {
   if (a.fault) ++stats_.faults_injected;
   emit(events_, a.arrived, ev::provider_request,
        {{key::target, config_.name}, {key::index, a.index}, {key::prompt_tokens, a.prompt_tokens},
-        {key::fault, a.fault ? to_string(a.fault->kind) : std::string_view{}}});
+        {key::fault, a.fault ? to_string(a.fault->kind) : std::string_view{}}},
+       a.ids);
   return a;
 }
 
@@ -163,30 +168,27 @@ Task<Error> MockProvider::wait_failure(const Plan& p) {
 }
 
 Task<Result<model::ChatResponse>> MockProvider::complete(model::ChatRequest request) {
-  const Arrival a = arrive(request);
-  const TimePoint arrived = a.arrived;
-  const std::uint64_t index = a.index;
-  const int prompt_tokens = a.prompt_tokens;
-  Plan p = plan(a.fault, prompt_tokens, a.latency, arrived);
+  const Arrival a = arrive(request);  // its ids point into `request`, in this frame
+  Plan p = plan(a.fault, a.prompt_tokens, a.latency, a.arrived);
   if (p.kind != Plan::Kind::answer) {
     Error e = co_await wait_failure(p);
-    co_return fail(index, arrived, std::move(e));
+    co_return fail(a, std::move(e));
   }
   if (Status s = co_await sleep_for(p.delay); !s) {
     Error e = std::move(s).error();
     e.provider = config_.name;
-    co_return fail(index, arrived, std::move(e));
+    co_return fail(a, std::move(e));
   }
 
-  ModelAnswer answer = responder_(request, ResponseContext{config_.name, index, config_.output_tokens});
+  ModelAnswer answer = responder_(request, ResponseContext{config_.name, a.index, config_.output_tokens});
   model::ChatResponse response;
   response.message = std::move(answer.message);
   response.message.role = model::Role::assistant;
-  response.usage = {prompt_tokens, config_.output_tokens};
+  response.usage = {a.prompt_tokens, config_.output_tokens};
   response.finish_reason = answer.finish_reason;
   response.model = info_.model;
   response.provider = config_.name;
-  record_end(index, arrived, nullptr);
+  record_end(a, nullptr);
   co_return std::move(response);  // straight into the promise: no Result moved on the way
 }
 

@@ -54,7 +54,7 @@ MockProvider::StreamPlan MockProvider::stream_plan(const std::optional<InjectedF
 }
 
 Task<Status> MockProvider::stream(model::ChatRequest request, model::StreamSink& sink) {
-  const Arrival a = arrive(request);
+  const Arrival a = arrive(request);  // its ids point into `request`, in this frame
   const bool continuation = is_continuation(request);
   const bool stream_fault = a.fault && is_stream_fault(a.fault->kind);
   Duration first_extra{};
@@ -67,7 +67,7 @@ Task<Status> MockProvider::stream(model::ChatRequest request, model::StreamSink&
   }
   if (p.kind != Plan::Kind::answer) {
     Error e = co_await wait_failure(p);
-    co_return fail(a.index, a.arrived, std::move(e));
+    co_return fail(a, std::move(e));
   }
 
   ModelAnswer answer = responder_(request, ResponseContext{config_.name, a.index, config_.output_tokens});
@@ -91,9 +91,9 @@ Task<Status> MockProvider::stream(model::ChatRequest request, model::StreamSink&
   if (!s) {
     Error e = std::move(s).error();
     if (e.provider.empty()) e.provider = config_.name;
-    co_return fail(a.index, a.arrived, std::move(e));
+    co_return fail(a, std::move(e));
   }
-  record_end(a.index, a.arrived, nullptr);
+  record_end(a, nullptr);
   co_return Status{};
 }
 

@@ -634,6 +634,26 @@ TEST(ChatAgentTest, SummarizesProactivelyBeforeTheCall) {
   EXPECT_EQ(f.events.count("context.summarize"), 1u);
 }
 
+// A summarization is a model call of the step: it takes the step's next call number, and the
+// requests carry the step's ids to the model (docs/events.md, "Following one agent step").
+TEST(ChatAgentTest, RequestsCarryTheStepsIdsAndASummarizationTakesACallNumber) {
+  ChatAgentConfig config = small_budget(300);
+  config.id = 7;
+  Fixture f{config};
+  f.model.replies.push_back(answer(text_of(120)));
+  ASSERT_TRUE(f.run(text_of(100)));
+  f.model.replies.push_back(answer("fine"));
+  ASSERT_TRUE(f.run(text_of(30)));
+  ASSERT_EQ(f.model.requests.size(), 3u);
+  EXPECT_EQ(f.model.requests[0].trace, (TraceIds{.agent = 7, .step = 1, .call = 1}));
+  EXPECT_EQ(f.model.requests[1].trace, (TraceIds{.agent = 7, .step = 2, .call = 1}));  // the summary
+  EXPECT_EQ(f.model.requests[2].trace, (TraceIds{.agent = 7, .step = 2, .call = 2}));
+  EXPECT_EQ(f.events.find("context.overflow")->get_int("call"), std::nullopt) << "before the step's first call";
+  EXPECT_EQ(f.events.find("context.summarize")->get_int("call"), 1);
+  EXPECT_EQ(f.events.find_all("agent.model_call").back()->get_int("call"), 2);
+  EXPECT_EQ(f.events.find_all("agent.model_call").back()->get_int("agent"), 7);
+}
+
 TEST(ChatAgentTest, SummarizesReactivelyOnContextOverflowAndRetriesOnce) {
   Fixture f{with_system()};
   f.model.replies.push_back(answer(text_of(100)));

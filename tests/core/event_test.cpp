@@ -87,12 +87,38 @@ TEST(EmitTest, EventFindReturnsFirstMatch) {
   struct Probe : EventSink {
     std::int64_t got = -1;
     void on_event(const Event& e) override {
-      if (const AttrValue* v = e.find("x")) got = std::get<std::int64_t>(*v);
-      EXPECT_EQ(e.find("missing"), nullptr);
+      if (const std::optional<AttrValue> v = e.find("x")) got = std::get<std::int64_t>(*v);
+      EXPECT_FALSE(e.find("missing"));
     }
   } probe;
   emit(&probe, TimePoint{}, "k", {{"x", 1}, {"x", 2}});
   EXPECT_EQ(probe.got, 1);
+}
+
+// The ids an event points at are attributes after its own, nonzero ones only, its own winning.
+TEST(EmitTest, TraceIdsAreShownAfterTheOwnAttributes) {
+  RecordingSink rec;
+  const TraceIds ids{.agent = 2, .step = 5, .call = 0, .attempt = 3};
+  emit(&rec, TimePoint{}, "retry.attempt", {{"attempt", 1}, {"target", "gpt"}}, &ids);
+  ASSERT_EQ(rec.size(), 1u);
+  std::vector<std::string> keys;
+  for (const RecordedAttr& a : rec.events()[0].attrs) keys.push_back(a.key);
+  EXPECT_EQ(keys, (std::vector<std::string>{"attempt", "target", "agent", "step"}));
+  EXPECT_EQ(*rec.events()[0].get<std::int64_t>("attempt"), 1) << "the event's own attribute wins";
+  EXPECT_EQ(*rec.events()[0].get<std::int64_t>("agent"), 2);
+
+  struct Probe : EventSink {
+    void on_event(const Event& e) override {
+      EXPECT_EQ(e.shown_ids(), 0b1011u);  // agent, step, attempt
+      EXPECT_EQ(attr_count(e), 5u);
+      EXPECT_EQ(e.integer("attempt"), 3);
+      EXPECT_EQ(e.integer("step"), 5);
+      EXPECT_FALSE(e.find("call")) << "a zero id is not shown";
+      EXPECT_EQ(e.text("target"), "gpt");
+      EXPECT_TRUE(e.flag("ok"));
+    }
+  } probe;
+  emit(&probe, TimePoint{}, "k", {{"target", "gpt"}, {"ok", true}}, &ids);
 }
 
 TEST(FanoutSinkTest, ForwardsInOrderAndSkipsNull) {

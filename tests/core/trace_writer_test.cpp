@@ -37,6 +37,18 @@ TEST(TraceWriterTest, ExactLine) {
   EXPECT_EQ(line_of(TimePoint{}, "x", {}), "{\"t\":0,\"kind\":\"x\"}\n");
 }
 
+// An event's ids are written and hashed as the attributes they show (event.h): the same line
+// and hash as the event with those attributes spelled out.
+TEST(TraceWriterTest, TraceIdsAreAttributesAfterTheOwnOnes) {
+  const TraceIds ids{.agent = 1, .step = 2, .call = 0, .attempt = 4};
+  std::ostringstream os;
+  TraceWriter with_ids{&os}, spelled_out;
+  emit(&with_ids, TimePoint{}, "model.attempt", {{"model", "gpt"}, {"step", 9}}, &ids);
+  emit(&spelled_out, TimePoint{}, "model.attempt", {{"model", "gpt"}, {"step", 9}, {"agent", 1}, {"attempt", 4}});
+  EXPECT_EQ(os.str(), "{\"t\":0,\"kind\":\"model.attempt\",\"model\":\"gpt\",\"step\":9,\"agent\":1,\"attempt\":4}\n");
+  EXPECT_EQ(with_ids.hash(), spelled_out.hash());
+}
+
 TEST(TraceWriterTest, Doubles) {
   const auto d = [](double v) { return line_of(TimePoint{}, "k", {{"v", v}}); };
   const auto expect = [](std::string_view v) { return "{\"t\":0,\"kind\":\"k\",\"v\":" + std::string(v) + "}\n"; };

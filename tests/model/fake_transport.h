@@ -34,6 +34,7 @@ class FakeTransport final : public ModelTransport {
   Task<Result<ChatResponse>> complete(ChatRequest request) override {
     Scheduler& s = co_await this_task::scheduler();
     received.push_back(request.prompt_tokens);
+    traces.push_back(request.trace);
     started_at.push_back(s.now());
     const Step step = script_[std::min(calls_++, script_.size() - 1)];
     if (step.hang) {
@@ -59,6 +60,7 @@ class FakeTransport final : public ModelTransport {
   }
 
   std::vector<int> received;           // prompt tokens of each request that reached us
+  std::vector<TraceIds> traces;        // ... and its trace ids
   std::vector<TimePoint> started_at;
   int cancelled = 0;
 

@@ -71,6 +71,56 @@ TEST(ModelManager, CallEndReportsAttemptsAsAttempts) {
   EXPECT_EQ(events.count("retry.attempt"), 5u);
 }
 
+// The request's ids (docs/events.md, "Following one agent step"): on every event of the call,
+// the attempt's number on the model on the attempt's events and in the transport's request.
+TEST(ModelManager, EventsAndRequestsCarryTheCallsTraceIds) {
+  sim::Simulator sim;
+  RecordingSink events;
+  FakeTransport a{"a", {Step::fail(ErrorCode::server_error), Step::fail(ErrorCode::server_error)}};
+  FakeTransport b{"b", {Step::ok(0ms)}};
+  ModelManagerConfig cfg = no_jitter(2, 1s);
+  cfg.retry.retryable = {ErrorCode::server_error};
+  ModelManager m{cfg, {&a, &b}, Rng{1}, &events};
+  ChatRequest req;
+  req.messages = {Message::user("hi")};
+  req.trace = {.agent = 3, .step = 2, .call = 4, .attempt = 9};
+  spawn(sim, m.complete(std::move(req)), [](Result<ChatResponse> r) { EXPECT_TRUE(r); });
+  sim.run_until_idle();
+
+  const auto attempt_of = [](const RecordedEvent& e) { return e.get_int("attempt").value_or(0); };
+  for (const RecordedEvent& e : events.events()) {
+    EXPECT_EQ(e.get_int("agent"), 3) << e.kind;
+    EXPECT_EQ(e.get_int("step"), 2) << e.kind;
+    EXPECT_EQ(e.get_int("call"), 4) << e.kind;
+  }
+  std::vector<std::int64_t> attempts;
+  for (const RecordedEvent* e : events.find_all("model.attempt")) attempts.push_back(attempt_of(*e));
+  EXPECT_EQ(attempts, (std::vector<std::int64_t>{1, 2, 1}));  // two on a, then b's first
+  EXPECT_FALSE(events.find("model.call.start")->has("attempt"));
+  EXPECT_FALSE(events.find("model.call.end")->has("attempt"));
+  EXPECT_FALSE(events.find("model.fallback")->has("attempt"));
+  ASSERT_EQ(a.traces.size(), 2u);
+  EXPECT_EQ(a.traces[1], (TraceIds{.agent = 3, .step = 2, .call = 4, .attempt = 2}));
+  ASSERT_EQ(b.traces.size(), 1u);
+  EXPECT_EQ(b.traces[0].attempt, 1u);
+}
+
+// Without an agent's ids, the manager numbers its calls itself, from 1.
+TEST(ModelManager, CallsWithoutIdsAreNumberedByTheManager) {
+  sim::Simulator sim;
+  RecordingSink events;
+  FakeTransport a{"a", {Step::ok(0ms)}};
+  ModelManager m{no_jitter(1, 1s), {&a}, Rng{1}, &events};
+  ASSERT_TRUE(call(sim, m).result);
+  ASSERT_TRUE(call(sim, m).result);
+  const std::vector<const RecordedEvent*> starts = events.find_all("model.call.start");
+  ASSERT_EQ(starts.size(), 2u);
+  EXPECT_EQ(starts[0]->get_int("call"), 1);
+  EXPECT_EQ(starts[1]->get_int("call"), 2);
+  EXPECT_FALSE(starts[0]->has("agent"));
+  EXPECT_EQ(a.traces[1], (TraceIds{.call = 2, .attempt = 1}));
+}
+
 TEST(ModelManager, RetriesWithTheSourceDesignsExponentialDelays) {
   sim::Simulator sim;
   FakeTransport a{"a", {Step::fail(ErrorCode::rate_limited), Step::fail(ErrorCode::rate_limited), Step::ok(0ms)}};

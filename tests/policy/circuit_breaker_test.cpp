@@ -126,6 +126,26 @@ TEST_F(CircuitBreakerTest, CountWindowOpensAtFailureRateOnceMinCallsReached) {
   EXPECT_EQ(e->time, at(3s));
 }
 
+// The trace ids given to try_acquire/on_result are on the events they cause; a transition seen
+// by state() has none.
+TEST_F(CircuitBreakerTest, EventsCarryTheIdsOfTheCallThatCausedThem) {
+  CircuitBreaker b{trip_on_first_failure(), &events};
+  const TraceIds first{.agent = 1, .step = 1, .call = 1, .attempt = 1};
+  const TraceIds second{.agent = 2, .step = 3, .call = 1, .attempt = 2};
+  const BreakerPermit p = b.try_acquire(at(1s), true, &first);
+  b.on_result(p, kFail, 0s, at(1s), &first);
+  EXPECT_FALSE(b.try_acquire(at(2s), true, &second));
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_EQ(events.events()[0].kind, "breaker.state");
+  EXPECT_EQ(events.events()[0].get_int("agent"), 1);
+  EXPECT_EQ(events.events()[0].get_int("attempt"), 1);
+  EXPECT_EQ(events.events()[1].kind, "breaker.refused");
+  EXPECT_EQ(events.events()[1].get_int("agent"), 2);
+  EXPECT_EQ(events.events()[1].get_int("attempt"), 2);
+  EXPECT_EQ(b.state(at(1h)), BreakerState::half_open);
+  EXPECT_FALSE(events.events().back().has("agent"));
+}
+
 TEST_F(CircuitBreakerTest, CountWindowForgetsCallsThatSlideOut) {
   CircuitBreaker b{{.size = 4, .failure_rate = 0.75, .min_calls = 4}};
   call(b, at(0s), kFail);

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <map>
 #include <numeric>
 #include <set>
@@ -282,6 +283,38 @@ TEST(ChromeTraceWriterTest, StepsLinkToTheirProviderRequests) {
     EXPECT_TRUE(p.track_of(ends[i]).starts_with("gpt")) << p.track_of(ends[i]);
   }
   EXPECT_NE(starts[0].at("id"), starts[1].at("id"));
+}
+
+// Every provider request of every suite run is sent by an agent step, and the trace draws one
+// arrow from the step to it (the ids on provider.request: docs/events.md).
+TEST(ChromeTraceWriterTest, EverySuiteRequestHasOneFlowFromItsStep) {
+  std::vector<std::filesystem::path> files;
+  for (const auto& entry : std::filesystem::directory_iterator{std::string{KEEL_SOURCE_DIR} + "/scenarios/suite"})
+    if (entry.path().extension() == ".json") files.push_back(entry.path());
+  std::sort(files.begin(), files.end());
+  ASSERT_GT(files.size(), 10u);
+  std::uint64_t requests = 0;
+  for (const auto& file : files) {
+    const LoadResult loaded = load_scenario_file(file);
+    ASSERT_TRUE(loaded.ok()) << loaded.describe();
+    std::ostringstream out;
+    ChromeTraceWriter chrome{out};
+    CountingSink counted;
+    FanoutSink both{&chrome, &counted};
+    Result<RunReport> r = run_scenario(loaded.value(), {.extra_sink = &both});
+    ASSERT_TRUE(r.ok()) << file << ": " << r.error().describe();
+    chrome.finish(TimePoint{r->virtual_end});
+    std::uint64_t starts = 0, ends = 0;
+    const json doc = json::parse(out.str());
+    for (const json& e : doc.at("traceEvents")) {
+      starts += e.at("ph") == "s";
+      ends += e.at("ph") == "f";
+    }
+    requests += counted.count(ev::provider_request);  // (tool-only workforces send none)
+    EXPECT_EQ(starts, counted.count(ev::provider_request)) << file.filename();
+    EXPECT_EQ(ends, starts) << file.filename();
+  }
+  EXPECT_GT(requests, 1000u);
 }
 
 // Fault windows are spans on "<target> faults" tracks (cut at the end), and the counter tracks

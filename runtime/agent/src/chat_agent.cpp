@@ -34,11 +34,9 @@ ChatAgent::ChatAgent(model::ChatModel& model, ToolRunner* tools, const model::To
       events_(events),
       config_(std::move(config)),
       trace_{.agent = config_.id},
-      stamp_(events),
       memory_(counter, config_.system_message),
-      context_(model, stamp_.sink(), config_.context),
+      context_(model, events, config_.context, &trace_),
       stop_(std::make_unique<CancelSource>()) {
-  stamp_.follow(&trace_);
   if (config_.max_iterations < 1) throw std::invalid_argument("ChatAgentConfig: max_iterations must be >= 1");
   if (config_.step_timeout && *config_.step_timeout < Duration::zero())
     throw std::invalid_argument("ChatAgentConfig: step_timeout must not be negative");
@@ -69,7 +67,7 @@ Task<Result<StepResult>> ChatAgent::step(std::string input) {
   const std::uint64_t index = ++steps_started_;
   ++counters_.steps;
   trace_ = TraceIds{.agent = config_.id, .step = index};
-  emit(stamp_.sink(), started, ev::agent_step_start, {{key::step, index}});
+  emit(events_, started, ev::agent_step_start, {{key::step, index}}, &trace_);
 
   int iterations = 0;
   Result<StepResult> result = co_await run_step(std::move(input), index, iterations);
@@ -78,9 +76,10 @@ Task<Result<StepResult>> ChatAgent::step(std::string input) {
   if (result) ++counters_.steps_ok;
   else ++counters_.steps_failed;
   trace_ = TraceIds{.agent = config_.id, .step = index};  // this step's end (not a later step's)
-  emit(stamp_.sink(), sched.now(), ev::agent_step_end,
+  emit(events_, sched.now(), ev::agent_step_end,
        {{key::step, index}, {key::ok, result.ok()}, {key::code, code}, {key::iterations, iterations},
-        {key::duration, sched.now() - started}});
+        {key::duration, sched.now() - started}},
+       &trace_);
   co_return result;
 }
 
@@ -158,7 +157,8 @@ Task<Result<StepResult>> ChatAgent::loop(std::uint64_t index, std::uint64_t epoc
       co_return out;
     }
     const std::size_t calls = reply.tool_calls.size();
-    emit(stamp_.sink(), sched.now(), ev::agent_tool_calls, {{key::step, index}, {key::iteration, iteration}, {key::count, calls}});
+    emit(events_, sched.now(), ev::agent_tool_calls, {{key::step, index}, {key::iteration, iteration}, {key::count, calls}},
+         &trace_);
     memory_.add(std::move(reply));
     if (iteration == config_.max_iterations) break;  // no model would see these results
     const std::size_t asked_at = memory_.size() - 1;  // the message asking for the tools
@@ -204,9 +204,10 @@ Task<Result<ChatResponse>> ChatAgent::resend_after_overflow(StepGuard guard, std
 void ChatAgent::note_model_call(const Result<ChatResponse>& answer, std::uint64_t index, int iteration,
                                 int prompt_tokens, TimePoint sent, TimePoint now, bool retry) {
   const std::string_view code = answer ? std::string_view{"ok"} : to_string(answer.error().code);
-  emit(stamp_.sink(), now, ev::agent_model_call,
+  emit(events_, now, ev::agent_model_call,
        {{key::step, index}, {key::iteration, iteration}, {key::ok, answer.ok()}, {key::code, code},
-        {key::prompt_tokens, prompt_tokens}, {key::duration, now - sent}, {key::retry, retry}});
+        {key::prompt_tokens, prompt_tokens}, {key::duration, now - sent}, {key::retry, retry}},
+       &trace_);
 }
 
 ToolResult ChatAgent::no_tools(model::ToolCall call) {
@@ -224,6 +225,7 @@ ChatRequest ChatAgent::build_request(int prompt_tokens) const {
   if (tools_) request.tools = tools_->toolkit().specs();
   request.prompt_tokens = prompt_tokens;
   request.stream = config_.stream;
+  request.trace = trace_;  // this call's number is already counted
   return request;
 }
 

@@ -57,8 +57,8 @@ std::string_view to_string(ContextConfig::OnOverflow o) noexcept {
   return "fail";
 }
 
-ContextManager::ContextManager(model::ChatModel& model, EventSink* events, ContextConfig config)
-    : model_(model), events_(events), config_(config) {
+ContextManager::ContextManager(model::ChatModel& model, EventSink* events, ContextConfig config, TraceIds* trace)
+    : model_(model), events_(events), config_(config), trace_(trace) {
   if (config_.token_limit && *config_.token_limit < 1)
     throw std::invalid_argument("ContextConfig: token_limit must be >= 1");
   if (!(config_.summarize_at > 0.0 && config_.summarize_at <= 1.0))
@@ -119,14 +119,15 @@ void ContextManager::learn(int rejected_tokens, const std::optional<StatedContex
   hold_ = static_cast<std::uint64_t>(std::max(config_.forget_learned_after, 0)) << std::min(relearned_, kMaxDoublings);
   emit(events_, now, ev::context_learned,
        {{key::budget, *learned_budget_}, {key::rejected_tokens, rejected_tokens},
-        {key::stated_window, stated ? stated->window : std::int64_t{0}}, {key::hold, hold_}});
+        {key::stated_window, stated ? stated->window : std::int64_t{0}}, {key::hold, hold_}},
+       trace_);
 }
 
 void ContextManager::forget(TimePoint now) {
   learned_budget_.reset();
   ++relearned_;  // the next budget learned is held twice as long
   ++counters_.forgotten;
-  emit(events_, now, ev::context_forgotten, {{key::budget, budget()}});
+  emit(events_, now, ev::context_forgotten, {{key::budget, budget()}}, trace_);
 }
 
 std::optional<ContextFit> ContextManager::fits_as_is(const Memory& memory) const noexcept {
@@ -158,7 +159,8 @@ Task<Result<ContextFit>> ContextManager::shrink(Memory& memory, bool reactive) {
 
   ++counters_.overflows;
   emit(events_, sched.now(), ev::context_overflow,
-       {{key::tokens, tokens}, {key::budget, limit}, {key::action, to_string(config_.on_overflow)}, {key::reactive, reactive}});
+       {{key::tokens, tokens}, {key::budget, limit}, {key::action, to_string(config_.on_overflow)}, {key::reactive, reactive}},
+       trace_);
   if (config_.on_overflow == ContextConfig::fail) co_return overflow_error(tokens, limit);
 
   if (config_.on_overflow == ContextConfig::summarize) {
@@ -193,7 +195,8 @@ Task<Result<model::Usage>> ContextManager::summarize(Memory& memory, int limit) 
   const auto failed = [&](Error e) -> Error {
     ++counters_.summarize_failures;
     emit(events_, sched.now(), ev::context_summarize,
-         {{key::before_tokens, before}, {key::after_tokens, memory.tokens()}, {key::ok, false}, {key::code, e.code}});
+         {{key::before_tokens, before}, {key::after_tokens, memory.tokens()}, {key::ok, false}, {key::code, e.code}},
+         trace_);
     return e;
   };
 
@@ -216,6 +219,10 @@ Task<Result<model::Usage>> ContextManager::summarize(Memory& memory, int limit) 
   request.messages.push_back(std::move(instruction));
   request.max_output_tokens = config_.summary_max_tokens;
   request.prompt_tokens = total;
+  if (trace_) {  // a model call of the step
+    ++trace_->call;
+    request.trace = *trace_;
+  }
 
   const Deadline deadline =
       config_.summarize_timeout ? Deadline::after(sched.now(), *config_.summarize_timeout) : Deadline::never();
@@ -234,7 +241,7 @@ Task<Result<model::Usage>> ContextManager::summarize(Memory& memory, int limit) 
   memory.replace_history(std::move(next));
   ++counters_.summarizations;
   emit(events_, sched.now(), ev::context_summarize,
-       {{key::before_tokens, before}, {key::after_tokens, memory.tokens()}, {key::ok, true}});
+       {{key::before_tokens, before}, {key::after_tokens, memory.tokens()}, {key::ok, true}}, trace_);
   co_return answer->usage;
 }
 
@@ -254,7 +261,8 @@ int ContextManager::truncate(Memory& memory, int limit, TimePoint now) {
   memory.erase_indices(removed);
   ++counters_.truncations;
   emit(events_, now, ev::context_truncate,
-       {{key::removed, removed.size()}, {key::before_tokens, before}, {key::after_tokens, memory.tokens()}});
+       {{key::removed, removed.size()}, {key::before_tokens, before}, {key::after_tokens, memory.tokens()}},
+       trace_);
   return static_cast<int>(removed.size());
 }
 

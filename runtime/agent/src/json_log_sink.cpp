@@ -154,12 +154,12 @@ std::string JsonLogSink::format(const Event& e) {
   nlohmann::ordered_json j;
   j["ts"] = e.time.time_since_epoch().count();
   j["kind"] = std::string{e.kind};
-  for (const Attr& a : e.attrs) {
+  for_each_attr(e, [&j](const Attr& a) {
     std::string key{a.key};
     if (key == "ts" || key == "kind") key = "attr." + key;
     if (is_sensitive_key(a.key)) {
       j[key] = std::string{kRedacted};
-      continue;
+      return;
     }
     std::visit(
         [&](const auto& x) {
@@ -176,7 +176,7 @@ std::string JsonLogSink::format(const Event& e) {
           }
         },
         a.value);
-  }
+  });
   return j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
 }
 

@@ -64,8 +64,8 @@ struct ToolRunner::ToolPlan : policy::AttemptPlan {
   using Value = Result<std::string>;
   static constexpr bool converts_exceptions = true;
 
-  ToolPlan(ToolRunner& run, Tool& t, ToolResult& result, EventSink* events, std::string args, int max_attempts)
-      : runner(run), tool(t), r(result), sink(events), arguments(std::move(args)), timeout(run.timeout_for(t)) {
+  ToolPlan(ToolRunner& run, Tool& t, ToolResult& result, const TraceIds* call_ids, std::string args, int max_attempts)
+      : runner(run), tool(t), r(result), ids(call_ids), arguments(std::move(args)), timeout(run.timeout_for(t)) {
     if (max_attempts > 1) {
       own.emplace(run.retry_.config());
       own->max_attempts = max_attempts;
@@ -73,6 +73,7 @@ struct ToolRunner::ToolPlan : policy::AttemptPlan {
   }
 
   policy::Retry* retry() const noexcept { return &runner.retry_; }
+  const TraceIds* trace_ids() const noexcept { return ids; }
   // The runner's (one attempt), or this call's own when it may retry (an idempotent tool).
   const policy::RetryConfig* retry_config() const noexcept { return own ? &*own : &runner.retry_.config(); }
   std::optional<Error> precheck(const this_task::TaskContext& ctx, TimePoint now) {
@@ -84,7 +85,7 @@ struct ToolRunner::ToolPlan : policy::AttemptPlan {
   void started(int attempt, TimePoint now) {
     ++runner.counters_.executions;
     r.attempts = attempt;
-    emit(sink, now, ev::tool_start, {{key::tool, r.tool}, {key::call_id, r.call_id}, {key::attempt, attempt}});
+    emit(runner.events_, now, ev::tool_start, {{key::tool, r.tool}, {key::call_id, r.call_id}, {key::attempt, attempt}}, ids);
   }
   // The last possible attempt takes the arguments; earlier ones get a copy for the next.
   Task<Value> attempt(int n) {
@@ -121,8 +122,9 @@ struct ToolRunner::ToolPlan : policy::AttemptPlan {
     return policy::AttemptNext::stop;
   }
   void before_backoff(const policy::RetryDecision& d, const Error& e, int attempt, TimePoint now) {
-    emit(sink, now, ev::tool_retry,
-         {{key::tool, r.tool}, {key::call_id, r.call_id}, {key::attempt, attempt}, {key::code, e.code}, {key::delay, d.delay}});
+    emit(runner.events_, now, ev::tool_retry,
+         {{key::tool, r.tool}, {key::call_id, r.call_id}, {key::attempt, attempt}, {key::code, e.code}, {key::delay, d.delay}},
+         ids);
     ++runner.counters_.retries;
   }
   Error caller_cancelled(Error last) { return last; }  // the result keeps the attempt's error
@@ -135,7 +137,7 @@ struct ToolRunner::ToolPlan : policy::AttemptPlan {
   ToolRunner& runner;
   Tool& tool;
   ToolResult& r;
-  EventSink* sink;
+  const TraceIds* ids;  // the agent step's (in the caller's frame)
   std::string arguments;
   std::optional<policy::RetryConfig> own;  // this call's retry configuration, when it may retry
   std::optional<Duration> timeout;
@@ -151,8 +153,6 @@ struct ToolRunner::ToolPlan : policy::AttemptPlan {
 
 Task<ToolResult> ToolRunner::execute(model::ToolCall call, TraceIds ids, Retries retries) {
   Scheduler& sched = co_await this_task::scheduler();
-  StampingSink events{events_};  // this call's events, with its ids (one runner serves every agent)
-  events.set(ids);
   const TimePoint started = sched.now();
   ++counters_.calls;
 
@@ -167,24 +167,24 @@ Task<ToolResult> ToolRunner::execute(model::ToolCall call, TraceIds ids, Retries
     ++counters_.rejected;
     r.error = ErrorCode::invalid_request;
     r.error_message = tool ? "tool '" + r.tool + "': " + problem : std::move(problem);
-    record_end(r, started, sched.now(), events.sink());
+    record_end(r, started, sched.now(), &ids);
     co_return std::move(r);
   }
   const ToolOptions& opts = tool->options();
   const int max_attempts = opts.idempotent && retries == Retries::tool_policy ? std::max(1, opts.max_attempts) : 1;
   Result<std::string> out =
-      co_await policy::run_attempts(ToolPlan{*this, *tool, r, events.sink(), std::move(arguments), max_attempts});
+      co_await policy::run_attempts(ToolPlan{*this, *tool, r, &ids, std::move(arguments), max_attempts});
   if (out) {
     r.ok = true;
     r.value = std::move(*out);
     r.error.reset();
     r.error_message.clear();
   }
-  record_end(r, started, sched.now(), events.sink());
+  record_end(r, started, sched.now(), &ids);
   co_return std::move(r);
 }
 
-void ToolRunner::record_end(ToolResult& r, TimePoint started, TimePoint now, EventSink* sink) {
+void ToolRunner::record_end(ToolResult& r, TimePoint started, TimePoint now, const TraceIds* ids) {
   r.duration = now - started;
   if (r.ok) {
     ++counters_.successes;
@@ -192,14 +192,15 @@ void ToolRunner::record_end(ToolResult& r, TimePoint started, TimePoint now, Eve
     ++counters_.failures;
   }
   const std::string_view code = r.error ? to_string(*r.error) : std::string_view{};
-  emit(sink, now, ev::tool_end,
+  emit(events_, now, ev::tool_end,
        {{key::tool, r.tool},
         {key::call_id, r.call_id},
         {key::ok, r.ok},
         {key::code, code},
         {key::attempts, r.attempts},
         {key::duration, r.duration},
-        {key::maybe_executed, r.maybe_executed}});
+        {key::maybe_executed, r.maybe_executed}},
+       ids);
 }
 
 }  // namespace keel::agent

@@ -2,6 +2,7 @@
 #include "keel/core/trace_writer.h"
 
 #include <algorithm>
+#include <array>
 #include <bit>
 #include <charconv>
 #include <cmath>
@@ -33,23 +34,24 @@ char* put_double(char* p, double v) noexcept {
   return std::to_chars(p, p + kNumberBound, v).ptr;
 }
 
-std::size_t canonical_json_bound(const Event& e) noexcept {
+// `shown`: e.shown_ids(), computed once for the bound and the line.
+std::size_t canonical_json_bound(const Event& e, unsigned shown) noexcept {
   std::size_t n = 16 + kNumberBound + json_string_bound(e.kind);  // {"t":<n>,"kind":<s>}
-  for (const Attr& a : e.attrs) {
+  for_each_attr(e, shown, [&n](const Attr& a) {
     n += 2 + json_string_bound(a.key);  // ,<key>:
     const auto* s = std::get_if<std::string_view>(&a.value);
     n += s ? json_string_bound(*s) : kNumberBound;
-  }
+  });
   return n;
 }
 
-// Writes the canonical object; needs canonical_json_bound(e) bytes.
-char* put_canonical_json(char* p, const Event& e) noexcept {
+// Writes the canonical object; needs canonical_json_bound(e, shown) bytes.
+char* put_canonical_json(char* p, const Event& e, unsigned shown) noexcept {
   p = put(p, "{\"t\":");
   p = put_integer(p, e.time.time_since_epoch().count());
   p = put(p, ",\"kind\":");
   p = write_json_string(p, e.kind);
-  for (const Attr& a : e.attrs) {
+  for_each_attr(e, shown, [&p](const Attr& a) {
     *p++ = ',';
     p = write_json_string(p, a.key);
     *p++ = ':';
@@ -61,7 +63,7 @@ char* put_canonical_json(char* p, const Event& e) noexcept {
       case 4: p = write_json_string(p, *std::get_if<4>(&a.value)); break;
       default: p = put(p, "null"); break;  // valueless (cannot happen: all alternatives are trivial)
     }
-  }
+  });
   *p++ = '}';
   return p;
 }
@@ -179,12 +181,29 @@ struct Lanes {
   }
 };
 
+// The ids' keys as the one zero-padded little-endian word a string of <= 8 bytes hashes as
+// (fold_raw_string: its length word, then this word).
+constexpr std::array<std::uint64_t, kTraceIdKeys.size()> kTraceIdKeyWords = [] {
+  std::array<std::uint64_t, kTraceIdKeys.size()> words{};
+  for (std::size_t i = 0; i < kTraceIdKeys.size(); ++i) {
+    for (std::size_t k = 0; k < kTraceIdKeys[i].size(); ++k)
+      words[i] |= std::uint64_t{static_cast<unsigned char>(kTraceIdKeys[i][k])} << (8 * k);
+  }
+  return words;
+}();
+static_assert(std::all_of(kTraceIdKeys.begin(), kTraceIdKeys.end(), [](std::string_view k) {
+  return k.size() <= 8 && std::all_of(k.begin(), k.end(), [](char c) { return c > 0; });  // one word, ASCII
+}));
+
 }  // namespace
 
 void TraceHash::add(const Event& e) {
   Lanes l{lanes_[pairs_ % 2], lanes_[(pairs_ + 1) % 2], pairs_};
-  l.fold(static_cast<std::uint64_t>(e.time.time_since_epoch().count()), e.attrs.size());
+  const unsigned shown = e.shown_ids();
+  l.fold(static_cast<std::uint64_t>(e.time.time_since_epoch().count()), attr_count(e, shown));
   l.fold_string(e.kind, repaired_);
+  // for_each_attr's attributes in its order, written out: a callback capturing the lanes keeps
+  // them in memory (+1 % instructions over a simulated hour), and each id's key is a constant.
   for (const Attr& a : e.attrs) {
     l.fold_string(a.key, repaired_);
     switch (a.value.index()) {
@@ -195,6 +214,11 @@ void TraceHash::add(const Event& e) {
       case 4: l.fold_string(*std::get_if<4>(&a.value), repaired_); break;
       default: l.fold(kTagNull, 0); break;  // valueless (cannot happen: all alternatives are trivial)
     }
+  }
+  for (std::size_t i = 0; i < kTraceIdKeys.size(); ++i) {
+    if (!((shown >> i) & 1u)) continue;
+    l.fold(std::uint64_t{kTraceIdKeys[i].size()} << 3, kTraceIdKeyWords[i]);  // the key, as fold_string
+    l.fold_integer(static_cast<std::int64_t>(trace_id(*e.ids, i)));
   }
   pairs_ = l.pairs;
   lanes_[pairs_ % 2] = l.a;  // the lane of the next pair
@@ -220,18 +244,20 @@ std::string to_hex16(std::uint64_t v) {
 }
 
 void append_canonical_json(std::string& out, const Event& e) {
-  append_bounded(out, canonical_json_bound(e), [&](char* p) { return put_canonical_json(p, e); });
+  const unsigned shown = e.shown_ids();
+  append_bounded(out, canonical_json_bound(e, shown), [&](char* p) { return put_canonical_json(p, e, shown); });
 }
 
 void TraceWriter::on_event(const Event& e) {
   hash_.add(e);
   if (!out_) return;
-  const std::size_t bound = canonical_json_bound(e) + 1;
+  const unsigned shown = e.shown_ids();
+  const std::size_t bound = canonical_json_bound(e, shown) + 1;
   if (bound > capacity_) {
     capacity_ = std::max(bound, 2 * capacity_);
     line_ = std::make_unique_for_overwrite<char[]>(capacity_);
   }
-  char* end = put_canonical_json(line_.get(), e);
+  char* end = put_canonical_json(line_.get(), e, shown);
   *end++ = '\n';
   const auto size = static_cast<std::size_t>(end - line_.get());
   out_->write(line_.get(), static_cast<std::streamsize>(size));

@@ -114,22 +114,12 @@ std::unique_ptr<model::ModelTransport> AttemptRecorder::wrap(model::ModelTranspo
   return std::make_unique<RecordingTransport>(*this, inner);
 }
 
-namespace {
-
-std::string_view string_attr(const Event& e, std::string_view key) {
-  const AttrValue* v = e.find(key);
-  const auto* s = v ? std::get_if<std::string_view>(v) : nullptr;
-  return s ? *s : std::string_view{};
-}
-
-}  // namespace
-
 void AttemptRecorder::on_event(const Event& e) {
   if (e.kind == ev::breaker_refused) {
-    const std::size_t i = begin(std::string{string_attr(e, key::target)}, e.time);
+    const std::size_t i = begin(std::string{e.text(key::target)}, e.time);
     end(i, e.time, Error{ErrorCode::circuit_open, "the model's circuit breaker is open: no request was sent"});
   } else if (e.kind == ev::model_stream_timeout) {
-    stream_timed_out(string_attr(e, key::model), string_attr(e, key::limit), e.time);
+    stream_timed_out(e.text(key::model), e.text(key::limit), e.time);
   }
 }
 

@@ -14,7 +14,7 @@ LimitedTransport::LimitedTransport(ModelTransport& inner, const ClientLimits& li
 
 Task<Result<ChatResponse>> LimitedTransport::complete(ChatRequest request) {
   if (limiter_) {
-    Status admitted = co_await limiter_->acquire();
+    Status admitted = co_await limiter_->acquire(0, &request.trace);
     if (!admitted) {
       Error e = std::move(admitted).error();
       // The limiter's own refusal (`throttled`) is, to the chain, the provider's capacity
@@ -28,7 +28,7 @@ Task<Result<ChatResponse>> LimitedTransport::complete(ChatRequest request) {
   }
   policy::Bulkhead::Permit slot;
   if (bulkhead_) {
-    Result<policy::Bulkhead::Permit> permit = co_await bulkhead_->acquire();
+    Result<policy::Bulkhead::Permit> permit = co_await bulkhead_->acquire(&request.trace);
     if (!permit) co_return Error{permit.error()}.with_provider(inner_.info().name);
     slot = std::move(*permit);
   }

@@ -99,10 +99,15 @@ bool ModelManager::hedged_out_late(const Result<ChatResponse>& r, Duration ran) 
 struct ModelManager::Call {
   Call(ModelManagerCounters& counters, ChatRequest& r, std::uint64_t i, std::size_t first_model, std::size_t n)
       : request(r), index(i), first(first_model), size(n) {
+    ids = request.trace;
+    ids.attempt = 0;
+    if (!ids.call) ids.call = index + 1;  // no agent numbered it: the manager's own count
+    request.trace = ids;                  // each model's attempts set their number in it
     if (request.stream) streamed.emplace(counters, request);
   }
   ChatRequest& request;
-  std::uint64_t index;              // the call's number (scheduling, events)
+  std::uint64_t index;              // the call's number (scheduling)
+  TraceIds ids;                     // the call's own events' ids (no attempt)
   std::size_t first, size;          // the order: every model once, from `first`, wrapping around
   std::optional<Error> failures;    // each model's final error, latest first
   int tried = 0;                    // models tried
@@ -137,19 +142,27 @@ struct ModelManager::ModelPlan : policy::AttemptPlan {
   policy::CircuitBreaker* breaker() const noexcept { return slot.breaker ? &*slot.breaker : nullptr; }
   const ChatRequest& req() const noexcept { return owned ? *owned : *request; }
   const std::string& name() const noexcept { return slot.transport->info().name; }
+  // The request's ids: the attempt's, for the policies' events and the transport.
+  const TraceIds* trace_ids() const noexcept { return &req().trace; }
 
-  void started(int, TimePoint) { ++*attempts; }
+  void started(int attempt, TimePoint) {
+    ++*attempts;
+    (owned ? *owned : *request).trace.attempt = static_cast<std::uint64_t>(attempt);
+  }
   bool may_probe(int attempt) const noexcept { return hedged || attempt == 1 || last_model; }
   Error refused(Error e) { return std::move(e).with_provider(name()); }
   void admitted(TimePoint now) {
     ++manager.counters_.attempts;
-    emit(manager.events_, now, ev::model_attempt, {{key::model, name()}});
+    emit(manager.events_, now, ev::model_attempt, {{key::model, name()}}, trace_ids());
   }
   Task<Value> attempt(int) {
     if (!req().stream) return slot.transport->complete(req());
     if (!streamed) return manager.stream_attempt(slot, req(), &hedge_outcome);
     prefill = streamed->wants_prefill(slot);
-    if (prefill) ++manager.counters_.continuations;
+    if (prefill) {
+      ++manager.counters_.continuations;
+      streamed->continued.trace = req().trace;  // the continuation is this attempt
+    }
     streamed->attempt_continues = prefill;
     return manager.stream_attempt(slot, prefill ? streamed->continued : req(), &streamed->outcome);
   }
@@ -195,7 +208,7 @@ struct ModelManager::ModelPlan : policy::AttemptPlan {
   ModelManager& manager;
   Slot& slot;
   std::optional<ChatRequest> owned;       // a hedge's request
-  const ChatRequest* request = nullptr;   // else the call's
+  ChatRequest* request = nullptr;         // else the call's
   int* attempts;                          // the call's attempt count
   StreamCall* streamed = nullptr;         // a streamed call in order: its recovery state
   bool* stop_call = nullptr;
@@ -239,8 +252,8 @@ Task<Result<ChatResponse>> ModelManager::run_call(ChatRequest request) {
   Scheduler& sched = co_await this_task::scheduler();
   const std::uint64_t index = next_call_++;
   ++counters_.calls;
-  emit(events_, sched.now(), ev::model_call_start, {{key::call, index}, {key::prompt_tokens, request.prompt_tokens}});
   Call call{counters_, request, index, first_for_call(index), slots_.size()};
+  emit(events_, sched.now(), ev::model_call_start, {{key::prompt_tokens, request.prompt_tokens}}, &call.ids);
   std::size_t pos = 0;
   if (hedging_) {
     Result<ChatResponse> r = co_await hedged(call);
@@ -251,7 +264,8 @@ Task<Result<ChatResponse>> ModelManager::run_call(ChatRequest request) {
     if (r.error().code == ErrorCode::cancelled || !config_.fallback_on_error) {
       ++counters_.failed;
       emit(events_, sched.now(), ev::model_call_end,
-           {{key::ok, false}, {key::code, r.error().code}, {key::attempts, call.attempts}, {key::models, call.tried}});
+           {{key::ok, false}, {key::code, r.error().code}, {key::attempts, call.attempts}, {key::models, call.tried}},
+           &call.ids);
       co_return r;
     }
     call.failures = std::move(r).error();
@@ -282,7 +296,7 @@ Task<Result<ChatResponse>> ModelManager::hedged(Call& call) {
     Slot& slot = *slots_[order->model_at(static_cast<std::size_t>(i % width))];
     return policy::run_attempts(ModelPlan{*this, slot, *req, counted});
   };
-  co_return co_await hedging_->execute(std::move(make));
+  co_return co_await hedging_->execute(std::move(make), &call.ids);
 }
 
 bool ModelManager::enter_model(Call& call, std::size_t index, TimePoint now) {
@@ -290,14 +304,16 @@ bool ModelManager::enter_model(Call& call, std::size_t index, TimePoint now) {
   if (!call.last_model.empty()) {
     ++counters_.fallbacks;
     emit(events_, now, ev::model_fallback,
-         {{key::from, call.last_model}, {key::to, info.name}, {key::code, call.failures ? call.failures->code : ErrorCode::internal}});
+         {{key::from, call.last_model}, {key::to, info.name}, {key::code, call.failures ? call.failures->code : ErrorCode::internal}},
+         &call.ids);
   }
   call.last_model = info.name;
   const int prompt = call.request.prompt_tokens;
   if ((prompt > info.context_window && config_.skip_over_window) || info.context_window <= call.overflow_window) {
     ++counters_.context_skips;
     emit(events_, now, ev::model_skip,
-         {{key::model, info.name}, {key::reason, "context_window"}, {key::prompt_tokens, prompt}, {key::window, info.context_window}});
+         {{key::model, info.name}, {key::reason, "context_window"}, {key::prompt_tokens, prompt}, {key::window, info.context_window}},
+         &call.ids);
     Error skipped{ErrorCode::context_overflow, "prompt does not fit this model's context window"};
     skipped.provider = info.name;
     call.failures = chain_failure(std::move(skipped), call.failures);
@@ -325,17 +341,18 @@ void ModelManager::finish_ok(Call& call, const ChatResponse& r, TimePoint now) {
   counters_.answered_usage.completion_tokens += r.usage.completion_tokens;
   if (r.streamed) {  // what a truncated answer is measured by (the scenario report)
     emit(events_, now, ev::model_stream_answer,
-         {{key::model, r.provider}, {key::id, r.id}, {key::tokens, static_cast<std::int64_t>(r.answer_tokens)}});
+         {{key::model, r.provider}, {key::id, r.id}, {key::tokens, static_cast<std::int64_t>(r.answer_tokens)}},
+         &call.ids);
   }
   emit(events_, now, ev::model_call_end,
-       {{key::ok, true}, {key::model, r.provider}, {key::attempts, call.attempts}, {key::models, call.tried}});
+       {{key::ok, true}, {key::model, r.provider}, {key::attempts, call.attempts}, {key::models, call.tried}}, &call.ids);
 }
 
 Error ModelManager::finish_failed(Call& call, TimePoint now) {
   ++counters_.failed;
   const ErrorCode code = call.failures ? call.failures->code : ErrorCode::internal;
   emit(events_, now, ev::model_call_end,
-       {{key::ok, false}, {key::code, code}, {key::attempts, call.attempts}, {key::models, call.tried}});
+       {{key::ok, false}, {key::code, code}, {key::attempts, call.attempts}, {key::models, call.tried}}, &call.ids);
   if (code == ErrorCode::cancelled) return std::move(*call.failures);
   Error all{code, "all " + std::to_string(slots_.size()) + " models failed"};
   if (call.failures) all.cause = std::make_shared<const Error>(std::move(*call.failures));

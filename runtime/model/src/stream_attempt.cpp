@@ -96,6 +96,7 @@ Task<Result<ChatResponse>> watchdog(std::shared_ptr<StreamWatch> watch) {
 
 Task<Result<ChatResponse>> ModelManager::stream_attempt(Slot& slot, const ChatRequest& request, StreamOutcome* outcome) {
   Scheduler& sched = co_await this_task::scheduler();
+  const TraceIds ids = request.trace;  // the attempt's (the request may change once it ended)
   ++counters_.stream_attempts;
   ModelTransport* transport = slot.transport;
   auto watch = std::make_shared<StreamWatch>(sched, transport->info().api, sched.now(), config_.attempt_timeout,
@@ -119,7 +120,8 @@ Task<Result<ChatResponse>> ModelManager::stream_attempt(Slot& slot, const ChatRe
   if (first.index == 1 && e.code == ErrorCode::timeout) {
     outcome->timed_out = true;
     ++(watch->idle_timeout() ? counters_.idle_timeouts : counters_.first_token_timeouts);
-    emit(events_, sched.now(), ev::model_stream_timeout, {{key::model, transport->info().name}, {key::limit, watch->timeout_limit()}});
+    emit(events_, sched.now(), ev::model_stream_timeout,
+         {{key::model, transport->info().name}, {key::limit, watch->timeout_limit()}}, &ids);
   }
   if (p.content_deltas > 0) outcome->partial = watch->decoder().partial_content();
   co_return r;

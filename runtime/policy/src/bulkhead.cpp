@@ -24,11 +24,11 @@ std::uint64_t& BulkheadCounters::operator[](BulkheadReason r) noexcept {
   return cancelled;
 }
 
-void Bulkhead::record(BulkheadReason r, TimePoint now, Duration waited) noexcept {
+void Bulkhead::record(BulkheadReason r, TimePoint now, Duration waited, const TraceIds* ids) noexcept {
   ++counters_[r];
   if (!sink_) return;  // skip building the attributes: this is on every call's path
   emit(sink_, now, ev::bulkhead_decision,
-       {{key::reason, to_string(r)}, {key::active, active_}, {key::queued, queued_}, {key::waited, waited}});
+       {{key::reason, to_string(r)}, {key::active, active_}, {key::queued, queued_}, {key::waited, waited}}, ids);
 }
 
 void Bulkhead::push_back(Waiter& w) noexcept {
@@ -66,30 +66,30 @@ bool Bulkhead::AcquireAwaiter::suspend(Scheduler& sched, CancelToken token, Dead
   const TimePoint now = sched.now();
   if (token.cancelled()) {
     state_ = State::cancelled;
-    b.record(BulkheadReason::cancelled, now, Duration::zero());
+    b.record(BulkheadReason::cancelled, now, Duration::zero(), ids_);
     return false;
   }
   if (b.active_ < b.config_.max_concurrent) {
     ++b.active_;
     state_ = State::admitted;
-    b.record(BulkheadReason::admitted, now, Duration::zero());
+    b.record(BulkheadReason::admitted, now, Duration::zero(), ids_);
     return false;
   }
   if (b.queued_ >= b.config_.max_queue || b.config_.max_wait <= Duration::zero()) {
     state_ = State::full;
-    b.record(BulkheadReason::queue_full, now, Duration::zero());
+    b.record(BulkheadReason::queue_full, now, Duration::zero(), ids_);
     return false;
   }
   if (deadline.passed(now)) {
     state_ = State::deadline;
-    b.record(BulkheadReason::queue_timeout, now, Duration::zero());
+    b.record(BulkheadReason::queue_timeout, now, Duration::zero(), ids_);
     return false;
   }
   b.push_back(*this);
   state_ = State::waiting;
   enqueued_at_ = now;
   waiter_ = h;
-  b.record(BulkheadReason::queued, now, Duration::zero());
+  b.record(BulkheadReason::queued, now, Duration::zero(), ids_);
   const Deadline wait_end = b.config_.max_wait == Duration::max() ? Deadline::never()
                                                                    : Deadline::after(now, b.config_.max_wait);
   const Deadline until = Deadline::earliest(wait_end, deadline);
@@ -118,7 +118,7 @@ void Bulkhead::AcquireAwaiter::grant() noexcept {
   leave_queue();
   state_ = State::granted;
   const TimePoint now = sched_->now();
-  bulkhead_->record(BulkheadReason::admitted, now, now - enqueued_at_);
+  bulkhead_->record(BulkheadReason::admitted, now, now - enqueued_at_, ids_);
   resume_soon();
 }
 
@@ -127,7 +127,7 @@ void Bulkhead::AcquireAwaiter::on_timeout() noexcept {
   leave_queue();
   state_ = timer_is_deadline_ ? State::deadline : State::timed_out;
   const TimePoint now = sched_->now();
-  bulkhead_->record(BulkheadReason::queue_timeout, now, now - enqueued_at_);
+  bulkhead_->record(BulkheadReason::queue_timeout, now, now - enqueued_at_, ids_);
   waiter_.resume();  // we are in a timer callback: resuming here is not inline
 }
 
@@ -135,7 +135,7 @@ void Bulkhead::AcquireAwaiter::on_cancel() noexcept {
   leave_queue();  // promptly: the queue position is free before cancel() returns
   state_ = State::cancelled;
   const TimePoint now = sched_->now();
-  bulkhead_->record(BulkheadReason::cancelled, now, now - enqueued_at_);
+  bulkhead_->record(BulkheadReason::cancelled, now, now - enqueued_at_, ids_);
   resume_soon();
 }
 

@@ -8,7 +8,8 @@ namespace keel::policy {
 
 // GCC 12 workaround (frame_allocator.h).
 KEEL_OUT_OF_LINE_COPY(kOnResultOutOfLine,
-                      static_cast<void (CircuitBreaker::*)(const BreakerPermit&, BreakerOutcome, Duration, TimePoint)>(
+                      static_cast<void (CircuitBreaker::*)(const BreakerPermit&, BreakerOutcome, Duration, TimePoint,
+                                                           const TraceIds*)>(
                           &CircuitBreaker::on_result));
 
 std::string_view to_string(BreakerState s) noexcept {
@@ -107,16 +108,16 @@ Duration CircuitBreaker::open_duration(std::uint32_t k) const noexcept {
   return Duration{static_cast<std::int64_t>(x)};
 }
 
-void CircuitBreaker::settle(TimePoint now) {
+void CircuitBreaker::settle(TimePoint now, const TraceIds* ids) {
   for (;;) {
     if (state_ == BreakerState::open && now >= open_until_) {
-      transition(BreakerState::half_open, BreakerReason::open_elapsed, now);
+      transition(BreakerState::half_open, BreakerReason::open_elapsed, now, ids);
       continue;
     }
     if (state_ == BreakerState::half_open && probing_started_ && config_.max_half_open_wait) {
       const TimePoint deadline = saturating_add(first_probe_at_, *config_.max_half_open_wait);
       if (now >= deadline) {
-        open(deadline, BreakerReason::half_open_timeout, now);
+        open(deadline, BreakerReason::half_open_timeout, now, ids);
         continue;
       }
     }
@@ -124,8 +125,8 @@ void CircuitBreaker::settle(TimePoint now) {
   }
 }
 
-BreakerPermit CircuitBreaker::acquire_slow(TimePoint now, bool may_probe) {
-  settle(now);
+BreakerPermit CircuitBreaker::acquire_slow(TimePoint now, bool may_probe, const TraceIds* ids) {
+  settle(now, ids);
   BreakerPermit p;
   switch (state_) {
     case BreakerState::closed:
@@ -157,19 +158,19 @@ BreakerPermit CircuitBreaker::acquire_slow(TimePoint now, bool may_probe) {
   if (events_) {
     if (p.kind_ == BreakerPermit::Kind::refused_open) {
       emit(events_, now, ev::breaker_refused,
-           {{key::target, config_.name}, {key::state, to_string(state_)}, {key::retry_after, p.retry_after_}});
+           {{key::target, config_.name}, {key::state, to_string(state_)}, {key::retry_after, p.retry_after_}}, ids);
     } else {
-      emit(events_, now, ev::breaker_refused, {{key::target, config_.name}, {key::state, to_string(state_)}});
+      emit(events_, now, ev::breaker_refused, {{key::target, config_.name}, {key::state, to_string(state_)}}, ids);
     }
   }
   return p;
 }
 
 void CircuitBreaker::record_result(const BreakerPermit& permit, BreakerOutcome outcome, Duration latency,
-                                   TimePoint now) {
+                                   TimePoint now, const TraceIds* ids) {
   if (!permit.granted()) return;
   if (permit.generation_ != generation_ || state_ != BreakerState::closed) [[unlikely]] {
-    settle(now);
+    settle(now, ids);
     if (permit.generation_ != generation_) {
       ++counters_.stale;
       return;
@@ -189,25 +190,25 @@ void CircuitBreaker::record_result(const BreakerPermit& permit, BreakerOutcome o
   counters_.benign_errors += (!outcome.ok && !failure) ? 1 : 0;
   counters_.slow_calls += slow ? 1 : 0;
   if (state_ == BreakerState::closed) [[likely]] {
-    record_closed(failure, slow, now);
+    record_closed(failure, slow, now, ids);
   } else {
-    record_probe(failure, slow, now);
+    record_probe(failure, slow, now, ids);
   }
 }
 
-void CircuitBreaker::record_closed(bool failure, bool slow, TimePoint now) {
+void CircuitBreaker::record_closed(bool failure, bool slow, TimePoint now, const TraceIds* ids) {
   window_.record(failure, slow, now);
   consecutive_failures_ = failure ? consecutive_failures_ + 1 : 0;
   if (config_.consecutive_failures && consecutive_failures_ >= *config_.consecutive_failures) [[unlikely]] {
-    open(now, BreakerReason::consecutive_failures, now);
+    open(now, BreakerReason::consecutive_failures, now, ids);
     return;
   }
   const WindowStats& w = window_.totals();
   if (w.calls < min_calls_) return;
   if (failure_rate_threshold_.reached(w.failures, w.calls, config_.failure_rate)) [[unlikely]] {
-    open(now, BreakerReason::failure_rate, now);
+    open(now, BreakerReason::failure_rate, now, ids);
   } else if (slow_enabled_ && slow_rate_threshold_.reached(w.slow, w.calls, config_.slow_call_rate)) [[unlikely]] {
-    open(now, BreakerReason::slow_call_rate, now);
+    open(now, BreakerReason::slow_call_rate, now, ids);
   }
 }
 
@@ -225,7 +226,7 @@ void CircuitBreaker::RateThreshold::recompute(std::uint64_t total, double rate) 
   min_count = k;
 }
 
-void CircuitBreaker::record_probe(bool failure, bool slow, TimePoint now) {
+void CircuitBreaker::record_probe(bool failure, bool slow, TimePoint now, const TraceIds* ids) {
   const std::uint32_t h = config_.half_open_calls;
   if (failure) {
     ++probe_failures_;
@@ -236,23 +237,23 @@ void CircuitBreaker::record_probe(bool failure, bool slow, TimePoint now) {
   const double slots = static_cast<double>(h);
   const bool rate_reached = static_cast<double>(probe_failures_) / slots >= config_.failure_rate;
   if (rate_reached || probe_failures_ > h - success_threshold_) {
-    open(now, BreakerReason::probe_failed, now);
+    open(now, BreakerReason::probe_failed, now, ids);
   } else if (slow_enabled_ && static_cast<double>(probe_slow_) / slots >= config_.slow_call_rate) {
-    open(now, BreakerReason::probe_slow, now);
+    open(now, BreakerReason::probe_slow, now, ids);
   } else if (probe_successes_ >= success_threshold_) {
     consecutive_opens_ = 0;
-    transition(BreakerState::closed, BreakerReason::probes_succeeded, now);
+    transition(BreakerState::closed, BreakerReason::probes_succeeded, now, ids);
   }
 }
 
-void CircuitBreaker::open(TimePoint start, BreakerReason reason, TimePoint now) {
+void CircuitBreaker::open(TimePoint start, BreakerReason reason, TimePoint now, const TraceIds* ids) {
   if (consecutive_opens_ < UINT32_MAX) ++consecutive_opens_;
   open_for_ = open_duration(consecutive_opens_);
   open_until_ = saturating_add(start, open_for_);
-  transition(BreakerState::open, reason, now);
+  transition(BreakerState::open, reason, now, ids);
 }
 
-void CircuitBreaker::transition(BreakerState to, BreakerReason reason, TimePoint now) {
+void CircuitBreaker::transition(BreakerState to, BreakerReason reason, TimePoint now, const TraceIds* ids) {
   const BreakerState from = state_;
   state_ = to;
   ++generation_;
@@ -271,24 +272,26 @@ void CircuitBreaker::transition(BreakerState to, BreakerReason reason, TimePoint
   if (to == BreakerState::open) {
     emit(events_, now, ev::breaker_state,
          {{key::target, config_.name}, {key::from, to_string(from)}, {key::to, to_string(to)}, {key::reason, to_string(reason)},
-          {key::generation, generation_}, {key::open_for, open_for_}, {key::until, open_until_}});
+          {key::generation, generation_}, {key::open_for, open_for_}, {key::until, open_until_}},
+         ids);
   } else {
     emit(events_, now, ev::breaker_state,
          {{key::target, config_.name}, {key::from, to_string(from)}, {key::to, to_string(to)}, {key::reason, to_string(reason)},
-          {key::generation, generation_}});
+          {key::generation, generation_}},
+         ids);
   }
 }
 
 void CircuitBreaker::isolate(TimePoint now) {
-  settle(now);
-  if (state_ != BreakerState::isolated) transition(BreakerState::isolated, BreakerReason::manual_isolate, now);
+  settle(now, nullptr);
+  if (state_ != BreakerState::isolated) transition(BreakerState::isolated, BreakerReason::manual_isolate, now, nullptr);
 }
 
 void CircuitBreaker::reset(TimePoint now) {
-  settle(now);
+  settle(now, nullptr);
   consecutive_opens_ = 0;
   if (state_ != BreakerState::closed) {
-    transition(BreakerState::closed, BreakerReason::manual_reset, now);
+    transition(BreakerState::closed, BreakerReason::manual_reset, now, nullptr);
   } else {
     ++generation_;
     window_.clear();
@@ -297,12 +300,12 @@ void CircuitBreaker::reset(TimePoint now) {
 }
 
 BreakerState CircuitBreaker::state(TimePoint now) {
-  settle(now);
+  settle(now, nullptr);
   return state_;
 }
 
 Duration CircuitBreaker::remaining_open(TimePoint now) {
-  settle(now);
+  settle(now, nullptr);
   if (state_ == BreakerState::open) return open_until_ - now;
   if (state_ == BreakerState::isolated) return Duration::max();
   return Duration::zero();

@@ -139,13 +139,16 @@ void RateLimiter::give_back(const Reservation& r) noexcept {
   if (tokens_) tokens_->restore(r.tokens);
 }
 
-void RateLimiter::record(RateLimitReason r, TimePoint now, std::int64_t tokens, Duration delay) noexcept {
+void RateLimiter::record(RateLimitReason r, TimePoint now, std::int64_t tokens, Duration delay,
+                         const TraceIds* ids) noexcept {
   ++counters_[r];
-  if (sink_) emit_decision(r, now, tokens, delay);  // attributes built only with a sink
+  if (sink_) emit_decision(r, now, tokens, delay, ids);  // attributes built only with a sink
 }
 
-void RateLimiter::emit_decision(RateLimitReason r, TimePoint now, std::int64_t tokens, Duration delay) noexcept {
-  emit(sink_, now, ev::ratelimit_decision, {{key::reason, to_string(r)}, {key::tokens, tokens}, {key::delay, delay}});
+void RateLimiter::emit_decision(RateLimitReason r, TimePoint now, std::int64_t tokens, Duration delay,
+                                const TraceIds* ids) noexcept {
+  emit(sink_, now, ev::ratelimit_decision, {{key::reason, to_string(r)}, {key::tokens, tokens}, {key::delay, delay}},
+       ids);
 }
 
 // --- AcquireAwaiter ---------------------------------------------------------------------------
@@ -157,22 +160,22 @@ bool RateLimiter::AcquireAwaiter::suspend(Scheduler& sched, CancelToken token, D
   const TimePoint now = sched.now();
   if (token.cancelled()) {
     decision_ = {RateLimitReason::cancelled, now, Duration::zero()};
-    l.record(RateLimitReason::cancelled, now, tokens_, Duration::zero());
+    l.record(RateLimitReason::cancelled, now, tokens_, Duration::zero(), ids_);
     return false;
   }
   decision_ = l.decide(tokens_, now, deadline);
   switch (decision_.reason) {
     case RateLimitReason::admitted:
       l.take(tokens_, now);
-      l.record(RateLimitReason::admitted, now, tokens_, Duration::zero());
+      l.record(RateLimitReason::admitted, now, tokens_, Duration::zero(), ids_);
       return false;
     case RateLimitReason::delayed: break;
     default:
-      l.record(decision_.reason, now, tokens_, decision_.wait);
+      l.record(decision_.reason, now, tokens_, decision_.wait, ids_);
       return false;
   }
   reservation_ = l.take(tokens_, decision_.admit_at);
-  l.record(RateLimitReason::delayed, now, tokens_, decision_.wait);
+  l.record(RateLimitReason::delayed, now, tokens_, decision_.wait, ids_);
   waiter_ = h;
   waiting_ = true;
   timer_ = sched.start_timer(decision_.admit_at, [this] {
@@ -190,7 +193,7 @@ void RateLimiter::AcquireAwaiter::on_cancel() noexcept {
   waiting_ = false;
   limiter_->give_back(reservation_);
   decision_.reason = RateLimitReason::cancelled;
-  limiter_->record(RateLimitReason::cancelled, sched_->now(), tokens_, Duration::zero());
+  limiter_->record(RateLimitReason::cancelled, sched_->now(), tokens_, Duration::zero(), ids_);
   timer_ = sched_->start_timer(sched_->now(), [this] {
     timer_ = {};
     waiter_.resume();

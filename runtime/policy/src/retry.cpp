@@ -48,11 +48,12 @@ void Retry::record_outcome(const Error* e) noexcept {
   }
 }
 
-void Retry::emit_attempt(int attempt, TimePoint now) {
-  emit(sink_, now, ev::retry_attempt, {{key::attempt, attempt}, {key::target, std::string_view{target_}}});
+void Retry::emit_attempt(int attempt, TimePoint now, const TraceIds* ids) {
+  emit(sink_, now, ev::retry_attempt, {{key::attempt, attempt}, {key::target, std::string_view{target_}}}, ids);
 }
 
-void Retry::note(const RetryDecision& d, int attempt, ErrorCode code, TimePoint now, RetryOutcome* outcome) {
+void Retry::note(const RetryDecision& d, int attempt, ErrorCode code, TimePoint now, RetryOutcome* outcome,
+                 const TraceIds* ids) {
   ++counters_.decisions[static_cast<std::size_t>(d.reason)];
   if (outcome) {
     if (d.retry()) {
@@ -66,7 +67,8 @@ void Retry::note(const RetryDecision& d, int attempt, ErrorCode code, TimePoint 
         {key::attempt, attempt},
         {key::delay, d.delay},
         {key::code, code},
-        {key::target, std::string_view{target_}}});
+        {key::target, std::string_view{target_}}},
+       ids);
 }
 
 }  // namespace keel::policy

@@ -46,8 +46,9 @@
 //  the provider produced for a streamed request (prefill included): what a truncated answer
 //  is measured against.
 //  Cancellation while waiting ends the request at once with ErrorCode::cancelled. Every answer
-//  emits "provider.response" {target, index, ok, code (failures), status, latency}. Errors carry
-//  the provider name. The provider must outlive its in-flight requests.
+//  emits "provider.response" {target, index, ok, code (failures), status, latency}. Both
+//  events carry the request's trace ids (`request.trace`: agent, step, call, attempt), so a
+//  trace links each request to the agent step that sent it. Errors carry the provider name. The provider must outlive its in-flight requests.
 //
 // Example:
 //   sim::Simulator sim;
@@ -130,6 +131,7 @@ class MockProvider final : public model::ModelTransport {
     int prompt_tokens = 0;
     Duration latency{};
     std::optional<InjectedFault> fault;
+    const TraceIds* ids = nullptr;  // the request's (in the request's own frame)
   };
   Arrival arrive(const model::ChatRequest& request);
   Task<Error> wait_failure(const Plan& p);  // a failing plan's wait, then its error
@@ -139,8 +141,8 @@ class MockProvider final : public model::ModelTransport {
   Task<Status> play(const StreamScript& script, const StreamPlan& sp, model::StreamSink& sink);
   Plan plan(const std::optional<InjectedFault>& fault, int prompt_tokens, Duration latency, TimePoint now);
   // Counts the request's end and emits "provider.response" (`failure` null: it succeeded).
-  void record_end(std::uint64_t index, TimePoint arrived, const Error* failure);
-  Error fail(std::uint64_t index, TimePoint arrived, Error e);  // record_end, then `e`
+  void record_end(const Arrival& a, const Error* failure);
+  Error fail(const Arrival& a, Error e);  // record_end, then `e`
 
   Scheduler& scheduler_;
   MockProviderConfig config_;

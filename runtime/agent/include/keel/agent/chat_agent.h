@@ -38,7 +38,10 @@
 //    the error code), iterations, duration} per step; "agent.model_call" {step, iteration, ok,
 //    code, prompt_tokens, duration, retry} per model call (not summarizations);
 //    "agent.tool_calls" {step, iteration, count} per answer with tool calls. `iterations` of a
-//    failed step counts the loop iterations begun.
+//    failed step counts the loop iterations begun. They, the context manager's events, and
+//    the model and tool calls of the step (through `ChatRequest::trace` and ToolRunner::run)
+//    carry the step's ids (trace_ids.h): agent (config.id), step, and the step's latest model
+//    call (numbered 1, 2, ... in the step, a summarization included).
 //  - Single-threaded; one step at a time. The model, ToolRunner, counter and sink must outlive
 //    the agent, and the agent its steps' work: work abandoned by a timeout or stop unwinds when
 //    its pending model/tool call returns — in the same instant for calls that honour
@@ -145,10 +148,9 @@ class ChatAgent {
   ToolRunner* tools_;
   EventSink* events_;
   ChatAgentConfig config_;
-  // The running step's ids (agent, step, the last model call) stamped on every event the agent
-  // and its context manager emit, and passed with its tool calls (docs/events.md).
+  // The running step's ids (agent, step, the last model call) on every event the agent and
+  // its context manager emit, and passed with its model and tool calls (docs/events.md).
   TraceIds trace_;
-  StampingSink stamp_;
   Memory memory_;
   ContextManager context_;
   std::unique_ptr<CancelSource> stop_;

@@ -52,7 +52,10 @@
 //    {budget, rejected_tokens, stated_window (0: none), hold}; "context.forgotten" {budget}
 //    (the configured budget applies again); "context.summarize" {before_tokens, after_tokens,
 //    ok, code (failures)}; "context.truncate" {removed, before_tokens, after_tokens}.
-//    Counters below. Usage spent summarizing is returned.
+//    With `trace` (the agent's step ids, trace_ids.h), every event carries them, and a
+//    summarization is a model call of the step: it takes the step's next call number (in
+//    `*trace`, before the request is sent with them). Counters below. Usage spent
+//    summarizing is returned.
 //  - quota_exhausted and every other error are not overflows: only the caller decides to call
 //    recover(), on ErrorCode::context_overflow exactly.
 //  - Tokens are counted with the Memory's TokenCounter. One scheduler; the model must outlive
@@ -120,7 +123,9 @@ class ContextManager {
  public:
   // Throws std::invalid_argument for a config out of range (token_limit < 1, summarize_at not
   // in (0, 1], summary_max_tokens < 1, a negative summarize_timeout or forget_learned_after).
-  ContextManager(model::ChatModel& model, EventSink* events = nullptr, ContextConfig config = {});
+  // `trace` (may be null) must outlive the manager; it may change between calls.
+  ContextManager(model::ChatModel& model, EventSink* events = nullptr, ContextConfig config = {},
+                 TraceIds* trace = nullptr);
   ContextManager(const ContextManager&) = delete;
   ContextManager& operator=(const ContextManager&) = delete;
 
@@ -160,6 +165,7 @@ class ContextManager {
   model::ChatModel& model_;
   EventSink* events_;
   ContextConfig config_;
+  TraceIds* trace_;  // the step's ids (null: none)
   std::optional<int> learned_budget_;
   std::uint64_t answered_since_learned_ = 0;
   std::uint64_t hold_ = 0;       // answers the current learned budget is held for

@@ -81,7 +81,7 @@ class ToolRunner {
   ToolRunner(const ToolRunner&) = delete;
   ToolRunner& operator=(const ToolRunner&) = delete;
 
-  // `ids`: the agent step the call belongs to, stamped on the tool.* events (docs/events.md).
+  // `ids`: the agent step the call belongs to, carried by the tool.* events (docs/events.md).
   Task<ToolResult> run(model::ToolCall call, TraceIds ids = {}) {
     return execute(std::move(call), ids, Retries::tool_policy);
   }
@@ -101,8 +101,8 @@ class ToolRunner {
   enum class Retries : bool { none, tool_policy };
   struct ToolPlan;  // one call's executions: the attempt loop's configuration (tool_runner.cpp)
   Task<ToolResult> execute(model::ToolCall call, TraceIds ids, Retries retries);
-  // Sets r.duration, counts the outcome and emits "tool.end".
-  void record_end(ToolResult& r, TimePoint started, TimePoint now, EventSink* sink);
+  // Sets r.duration, counts the outcome and emits "tool.end" (with the call's ids).
+  void record_end(ToolResult& r, TimePoint started, TimePoint now, const TraceIds* ids);
 
   Toolkit& toolkit_;
   ToolRunnerConfig config_;

@@ -3,7 +3,8 @@
 // Purpose: "every decision is an event" (docs/architecture.md). Runtime code calls `emit(sink, now,
 // "retry.scheduled", {{"attempt", 2}, {"delay", d}})`; the trace writer, metrics and log
 // sinks consume the same Event. Emitting allocates nothing: attributes are a stack array of
-// trivially copyable `Attr`s viewed through a span.
+// trivially copyable `Attr`s viewed through a span, and the ids of the agent step an event
+// belongs to (trace_ids.h) are a pointer, `Event::ids`, not copied attributes.
 //
 // Contract:
 //  - An Event and everything it views (kind, keys, string values) are valid only during
@@ -14,6 +15,11 @@
 //    bool -> bool, strings -> string_view (not copied), any std::chrono::duration -> int64
 //    nanoseconds (key unchanged: name it "delay", not "delay_ms"), TimePoint -> int64 ns since
 //    the scheduler epoch, ErrorCode -> its name string.
+//  - An event's attributes, as every sink reads and writes them, are its own (`attrs`) followed
+//    by its shown ids: each nonzero id of `*ids` (agent, step, call, attempt, in that order) that
+//    is not already an own attribute, as an int64. `for_each_attr(e, f)` visits exactly those,
+//    `attr_count(e)` counts them and `e.find(key)` looks among them; a sink never reads `attrs`
+//    alone.
 //  - Sinks are called synchronously on the emitting thread; they must not emit re-entrantly
 //    into the same sink, and must not add/remove FanoutSink members from inside on_event.
 //
@@ -25,6 +31,7 @@
 //   EXPECT_EQ(*rec.find("retry.scheduled")->get<std::string>("code"), "rate_limited");
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <concepts>
 #include <cstdint>
@@ -43,6 +50,7 @@
 #include "keel/core/error.h"
 #include "keel/core/secret.h"
 #include "keel/core/time.h"
+#include "keel/core/trace_ids.h"
 #include "keel/core/vocabulary.h"  // the named kinds and keys (ev::, key::)
 
 namespace keel {
@@ -76,18 +84,99 @@ struct Attr {
   constexpr Attr(std::string_view k, const Secret&) noexcept : key(k), value(std::in_place_index<4>, Secret::kRedacted) {}
 };
 
+// The keys of the ids an event may show, in the order they are shown (TraceIds' fields), and
+// id i of `ids` (the one named kTraceIdKeys[i]).
+inline constexpr std::array<std::string_view, 4> kTraceIdKeys = {key::agent, key::step, key::call, key::attempt};
+constexpr std::uint64_t trace_id(const TraceIds& ids, std::size_t i) noexcept {
+  switch (i) {
+    case 0: return ids.agent;
+    case 1: return ids.step;
+    case 2: return ids.call;
+    default: return ids.attempt;
+  }
+}
+
 struct Event {
   TimePoint time;
   std::string_view kind;
-  std::span<const Attr> attrs;
+  std::span<const Attr> attrs;     // its own attributes
+  const TraceIds* ids = nullptr;   // the agent step it belongs to (null: none); see the contract
 
-  // The first attribute named `key`, or nullptr.
-  const AttrValue* find(std::string_view key) const noexcept {
+  // Which ids are shown after the own attributes: bit i for kTraceIdKeys[i].
+  unsigned shown_ids() const noexcept {
+    if (!ids) return 0;
+    unsigned shown = 0;
+    for (std::size_t i = 0; i < kTraceIdKeys.size(); ++i) shown |= trace_id(*ids, i) ? 1u << i : 0u;
+    for (const Attr& a : attrs) shown &= ~id_bit(a.key);  // one pass: an own attribute wins
+    return shown;
+  }
+  // The first attribute named `key` (an own one, else a shown id), or nullopt.
+  std::optional<AttrValue> find(std::string_view key) const noexcept {
+    if (const AttrValue* v = own(key)) return *v;
+    if (!ids) return std::nullopt;
+    for (std::size_t i = 0; i < kTraceIdKeys.size(); ++i)
+      if (const std::uint64_t id = trace_id(*ids, i); id && kTraceIdKeys[i] == key)
+        return AttrValue{std::in_place_index<0>, static_cast<std::int64_t>(id)};
+    return std::nullopt;
+  }
+  // find(), typed: a string attribute (empty when absent or not a string); an integer one,
+  // signed or unsigned (nullopt when absent, not an integer or over int64); a boolean one
+  // (false when absent or not a boolean).
+  std::string_view text(std::string_view key) const noexcept {
+    const std::optional<AttrValue> v = find(key);
+    const auto* s = v ? std::get_if<std::string_view>(&*v) : nullptr;
+    return s ? *s : std::string_view{};
+  }
+  std::optional<std::int64_t> integer(std::string_view key) const noexcept {
+    const std::optional<AttrValue> v = find(key);
+    if (!v) return std::nullopt;
+    if (const auto* i = std::get_if<std::int64_t>(&*v)) return *i;
+    const auto* u = std::get_if<std::uint64_t>(&*v);
+    if (u && *u <= static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) return static_cast<std::int64_t>(*u);
+    return std::nullopt;
+  }
+  bool flag(std::string_view key) const noexcept {
+    const std::optional<AttrValue> v = find(key);
+    const bool* b = v ? std::get_if<bool>(&*v) : nullptr;
+    return b && *b;
+  }
+
+ private:
+  // The bit of kTraceIdKeys that `k` is, or 0 (by length first: most keys are none of them; a
+  // switch, not a loop over the keys: 0.5 % of a simulated hour's instructions).
+  static unsigned id_bit(std::string_view k) noexcept {
+    static_assert(kTraceIdKeys == std::array<std::string_view, 4>{key::agent, key::step, key::call, key::attempt});
+    switch (k.size()) {
+      case 4: return k == key::step ? 2u : k == key::call ? 4u : 0u;
+      case 5: return k == key::agent ? 1u : 0u;
+      case 7: return k == key::attempt ? 8u : 0u;
+      default: return 0u;
+    }
+  }
+  const AttrValue* own(std::string_view key) const noexcept {
     for (const Attr& a : attrs)
       if (a.key == key) return &a.value;
     return nullptr;
   }
 };
+
+// The event's attributes in order (see the contract): f(const Attr&) for each own one, then for
+// each id in `shown` (e.shown_ids(), passed in by callers that also need the count).
+template <class F>
+void for_each_attr(const Event& e, unsigned shown, F&& f) {
+  for (const Attr& a : e.attrs) f(a);
+  for (std::size_t i = 0; i < kTraceIdKeys.size(); ++i)
+    if ((shown >> i) & 1u) f(Attr{kTraceIdKeys[i], static_cast<std::int64_t>(trace_id(*e.ids, i))});
+}
+template <class F>
+void for_each_attr(const Event& e, F&& f) {
+  for_each_attr(e, e.shown_ids(), f);
+}
+inline std::size_t attr_count(const Event& e, unsigned shown) noexcept {
+  // (Four bits added by hand: std::popcount is a library call without -mpopcnt.)
+  return e.attrs.size() + (shown & 1u) + ((shown >> 1) & 1u) + ((shown >> 2) & 1u) + ((shown >> 3) & 1u);
+}
+inline std::size_t attr_count(const Event& e) noexcept { return attr_count(e, e.shown_ids()); }
 
 class EventSink {
  public:
@@ -95,12 +184,15 @@ class EventSink {
   virtual void on_event(const Event& e) = 0;
 };
 
-// Does nothing when `sink` is null, so "no tracing" costs one branch.
-inline void emit(EventSink* sink, TimePoint t, std::string_view kind, std::initializer_list<Attr> attrs = {}) {
-  if (sink) sink->on_event(Event{t, kind, std::span<const Attr>(attrs.begin(), attrs.size())});
+// Does nothing when `sink` is null, so "no tracing" costs one branch. `ids` (may be null) must
+// stay valid during the call only.
+inline void emit(EventSink* sink, TimePoint t, std::string_view kind, std::initializer_list<Attr> attrs = {},
+                 const TraceIds* ids = nullptr) {
+  if (sink) sink->on_event(Event{t, kind, std::span<const Attr>(attrs.begin(), attrs.size()), ids});
 }
-inline void emit(EventSink* sink, TimePoint t, std::string_view kind, std::span<const Attr> attrs) {
-  if (sink) sink->on_event(Event{t, kind, attrs});
+inline void emit(EventSink* sink, TimePoint t, std::string_view kind, std::span<const Attr> attrs,
+                 const TraceIds* ids = nullptr) {
+  if (sink) sink->on_event(Event{t, kind, attrs, ids});
 }
 
 // Forwards each event to every member, in the order they were added. Null members are ignored.
@@ -185,8 +277,9 @@ class RecordingSink final : public EventSink {
     RecordedEvent& r = events_.emplace_back();
     r.time = e.time;
     r.kind = std::string{e.kind};
-    r.attrs.reserve(e.attrs.size());
-    for (const Attr& a : e.attrs) {
+    const unsigned shown = e.shown_ids();
+    r.attrs.reserve(attr_count(e, shown));
+    for_each_attr(e, shown, [&r](const Attr& a) {
       OwnedAttrValue v = std::visit(
           [](const auto& x) -> OwnedAttrValue {
             if constexpr (std::is_same_v<std::decay_t<decltype(x)>, std::string_view>)
@@ -196,7 +289,7 @@ class RecordingSink final : public EventSink {
           },
           a.value);
       r.attrs.push_back(RecordedAttr{std::string{a.key}, std::move(v)});
-    }
+    });
   }
 
   const std::vector<RecordedEvent>& events() const noexcept { return events_; }

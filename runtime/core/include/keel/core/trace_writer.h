@@ -8,8 +8,9 @@
 // recomputes it from the file with an independent JSON reader).
 //
 // Contract:
-//  - Line format: {"t":<int ns>,"kind":"<kind>","<key>":<value>,...}\n — attributes in
-//    emission order, no whitespace. int64/uint64 in decimal; doubles in std::to_chars
+//  - Line format: {"t":<int ns>,"kind":"<kind>","<key>":<value>,...}\n — attributes as
+//    for_each_attr gives them (event.h: the own ones in emission order, then the shown ids),
+//    no whitespace. int64/uint64 in decimal; doubles in std::to_chars
 //    shortest round-trip form (e.g. 0.1, 100, 1e+20), NaN/inf as null; bools true/false.
 //  - Strings (kind, keys, values): keel's JSON string escaper (json_escape.h): '"' and '\\'
 //    escaped, \b \f \n \r \t short forms, other bytes < 0x20 as \u00xx (lowercase hex);

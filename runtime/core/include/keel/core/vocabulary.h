@@ -13,12 +13,13 @@
 //  - ev::kAll / key::kAll list every kind / key (compile-time counts ev::kCount, key::kCount);
 //    names are non-empty and unique (static_assert). A new kind or key is added to the X-macro list below
 //    and to docs/events.md.
-//  - Attributes that stamp which agent step an event belongs to (agent, step, call, attempt)
-//    are keys like any other (trace_ids.h).
+//  - The ids of the agent step an event belongs to (agent, step, call, attempt; trace_ids.h)
+//    are keys like any other, whether an event has them as its own attributes or shows
+//    them from Event::ids.
 //
 // Example:
 //   emit(sink, now, ev::model_attempt, {{key::model, name}});
-//   if (e.kind == ev::model_attempt) seen.insert(e.find(key::model)->as_string());
+//   if (e.kind == ev::model_attempt) seen.insert(std::string{e.text(key::model)});
 #pragma once
 
 #include <array>

@@ -17,7 +17,8 @@
 //    once with `bulkhead_full`. A queued request waits until a slot frees or the caller's
 //    deadline (the attempt timeout) passes (`timeout`). The slot is held until the answer.
 //  - Without limits it forwards unchanged (no event, no allocation). info() is the inner one.
-//  - Events: the policies' "ratelimit.decision" and "bulkhead.decision".
+//  - Events: the policies' "ratelimit.decision" and "bulkhead.decision", with the request's
+//    trace ids (`request.trace`).
 //  - Single-threaded; the inner transport must outlive this one.
 //
 // Example:

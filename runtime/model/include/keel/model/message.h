@@ -6,6 +6,9 @@
 // Contract: plain values. Tool-call arguments and tool results are JSON text (parsed by the
 // tool layer, not here), so this header stays light. `ChatRequest::prompt_tokens` is filled in
 // by whoever counted them (the agent, with a TokenCounter) so no layer counts twice.
+// `ChatRequest::trace` names the agent step the request is for (trace_ids.h): the agent fills
+// agent, step and call, the ModelManager the attempt; every event about the request carries
+// them, a simulated provider's included. Never sent on the wire.
 //
 // Example:
 //   ChatRequest req;
@@ -19,6 +22,7 @@
 #include <string_view>
 #include <vector>
 
+#include "keel/core/trace_ids.h"
 #include "keel/model/shared_list.h"
 
 namespace keel::model {
@@ -65,6 +69,7 @@ struct ChatRequest {
   int max_output_tokens = 1024;
   int prompt_tokens = 0;  // counted by the caller (TokenCounter); 0 = not counted
   bool stream = false;    // stream the answer (transports: ModelTransport::stream)
+  TraceIds trace;         // the agent step it is for (0s: unknown)
 };
 
 struct Usage {

@@ -50,11 +50,15 @@
 //    partial answer as an assistant prefill and the answer returned is partial + rest; a
 //    model without it restarts; a refused prefill is retried without it and never becomes
 //    the call's error). The response names the provider and model that answered.
-//  - Events: "model.call.start", "model.attempt" {model, call}, "model.skip" {model, reason},
-//    "model.fallback" {from, to, code}, "model.call.end" {ok, code, model, attempts (attempts
-//    started, on every model), models (models tried)}; plus
-//    the policies' own (retry.*, breaker.*, hedge.*). Counters: counters(), and per model
-//    retry_counters(i), breaker(i).
+//  - Events: "model.call.start" {prompt_tokens}, "model.attempt" {model}, "model.skip" {model,
+//    reason}, "model.fallback" {from, to, code}, "model.call.end" {ok, code, model, attempts
+//    (attempts started, on every model), models (models tried)}; plus the policies' own
+//    (retry.*, breaker.*, hedge.*). Every one carries the request's trace ids (trace_ids.h):
+//    agent, step and call as the request names them (a request without a call number gets
+//    the manager's own count, from 1), and on the events of an attempt (model.attempt,
+//    retry.*, breaker.*, model.stream.timeout) its number on the model; the transport gets
+//    the same ids in `request.trace`. Counters: counters(), and per model retry_counters(i),
+//    breaker(i).
 //  - Single-threaded; the manager and its transports must outlive every call.
 //
 // Example:

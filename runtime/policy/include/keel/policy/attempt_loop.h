@@ -13,7 +13,8 @@
 // Contract — `co_await run_attempts(plan)`; `plan` is taken by value and lives in the loop's
 // frame, so a configuration that returns run_attempts(...) adds no frame of its own. Per attempt:
 //  1. plan.precheck(ctx, now): an error ends the loop at once (no attempt, no decision).
-//  2. Retry::Run::start_attempt (numbering, the budget grant, "retry.attempt"); plan.started(n, now).
+//  2. plan.started(n, now) (first, so that the ids it keeps name attempt n in every event
+//     below); Retry::Run::start_attempt (numbering, the budget grant, "retry.attempt").
 //  3. A breaker permit (plan.breaker(); may_probe = plan.may_probe(n)): a refusal,
 //     plan.refused(error), is this attempt's error, decided like any failure.
 //  4. A bulkhead slot, then rate-limit capacity: synchronous when there is room, awaited only
@@ -38,6 +39,8 @@
 //     sleep the delay (cancelled there: plan.backoff_cancelled(`cancelled` caused by the
 //     error) is returned), then 1.
 //  The overall deadline is the awaiting task's own, narrowed by plan.overall_timeout().
+//  Events of the retry and the breaker carry plan.trace_ids() (trace_ids.h; default null:
+//  none), asked once per loop and read at each event, so started() may update them.
 //  Without plan.retry() there is one attempt and nothing is recorded (decision: not_retryable).
 // Allocation: none per call on the success path once warm (the frame comes from the pool).
 // Single-threaded; the plan's policies must outlive the loop.
@@ -92,6 +95,7 @@ struct AttemptPlan {
   Bulkhead* bulkhead() const noexcept { return nullptr; }
   RateLimiter* limiter() const noexcept { return nullptr; }
   std::optional<Duration> overall_timeout() const noexcept { return std::nullopt; }  // narrows the deadline
+  const TraceIds* trace_ids() const noexcept { return nullptr; }  // the agent step of the events
   // The overall deadline is enforced by this loop (no enclosing with_timeout cancels it): an
   // attempt cut short by it is not recorded against the target, and the loop answers `timeout`.
   static constexpr bool owns_deadline = false;
@@ -144,8 +148,9 @@ struct ReturnedOf<Plan> {
 
 // A local refusal (bulkhead, limiter) after the breaker granted a permit: the permit goes back
 // unrecorded, and the refusal is the attempt's error.
-inline Error give_back(CircuitBreaker* breaker, const BreakerPermit& permit, Error e, TimePoint now) {
-  if (breaker) breaker->on_result(permit, BreakerOutcome::error(ErrorCode::cancelled), Duration::zero(), now);
+inline Error give_back(CircuitBreaker* breaker, const BreakerPermit& permit, Error e, TimePoint now,
+                       const TraceIds* ids) {
+  if (breaker) breaker->on_result(permit, BreakerOutcome::error(ErrorCode::cancelled), Duration::zero(), now, ids);
   return e;
 }
 
@@ -175,39 +180,40 @@ Task<typename ReturnedOf<Plan>::type> run_attempts(Plan plan) {
   RateLimiter* const limiter = plan.limiter();
   const RetryConfig* retry_config = nullptr;  // the Retry's own unless the plan has one for this call
   if constexpr (requires { plan.retry_config(); }) retry_config = plan.retry_config();
-  Retry::Run run{plan.retry(), overall, plan.outcome(), retry_config};
+  const TraceIds* const ids = plan.trace_ids();
+  Retry::Run run{plan.retry(), overall, plan.outcome(), retry_config, ids};
   std::optional<R> local;  // the attempt's result, unless the plan keeps it (result_slot)
   for (;;) {
     // `now` is read once per stretch without a suspension point (one virtual call each).
     TimePoint now = sched.now();
     if (std::optional<Error> refused = plan.precheck(ctx, now)) co_return std::move(*refused);
+    plan.started(run.attempt() + 1, now);
     run.start_attempt(now);
-    plan.started(run.attempt(), now);
     std::optional<R>& r = plan.result_slot(local);
     r.reset();
     BreakerPermit permit;
     TimePoint start = now;
     if (breaker) {
-      permit = breaker->try_acquire(now, plan.may_probe(run.attempt()));
+      permit = breaker->try_acquire(now, plan.may_probe(run.attempt()), ids);
       if (!permit) r.emplace(plan.refused(permit.error()));
     }
     std::conditional_t<Plan::uses_bulkhead, Bulkhead::Permit, NoSlot> slot;
     if constexpr (Plan::uses_bulkhead) {
       Bulkhead* const bulkhead = plan.bulkhead();
       if (!r && bulkhead) {
-        if (!token.cancelled()) slot = bulkhead->try_acquire(now);
+        if (!token.cancelled()) slot = bulkhead->try_acquire(now, ids);
         if (!slot) {
-          Result<Bulkhead::Permit> p = co_await bulkhead->acquire();
+          Result<Bulkhead::Permit> p = co_await bulkhead->acquire(ids);
           now = sched.now();
           if (p) slot = std::move(*p);
-          else r.emplace(give_back(breaker, permit, std::move(p).error(), now));
+          else r.emplace(give_back(breaker, permit, std::move(p).error(), now, ids));
         }
       }
     }
-    if (!r && limiter && (token.cancelled() || !limiter->try_admit(0, now))) {
-      Status s = co_await limiter->acquire();
+    if (!r && limiter && (token.cancelled() || !limiter->try_admit(0, now, ids))) {
+      Status s = co_await limiter->acquire(0, ids);
       now = sched.now();
-      if (!s) r.emplace(give_back(breaker, permit, std::move(s).error(), now));
+      if (!s) r.emplace(give_back(breaker, permit, std::move(s).error(), now, ids));
     }
     if (!r) {
       plan.admitted(now);
@@ -225,7 +231,7 @@ Task<typename ReturnedOf<Plan>::type> run_attempts(Plan plan) {
           r.emplace(plan.thrown(thrown));
         } else {
           const TimePoint end = sched.now();
-          if (breaker) breaker->on_result(permit, BreakerOutcome::error(ErrorCode::internal), end - start, end);
+          if (breaker) breaker->on_result(permit, BreakerOutcome::error(ErrorCode::internal), end - start, end, ids);
           std::rethrow_exception(thrown);
         }
       }
@@ -238,7 +244,7 @@ Task<typename ReturnedOf<Plan>::type> run_attempts(Plan plan) {
             Plan::owns_deadline && !*r && deadline && *deadline == overall && overall.passed(end);
         const BreakerOutcome outcome =
             overall_ended ? BreakerOutcome::error(ErrorCode::cancelled) : plan.breaker_outcome(*r, end - start);
-        breaker->on_result(permit, outcome, end - start, end);
+        breaker->on_result(permit, outcome, end - start, end, ids);
       }
       if (plan.after_attempt(*r, start, end) == AttemptNext::again) continue;
     }

@@ -6,7 +6,8 @@
 //
 // Contract:
 //  - `co_await acquire()` gives a Result<Permit>. Decisions (one counter each, one
-//    "bulkhead.decision" event each, attributes reason/active/queued/waited):
+//    "bulkhead.decision" event each, attributes reason/active/queued/waited, plus the
+//    caller's trace ids when acquire() is given them):
 //      admitted       a slot was free, or a queued caller was handed one (FIFO);
 //      queued         no slot: the caller waits (not terminal; one of the others follows);
 //      queue_full     no slot and the queue is full, or max_wait <= 0: `bulkhead_full` at once;
@@ -76,11 +77,12 @@ class Bulkhead {
   Bulkhead(const Bulkhead&) = delete;
   Bulkhead& operator=(const Bulkhead&) = delete;
 
-  // `co_await acquire()` -> Result<Permit>.
-  AcquireAwaiter acquire() noexcept;
+  // `co_await acquire()` -> Result<Permit>. `ids` (may be null): the agent step asking
+  // (trace_ids.h), carried by its decision events; must outlive the await.
+  AcquireAwaiter acquire(const TraceIds* ids = nullptr) noexcept;
   // The synchronous fast path of acquire(): a permit (counted and emitted as admitted) if a
   // slot is free now, else an empty one and nothing changes — co_await acquire() then decides.
-  Permit try_acquire(TimePoint now) noexcept;
+  Permit try_acquire(TimePoint now, const TraceIds* ids = nullptr) noexcept;
 
   // Runs `op()` (-> Task<Result<T>>) holding a permit; refusals come back as errors.
   template <class F>
@@ -97,7 +99,7 @@ class Bulkhead {
     Waiter* next = nullptr;
   };
 
-  void record(BulkheadReason r, TimePoint now, Duration waited) noexcept;
+  void record(BulkheadReason r, TimePoint now, Duration waited, const TraceIds* ids) noexcept;
   void push_back(Waiter& w) noexcept;
   void unlink(Waiter& w) noexcept;
   void release_slot() noexcept;  // a permit ended: hand the slot to the oldest waiter, or free it
@@ -138,7 +140,7 @@ class Bulkhead::Permit {
 
 class Bulkhead::AcquireAwaiter : private Bulkhead::Waiter {
  public:
-  explicit AcquireAwaiter(Bulkhead& b) noexcept : bulkhead_(&b) {}
+  AcquireAwaiter(Bulkhead& b, const TraceIds* ids) noexcept : bulkhead_(&b), ids_(ids) {}
   AcquireAwaiter(const AcquireAwaiter&) = delete;
   AcquireAwaiter& operator=(const AcquireAwaiter&) = delete;
   ~AcquireAwaiter();
@@ -162,6 +164,7 @@ class Bulkhead::AcquireAwaiter : private Bulkhead::Waiter {
   void resume_soon() noexcept;
 
   Bulkhead* bulkhead_;
+  const TraceIds* ids_;
   Scheduler* sched_ = nullptr;
   std::coroutine_handle<> waiter_;
   TimePoint enqueued_at_{};
@@ -171,12 +174,12 @@ class Bulkhead::AcquireAwaiter : private Bulkhead::Waiter {
   CancelCallback on_cancel_;
 };
 
-inline Bulkhead::AcquireAwaiter Bulkhead::acquire() noexcept { return AcquireAwaiter{*this}; }
+inline Bulkhead::AcquireAwaiter Bulkhead::acquire(const TraceIds* ids) noexcept { return AcquireAwaiter{*this, ids}; }
 
-inline Bulkhead::Permit Bulkhead::try_acquire(TimePoint now) noexcept {
+inline Bulkhead::Permit Bulkhead::try_acquire(TimePoint now, const TraceIds* ids) noexcept {
   if (active_ >= config_.max_concurrent) return {};
   ++active_;
-  record(BulkheadReason::admitted, now, Duration::zero());
+  record(BulkheadReason::admitted, now, Duration::zero(), ids);
   return Permit{this};
 }
 

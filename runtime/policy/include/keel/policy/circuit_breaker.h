@@ -62,7 +62,9 @@
 //  - Report each granted permit at most once.
 //  - Events: "breaker.state" {target, from, to, reason, generation[, open_for, until]} per
 //    transition (open_for/until when entering OPEN);
-//    "breaker.refused" {target, state[, retry_after]} per refusal.
+//    "breaker.refused" {target, state[, retry_after]} per refusal. Both carry the trace ids
+//    (trace_ids.h) passed to the try_acquire or on_result that caused them, when given; a
+//    transition seen by state(), remaining_open(), isolate() or reset() carries none.
 //  - Cost: try_acquire + on_result on a CLOSED breaker do not allocate and emit nothing.
 //  - Single-threaded: owned by one scheduler. The breaker must outlive execute() tasks.
 //
@@ -255,29 +257,31 @@ class CircuitBreaker {
   // `may_probe` false: in HALF_OPEN the caller is refused (refused_half_open_full) instead of
   // taking a probe slot (e.g. a retry that already paid one failure here, when a fallback is
   // there: the probe is better left to a fresh call).
-  BreakerPermit try_acquire(TimePoint now, bool may_probe = true) {
+  // `ids` (may be null): the agent step asking, for the events (read during the call only).
+  BreakerPermit try_acquire(TimePoint now, bool may_probe = true, const TraceIds* ids = nullptr) {
     if (state_ == BreakerState::closed) [[likely]] {
       ++counters_.permitted;
       return BreakerPermit{BreakerPermit::Kind::call, generation_, Duration::zero()};
     }
-    return acquire_slow(now, may_probe);
+    return acquire_slow(now, may_probe, ids);
   }
   // Records the result of a granted permit; `latency` decides slowness. See the contract.
   KEEL_INLINE_HOT void on_result(const BreakerPermit& permit, BreakerOutcome outcome, Duration latency,
-                                 TimePoint now) {
+                                 TimePoint now, const TraceIds* ids = nullptr) {
     // The common case inline: a success on the CLOSED breaker that issued the permit.
     if (outcome.ok && permit.kind_ == BreakerPermit::Kind::call && permit.generation_ == generation_ &&
         state_ == BreakerState::closed) [[likely]] {
       const bool slow = latency > slow_threshold_;
       ++counters_.successes;
       counters_.slow_calls += slow ? 1 : 0;
-      record_closed(false, slow, now);
+      record_closed(false, slow, now, ids);  // a success may still reach the failure rate
       return;
     }
-    record_result(permit, outcome, latency, now);
+    record_result(permit, outcome, latency, now, ids);
   }
-  void on_result(const BreakerPermit& permit, const Status& status, Duration latency, TimePoint now) {
-    on_result(permit, BreakerOutcome::of(status), latency, now);
+  void on_result(const BreakerPermit& permit, const Status& status, Duration latency, TimePoint now,
+                 const TraceIds* ids = nullptr) {
+    on_result(permit, BreakerOutcome::of(status), latency, now, ids);
   }
 
   // Forces ISOLATED (all calls refused) until reset().
@@ -314,13 +318,15 @@ class CircuitBreaker {
   std::uint32_t success_threshold() const noexcept { return success_threshold_; }
 
  private:
-  BreakerPermit acquire_slow(TimePoint now, bool may_probe);
-  void record_result(const BreakerPermit& permit, BreakerOutcome outcome, Duration latency, TimePoint now);
-  void settle(TimePoint now);
-  void record_closed(bool failure, bool slow, TimePoint now);
-  void record_probe(bool failure, bool slow, TimePoint now);
-  void open(TimePoint start, BreakerReason reason, TimePoint now);
-  void transition(BreakerState to, BreakerReason reason, TimePoint now);
+  // `ids`: the events' trace ids (null: none), passed down to the transition that emits.
+  BreakerPermit acquire_slow(TimePoint now, bool may_probe, const TraceIds* ids);
+  void record_result(const BreakerPermit& permit, BreakerOutcome outcome, Duration latency, TimePoint now,
+                     const TraceIds* ids);
+  void settle(TimePoint now, const TraceIds* ids);
+  void record_closed(bool failure, bool slow, TimePoint now, const TraceIds* ids);
+  void record_probe(bool failure, bool slow, TimePoint now, const TraceIds* ids);
+  void open(TimePoint start, BreakerReason reason, TimePoint now, const TraceIds* ids);
+  void transition(BreakerState to, BreakerReason reason, TimePoint now, const TraceIds* ids);
 
   // `count / total >= rate` exactly as that double division decides it, without dividing per
   // call once the total settles (a count window's stays at its size once full): then the

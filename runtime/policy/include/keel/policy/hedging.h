@@ -26,7 +26,8 @@
 //  - Counters: primary_won, hedge_won, hedges_started, hedges_refused_by_budget, all_failed,
 //    cancelled. Events: "hedge.start" (attempt, trigger: delay|failure, elapsed),
 //    "hedge.won" (attempt, elapsed; attempt 0 is the primary), "hedge.refused" (attempt),
-//    "hedge.all_failed" (attempts, code), "hedge.cancelled".
+//    "hedge.all_failed" (attempts, code), "hedge.cancelled"; each with the call's trace ids
+//    (trace_ids.h) when execute() is given them.
 //  - No heap allocation: the call's shared state and the attempts' root frames are pooled.
 //  - Single-threaded (one scheduler). The Hedging object (and budget, sink) must outlive its
 //    calls; `make_attempt` is kept alive until the last attempt has finished.
@@ -87,8 +88,9 @@ class Hedging {
   Hedging& operator=(const Hedging&) = delete;
 
   // make_attempt(int index) -> Task<Result<T>>; returns the winner's result (see above).
+  // `ids` (may be null) must outlive the call.
   template <class F>
-  std::invoke_result_t<F&, int> execute(F make_attempt);
+  std::invoke_result_t<F&, int> execute(F make_attempt, const TraceIds* ids = nullptr);
 
   const HedgingCounters& counters() const noexcept { return counters_; }
   const HedgingConfig& config() const noexcept { return config_; }
@@ -98,11 +100,11 @@ class Hedging {
   friend struct hedging_impl::HedgeState;
 
   // Budget check for hedge `index`; on refusal counts it and emits "hedge.refused".
-  bool grant_hedge(int index, TimePoint now) noexcept;
-  void note_started(int index, bool on_failure, TimePoint now, Duration elapsed) noexcept;
-  void note_won(int index, TimePoint now, Duration elapsed) noexcept;
-  void note_all_failed(int attempts, ErrorCode code, TimePoint now) noexcept;
-  void note_cancelled(TimePoint now) noexcept;
+  bool grant_hedge(int index, TimePoint now, const TraceIds* ids) noexcept;
+  void note_started(int index, bool on_failure, TimePoint now, Duration elapsed, const TraceIds* ids) noexcept;
+  void note_won(int index, TimePoint now, Duration elapsed, const TraceIds* ids) noexcept;
+  void note_all_failed(int attempts, ErrorCode code, TimePoint now, const TraceIds* ids) noexcept;
+  void note_cancelled(TimePoint now, const TraceIds* ids) noexcept;
 
   HedgingConfig config_;
   RetryBudget* budget_;
@@ -115,10 +117,11 @@ namespace hedging_impl {
 // One hedged call: shared by its awaiter and its attempts' detached roots (refcounted).
 template <class R, class F>
 struct HedgeState : keel::detail::SharedState {
-  HedgeState(Hedging& p, F&& f) : policy(&p), make_attempt(std::move(f)) {}
+  HedgeState(Hedging& p, F&& f, const TraceIds* i) : policy(&p), make_attempt(std::move(f)), ids(i) {}
 
   Hedging* policy;
   F make_attempt;
+  const TraceIds* ids;            // the call's, for the events (may be null)
   Scheduler* sched = nullptr;
   Deadline deadline;
   TimePoint started_at{};
@@ -144,7 +147,7 @@ struct HedgeState : keel::detail::SharedState {
   void launch(bool on_failure);
   void try_hedge(bool on_failure) {
     if (!may_hedge()) return;
-    if (!policy->grant_hedge(started, sched->now())) {
+    if (!policy->grant_hedge(started, sched->now(), ids)) {
       no_more_hedges = true;
       stop_timer();
       return;
@@ -164,7 +167,7 @@ struct HedgeState : keel::detail::SharedState {
   }
   void end_cancelled() {
     result.emplace(Error(ErrorCode::cancelled, "hedging: cancelled"));
-    policy->note_cancelled(sched->now());
+    policy->note_cancelled(sched->now(), ids);
     finish();
   }
   void finish() {
@@ -193,7 +196,7 @@ void HedgeState<R, F>::launch(bool on_failure) {
   const int index = started++;
   ++running;
   const TimePoint now = sched->now();
-  if (index > 0) policy->note_started(index, on_failure, now, now - started_at);
+  if (index > 0) policy->note_started(index, on_failure, now, now - started_at, ids);
   stop_timer();
   if (may_hedge() && policy->config_.delay != Duration::max()) {
     timer = sched->start_timer(saturating_add(now, policy->config_.delay), [this] {
@@ -213,7 +216,7 @@ void HedgeState<R, F>::attempt_finished(int index, std::optional<R>&& r, std::ex
   const TimePoint now = sched->now();
   if (e || r->ok()) {
     if (e) exception = std::move(e);
-    else policy->note_won(index, now, now - started_at);
+    else policy->note_won(index, now, now - started_at, ids);
     result = std::move(r);
     attempts.cancel();  // the losers observe cancellation now; nobody waits for them
     finish();
@@ -223,14 +226,15 @@ void HedgeState<R, F>::attempt_finished(int index, std::optional<R>&& r, std::ex
   if (!caller_cancelled) try_hedge(true);
   if (done || running > 0) return;
   if (caller_cancelled) return end_cancelled();
-  policy->note_all_failed(started, result->error().code, now);
+  policy->note_all_failed(started, result->error().code, now, ids);
   finish();
 }
 
 template <class R, class F>
 class HedgeAwaiter {
  public:
-  HedgeAwaiter(Hedging& policy, F&& f) : state_(keel::detail::make_shared_state<HedgeState<R, F>>(policy, std::move(f))) {}
+  HedgeAwaiter(Hedging& policy, F&& f, const TraceIds* ids)
+      : state_(keel::detail::make_shared_state<HedgeState<R, F>>(policy, std::move(f), ids)) {}
   HedgeAwaiter(const HedgeAwaiter&) = delete;
   HedgeAwaiter& operator=(const HedgeAwaiter&) = delete;
   ~HedgeAwaiter() {
@@ -274,9 +278,9 @@ class HedgeAwaiter {
 }  // namespace hedging_impl
 
 template <class F>
-std::invoke_result_t<F&, int> Hedging::execute(F make_attempt) {
+std::invoke_result_t<F&, int> Hedging::execute(F make_attempt, const TraceIds* ids) {
   using R = typename std::invoke_result_t<F&, int>::value_type;
-  co_return co_await hedging_impl::HedgeAwaiter<R, F>(*this, std::move(make_attempt));
+  co_return co_await hedging_impl::HedgeAwaiter<R, F>(*this, std::move(make_attempt), ids);
 }
 
 }  // namespace keel::policy

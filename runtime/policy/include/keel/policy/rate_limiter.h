@@ -13,7 +13,8 @@
 //    until it could otherwise (rounded up to the nanosecond), Duration::max() if it never can
 //    (cost > burst). Waiting callers are included (their capacity is already promised).
 //  - `co_await acquire(tokens)` -> Status. Decisions (one counter each, one
-//    "ratelimit.decision" event each, attributes reason/tokens/delay):
+//    "ratelimit.decision" event each, attributes reason/tokens/delay, plus the caller's trace
+//    ids when acquire() is given them):
 //      admitted        capacity now;
 //      delayed         OnLimit::delay: capacity is reserved now and the caller sleeps until the
 //                      exact instant it exists; then it proceeds (no second event);
@@ -144,12 +145,13 @@ class RateLimiter {
   // The decision acquire(tokens) would take at `now` for a caller with `deadline`.
   RateLimitDecision decide(std::int64_t tokens, TimePoint now, Deadline deadline = Deadline::never()) const noexcept;
 
-  // `co_await acquire(tokens)` -> Status (see the contract above).
-  AcquireAwaiter acquire(std::int64_t tokens = 0) noexcept;
+  // `co_await acquire(tokens)` -> Status (see the contract above). `ids` (may be null): the
+  // agent step asking (trace_ids.h), carried by its decision events; must outlive the await.
+  AcquireAwaiter acquire(std::int64_t tokens = 0, const TraceIds* ids = nullptr) noexcept;
   // The synchronous fast path of acquire(): admits (counted and emitted as acquire() would)
   // and returns true iff the call can pass at `now` without waiting; otherwise changes
   // nothing — co_await acquire() then decides.
-  bool try_admit(std::int64_t tokens, TimePoint now) noexcept;
+  bool try_admit(std::int64_t tokens, TimePoint now, const TraceIds* ids = nullptr) noexcept;
 
   // Runs `op()` (-> Task<Result<T>>) once admitted; refusals come back as errors.
   template <class F>
@@ -170,8 +172,9 @@ class RateLimiter {
   TimePoint earliest(std::int64_t tokens, TimePoint now) const noexcept;
   Reservation take(std::int64_t tokens, TimePoint at) noexcept;
   void give_back(const Reservation& r) noexcept;  // exact undo, only if nobody reserved since
-  void record(RateLimitReason r, TimePoint now, std::int64_t tokens, Duration delay) noexcept;
-  void emit_decision(RateLimitReason r, TimePoint now, std::int64_t tokens, Duration delay) noexcept;
+  void record(RateLimitReason r, TimePoint now, std::int64_t tokens, Duration delay, const TraceIds* ids) noexcept;
+  void emit_decision(RateLimitReason r, TimePoint now, std::int64_t tokens, Duration delay,
+                     const TraceIds* ids) noexcept;
 
   RateLimiterConfig config_;
   EventSink* sink_;
@@ -183,7 +186,8 @@ class RateLimiter {
 
 class RateLimiter::AcquireAwaiter {
  public:
-  AcquireAwaiter(RateLimiter& limiter, std::int64_t tokens) noexcept : limiter_(&limiter), tokens_(tokens) {}
+  AcquireAwaiter(RateLimiter& limiter, std::int64_t tokens, const TraceIds* ids) noexcept
+      : limiter_(&limiter), tokens_(tokens), ids_(ids) {}
   AcquireAwaiter(const AcquireAwaiter&) = delete;
   AcquireAwaiter& operator=(const AcquireAwaiter&) = delete;
   ~AcquireAwaiter();
@@ -195,7 +199,7 @@ class RateLimiter::AcquireAwaiter {
     const CancelToken token = h.promise().token;
     if (!token.cancelled()) {  // capacity now: admitted without waiting (try_admit counts it)
       const TimePoint now = sched.now();
-      if (limiter_->try_admit(tokens_, now)) {
+      if (limiter_->try_admit(tokens_, now, ids_)) {
         decision_ = {RateLimitReason::admitted, now, Duration::zero()};
         return false;
       }
@@ -210,6 +214,7 @@ class RateLimiter::AcquireAwaiter {
 
   RateLimiter* limiter_;
   std::int64_t tokens_;
+  const TraceIds* ids_;
   RateLimitDecision decision_{RateLimitReason::cancelled, {}, {}};
   Reservation reservation_;
   Scheduler* sched_ = nullptr;
@@ -219,11 +224,11 @@ class RateLimiter::AcquireAwaiter {
   CancelCallback on_cancel_;
 };
 
-inline RateLimiter::AcquireAwaiter RateLimiter::acquire(std::int64_t tokens) noexcept {
-  return AcquireAwaiter{*this, tokens};
+inline RateLimiter::AcquireAwaiter RateLimiter::acquire(std::int64_t tokens, const TraceIds* ids) noexcept {
+  return AcquireAwaiter{*this, tokens, ids};
 }
 
-KEEL_INLINE_HOT bool RateLimiter::try_admit(std::int64_t tokens, TimePoint now) noexcept {
+KEEL_INLINE_HOT bool RateLimiter::try_admit(std::int64_t tokens, TimePoint now, const TraceIds* ids) noexcept {
   // earliest() == now, then take() at now: each bucket's state after the take, computed once,
   // applied when both admit (no undo snapshots: nobody would read them).
   TokenBucket::Snapshot r, t;
@@ -233,7 +238,7 @@ KEEL_INLINE_HOT bool RateLimiter::try_admit(std::int64_t tokens, TimePoint now) 
   if (requests_) requests_->restore(r);
   if (tokens_) tokens_->restore(t);
   ++counters_.admitted;
-  if (sink_) [[unlikely]] emit_decision(RateLimitReason::admitted, now, tokens, Duration::zero());
+  if (sink_) [[unlikely]] emit_decision(RateLimitReason::admitted, now, tokens, Duration::zero(), ids);
   return true;
 }
 

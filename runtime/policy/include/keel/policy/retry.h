@@ -32,7 +32,7 @@
 // on_failure(), a success or any other error (except cancelled) is on_success() — as gRPC does.
 // Counters: one per reason (one per decision), attempts started, successes. Events:
 // "retry.attempt" {attempt, target} before each attempt and "retry.decision" {reason, attempt,
-// delay, code, target} per decision; a retry cancelled in its backoff gives a second decision
+// delay, code, target} per decision, with the run's trace ids when it has them (Run); a retry cancelled in its backoff gives a second decision
 // (cancelled). The success path allocates nothing (frames are pooled).
 // Single-threaded: a Retry belongs to one scheduler, must outlive its execute() tasks, and may
 // be shared by all calls to one target (counters, Rng and budget are then per target).
@@ -185,9 +185,12 @@ class Retry {
   class Run {
    public:
     // `cfg` replaces the Retry's configuration for this run (a tool's own max_attempts); it
-    // must outlive the run.
-    Run(Retry* retry, Deadline overall, RetryOutcome* outcome = nullptr, const RetryConfig* cfg = nullptr)
-        : retry_(retry), cfg_(cfg ? cfg : retry ? &retry->cfg_ : nullptr), overall_(overall), outcome_(outcome) {
+    // must outlive the run. `ids` (may be null): the agent step the run's events belong to
+    // (trace_ids.h), read at each event, so the caller may update them as attempts go.
+    Run(Retry* retry, Deadline overall, RetryOutcome* outcome = nullptr, const RetryConfig* cfg = nullptr,
+        const TraceIds* ids = nullptr)
+        : retry_(retry), cfg_(cfg ? cfg : retry ? &retry->cfg_ : nullptr), overall_(overall), outcome_(outcome),
+          ids_(ids) {
       if (outcome_) *outcome_ = RetryOutcome{};
     }
     // An attempt starts now (the retry's budget grant starts with it).
@@ -195,7 +198,7 @@ class Retry {
       ++attempt_;
       if (!retry_) return;
       decision_.grant.start();
-      retry_->note_attempt(attempt_, now, outcome_);
+      retry_->note_attempt(attempt_, now, outcome_, ids_);
     }
     void succeeded() noexcept {
       if (!retry_) return;
@@ -214,7 +217,7 @@ class Retry {
       decision_ = caller_cancelled ? RetryDecision{RetryReason::cancelled}
                                    : decide(*cfg_, e, should_retry_hint(e), attempt_, now, overall_,
                                             retry_->budget_, *retry_->rng_, *backoff_);
-      retry_->note(decision_, attempt_, e.code, now, outcome_);
+      retry_->note(decision_, attempt_, e.code, now, outcome_, ids_);
       return decision_;
     }
     // The attempt failed with `e` and the caller moves on whatever the policy would say (a
@@ -224,13 +227,13 @@ class Retry {
       decision_ = RetryDecision{RetryReason::not_retryable};
       if (!retry_) return decision_;
       retry_->record_outcome(&e);
-      retry_->note(decision_, attempt_, e.code, now, outcome_);
+      retry_->note(decision_, attempt_, e.code, now, outcome_, ids_);
       return decision_;
     }
     // The caller was cancelled while waiting to retry: a second decision (`cancelled`), and
     // the error to return, caused by the last attempt's.
     Error backoff_cancelled(Error last, TimePoint now) {
-      if (retry_) retry_->note(RetryDecision{RetryReason::cancelled}, attempt_, last.code, now, outcome_);
+      if (retry_) retry_->note(RetryDecision{RetryReason::cancelled}, attempt_, last.code, now, outcome_, ids_);
       return Error(ErrorCode::cancelled, "cancelled during retry backoff").caused_by(std::move(last));
     }
     // The error to return when the caller was cancelled and the last attempt failed otherwise.
@@ -244,6 +247,7 @@ class Retry {
     const RetryConfig* cfg_;
     Deadline overall_;
     RetryOutcome* outcome_;
+    const TraceIds* ids_;
     std::optional<Backoff> backoff_;  // from the first failure on (most calls never need it)
     RetryDecision decision_;  // the last decision; holds the grant of the retry about to start
     int attempt_ = 0;
@@ -251,14 +255,15 @@ class Retry {
 
  private:
   void record_outcome(const Error* e) noexcept;  // into the budget; null = success
-  void note(const RetryDecision& d, int attempt, ErrorCode code, TimePoint now, RetryOutcome* outcome);
+  void note(const RetryDecision& d, int attempt, ErrorCode code, TimePoint now, RetryOutcome* outcome,
+            const TraceIds* ids);
   // Inline: once per attempt; the event (with a sink) is built out of line.
-  void note_attempt(int attempt, TimePoint now, RetryOutcome* outcome) {
+  void note_attempt(int attempt, TimePoint now, RetryOutcome* outcome, const TraceIds* ids) {
     ++counters_.attempts;
     if (outcome) outcome->attempts = attempt;
-    if (sink_) emit_attempt(attempt, now);
+    if (sink_) emit_attempt(attempt, now, ids);
   }
-  void emit_attempt(int attempt, TimePoint now);
+  void emit_attempt(int attempt, TimePoint now, const TraceIds* ids);
 
   RetryConfig cfg_;
   Rng* rng_;
