@@ -1,7 +1,8 @@
-// `keel recovery FILE...`: the recovery benchmark. Every file (one provider fault each: a fault
-// class) runs under both presets for seeds 1..N; for each cell it reports p50/p99/max of detect,
-// restore and back_on_primary (FORMAT.md, "Recovery measures"), how often each never happened,
-// the calls spent per recovered task, and the floor the configuration allows for each measure.
+// `keel recovery FILE...`: the recovery benchmark. Every file (a fault class: one or more
+// provider fault windows) runs under both presets for seeds 1..N; one row per (file, fault
+// window, preset) reports p50/p99/max of detect, restore and back_on_primary (FORMAT.md,
+// "Recovery measures"), how often each never happened, the calls spent per recovered task, and
+// the floor the configuration allows for each measure.
 // The cells and floors are keel/scenarios/recovery_bench.h's; this command loads the files,
 // runs the cells in parallel and prints. `-o FILE` writes the Markdown page (docs/recovery.md is
 // this output: regenerate it with scripts/recovery-doc, never edit its tables by hand).
@@ -70,22 +71,33 @@ std::string fault_text(const faults::FaultSpec& f) {
   return os.str();
 }
 
+// One row: a fault window of a file under a preset.
+void write_row(std::ostream& os, const std::string& name, const Scenario& s, Preset preset,
+               const scenarios::RecoveryWindowCell& w, const RecoveryCell& c) {
+  const faults::FaultSpec& f = s.faults[w.fault];
+  const RecoveryFloors fl = scenarios::recovery_floors(s, f, preset);
+  std::ostringstream calls;
+  calls << std::fixed << std::setprecision(2)
+        << (w.tasks_ok ? static_cast<double>(w.attempts) / static_cast<double>(w.tasks_ok) : 0.0);
+  os << "| " << name << " | " << fault_text(f) << " | " << to_string(preset) << " | " << summary(w.detect) << " | "
+     << summary(w.restore) << " | " << summary(w.back, w.back_applies) << " | " << (w.tasks_ok ? calls.str() : "-")
+     << " | " << floors_text(fl) << " | " << c.passed << "/" << c.runs << " |\n";
+}
+
+// Rows by file, then fault window, then preset (`cells`: per file, one per preset, in order).
 void write_table(std::ostream& os, const std::vector<std::string>& names, const std::vector<Scenario>& scenarios,
                  const std::vector<RecoveryCell>& cells) {
   os << "| class | fault | preset | detect p50 / p99 / max | restore p50 / p99 / max | back_on_primary p50 / p99 / max "
         "| calls per recovered task | floor: detect / restore / back | passed |\n";
   os << "|---|---|---|---|---|---|---|---|---|\n";
-  for (const RecoveryCell& c : cells) {
-    const Scenario& s = scenarios[c.file];
-    const faults::FaultSpec& f = s.faults.front();
-    const RecoveryFloors fl = scenarios::recovery_floors(s, f, c.preset);
-    std::ostringstream calls;
-    calls << std::fixed << std::setprecision(2)
-          << (c.tasks_ok ? static_cast<double>(c.attempts) / static_cast<double>(c.tasks_ok) : 0.0);
-    os << "| " << names[c.file] << " | " << fault_text(f) << " | " << to_string(c.preset) << " | "
-       << summary(c.detect) << " | " << summary(c.restore) << " | " << summary(c.back, c.back_applies) << " | "
-       << (c.tasks_ok ? calls.str() : "-") << " | " << floors_text(fl) << " | " << c.passed << "/" << c.runs
-       << " |\n";
+  for (std::size_t file = 0; file < scenarios.size(); ++file) {
+    const std::size_t first = file * kPresets.size();
+    for (std::size_t k = 0; k < cells[first].windows.size(); ++k) {
+      for (std::size_t p = 0; p < kPresets.size(); ++p) {
+        const RecoveryCell& c = cells[first + p];
+        write_row(os, names[file], scenarios[file], c.preset, c.windows[k], c);
+      }
+    }
   }
 }
 
@@ -133,8 +145,9 @@ Command add_recovery(CLI::App& app) {
         std::cerr << r.describe();
         return kExitInvalid;
       }
-      if (r.scenario->faults.empty() || faults::is_tool_target(r.scenario->faults.front().target)) {
-        std::cerr << file << ": the first fault must be a provider fault (the class being measured)\n";
+      const auto& fs = r.scenario->faults;
+      if (std::none_of(fs.begin(), fs.end(), [](const auto& f) { return !faults::is_tool_target(f.target); })) {
+        std::cerr << file << ": no provider fault (the class being measured)\n";
         return kExitInvalid;
       }
       names.push_back(r.scenario->name);
