@@ -14,14 +14,18 @@ void run_cell_seed(const Scenario& s, RecoveryCell& cell, std::uint64_t seed) {
   }
   ++cell.runs;
   cell.passed += r->passed ? 1 : 0;
-  if (r->recovery.empty()) return;
-  const RecoveryWindow& w = r->recovery.front();
-  cell.detect.add(w.detect);
-  cell.restore.add(w.restore);
-  cell.back_applies = w.back_on_primary_applies();
-  if (w.back_on_primary_applies()) cell.back.add(w.back_on_primary);
-  cell.attempts += w.attempts;
-  cell.tasks_ok += w.tasks_ok;
+  cell.windows.resize(r->recovery.size());  // the same windows every seed: the scenario's
+  for (std::size_t i = 0; i < r->recovery.size(); ++i) {
+    const RecoveryWindow& w = r->recovery[i];
+    RecoveryWindowCell& c = cell.windows[i];
+    c.fault = w.fault;
+    c.detect.add(w.detect);
+    c.restore.add(w.restore);
+    c.back_applies = w.back_on_primary_applies();
+    if (w.back_on_primary_applies()) c.back.add(w.back_on_primary);
+    c.attempts += w.attempts;
+    c.tasks_ok += w.tasks_ok;
+  }
 }
 
 }  // namespace

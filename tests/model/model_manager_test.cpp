@@ -121,6 +121,34 @@ TEST(ModelManager, CallsWithoutIdsAreNumberedByTheManager) {
   EXPECT_EQ(a.traces[1], (TraceIds{.call = 2, .attempt = 1}));
 }
 
+// A retry the budget refuses: the model's error is budget_exhausted, caused by the provider's;
+// the call still falls back to the next model.
+TEST(ModelManager, ABudgetRefusalIsTheModelsErrorAndStillFallsBack) {
+  sim::Simulator sim;
+  ModelManagerConfig cfg = no_jitter(3, 1s);
+  cfg.retry.retryable = {ErrorCode::server_error};
+  cfg.budget = policy::RetryBudgetConfig{.max_tokens = 2};  // the first failure leaves no retry
+  FakeTransport a{"a", {Step::fail(ErrorCode::server_error)}};
+  ModelManager alone{cfg, {&a}, Rng{1}};
+  const CallResult r = call(sim, alone);
+  ASSERT_FALSE(r.result);
+  EXPECT_EQ(r.result.error().code, ErrorCode::budget_exhausted);  // "all 1 models failed"
+  const Error* model_error = r.result.error().cause.get();
+  ASSERT_NE(model_error, nullptr);
+  EXPECT_EQ(model_error->code, ErrorCode::budget_exhausted);
+  EXPECT_EQ(model_error->provider, "a");
+  ASSERT_NE(model_error->cause, nullptr);
+  EXPECT_EQ(model_error->cause->code, ErrorCode::server_error);
+  EXPECT_EQ(a.received.size(), 1u);
+
+  FakeTransport a2{"a", {Step::fail(ErrorCode::server_error)}}, b{"b", {Step::ok(0ms)}};
+  ModelManager chain{cfg, {&a2, &b}, Rng{1}};
+  const CallResult fell_back = call(sim, chain);
+  ASSERT_TRUE(fell_back.result);
+  EXPECT_EQ(fell_back.result->provider, "b");
+  EXPECT_EQ(chain.counters().fallbacks, 1u);
+}
+
 TEST(ModelManager, RetriesWithTheSourceDesignsExponentialDelays) {
   sim::Simulator sim;
   FakeTransport a{"a", {Step::fail(ErrorCode::rate_limited), Step::fail(ErrorCode::rate_limited), Step::ok(0ms)}};

@@ -2,6 +2,9 @@
 // `recovery` expectation, and the measures of real runs (report fields, JSON, the loader).
 #include <gtest/gtest.h>
 
+#include <map>
+#include <string>
+
 #include "keel/core/event.h"
 #include "keel/scenarios/loader.h"
 #include "keel/scenarios/recovery.h"
@@ -228,6 +231,44 @@ TEST(RecoveryInARun, FailuresNameEachFailedTasksFinalCauseAndOkLatencyExcludesTh
   EXPECT_EQ(r->latency_ok_max, 2s);
   // The expectation reads back from JSON exactly.
   EXPECT_EQ(load_scenario(to_json(*loaded.scenario).dump(), "x").scenario->expect, loaded.scenario->expect);
+}
+
+// A 5xx storm on the only provider drains keel_default's retry budget: the calls whose retry
+// the budget refused end in budget_exhausted (the budget refused, not the provider), the
+// others in the provider's server_error (attempts exhausted). With a second model, the same
+// refusal falls back to it and the tasks succeed.
+TEST(RecoveryInARun, FailuresTellTheRetryBudgetFromTheProvider) {
+  const std::string storm = R"({
+    "keel_scenario": 1, "name": "budget_storm", "horizon": "10m",
+    "providers": [{"name": "a", "latency": {"fixed": "100ms"}}PROVIDERS],
+    "faults": [{"target": "a", "kind": "server_error"}],
+    "runtime": {"circuit_breaker": false},
+    "workload": {"kind": "agents", "count": 100, "steps": 1, "start": {"every": "3s"}}
+  })";
+  const auto run = [&](const std::string& providers, RecordingSink* events) {
+    std::string text = storm;
+    text.replace(text.find("PROVIDERS"), 9, providers);
+    const LoadResult loaded = load_scenario(text, "budget_storm");
+    EXPECT_TRUE(loaded.ok()) << loaded.describe();
+    return run_scenario(*loaded.scenario, {.seed = 1, .preset = Preset::keel_default, .extra_sink = events});
+  };
+  RecordingSink events;
+  Result<RunReport> alone = run("", &events);
+  ASSERT_TRUE(alone);
+  EXPECT_EQ(alone->tasks.failed, 100);
+  std::map<std::string, std::int64_t> failures(alone->failures.begin(), alone->failures.end());
+  std::int64_t refusals = 0;
+  for (const RecordedEvent* d : events.find_all("retry.decision"))
+    refusals += *d->get<std::string>("reason") == "budget_exhausted";
+  ASSERT_GT(refusals, 0);
+  EXPECT_EQ(failures["budget_exhausted"], refusals);  // one model call per task
+  EXPECT_GT(failures["server_error"], 0);
+  EXPECT_EQ(failures["budget_exhausted"] + failures["server_error"], 100);
+
+  Result<RunReport> with_backup = run(R"(, {"name": "b", "latency": {"fixed": "100ms"}})", nullptr);
+  ASSERT_TRUE(with_backup);
+  EXPECT_EQ(with_backup->tasks.succeeded, 100);
+  EXPECT_EQ(with_backup->fallbacks, 100);
 }
 
 TEST(RecoveryInARun, TheLoaderRejectsUnknownRecoveryFieldsAndBadDurations) {

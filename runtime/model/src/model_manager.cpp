@@ -139,6 +139,7 @@ struct ModelManager::ModelPlan : policy::AttemptPlan {
   ModelPlan(ModelManager& m, Slot& s, const ChatRequest& r, int* counted)
       : manager(m), slot(s), owned(r), attempts(counted), hedged(true) {}
   policy::Retry* retry() const noexcept { return &*slot.retry; }
+  policy::RetryOutcome* outcome() noexcept { return &how; }
   policy::CircuitBreaker* breaker() const noexcept { return slot.breaker ? &*slot.breaker : nullptr; }
   const ChatRequest& req() const noexcept { return owned ? *owned : *request; }
   const std::string& name() const noexcept { return slot.transport->info().name; }
@@ -189,6 +190,19 @@ struct ModelManager::ModelPlan : policy::AttemptPlan {
     }
     return policy::AttemptNext::usual;
   }
+  // The retry budget refused this model's retry: the model's answer is that refusal
+  // (budget_exhausted), caused by the provider's error, so that a caller and a report can tell
+  // "my retry budget refused" from "the provider refused". The call moves on as after any
+  // other failure (next_after).
+  void note_budget_refusal(Value& r) {
+    if (r || how.stopped_by != policy::RetryReason::budget_exhausted) return;
+    r = Error{ErrorCode::budget_exhausted, "the retry budget refused a retry"}.with_provider(name()).caused_by(
+        std::move(r).error());
+  }
+  Value returned(Value&& r) {
+    note_budget_refusal(r);
+    return std::move(r);
+  }
   // The stream policy may leave the model whatever the retry policy would say. A whole answer
   // that timed out is a silent route too: nothing of it arrived (on_timeout applies to both).
   policy::AttemptNext on_failure(const Error& e, TimePoint, TimePoint) {
@@ -216,6 +230,7 @@ struct ModelManager::ModelPlan : policy::AttemptPlan {
   bool last_model = false;
   bool prefill = false;                   // this attempt carries the partial answer
   StreamOutcome hedge_outcome;            // a hedged stream's (recovery is the hedge's)
+  policy::RetryOutcome how;               // why the retries on this model stopped
 
 };
 
@@ -227,6 +242,7 @@ struct ModelManager::ChainPlan : ModelPlan {
   ChainPlan(ModelManager& m, Slot& s, Call& call, bool last) : ModelPlan(m, s, call, last), result(&call.result) {}
   std::optional<Value>& result_slot(std::optional<Value>&) noexcept { return *result; }
   Status returned(Value&& r) {
+    note_budget_refusal(r);
     if (!r) return std::move(r).error();
     return {};  // the answer stays in the call's result
   }

@@ -17,6 +17,10 @@
 //    `circuit_open`, no request sent, not retried) and runs under `attempt_timeout`, so a hung
 //    provider counts as a `timeout` failure in its breaker. A retry (attempt > 1) never becomes
 //    a half-open probe while a later model remains: it is refused like an open breaker's call.
+//    When the retry budget refuses a model's retry, that model's error is `budget_exhausted`
+//    (provider = the model), caused by the provider's error: the retry budget refused, not the
+//    provider (a scenario report's `failures` counts it so). It is a failure like any other:
+//    the call moves on to the next model.
 //  - A model whose context window is smaller than `request.prompt_tokens` is skipped without a
 //    request (unless `skip_over_window` is off: the source design sends it and lets the
 //    provider refuse). A `context_overflow` answer moves on to the next model with a strictly larger
