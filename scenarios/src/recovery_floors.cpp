@@ -93,6 +93,17 @@ Duration min_backoff(const RuntimeConfig& cfg, const faults::FaultSpec& f, int n
   return d;
 }
 
+// The silent-route rule (on_timeout next_model, model_manager.h): a timeout before any answer
+// content leaves the model after its first attempt when another model remains.
+bool leaves_after_one_attempt(const faults::FaultSpec& f, const Provider& target, const RuntimeConfig& cfg,
+                              bool has_fallback) {
+  if (!has_fallback || cfg.manager.stream.on_timeout != model::StreamPolicy::OnTimeout::next_model) return false;
+  if (code_of(f.kind, cfg) != ErrorCode::timeout) return false;
+  // A stall after some tokens is not silent: content arrived.
+  if (f.kind == sim::FaultKind::stream_stall) return f.after_tokens.value_or(target.output_tokens / 2) <= 0;
+  return true;
+}
+
 }  // namespace
 
 // Detect: the earlier of one call's fallback (its attempts on the target all failed) and the
@@ -118,7 +129,8 @@ RecoveryFloors recovery_floors(const Scenario& s, const faults::FaultSpec& f, Pr
   const bool mid_stream = f.kind == sim::FaultKind::stream_cut || f.kind == sim::FaultKind::stream_stall;
   if (mid_stream && cfg.manager.stream.recovery == model::StreamPolicy::Recovery::fail) return out;
   const bool retried = cfg.manager.retry.retryable.contains(code_of(f.kind, cfg));
-  const int attempts = retried ? std::max(cfg.manager.retry.max_attempts, 1) : 1;
+  const bool one_attempt = !retried || leaves_after_one_attempt(f, *target, cfg, fallback != nullptr);
+  const int attempts = one_attempt ? 1 : std::max(cfg.manager.retry.max_attempts, 1);
   Duration one_call = *e * attempts;
   for (int n = 1; n < attempts; ++n) one_call += min_backoff(cfg, f, n);
   Duration detect = one_call;
