@@ -93,15 +93,13 @@ Duration min_backoff(const RuntimeConfig& cfg, const faults::FaultSpec& f, int n
   return d;
 }
 
-// The silent-route rule (on_timeout next_model, model_manager.h): a timeout before any answer
-// content leaves the model after its first attempt when another model remains.
+// The runtime's silent-route rule (StreamPolicy::leaves_silent_route) applied to the fault: it
+// leaves the model after its first attempt. A stall after some tokens is not silent.
 bool leaves_after_one_attempt(const faults::FaultSpec& f, const Provider& target, const RuntimeConfig& cfg,
                               bool has_fallback) {
-  if (!has_fallback || cfg.manager.stream.on_timeout != model::StreamPolicy::OnTimeout::next_model) return false;
-  if (code_of(f.kind, cfg) != ErrorCode::timeout) return false;
-  // A stall after some tokens is not silent: content arrived.
-  if (f.kind == sim::FaultKind::stream_stall) return f.after_tokens.value_or(target.output_tokens / 2) <= 0;
-  return true;
+  const bool content_arrived =
+      f.kind == sim::FaultKind::stream_stall && f.after_tokens.value_or(target.output_tokens / 2) > 0;
+  return !content_arrived && cfg.manager.stream.leaves_silent_route(code_of(f.kind, cfg), has_fallback);
 }
 
 }  // namespace

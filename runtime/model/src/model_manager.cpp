@@ -208,7 +208,7 @@ struct ModelManager::ModelPlan : policy::AttemptPlan {
   policy::AttemptNext on_failure(const Error& e, TimePoint, TimePoint) {
     if (hedged) return policy::AttemptNext::usual;
     if (!streamed) {
-      if (!leaves_silent_route(e, !last_model, manager.config_.stream)) return policy::AttemptNext::usual;
+      if (!manager.config_.stream.leaves_silent_route(e.code, !last_model)) return policy::AttemptNext::usual;
       ++manager.counters_.silent_route_moves;
       return policy::AttemptNext::stop;
     }

@@ -27,12 +27,6 @@ struct ModelManager::StreamOutcome {
   bool timed_out = false;
 };
 
-// The silent-route rule (`on_timeout`, streamed or not): an attempt that timed out before any
-// answer content arrived leaves the model at once under next_model, when a later one remains.
-inline bool leaves_silent_route(const Error& e, bool has_next_model, const StreamPolicy& policy) noexcept {
-  return e.code == ErrorCode::timeout && has_next_model && policy.on_timeout == StreamPolicy::OnTimeout::next_model;
-}
-
 class StreamCall {
  public:
   enum class Next : std::uint8_t { usual, next_model, end_call };
@@ -72,7 +66,7 @@ class StreamCall {
     }
     if (e.code == ErrorCode::cancelled) return Next::usual;
     if (outcome.tokens == 0) {  // nothing of the answer arrived
-      return leaves_silent_route(e, has_next_model, policy) ? Next::next_model : Next::usual;
+      return policy.leaves_silent_route(e.code, has_next_model) ? Next::next_model : Next::usual;
     }
     switch (policy.recovery) {
       case StreamPolicy::Recovery::fail: return Next::end_call;

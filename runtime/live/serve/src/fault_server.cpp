@@ -111,7 +111,6 @@ void arm_deadline(const std::shared_ptr<Connection<Stream>>& c, Duration d) {
   });
 }
 
-
 struct Route {
   ProviderPlayer* player = nullptr;  // null: answered right away with `immediate`
   model::ProviderApi api = model::ProviderApi::openai;

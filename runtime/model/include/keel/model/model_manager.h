@@ -104,6 +104,11 @@ struct StreamPolicy {
   // like other retryable errors, or move to the next model at once (when there is one).
   // Streamed or not, despite the struct's name.
   enum class OnTimeout : std::uint8_t { retry, next_model } on_timeout = OnTimeout::retry;
+  // Whether an attempt that failed with `code` before any answer content arrived leaves its
+  // model at once (a silent route under next_model, when a later model remains).
+  bool leaves_silent_route(ErrorCode code, bool has_next_model) const noexcept {
+    return code == ErrorCode::timeout && has_next_model && on_timeout == OnTimeout::next_model;
+  }
   // After a stream failed mid-answer: ask again for the whole answer (normal retry and
   // fallback); continue from the partial answer on a model that supports prefill (the others
   // restart); or end the call with that error.
